@@ -1,0 +1,51 @@
+// Package id makes payper's identifiers: a short type prefix and a
+// time-ordered UUIDv7 in lower-case base32hex, e.g. "cmp_068bd1q5…". Ids of
+// the same prefix sort by creation time, which keyset pagination relies on.
+package id
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Prefixes of payper's object ids.
+const (
+	Brand       = "brd"
+	Creator     = "crt"
+	Campaign    = "cmp"
+	Transaction = "ltx"
+	Hold        = "hld"
+	APIKey      = "key"
+	Payment     = "pay"
+)
+
+// base32hex's alphabet is in ascending ASCII order, so encoded ids sort like their bytes.
+var enc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// New returns prefix + "_" + a new time-ordered id. It panics only if the
+// system's random source fails, which Go treats as fatal anyway.
+func New(prefix string) string {
+	u := uuid.Must(uuid.NewV7())
+	return prefix + "_" + enc.EncodeToString(u[:])
+}
+
+// Valid reports whether s looks like an id with the given prefix.
+func Valid(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	_, err := enc.DecodeString(rest)
+	return err == nil
+}
+
+// Secret returns n random bytes encoded in lower-case base32hex, for API keys
+// and tracking slugs.
+func Secret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error (Go ≥ 1.24)
+	return enc.EncodeToString(b)
+}

@@ -1,0 +1,151 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
+)
+
+// escrowRow is a campaign escrow's money state, locked for update.
+type escrowRow struct {
+	CampaignID string
+	BrandID    string
+	Currency   money.Currency
+	FeeBps     int64
+	ReducedFee bool
+	Funded     int64
+	Spent      int64
+	Fees       int64
+	Refunded   int64
+	ClosedAt   int64
+}
+
+const escrowCols = `campaign_id, brand_id, currency, fee_bps, reduced_fee, funded, spent, fees, refunded, closed_at`
+
+func scanEscrow(row interface{ Scan(...any) error }) (*escrowRow, error) {
+	e := &escrowRow{}
+	var cur string
+	if err := row.Scan(&e.CampaignID, &e.BrandID, &cur, &e.FeeBps, &e.ReducedFee, &e.Funded, &e.Spent, &e.Fees, &e.Refunded, &e.ClosedAt); err != nil {
+		return nil, err
+	}
+	e.Currency = money.Currency(cur)
+	return e, nil
+}
+
+// lockEscrow locks and returns a campaign's escrow row, or a NotFound error.
+func lockEscrow(ctx context.Context, tx *store.Tx, campaign string) (*escrowRow, error) {
+	e, err := scanEscrow(tx.QueryRowContext(ctx, `SELECT `+escrowCols+` FROM ledger_escrows WHERE campaign_id = $1`+tx.ForUpdate(), campaign))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &errs.Error{Kind: errs.NotFound, Code: "escrow_not_found", Field: "campaign_id",
+			Message: fmt.Sprintf("campaign %s has no escrow: fund it first", campaign)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock escrow %s: %w", campaign, err)
+	}
+	return e, nil
+}
+
+// openEscrow returns the campaign's escrow, creating it on first funding.
+// Creating it decides the fee atomically: the brand's first campaign to
+// claim the ledger_first_campaigns row gets the reduced fee.
+func (l *Ledger) openEscrow(ctx context.Context, tx *store.Tx, campaign, brand string, cur money.Currency, now int64) (*escrowRow, error) {
+	e, err := lockEscrow(ctx, tx, campaign)
+	if err == nil || !errs.Is(err, errs.NotFound) {
+		return e, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_first_campaigns (brand_id, campaign_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, brand, campaign); err != nil {
+		return nil, fmt.Errorf("ledger: claim first campaign: %w", err)
+	}
+	var first string
+	if err := tx.QueryRowContext(ctx, `SELECT campaign_id FROM ledger_first_campaigns WHERE brand_id = $1`, brand).Scan(&first); err != nil {
+		return nil, fmt.Errorf("ledger: read first campaign: %w", err)
+	}
+	reduced := first == campaign
+	fee := l.cfg.FeeBps
+	if reduced {
+		fee = l.cfg.FirstCampaignFeeBps
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_escrows (campaign_id, brand_id, currency, fee_bps, reduced_fee, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id) DO NOTHING`, campaign, brand, string(cur), fee, reduced, now); err != nil {
+		return nil, fmt.Errorf("ledger: create escrow: %w", err)
+	}
+	return lockEscrow(ctx, tx, campaign)
+}
+
+func (e *escrowRow) save(ctx context.Context, tx *store.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE ledger_escrows SET funded = $1, spent = $2, fees = $3, refunded = $4, closed_at = $5 WHERE campaign_id = $6`,
+		e.Funded, e.Spent, e.Fees, e.Refunded, e.ClosedAt, e.CampaignID)
+	if err != nil {
+		return fmt.Errorf("ledger: save escrow %s: %w", e.CampaignID, err)
+	}
+	return nil
+}
+
+func (e *escrowRow) closedErr() error {
+	return errs.Conflictf("escrow_closed", "campaign %s is closed: its escrow was refunded", e.CampaignID)
+}
+
+// creatorRow is a creator's spend within one campaign, locked for update.
+type creatorRow struct {
+	CreatorID string
+	Spent     int64
+	Earned    int64
+	dirty     bool
+}
+
+// lockCreators creates missing rows and locks the (campaign, creator) rows in creator order.
+func lockCreators(ctx context.Context, tx *store.Tx, campaign string, creators []string) (map[string]*creatorRow, error) {
+	out := make(map[string]*creatorRow, len(creators))
+	if len(creators) == 0 {
+		return out, nil
+	}
+	var args []any
+	q := `INSERT INTO ledger_campaign_creators (campaign_id, creator_id) VALUES `
+	for i, c := range creators {
+		if i > 0 {
+			q += ","
+		}
+		q += fmt.Sprintf("($%d,$%d)", 2*i+1, 2*i+2)
+		args = append(args, campaign, c)
+	}
+	if _, err := tx.ExecContext(ctx, q+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		return nil, fmt.Errorf("ledger: create campaign creators: %w", err)
+	}
+	cond, arg := store.InText(tx.Dialect(), "creator_id", 2, creators)
+	rows, err := tx.QueryContext(ctx, `SELECT creator_id, spent, earned FROM ledger_campaign_creators
+		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id`+tx.ForUpdate(), campaign, arg)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := &creatorRow{}
+		if err := rows.Scan(&c.CreatorID, &c.Spent, &c.Earned); err != nil {
+			return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+		}
+		out[c.CreatorID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+	}
+	return out, nil
+}
+
+func saveCreators(ctx context.Context, tx *store.Tx, campaign string, rows map[string]*creatorRow) error {
+	for _, c := range rows {
+		if !c.dirty {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ledger_campaign_creators SET spent = $1, earned = $2 WHERE campaign_id = $3 AND creator_id = $4`,
+			c.Spent, c.Earned, campaign, c.CreatorID); err != nil {
+			return fmt.Errorf("ledger: save campaign creator %s: %w", c.CreatorID, err)
+		}
+		c.dirty = false
+	}
+	return nil
+}

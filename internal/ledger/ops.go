@@ -1,0 +1,575 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
+)
+
+// FundRequest moves money paid in by a brand into a campaign's escrow.
+type FundRequest struct {
+	Key        string       `json:"-"`
+	CampaignID string       `json:"campaign_id"`
+	BrandID    string       `json:"brand_id"`
+	Amount     money.Amount `json:"amount"`
+	// MaxFunded, when > 0, rejects funding that would take the escrow's
+	// total funding above it (the campaign's budget).
+	MaxFunded int64 `json:"max_funded,omitempty"`
+	// Reference is the payment's external reference.
+	Reference string `json:"reference"`
+}
+
+// FundResult is what Fund did.
+type FundResult struct {
+	TxID       string `json:"tx_id"`
+	Amount     int64  `json:"amount"`
+	Funded     int64  `json:"funded"` // the escrow's total funding afterwards
+	FeeBps     int64  `json:"fee_bps"`
+	ReducedFee bool   `json:"reduced_fee"`
+	Replayed   bool   `json:"-"`
+}
+
+func (r FundRequest) validate() error {
+	var c errs.Collector
+	c.Add("idempotency_key", checkKey(r.Key))
+	c.Add("campaign_id", checkID("campaign_id", r.CampaignID))
+	c.Add("brand_id", checkID("brand_id", r.BrandID))
+	c.Add("amount.currency", checkCurrency(r.Amount.Currency))
+	if err := checkPositive("amount", r.Amount.Micros); err != nil {
+		c.Add("", err)
+	}
+	if r.MaxFunded < 0 {
+		c.Addf("max_funded", "negative_amount", "max_funded must not be negative")
+	}
+	return c.Err()
+}
+
+// Fund moves req.Amount from external funding into the campaign's escrow,
+// creating the escrow (and deciding its fee) on first funding. It returns an
+// Invalid error for bad input, a Conflict when the escrow is closed, its
+// currency differs, MaxFunded would be exceeded, or the key was used for
+// another request; nothing is written then.
+func (l *Ledger) Fund(ctx context.Context, req FundRequest) (res FundResult, err error) {
+	err = l.run(ctx, func(tx *store.Tx) error {
+		res, err = l.FundTx(ctx, tx, req)
+		return err
+	})
+	return res, err
+}
+
+// FundTx is Fund inside the caller's transaction.
+func (l *Ledger) FundTx(ctx context.Context, tx *store.Tx, req FundRequest) (FundResult, error) {
+	var res FundResult
+	if err := req.validate(); err != nil {
+		return res, err
+	}
+	now := l.clock.Now().UnixMicro()
+	e, err := l.openEscrow(ctx, tx, req.CampaignID, req.BrandID, req.Amount.Currency, now)
+	if err != nil {
+		return res, err
+	}
+	hash := requestHash(KindFund, req)
+	if found, err := replayOne(ctx, tx, req.Key, hash, &res); found || err != nil {
+		res.Replayed = found
+		return res, err
+	}
+	switch {
+	case e.BrandID != req.BrandID:
+		return res, errs.NotFoundf("campaign %s not found", req.CampaignID)
+	case e.Currency != req.Amount.Currency:
+		return res, errs.Invalidf("amount.currency", "currency_mismatch", "campaign %s is in %s, not %s", req.CampaignID, e.Currency, req.Amount.Currency)
+	case e.ClosedAt != 0:
+		return res, e.closedErr()
+	}
+	funded, err := money.AddMicros(e.Funded, req.Amount.Micros)
+	if err != nil {
+		return res, errs.WithField(err, "amount")
+	}
+	if req.MaxFunded > 0 && funded > req.MaxFunded {
+		return res, errs.Invalidf("amount", "exceeds_budget", "funding %s would bring the escrow to %s, above the budget of %s",
+			money.FormatMicros(req.Amount.Micros), money.FormatMicros(funded), money.FormatMicros(req.MaxFunded))
+	}
+	w := newWork(tx, now)
+	cur := req.Amount.Currency
+	if err := w.lock(ctx, specFor(AccExtFunding, "", "", "", cur), specFor(AccEscrow, req.CampaignID, "", req.BrandID, cur)); err != nil {
+		return res, err
+	}
+	res = FundResult{TxID: newTxID(), Amount: req.Amount.Micros, Funded: funded, FeeBps: e.FeeBps, ReducedFee: e.ReducedFee}
+	if err := w.post(res.TxID, leg{extFundingAcc(cur), -req.Amount.Micros}, leg{escrowAcc(req.CampaignID), req.Amount.Micros}); err != nil {
+		return res, err
+	}
+	e.Funded = funded
+	if err := e.save(ctx, tx); err != nil {
+		return res, err
+	}
+	if err := w.record(res.TxID, req.Key, hash, KindFund, req.CampaignID, req.BrandID, "", res); err != nil {
+		return res, err
+	}
+	return res, w.flush(ctx)
+}
+
+// AccrueItem asks to pay a creator from a campaign's escrow for measured
+// results. Amount is gross: the platform fee comes out of it.
+type AccrueItem struct {
+	Key       string `json:"-"`
+	CreatorID string `json:"creator_id"`
+	Amount    int64  `json:"amount"`
+	// Cap, when > 0, is the most the campaign may spend (gross) on this creator.
+	Cap int64 `json:"cap,omitempty"`
+	// Ref says what is paid for (e.g. a post, a metric and a count range).
+	Ref string `json:"ref,omitempty"`
+}
+
+// AccrueResult is what one accrual granted. Granted = Fee + Earned.
+type AccrueResult struct {
+	Key       string `json:"-"`
+	TxID      string `json:"tx_id"`
+	CreatorID string `json:"creator_id"`
+	Requested int64  `json:"requested"`
+	Granted   int64  `json:"granted"`
+	Fee       int64  `json:"fee"`
+	Earned    int64  `json:"earned"`
+	// EscrowExhausted: the escrow had nothing left after this accrual.
+	EscrowExhausted bool `json:"escrow_exhausted,omitempty"`
+	// CapReached: the creator's cap stopped (part of) this accrual.
+	CapReached bool `json:"cap_reached,omitempty"`
+	Replayed   bool `json:"-"`
+}
+
+// Accrue is AccrueBatch with one item.
+func (l *Ledger) Accrue(ctx context.Context, campaignID string, item AccrueItem) (AccrueResult, error) {
+	rs, err := l.AccrueBatch(ctx, campaignID, []AccrueItem{item})
+	if err != nil {
+		return AccrueResult{}, err
+	}
+	return rs[0], nil
+}
+
+// AccrueBatch pays creators from the campaign's escrow, one balanced ledger
+// transaction per item, all in one database transaction. Each accrual is
+// balancing: it grants min(requested, escrow left, creator cap left), and a
+// zero grant is recorded too (so the key is spent). The fee is cumulative per
+// campaign: fees = floor(spent × fee_bps / 10000) after every item. Results
+// come back in item order; an item whose key was seen before returns its
+// stored result (Replayed). It returns an error, and writes nothing, for any
+// invalid item, a key reused for a different request, or a closed escrow.
+func (l *Ledger) AccrueBatch(ctx context.Context, campaignID string, items []AccrueItem) (res []AccrueResult, err error) {
+	err = l.run(ctx, func(tx *store.Tx) error {
+		res, err = l.AccrueBatchTx(ctx, tx, campaignID, items)
+		return err
+	})
+	return res, err
+}
+
+type accrueHashed struct {
+	CampaignID string `json:"campaign_id"`
+	AccrueItem
+}
+
+// AccrueBatchTx is AccrueBatch inside the caller's transaction.
+func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID string, items []AccrueItem) ([]AccrueResult, error) {
+	var c errs.Collector
+	c.Add("campaign_id", checkID("campaign_id", campaignID))
+	if len(items) == 0 {
+		c.Addf("items", "required", "at least one accrual is required")
+	}
+	for i, it := range items {
+		p := fmt.Sprintf("items[%d].", i)
+		c.Add(p+"idempotency_key", checkKey(it.Key))
+		c.Add(p+"creator_id", checkID("creator_id", it.CreatorID))
+		c.Add(p+"amount", checkPositive("amount", it.Amount))
+		if it.Cap < 0 {
+			c.Addf(p+"cap", "negative_amount", "cap must not be negative")
+		}
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	e, err := lockEscrow(ctx, tx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(items))
+	hashes := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.Key
+		hashes[i] = requestHash(KindAccrue, accrueHashed{campaignID, it})
+	}
+	seen, err := lookup(ctx, tx, tx.Dialect(), keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccrueResult, len(items))
+	fresh := make([]int, 0, len(items))
+	firstIdx := map[string]int{} // key → index of its first occurrence in this batch
+	var creators []string
+	creatorSeen := map[string]bool{}
+	for i, it := range items {
+		if s, ok := seen[it.Key]; ok {
+			if err := replay(it.Key, s, hashes[i], &out[i]); err != nil {
+				return nil, errs.WithField(err, fmt.Sprintf("items[%d]", i))
+			}
+			out[i].Key, out[i].Replayed = it.Key, true
+			continue
+		}
+		if j, dup := firstIdx[it.Key]; dup {
+			if hashes[j] != hashes[i] {
+				return nil, &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: fmt.Sprintf("items[%d].idempotency_key", i),
+					Message: fmt.Sprintf("idempotency key %q appears twice in the batch with different requests", it.Key)}
+			}
+			continue // filled from its first occurrence below
+		}
+		firstIdx[it.Key] = i
+		fresh = append(fresh, i)
+		if !creatorSeen[it.CreatorID] {
+			creatorSeen[it.CreatorID] = true
+			creators = append(creators, it.CreatorID)
+		}
+	}
+	if len(fresh) > 0 {
+		if e.ClosedAt != 0 {
+			return nil, e.closedErr()
+		}
+		if err := l.accrueFresh(ctx, tx, e, items, hashes, fresh, creators, out); err != nil {
+			return nil, err
+		}
+	}
+	for i, it := range items {
+		if j := firstIdx[it.Key]; j != i && out[i].TxID == "" {
+			out[i] = out[j]
+			out[i].Replayed = true
+		}
+	}
+	return out, nil
+}
+
+func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, fresh []int, creators []string, out []AccrueResult) error {
+	now := l.clock.Now().UnixMicro()
+	crs, err := lockCreators(ctx, tx, e.CampaignID, sortedCopy(creators))
+	if err != nil {
+		return err
+	}
+	w := newWork(tx, now)
+	specs := []spec{specFor(AccEscrow, e.CampaignID, "", e.BrandID, e.Currency), specFor(AccFees, e.CampaignID, "", e.BrandID, e.Currency)}
+	for _, cr := range creators {
+		specs = append(specs, specFor(AccHeld, e.CampaignID, cr, "", e.Currency))
+	}
+	if err := w.lock(ctx, specs...); err != nil {
+		return err
+	}
+	esc := w.acct(escrowAcc(e.CampaignID))
+	for _, i := range fresh {
+		it := items[i]
+		cr := crs[it.CreatorID]
+		r := AccrueResult{Key: it.Key, TxID: newTxID(), CreatorID: it.CreatorID, Requested: it.Amount}
+		grant := min(it.Amount, max(esc.spendable(), 0))
+		if it.Cap > 0 {
+			left := max(it.Cap-cr.Spent, 0)
+			if left < grant {
+				grant = left
+				r.CapReached = true
+			}
+		}
+		if grant > 0 {
+			spent := e.Spent + grant // ≤ funded, cannot overflow
+			fees := money.FloorBps(spent, e.FeeBps)
+			r.Granted, r.Fee, r.Earned = grant, fees-e.Fees, grant-(fees-e.Fees)
+			if err := w.post(r.TxID,
+				leg{escrowAcc(e.CampaignID), -grant},
+				leg{heldAcc(e.CampaignID, it.CreatorID), r.Earned},
+				leg{feesAcc(e.CampaignID), r.Fee}); err != nil {
+				return err
+			}
+			e.Spent, e.Fees = spent, fees
+			cr.Spent += grant
+			cr.Earned += r.Earned
+			cr.dirty = true
+		}
+		r.EscrowExhausted = esc.spendable() <= 0
+		if err := w.record(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, r); err != nil {
+			return err
+		}
+		out[i] = r
+	}
+	if err := e.save(ctx, tx); err != nil {
+		return err
+	}
+	if err := saveCreators(ctx, tx, e.CampaignID, crs); err != nil {
+		return err
+	}
+	return w.flush(ctx)
+}
+
+// ReleaseRequest moves a creator's held earnings in a campaign to their
+// available balance at the end of the holding period.
+type ReleaseRequest struct {
+	Key        string `json:"-"`
+	CampaignID string `json:"campaign_id"`
+	CreatorID  string `json:"creator_id"`
+	Amount     int64  `json:"amount"`
+}
+
+// ReleaseResult is what Release did. Released = DebtRepaid + ToAvailable.
+type ReleaseResult struct {
+	TxID        string `json:"tx_id"`
+	Released    int64  `json:"released"`
+	DebtRepaid  int64  `json:"debt_repaid"`
+	ToAvailable int64  `json:"to_available"`
+	Replayed    bool   `json:"-"`
+}
+
+// Release moves req.Amount from held to available, first repaying any debt
+// the creator carries from earlier clawbacks. It returns a Conflict
+// (insufficient_funds) when less than req.Amount is held, writing nothing.
+func (l *Ledger) Release(ctx context.Context, req ReleaseRequest) (res ReleaseResult, err error) {
+	err = l.run(ctx, func(tx *store.Tx) error {
+		res, err = l.ReleaseTx(ctx, tx, req)
+		return err
+	})
+	return res, err
+}
+
+// ReleaseTx is Release inside the caller's transaction.
+func (l *Ledger) ReleaseTx(ctx context.Context, tx *store.Tx, req ReleaseRequest) (ReleaseResult, error) {
+	var res ReleaseResult
+	var c errs.Collector
+	c.Add("idempotency_key", checkKey(req.Key))
+	c.Add("campaign_id", checkID("campaign_id", req.CampaignID))
+	c.Add("creator_id", checkID("creator_id", req.CreatorID))
+	c.Add("amount", checkPositive("amount", req.Amount))
+	if err := c.Err(); err != nil {
+		return res, err
+	}
+	e, err := l.readEscrow(ctx, tx, req.CampaignID)
+	if err != nil {
+		return res, err
+	}
+	now := l.clock.Now().UnixMicro()
+	w := newWork(tx, now)
+	cur := e.Currency
+	if err := w.lock(ctx, specFor(AccHeld, req.CampaignID, req.CreatorID, "", cur),
+		specFor(AccAvailable, "", req.CreatorID, "", cur), specFor(AccDebt, "", req.CreatorID, "", cur)); err != nil {
+		return res, err
+	}
+	hash := requestHash(KindRelease, req)
+	if found, err := replayOne(ctx, tx, req.Key, hash, &res); found || err != nil {
+		res.Replayed = found
+		return res, err
+	}
+	debt := w.acct(debtAcc(req.CreatorID, cur))
+	repay := min(req.Amount, max(-debt.Posted, 0))
+	res = ReleaseResult{TxID: newTxID(), Released: req.Amount, DebtRepaid: repay, ToAvailable: req.Amount - repay}
+	if err := w.post(res.TxID,
+		leg{heldAcc(req.CampaignID, req.CreatorID), -req.Amount},
+		leg{debtAcc(req.CreatorID, cur), repay},
+		leg{availAcc(req.CreatorID, cur), req.Amount - repay}); err != nil {
+		return res, err
+	}
+	if err := w.record(res.TxID, req.Key, hash, KindRelease, req.CampaignID, "", req.CreatorID, res); err != nil {
+		return res, err
+	}
+	return res, w.flush(ctx)
+}
+
+// ClawbackRequest takes back gross spend on a creator in a campaign (a
+// voided earning, a refunded sale). The fee on it is reversed so that fees
+// stay floor(spent × fee_bps / 10000); the creator's share comes out of held
+// earnings first, then available, and whatever is left becomes debt that
+// future releases repay.
+type ClawbackRequest struct {
+	Key        string `json:"-"`
+	CampaignID string `json:"campaign_id"`
+	CreatorID  string `json:"creator_id"`
+	Amount     int64  `json:"amount"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// ClawbackResult is what Clawback did. Amount = FeeReversed + FromHeld +
+// FromAvailable + ToDebt. Refunded: the campaign was closed, so the money went
+// back to the brand instead of to the escrow.
+type ClawbackResult struct {
+	TxID          string `json:"tx_id"`
+	Amount        int64  `json:"amount"`
+	FeeReversed   int64  `json:"fee_reversed"`
+	FromHeld      int64  `json:"from_held"`
+	FromAvailable int64  `json:"from_available"`
+	ToDebt        int64  `json:"to_debt"`
+	Refunded      bool   `json:"refunded,omitempty"`
+	Replayed      bool   `json:"-"`
+}
+
+// Clawback returns req.Amount of spend on the creator to the campaign's
+// escrow (or, once closed, to the brand). It returns a Conflict
+// (exceeds_spend) when the campaign spent less than that on the creator.
+func (l *Ledger) Clawback(ctx context.Context, req ClawbackRequest) (res ClawbackResult, err error) {
+	err = l.run(ctx, func(tx *store.Tx) error {
+		res, err = l.ClawbackTx(ctx, tx, req)
+		return err
+	})
+	return res, err
+}
+
+// ClawbackTx is Clawback inside the caller's transaction.
+func (l *Ledger) ClawbackTx(ctx context.Context, tx *store.Tx, req ClawbackRequest) (ClawbackResult, error) {
+	var res ClawbackResult
+	var c errs.Collector
+	c.Add("idempotency_key", checkKey(req.Key))
+	c.Add("campaign_id", checkID("campaign_id", req.CampaignID))
+	c.Add("creator_id", checkID("creator_id", req.CreatorID))
+	c.Add("amount", checkPositive("amount", req.Amount))
+	if err := c.Err(); err != nil {
+		return res, err
+	}
+	e, err := lockEscrow(ctx, tx, req.CampaignID)
+	if err != nil {
+		return res, err
+	}
+	crs, err := lockCreators(ctx, tx, req.CampaignID, []string{req.CreatorID})
+	if err != nil {
+		return res, err
+	}
+	cur := e.Currency
+	target := specFor(AccEscrow, req.CampaignID, "", e.BrandID, cur)
+	if e.ClosedAt != 0 {
+		target = specFor(AccExtRefunds, "", "", "", cur)
+	}
+	now := l.clock.Now().UnixMicro()
+	w := newWork(tx, now)
+	if err := w.lock(ctx, target, specFor(AccFees, req.CampaignID, "", e.BrandID, cur),
+		specFor(AccHeld, req.CampaignID, req.CreatorID, "", cur),
+		specFor(AccAvailable, "", req.CreatorID, "", cur), specFor(AccDebt, "", req.CreatorID, "", cur)); err != nil {
+		return res, err
+	}
+	hash := requestHash(KindClawback, req)
+	if found, err := replayOne(ctx, tx, req.Key, hash, &res); found || err != nil {
+		res.Replayed = found
+		return res, err
+	}
+	cr := crs[req.CreatorID]
+	if req.Amount > cr.Spent {
+		return res, &errs.Error{Kind: errs.Conflict, Code: "exceeds_spend", Field: "amount",
+			Message: fmt.Sprintf("campaign %s spent %s on creator %s, cannot claw back %s", req.CampaignID,
+				money.FormatMicros(cr.Spent), req.CreatorID, money.FormatMicros(req.Amount))}
+	}
+	spent := e.Spent - req.Amount
+	fees := money.FloorBps(spent, e.FeeBps)
+	share := req.Amount - (e.Fees - fees)
+	held, avail := w.acct(heldAcc(req.CampaignID, req.CreatorID)), w.acct(availAcc(req.CreatorID, cur))
+	res = ClawbackResult{TxID: newTxID(), Amount: req.Amount, FeeReversed: e.Fees - fees, Refunded: e.ClosedAt != 0}
+	res.FromHeld = min(share, max(held.spendable(), 0))
+	res.FromAvailable = min(share-res.FromHeld, max(avail.spendable(), 0))
+	res.ToDebt = share - res.FromHeld - res.FromAvailable
+	if err := w.post(res.TxID,
+		leg{heldAcc(req.CampaignID, req.CreatorID), -res.FromHeld},
+		leg{availAcc(req.CreatorID, cur), -res.FromAvailable},
+		leg{debtAcc(req.CreatorID, cur), -res.ToDebt},
+		leg{feesAcc(req.CampaignID), -res.FeeReversed},
+		leg{target.ID, req.Amount}); err != nil {
+		return res, err
+	}
+	e.Spent, e.Fees = spent, fees
+	if e.ClosedAt != 0 {
+		e.Refunded += req.Amount
+	}
+	cr.Spent -= req.Amount
+	cr.Earned -= share
+	cr.dirty = true
+	if err := e.save(ctx, tx); err != nil {
+		return res, err
+	}
+	if err := saveCreators(ctx, tx, req.CampaignID, crs); err != nil {
+		return res, err
+	}
+	if err := w.record(res.TxID, req.Key, hash, KindClawback, req.CampaignID, e.BrandID, req.CreatorID, res); err != nil {
+		return res, err
+	}
+	return res, w.flush(ctx)
+}
+
+// CloseResult is what Close did.
+type CloseResult struct {
+	TxID     string `json:"tx_id"`
+	Refunded int64  `json:"refunded"`
+	Replayed bool   `json:"-"`
+}
+
+// Close refunds a campaign's unspent escrow to the brand and closes the
+// escrow to further funding and accruals. It returns a Conflict when the
+// escrow has open holds or is already closed (unless this is a replay).
+func (l *Ledger) Close(ctx context.Context, key, campaignID string) (res CloseResult, err error) {
+	err = l.run(ctx, func(tx *store.Tx) error {
+		res, err = l.CloseTx(ctx, tx, key, campaignID)
+		return err
+	})
+	return res, err
+}
+
+// CloseTx is Close inside the caller's transaction.
+func (l *Ledger) CloseTx(ctx context.Context, tx *store.Tx, key, campaignID string) (CloseResult, error) {
+	var res CloseResult
+	var c errs.Collector
+	c.Add("idempotency_key", checkKey(key))
+	c.Add("campaign_id", checkID("campaign_id", campaignID))
+	if err := c.Err(); err != nil {
+		return res, err
+	}
+	e, err := lockEscrow(ctx, tx, campaignID)
+	if err != nil {
+		return res, err
+	}
+	hash := requestHash(KindCloseEscrow, struct {
+		CampaignID string `json:"campaign_id"`
+	}{campaignID})
+	if found, err := replayOne(ctx, tx, key, hash, &res); found || err != nil {
+		res.Replayed = found
+		return res, err
+	}
+	if e.ClosedAt != 0 {
+		return res, e.closedErr()
+	}
+	now := l.clock.Now().UnixMicro()
+	w := newWork(tx, now)
+	if err := w.lock(ctx, specFor(AccEscrow, campaignID, "", e.BrandID, e.Currency), specFor(AccExtRefunds, "", "", "", e.Currency)); err != nil {
+		return res, err
+	}
+	esc := w.acct(escrowAcc(campaignID))
+	if esc.PendingOut != 0 || esc.PendingIn != 0 {
+		return res, errs.Conflictf("open_holds", "campaign %s has open holds on its escrow: settle them before closing", campaignID)
+	}
+	res = CloseResult{TxID: newTxID(), Refunded: esc.Posted}
+	if err := w.post(res.TxID, leg{escrowAcc(campaignID), -esc.Posted}, leg{extRefundsAcc(e.Currency), esc.Posted}); err != nil {
+		return res, err
+	}
+	e.Refunded += res.Refunded
+	e.ClosedAt = now
+	if err := e.save(ctx, tx); err != nil {
+		return res, err
+	}
+	if err := w.record(res.TxID, key, hash, KindCloseEscrow, campaignID, e.BrandID, "", res); err != nil {
+		return res, err
+	}
+	return res, w.flush(ctx)
+}
+
+// readEscrow reads an escrow without locking it (for its currency and brand,
+// which never change).
+func (l *Ledger) readEscrow(ctx context.Context, q store.Queryer, campaign string) (*escrowRow, error) {
+	e, err := scanEscrow(q.QueryRowContext(ctx, `SELECT `+escrowCols+` FROM ledger_escrows WHERE campaign_id = $1`, campaign))
+	if err != nil {
+		if isNoRows(err) {
+			return nil, &errs.Error{Kind: errs.NotFound, Code: "escrow_not_found", Field: "campaign_id",
+				Message: fmt.Sprintf("campaign %s has no escrow: fund it first", campaign)}
+		}
+		return nil, fmt.Errorf("ledger: read escrow %s: %w", campaign, err)
+	}
+	return e, nil
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sortStrings(c)
+	return c
+}

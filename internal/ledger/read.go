@@ -1,0 +1,214 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
+)
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// EscrowState is a campaign's money: Funded = Remaining + Spent + Refunded
+// (Refunded includes clawbacks after close) and Spent = CreatorEarnings + Fees.
+type EscrowState struct {
+	CampaignID      string         `json:"campaign_id"`
+	BrandID         string         `json:"brand_id"`
+	Currency        money.Currency `json:"currency"`
+	FeeBps          int64          `json:"fee_bps"`
+	ReducedFee      bool           `json:"reduced_fee"`
+	Funded          int64          `json:"funded"`
+	Spent           int64          `json:"spent"`
+	Fees            int64          `json:"fees"`
+	CreatorEarnings int64          `json:"creator_earnings"`
+	Remaining       int64          `json:"remaining"`
+	Refunded        int64          `json:"refunded"`
+	Closed          bool           `json:"closed"`
+}
+
+// Escrow returns a campaign's money state, or a NotFound error (code
+// escrow_not_found) when it was never funded.
+func (l *Ledger) Escrow(ctx context.Context, campaignID string) (EscrowState, error) {
+	return l.EscrowWith(ctx, l.db.Read(), campaignID)
+}
+
+// EscrowWith is Escrow reading through q (e.g. the caller's transaction).
+func (l *Ledger) EscrowWith(ctx context.Context, q store.Queryer, campaignID string) (EscrowState, error) {
+	e, err := l.readEscrow(ctx, q, campaignID)
+	if err != nil {
+		return EscrowState{}, err
+	}
+	var posted, pendingOut int64
+	if err := q.QueryRowContext(ctx, `SELECT posted, pending_out FROM ledger_accounts WHERE id = $1`, escrowAcc(campaignID)).Scan(&posted, &pendingOut); err != nil {
+		return EscrowState{}, fmt.Errorf("ledger: read escrow account %s: %w", campaignID, err)
+	}
+	return EscrowState{
+		CampaignID: e.CampaignID, BrandID: e.BrandID, Currency: e.Currency, FeeBps: e.FeeBps, ReducedFee: e.ReducedFee,
+		Funded: e.Funded, Spent: e.Spent, Fees: e.Fees, CreatorEarnings: e.Spent - e.Fees,
+		Remaining: posted - pendingOut, Refunded: e.Refunded, Closed: e.ClosedAt != 0,
+	}, nil
+}
+
+// CreatorBalance is a creator's money in one currency.
+type CreatorBalance struct {
+	CreatorID     string         `json:"creator_id"`
+	Currency      money.Currency `json:"currency"`
+	Held          int64          `json:"held"`           // in holding periods, all campaigns
+	Available     int64          `json:"available"`      // can be paid out now (pending payouts excluded)
+	PendingPayout int64          `json:"pending_payout"` // reserved by payouts in flight
+	Debt          int64          `json:"debt"`           // clawbacks not yet recovered (≥ 0)
+	PaidOut       int64          `json:"paid_out"`
+}
+
+// Balance returns a creator's balances in currency c (zeros when the creator
+// has none). It returns an error only when the database fails.
+func (l *Ledger) Balance(ctx context.Context, creatorID string, c money.Currency) (CreatorBalance, error) {
+	b := CreatorBalance{CreatorID: creatorID, Currency: c}
+	rows, err := l.db.Read().QueryContext(ctx, `SELECT kind, posted, pending_out FROM ledger_accounts WHERE owner_id = $1 AND currency = $2`, creatorID, string(c))
+	if err != nil {
+		return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var posted, pending int64
+		if err := rows.Scan(&kind, &posted, &pending); err != nil {
+			return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
+		}
+		switch kind {
+		case AccHeld:
+			b.Held += posted
+		case AccAvailable:
+			b.Available += posted - pending
+			b.PendingPayout += pending
+		case AccDebt:
+			b.Debt += -posted
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
+	}
+	if err := l.db.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(posted_amount), 0) FROM ledger_holds WHERE owner_id = $1 AND currency = $2 AND kind = $3 AND state = $4`,
+		creatorID, string(c), KindPayoutHold, HoldPosted).Scan(&b.PaidOut); err != nil {
+		return b, fmt.Errorf("ledger: read payouts of %s: %w", creatorID, err)
+	}
+	return b, nil
+}
+
+// GetHold returns a hold, or a NotFound error.
+func (l *Ledger) GetHold(ctx context.Context, holdID string) (Hold, error) {
+	h, err := scanHold(l.db.Read().QueryRowContext(ctx, `SELECT `+holdCols+` FROM ledger_holds WHERE id = $1`, holdID))
+	if isNoRows(err) {
+		return Hold{}, errs.NotFoundf("hold %s not found", holdID)
+	}
+	if err != nil {
+		return Hold{}, fmt.Errorf("ledger: read hold %s: %w", holdID, err)
+	}
+	return *h, nil
+}
+
+// Entry is one line of a transaction.
+type Entry struct {
+	AccountID string         `json:"account_id"`
+	Currency  money.Currency `json:"currency"`
+	Amount    int64          `json:"amount"` // > 0 credit, < 0 debit
+}
+
+// Transaction is a ledger write as stored.
+type Transaction struct {
+	ID         string  `json:"id"`
+	Kind       string  `json:"kind"`
+	CampaignID string  `json:"campaign_id,omitempty"`
+	BrandID    string  `json:"brand_id,omitempty"`
+	CreatorID  string  `json:"creator_id,omitempty"`
+	CreatedAt  int64   `json:"created_at"` // unix µs
+	Entries    []Entry `json:"entries"`
+}
+
+// TxFilter selects transactions: those of a brand, of a creator, or (both
+// empty) all of them, newest first, before the id Before.
+type TxFilter struct {
+	BrandID   string
+	CreatorID string
+	Before    string
+	Limit     int // 1..500, default 50
+}
+
+// Transactions lists transactions with their entries, newest first. It
+// returns an error only when the database fails.
+func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at FROM ledger_transactions WHERE 1=1`
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.BrandID != "" {
+		add("brand_id = $%d", f.BrandID)
+	}
+	if f.CreatorID != "" {
+		add("creator_id = $%d", f.CreatorID)
+	}
+	if f.Before != "" {
+		add("id < $%d", f.Before)
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args))
+	db := l.db.Read()
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list transactions: %w", err)
+	}
+	var out []Transaction
+	idx := map[string]int{}
+	for rows.Next() {
+		var t Transaction
+		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ledger: list transactions: %w", err)
+		}
+		t.Entries = []Entry{}
+		idx[t.ID] = len(out)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: list transactions: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(out))
+	for i, t := range out {
+		ids[i] = t.ID
+	}
+	cond, arg := store.InText(l.db.Dialect(), "tx_id", 1, ids)
+	erows, err := db.QueryContext(ctx, `SELECT tx_id, account_id, currency, amount FROM ledger_entries WHERE `+cond+` ORDER BY tx_id, seq`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list entries: %w", err)
+	}
+	defer erows.Close()
+	for erows.Next() {
+		var txID, cur string
+		var e Entry
+		if err := erows.Scan(&txID, &e.AccountID, &cur, &e.Amount); err != nil {
+			return nil, fmt.Errorf("ledger: list entries: %w", err)
+		}
+		e.Currency = money.Currency(cur)
+		out[idx[txID]].Entries = append(out[idx[txID]].Entries, e)
+	}
+	if err := erows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: list entries: %w", err)
+	}
+	return out, nil
+}

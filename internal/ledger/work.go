@@ -1,0 +1,356 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
+)
+
+// account is a locked ledger account whose balances the work unit changes in
+// memory and writes back once, at flush.
+type account struct {
+	ID         string
+	Kind       string
+	Currency   money.Currency
+	OwnerID    string
+	CampaignID string
+	Bounded    bool
+	Posted     int64
+	PendingOut int64
+	PendingIn  int64
+
+	dirty bool
+}
+
+// spendable is what a bounded account may still be debited.
+func (a *account) spendable() int64 { return a.Posted - a.PendingOut }
+
+// spec describes an account to create if it does not exist yet.
+type spec struct {
+	ID, Kind   string
+	Currency   money.Currency
+	OwnerID    string
+	CampaignID string
+	Bounded    bool
+}
+
+func specFor(kind, campaign, creator, brand string, c money.Currency) spec {
+	s := spec{ID: AccountID(kind, campaign, creator, c), Kind: kind, Currency: c, CampaignID: campaign}
+	switch kind {
+	case AccEscrow, AccFees:
+		s.Bounded = true
+		s.OwnerID = brand
+	case AccHeld:
+		s.Bounded = true
+		s.OwnerID = creator
+	case AccAvailable:
+		s.Bounded = true
+		s.OwnerID = creator
+		s.CampaignID = ""
+	case AccDebt:
+		s.OwnerID = creator
+		s.CampaignID = ""
+	default:
+		s.CampaignID = ""
+	}
+	if kind == AccFees {
+		s.OwnerID = "" // the platform's
+	}
+	return s
+}
+
+// leg is one side of a posting.
+type leg struct {
+	acct   string
+	amount int64 // > 0 credit, < 0 debit
+}
+
+// work accumulates one database transaction's ledger writes so they reach
+// the database in a few bulk statements.
+type work struct {
+	tx    *store.Tx
+	now   int64
+	accts map[string]*account
+
+	txRows    [][]any
+	entryRows [][]any
+}
+
+func newWork(tx *store.Tx, now int64) *work {
+	return &work{tx: tx, now: now, accts: map[string]*account{}}
+}
+
+// lock creates any missing accounts and locks them all, in id order, and
+// loads their balances. Accounts locked earlier in this work unit are kept.
+func (w *work) lock(ctx context.Context, specs ...spec) error {
+	sort.Slice(specs, func(i, j int) bool { return specs[i].ID < specs[j].ID })
+	var ids []string
+	for i, s := range specs {
+		if i > 0 && specs[i-1].ID == s.ID {
+			continue
+		}
+		if _, ok := w.accts[s.ID]; ok {
+			continue
+		}
+		ids = append(ids, s.ID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := w.load(ctx, ids); err != nil {
+		return err
+	}
+	var missing []spec
+	for i, s := range specs {
+		if i > 0 && specs[i-1].ID == s.ID {
+			continue
+		}
+		if _, ok := w.accts[s.ID]; !ok {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	// Create the missing ones (in id order; a concurrent creator of the same
+	// account makes ON CONFLICT wait for it), then lock everything again.
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ledger_accounts (id, kind, currency, owner_id, campaign_id, bounded, created_at) VALUES `)
+	args := make([]any, 0, len(missing)*7)
+	for i, s := range missing {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n := i * 7
+		fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, s.ID, s.Kind, string(s.Currency), s.OwnerID, s.CampaignID, s.Bounded, w.now)
+	}
+	b.WriteString(` ON CONFLICT (id) DO NOTHING`)
+	if _, err := w.tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("ledger: create accounts: %w", err)
+	}
+	created := make([]string, len(missing))
+	for i, s := range missing {
+		created[i] = s.ID
+	}
+	if err := w.load(ctx, created); err != nil {
+		return err
+	}
+	for _, s := range missing {
+		if _, ok := w.accts[s.ID]; !ok {
+			return fmt.Errorf("ledger: account %s vanished after creation", s.ID)
+		}
+	}
+	return nil
+}
+
+// load reads and locks the named accounts (in id order) into w.accts.
+func (w *work) load(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	cond, arg := store.InText(w.tx.Dialect(), "id", 1, ids)
+	rows, err := w.tx.QueryContext(ctx, `SELECT id, kind, currency, owner_id, campaign_id, bounded, posted, pending_out, pending_in
+		FROM ledger_accounts WHERE `+cond+` ORDER BY id`+w.tx.ForUpdate(), arg)
+	if err != nil {
+		return fmt.Errorf("ledger: lock accounts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := &account{}
+		var cur string
+		if err := rows.Scan(&a.ID, &a.Kind, &cur, &a.OwnerID, &a.CampaignID, &a.Bounded, &a.Posted, &a.PendingOut, &a.PendingIn); err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+		a.Currency = money.Currency(cur)
+		w.accts[a.ID] = a
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ledger: lock accounts: %w", err)
+	}
+	return nil
+}
+
+func (w *work) acct(id string) *account {
+	a, ok := w.accts[id]
+	if !ok {
+		panic("ledger: account " + id + " used without lock") // programming error
+	}
+	return a
+}
+
+// post appends a posted transaction's entries and applies them to the
+// locked accounts. It refuses, changing nothing, when the legs do not sum to
+// zero, mix currencies, or would take a bounded account below zero.
+func (w *work) post(txID string, legs ...leg) error {
+	var sum int64
+	var cur money.Currency
+	for _, l := range legs {
+		a := w.acct(l.acct)
+		if cur == "" {
+			cur = a.Currency
+		} else if a.Currency != cur {
+			return fmt.Errorf("ledger: transaction %s mixes %s and %s", txID, cur, a.Currency)
+		}
+		var err error
+		if sum, err = money.AddMicros(sum, l.amount); err != nil {
+			return fmt.Errorf("ledger: transaction %s: %w", txID, err)
+		}
+	}
+	if sum != 0 {
+		return fmt.Errorf("ledger: transaction %s entries sum to %d, not zero", txID, sum)
+	}
+	// Check every bounded debit before applying any (the same account may appear twice).
+	net := map[string]int64{}
+	for _, l := range legs {
+		net[l.acct] += l.amount
+	}
+	for id, d := range net {
+		a := w.acct(id)
+		if a.Bounded && d < 0 && a.spendable()+d < 0 {
+			return &errs.Error{Kind: errs.Conflict, Code: ErrInsufficientFunds, Field: "amount",
+				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", id, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
+		}
+	}
+	seq := 0
+	for _, l := range legs {
+		if l.amount == 0 {
+			continue
+		}
+		a := w.acct(l.acct)
+		a.Posted += l.amount
+		a.dirty = true
+		w.entryRows = append(w.entryRows, []any{txID, seq, a.ID, string(a.Currency), l.amount})
+		seq++
+	}
+	return nil
+}
+
+// record appends the transaction row that carries the idempotency key and
+// the result returned on replay.
+func (w *work) record(txID, key, hash, kind, campaign, brand, creator string, result any) error {
+	b, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("ledger: marshal result: %w", err)
+	}
+	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now})
+	return nil
+}
+
+var (
+	txCols    = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at"}
+	entryCols = []string{"tx_id", "seq", "account_id", "currency", "amount"}
+)
+
+// flush writes the accumulated rows and the changed balances.
+func (w *work) flush(ctx context.Context) error {
+	if err := w.tx.BulkInsert(ctx, "ledger_transactions", txCols, w.txRows); err != nil {
+		if store.IsUniqueViolation(err) {
+			// A concurrent writer committed one of our idempotency keys
+			// first; running again will replay its result.
+			return fmt.Errorf("ledger: %w: %w", store.ErrRetry, err)
+		}
+		return err
+	}
+	if err := w.tx.BulkInsert(ctx, "ledger_entries", entryCols, w.entryRows); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(w.accts))
+	for id, a := range w.accts {
+		if a.dirty {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := w.accts[id]
+		if _, err := w.tx.ExecContext(ctx, `UPDATE ledger_accounts SET posted = $1, pending_out = $2, pending_in = $3 WHERE id = $4`,
+			a.Posted, a.PendingOut, a.PendingIn, a.ID); err != nil {
+			return fmt.Errorf("ledger: update account %s: %w", a.ID, err)
+		}
+		a.dirty = false
+	}
+	w.txRows, w.entryRows = w.txRows[:0], w.entryRows[:0]
+	return nil
+}
+
+// stored is a transaction found by idempotency key.
+type stored struct {
+	hash   string
+	result string
+}
+
+// lookup returns the stored transactions for the given keys.
+func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string) (map[string]stored, error) {
+	out := make(map[string]stored, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if len(keys) == 1 {
+		var s stored
+		err := q.QueryRowContext(ctx, `SELECT request_hash, result FROM ledger_transactions WHERE idem_key = $1`, keys[0]).Scan(&s.hash, &s.result)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: look up idempotency key: %w", err)
+		}
+		out[keys[0]] = s
+		return out, nil
+	}
+	cond, arg := store.InText(d, "idem_key", 1, keys)
+	rows, err := q.QueryContext(ctx, `SELECT idem_key, request_hash, result FROM ledger_transactions WHERE `+cond, arg)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var s stored
+		if err := rows.Scan(&k, &s.hash, &s.result); err != nil {
+			return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
+		}
+		out[k] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
+	}
+	return out, nil
+}
+
+// replay decodes a stored result into out when the hashes match, and
+// returns a conflict error when the key was used for another request.
+func replay(key string, s stored, hash string, out any) error {
+	if s.hash != hash {
+		return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "idempotency_key",
+			Message: fmt.Sprintf("idempotency key %q was already used for a different request", key)}
+	}
+	if err := json.Unmarshal([]byte(s.result), out); err != nil {
+		return fmt.Errorf("ledger: decode stored result for key %q: %w", key, err)
+	}
+	return nil
+}
+
+// replayOne looks up a single key; found reports whether out was filled.
+func replayOne(ctx context.Context, tx *store.Tx, key, hash string, out any) (found bool, err error) {
+	m, err := lookup(ctx, tx, tx.Dialect(), []string{key})
+	if err != nil {
+		return false, err
+	}
+	s, ok := m[key]
+	if !ok {
+		return false, nil
+	}
+	return true, replay(key, s, hash, out)
+}
+
+func newTxID() string { return id.New(id.Transaction) }

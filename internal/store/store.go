@@ -1,0 +1,340 @@
+// Package store opens payper's database — an embedded SQLite file by default,
+// PostgreSQL for a postgres:// URL — applies the embedded migrations, and runs
+// write transactions with retries. Domain packages own their SQL; this package
+// owns only the few places where the two dialects differ.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DefaultURL is the database payper uses when none is configured.
+const DefaultURL = "payper.db"
+
+// ErrRetry marks an error after which the whole transaction may simply be run
+// again (e.g. a concurrent writer inserted the same idempotency key first).
+var ErrRetry = errors.New("store: transaction should be retried")
+
+// Queryer is satisfied by *sql.DB, *sql.Conn and *sql.Tx.
+type Queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open payper database.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: exactly one connection, so writers queue in Go rather than spin on SQLITE_BUSY
+	read    *sql.DB // SQLite: a pool of readers (WAL lets them run beside the writer); PostgreSQL: same as write
+	// MaxAttempts bounds how often WithTx runs a transaction that keeps failing with a retryable error.
+	MaxAttempts int
+}
+
+// Open connects to the database named by rawURL: "postgres://…" or
+// "postgresql://…" selects PostgreSQL; anything else is a SQLite file path
+// (optionally prefixed "sqlite:" or "file:"); "" means DefaultURL. It returns an
+// error when the database cannot be reached. Open does not migrate: call Migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	var db *DB
+	var err error
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		db, err = openPostgres(rawURL)
+	} else {
+		db, err = openSQLite(rawURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openPostgres(rawURL string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse PostgreSQL URL: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{dialect: Postgres, write: db, read: db, MaxAttempts: 10}, nil
+}
+
+func openSQLite(rawURL string) (*DB, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("store: SQLite needs a file path (in-memory databases cannot be shared between connections)")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	return &DB{dialect: SQLite, write: w, read: r, MaxAttempts: 10}, nil
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Read returns a Queryer for reads outside a transaction.
+func (db *DB) Read() Queryer { return db.read }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", db.dialect, err)
+	}
+	if db.read != db.write {
+		if err := db.read.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping %s reader: %w", db.dialect, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Tx is a write transaction. It embeds *sql.Tx and knows its dialect.
+type Tx struct {
+	*sql.Tx
+	conn    *sql.Conn
+	dialect Dialect
+}
+
+// Dialect reports which database the transaction runs on.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// WithTx runs fn in a write transaction and commits it, or rolls it back when
+// fn returns an error. On SQLite the transaction is BEGIN IMMEDIATE. When the
+// database reports a serialization failure, a deadlock or a busy lock, or fn
+// returns an error wrapping ErrRetry, the whole transaction runs again (up to
+// MaxAttempts), so fn must not have effects outside the transaction. It
+// returns fn's error, or the commit's.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.tryTx(ctx, fn)
+		if err == nil || !retryable(err) || attempt >= db.MaxAttempts || ctx.Err() != nil {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		backoff += time.Duration(rand.Int64N(int64(backoff) + 1))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: get connection: %w", err)
+	}
+	defer conn.Close()
+	stx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{Tx: stx, conn: conn, dialect: db.dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, ErrRetry) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique or primary-key constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// ForUpdate returns the row-locking suffix for a SELECT inside a write
+// transaction: " FOR UPDATE" on PostgreSQL, "" on SQLite (whose immediate
+// transactions already hold the database's one write lock).
+func (tx *Tx) ForUpdate() string {
+	if tx.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// InText returns an SQL condition "expr matches one of the strings bound to
+// placeholder $n", and the argument to bind there.
+func InText(d Dialect, expr string, n int, vals []string) (string, any) {
+	if d == Postgres {
+		return fmt.Sprintf("%s = ANY($%d::text[])", expr, n), vals
+	}
+	b, _ := json.Marshal(vals) // []string always marshals
+	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", expr, n), string(b)
+}
+
+// BulkInsert appends rows to table as fast as the database allows: COPY on
+// PostgreSQL, prepared multi-row INSERTs on SQLite. Every row must have
+// len(cols) values. It returns the first error; the caller's transaction is
+// then unusable.
+func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if tx.dialect == Postgres {
+		return tx.conn.Raw(func(dc any) error {
+			pc := dc.(*stdlib.Conn).Conn()
+			_, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+			if err != nil {
+				return fmt.Errorf("store: copy into %s: %w", table, err)
+			}
+			return nil
+		})
+	}
+	const maxParams = 30000
+	chunk := max(1, min(len(rows), 500, maxParams/len(cols)))
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, chunk*len(cols))
+	for start := 0; start < len(rows); start += chunk {
+		end := min(start+chunk, len(rows))
+		n := end - start
+		args = args[:0]
+		for _, r := range rows[start:end] {
+			args = append(args, r...)
+		}
+		if n == chunk {
+			if stmt == nil {
+				var err error
+				stmt, err = tx.PrepareContext(ctx, insertSQL(table, cols, n))
+				if err != nil {
+					return fmt.Errorf("store: prepare insert into %s: %w", table, err)
+				}
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store: insert into %s: %w", table, err)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, insertSQL(table, cols, n), args...); err != nil {
+			return fmt.Errorf("store: insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func insertSQL(table string, cols []string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ","))
+	p := 1
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "$%d", p)
+			p++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
