@@ -37,9 +37,11 @@ CREATE TABLE campaigns (
 );
 CREATE INDEX campaigns_brand ON campaigns (brand_id, id);
 
--- Payments into escrow, one per provider reference.
+-- Payments into escrow, one per provider reference (scoped to the brand, so
+-- one brand's references never collide with another's).
 CREATE TABLE payments (
     id            TEXT PRIMARY KEY,
+    brand_id      TEXT NOT NULL REFERENCES brands (id),
     campaign_id   TEXT NOT NULL REFERENCES campaigns (id),
     provider      TEXT NOT NULL,
     external_ref  TEXT NOT NULL,
@@ -48,7 +50,7 @@ CREATE TABLE payments (
     status        TEXT NOT NULL,
     ledger_tx_id  TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
-    UNIQUE (provider, external_ref)
+    UNIQUE (provider, brand_id, external_ref)
 );
 
 -- Ledger. Only internal/ledger writes these tables.

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/payper/payper/internal/app"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/store"
+)
+
+// common are the flags every database command takes.
+type common struct {
+	db, adminToken, logLevel string
+	feeBps, firstFeeBps      int64
+}
+
+func (c *common) register(f *flags) {
+	f.str(&c.db, "db", "PAYPER_DATABASE_URL", store.DefaultURL, "database: a SQLite file path, or a postgres:// URL")
+	f.str(&c.adminToken, "admin-token", "PAYPER_ADMIN_TOKEN", "", "operator bootstrap token (≥ 16 characters); requests bearing it act as admin")
+	f.str(&c.logLevel, "log-level", "PAYPER_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.int64(&c.feeBps, "fee-bps", "PAYPER_FEE_BPS", ledger.DefaultConfig.FeeBps, "platform fee in basis points of campaign spend")
+	f.int64(&c.firstFeeBps, "first-campaign-fee-bps", "PAYPER_FIRST_CAMPAIGN_FEE_BPS", ledger.DefaultConfig.FirstCampaignFeeBps, "platform fee on a brand's first campaign, in basis points")
+}
+
+func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
+	log, err := newLogger(stderr, c.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log,
+		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c common
+	var addr string
+	var shutdown int64
+	f := newFlags("serve", getenv, stderr)
+	c.register(f)
+	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")
+	f.int64(&shutdown, "shutdown-timeout", "PAYPER_SHUTDOWN_TIMEOUT", 15, "seconds to let requests in flight finish on SIGINT/SIGTERM")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if c.adminToken == "" {
+		if err := bootstrapAdmin(ctx, a, stderr); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("payper serving", "version", app.Version, "database", a.DB.Dialect(), "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "payper listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing requests in flight", "timeout_s", shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(shutdown)*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.Log.Info("stopped")
+	return nil
+}
+
+// bootstrapAdmin issues an admin key on the very first start of a database
+// that has none and no PAYPER_ADMIN_TOKEN, and prints it once, so a newcomer
+// can use the API straight away.
+func bootstrapAdmin(ctx context.Context, a *app.App, stderr io.Writer) error {
+	var n int
+	if err := a.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE role = 'admin'`).Scan(&n); err != nil {
+		return fmt.Errorf("count admin keys: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	secret, _, err := a.Identity.CreateKey(ctx, identity.RoleAdmin, "", "first start")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "\nFirst start: created an admin API key. It is shown only this once:\n\n    %s\n\n"+
+		"Use it as \"Authorization: Bearer <key>\". More: payper admin create-key.\n\n", secret)
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var db string
+	f := newFlags("migrate", getenv, stderr)
+	f.str(&db, "db", "PAYPER_DATABASE_URL", store.DefaultURL, "database: a SQLite file path, or a postgres:// URL")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+		return nil
+	}
+	fmt.Fprintf(stdout, "applied migrations %v\n", applied)
+	return nil
+}
+
+func cmdVersion(stdout io.Writer) error {
+	_, err := fmt.Fprintf(stdout, "payper %s\n", app.Version)
+	return err
+}
+
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("admin: want a subcommand: create-key, audit")
+	}
+	switch args[0] {
+	case "create-key":
+		var c common
+		var role, subject, label string
+		f := newFlags("admin create-key", getenv, stderr)
+		c.register(f)
+		f.StringVar(&role, "role", identity.RoleAdmin, "role of the key: admin, brand or creator")
+		f.StringVar(&subject, "subject", "", "brand or creator id the key acts for (not for admin keys)")
+		f.StringVar(&label, "label", "cli", "a note to recognise the key by")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		a, err := c.open(ctx, stderr)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		secret, keyID, err := a.Identity.CreateKey(ctx, role, subject, label)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "created %s key %s; the secret below is shown only once\n", role, keyID)
+		fmt.Fprintln(stdout, secret)
+		return nil
+	case "audit":
+		return cmdAudit(ctx, args[1:], getenv, stdout, stderr)
+	}
+	return fmt.Errorf("admin: unknown subcommand %q (want create-key or audit)", args[0])
+}

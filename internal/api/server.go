@@ -1,0 +1,212 @@
+// Package api is payper's HTTP JSON API, version 1: decode the request,
+// authenticate, call the domain, encode the answer. Errors are always
+// {"error":{"code","message","field"}} with the status the error's kind
+// implies; internal errors are logged and shown only as "internal error".
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/store"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// Deps are the services the API calls.
+type Deps struct {
+	DB        *store.DB
+	Identity  *identity.Service
+	Campaigns *campaign.Service
+	Ledger    *ledger.Ledger
+	Log       *slog.Logger
+	Version   string
+}
+
+// Server serves the API.
+type Server struct {
+	Deps
+	mux      *http.ServeMux
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// auth says who may call a route.
+type auth int
+
+const (
+	public auth = iota // no key needed
+	anyKey             // any valid key; the handler checks the role
+)
+
+type handler func(w http.ResponseWriter, r *http.Request, p identity.Principal) error
+
+// Route is one documented endpoint.
+type Route struct {
+	Method  string
+	Pattern string
+	auth    auth
+	h       handler
+}
+
+// New builds the server and registers every route.
+func New(d Deps) *Server {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "payper_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+	}, []string{"route", "method", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "payper_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route"})
+	s.registry.MustRegister(s.requests, s.duration, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, rt := range s.Routes() {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, errs.NotFoundf("no route %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/metrics", public, s.metrics},
+		{"GET", "/openapi.json", public, s.openapi},
+		{"GET", "/v1/me", anyKey, s.me},
+		{"POST", "/v1/brands", anyKey, s.createBrand},
+		{"GET", "/v1/brands/{id}", anyKey, s.getBrand},
+		{"POST", "/v1/creators", anyKey, s.createCreator},
+		{"GET", "/v1/creators/{id}", anyKey, s.getCreator},
+		{"GET", "/v1/creators/{id}/balances", anyKey, s.creatorBalances},
+		{"POST", "/v1/campaigns", anyKey, s.createCampaign},
+		{"GET", "/v1/campaigns", anyKey, s.listCampaigns},
+		{"GET", "/v1/campaigns/{id}", anyKey, s.getCampaign},
+		{"POST", "/v1/campaigns/{id}/fund", anyKey, s.fundCampaign},
+		{"GET", "/v1/campaigns/{id}/money", anyKey, s.campaignMoney},
+		{"GET", "/v1/ledger/transactions", anyKey, s.listTransactions},
+	}
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (s *Server) wrap(rt Route) http.Handler {
+	label := rt.Method + " " + rt.Pattern
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		reqID := r.Header.Get("X-Request-Id")
+		if reqID == "" || len(reqID) > 64 {
+			reqID = id.Secret(8)
+		}
+		sw.Header().Set("X-Request-Id", reqID)
+		r = r.WithContext(context.WithValue(r.Context(), reqIDKey{}, reqID))
+		err := s.serve(rt, sw, r)
+		if err != nil {
+			writeError(sw, r, s.Log, err)
+		}
+		s.requests.WithLabelValues(label, rt.Method, http.StatusText(sw.status)).Inc()
+		s.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	})
+}
+
+type reqIDKey struct{}
+
+func (s *Server) serve(rt Route, w http.ResponseWriter, r *http.Request) error {
+	var p identity.Principal
+	if rt.auth != public {
+		token, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="payper"`)
+			return identity.ErrUnauthenticated
+		}
+		var err error
+		if p, err = s.Identity.Authenticate(r.Context(), token); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="payper", error="invalid_token"`)
+			return err
+		}
+	}
+	return rt.h(w, r, p)
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Log.Warn("readiness check failed", "err", err)
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: "database unreachable"}})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.DB.Dialect())})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
+	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openapiDoc)
+	return err
+}
+
+// Registry returns the server's Prometheus registry, for other components'
+// metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }

@@ -1,0 +1,87 @@
+// Package app wires payper's services together from configuration. The
+// binary's commands and the end-to-end tests build the same App.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/payper/payper/internal/api"
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/store"
+)
+
+// Version is payper's version, set at build time with
+// -ldflags "-X github.com/payper/payper/internal/app.Version=…".
+var Version = "dev"
+
+// Config is everything configurable.
+type Config struct {
+	DatabaseURL string
+	AdminToken  string
+	Ledger      ledger.Config
+	Clock       clock.Clock // nil means the system clock
+	Log         *slog.Logger
+}
+
+// App is a running set of services over one database.
+type App struct {
+	DB        *store.DB
+	Clock     clock.Clock
+	Ledger    *ledger.Ledger
+	Identity  *identity.Service
+	Campaigns *campaign.Service
+	API       *api.Server
+	Log       *slog.Logger
+}
+
+// Open connects to the database, applies pending migrations and builds the
+// services. It returns an error, having closed what it opened, when the
+// database is unreachable or the configuration is invalid.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		cfg.Log.Info("applied migrations", "versions", applied, "database", db.Dialect())
+	}
+	l, err := ledger.New(db, cfg.Clock, cfg.Ledger)
+	if err != nil {
+		return nil, fmt.Errorf("ledger configuration: %w", err)
+	}
+	ident, err := identity.New(db, cfg.Clock, cfg.AdminToken)
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	a := &App{DB: db, Clock: cfg.Clock, Ledger: l, Identity: ident, Log: cfg.Log}
+	a.Campaigns = campaign.New(db, l, cfg.Clock)
+	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version})
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
