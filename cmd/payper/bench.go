@@ -4,10 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/payper/payper/internal/bench"
 )
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("bench: not yet")
+	if len(args) == 0 {
+		return fmt.Errorf("bench: want a benchmark name: ledger")
+	}
+	switch args[0] {
+	case "ledger":
+		opt := bench.DefaultLedgerOptions
+		f := newFlags("bench ledger", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.IntVar(&opt.Singles, "singles", opt.Singles, "single accruals to time")
+		f.IntVar(&opt.Rounds, "rounds", opt.Rounds, "batched rounds (each followed by its bulk-load baseline)")
+		f.IntVar(&opt.BatchSize, "batch", opt.BatchSize, "interaction deltas per batch")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators the deltas are spread over")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Singles < 1 || opt.Rounds < 1 || opt.BatchSize < 1 || opt.Creators < 1 {
+			return fmt.Errorf("bench ledger: --singles, --rounds, --batch and --creators must be at least 1")
+		}
+		_, err := bench.Ledger(ctx, stdout, opt)
+		return err
+	}
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger)", args[0])
 }
 
 func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -264,20 +264,37 @@ func (w *work) flush(ctx context.Context) error {
 	if err := w.tx.BulkInsert(ctx, "ledger_entries", entryCols, w.entryRows); err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(w.accts))
-	for id, a := range w.accts {
+	// All changed balances in one statement (ids are locked already).
+	var dirty []*account
+	for _, a := range w.accts {
 		if a.dirty {
-			ids = append(ids, id)
+			dirty = append(dirty, a)
 		}
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		a := w.accts[id]
-		if _, err := w.tx.ExecContext(ctx, `UPDATE ledger_accounts SET posted = $1, pending_out = $2, pending_in = $3 WHERE id = $4`,
-			a.Posted, a.PendingOut, a.PendingIn, a.ID); err != nil {
-			return fmt.Errorf("ledger: update account %s: %w", a.ID, err)
+	if len(dirty) > 0 {
+		sort.Slice(dirty, func(i, j int) bool { return dirty[i].ID < dirty[j].ID })
+		var b strings.Builder
+		b.WriteString(`UPDATE ledger_accounts SET posted = v.column2, pending_out = v.column3, pending_in = v.column4 FROM (VALUES `)
+		args := make([]any, 0, 4*len(dirty))
+		for i, a := range dirty {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			n := 4 * i
+			fmt.Fprintf(&b, "(CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3, n+4)
+			args = append(args, a.ID, a.Posted, a.PendingOut, a.PendingIn)
 		}
-		a.dirty = false
+		b.WriteString(`) AS v WHERE ledger_accounts.id = v.column1`)
+		r, err := w.tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return fmt.Errorf("ledger: update accounts: %w", err)
+		}
+		if n, err := r.RowsAffected(); err == nil && n != int64(len(dirty)) {
+			return fmt.Errorf("ledger: updated %d accounts, expected %d", n, len(dirty))
+		}
+		for _, a := range dirty {
+			a.dirty = false
+		}
 	}
 	w.txRows, w.entryRows = w.txRows[:0], w.entryRows[:0]
 	return nil

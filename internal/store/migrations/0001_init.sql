@@ -90,7 +90,9 @@ CREATE INDEX ledger_transactions_brand ON ledger_transactions (brand_id, id);
 CREATE INDEX ledger_transactions_creator ON ledger_transactions (creator_id, id);
 
 -- Append-only. amount > 0 credits the account, < 0 debits it; a
--- transaction's entries sum to zero per currency.
+-- transaction's entries sum to zero per currency. Only the primary key is
+-- indexed: balances live on ledger_accounts, so the hot write path pays for
+-- one index (see docs/benchmarks.md); account history is read by tx_id.
 CREATE TABLE ledger_entries (
     tx_id       TEXT NOT NULL,
     seq         INTEGER NOT NULL,
@@ -99,7 +101,6 @@ CREATE TABLE ledger_entries (
     amount      BIGINT NOT NULL,
     PRIMARY KEY (tx_id, seq)
 );
-CREATE INDEX ledger_entries_account ON ledger_entries (account_id);
 
 -- Two-phase transfers: pending, then posted (wholly or partly), voided or expired.
 CREATE TABLE ledger_holds (
