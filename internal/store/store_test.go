@@ -1,0 +1,172 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/payper/payper/internal/store"
+	"github.com/payper/payper/internal/store/storetest"
+)
+
+func count(t *testing.T, db *store.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.Read().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestStoreConformance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+
+		t.Run("migrate is idempotent", func(t *testing.T) {
+			applied, err := db.Migrate(ctx)
+			if err != nil || len(applied) != 0 {
+				t.Fatalf("second migrate applied %v, err %v; want nothing", applied, err)
+			}
+			ms, _ := store.Migrations(db.Dialect())
+			if n := count(t, db, `SELECT COUNT(*) FROM schema_migrations`); n != len(ms) || n == 0 {
+				t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
+			}
+		})
+
+		t.Run("failed transaction leaves nothing", func(t *testing.T) {
+			boom := errors.New("boom")
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ('brd_rollback', 'x', 1)`); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("WithTx returned %v, want boom", err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM brands WHERE id = 'brd_rollback'`); n != 0 {
+				t.Fatalf("rolled-back row is visible")
+			}
+		})
+
+		t.Run("ErrRetry runs the transaction again", func(t *testing.T) {
+			attempts := 0
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				attempts++
+				if _, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ('brd_retry', 'x', 1)`); err != nil {
+					return err
+				}
+				if attempts < 3 {
+					return fmt.Errorf("try again: %w", store.ErrRetry)
+				}
+				return nil
+			})
+			if err != nil || attempts != 3 {
+				t.Fatalf("attempts %d, err %v; want 3, nil", attempts, err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM brands WHERE id = 'brd_retry'`); n != 1 {
+				t.Fatalf("retried insert landed %d times, want once", n)
+			}
+		})
+
+		t.Run("unique violation is recognised", func(t *testing.T) {
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ('brd_retry', 'dup', 1)`)
+				return err
+			})
+			if !store.IsUniqueViolation(err) {
+				t.Fatalf("duplicate primary key: %v is not recognised as a unique violation", err)
+			}
+			if store.IsUniqueViolation(errors.New("other")) {
+				t.Fatal("a plain error is not a unique violation")
+			}
+		})
+
+		t.Run("bulk insert and InText", func(t *testing.T) {
+			var rows [][]any
+			var ids []string
+			for i := 0; i < 1234; i++ { // more than one SQLite chunk
+				id := fmt.Sprintf("tx_bulk_%04d", i)
+				rows = append(rows, []any{id, i % 3, "acct", "EUR", int64(i) - 600})
+				if i%100 == 0 {
+					ids = append(ids, id)
+				}
+			}
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				return tx.BulkInsert(ctx, "ledger_entries", []string{"tx_id", "seq", "account_id", "currency", "amount"}, rows)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			if err := db.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE tx_id LIKE 'tx_bulk_%'`).Scan(&sum); err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(1233*1234/2 - 600*1234); sum != want {
+				t.Fatalf("bulk-inserted amounts sum to %d, want %d", sum, want)
+			}
+			cond, arg := store.InText(db.Dialect(), "tx_id", 1, ids)
+			if n := count(t, db, `SELECT COUNT(*) FROM ledger_entries WHERE `+cond, arg); n != len(ids) {
+				t.Fatalf("InText matched %d rows, want %d", n, len(ids))
+			}
+			// A failed bulk insert (duplicate key) leaves nothing.
+			err = db.WithTx(ctx, func(tx *store.Tx) error {
+				return tx.BulkInsert(ctx, "ledger_entries", []string{"tx_id", "seq", "account_id", "currency", "amount"},
+					[][]any{{"tx_bulk_new", 0, "a", "EUR", int64(1)}, rows[0]})
+			})
+			if !store.IsUniqueViolation(err) {
+				t.Fatalf("duplicate in bulk insert: %v", err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM ledger_entries WHERE tx_id = 'tx_bulk_new'`); n != 0 {
+				t.Fatal("a failed bulk insert left rows behind")
+			}
+		})
+
+		t.Run("concurrent writers serialise", func(t *testing.T) {
+			if _, err := db.Read().ExecContext(ctx, `SELECT 1`); err != nil {
+				t.Fatal(err)
+			}
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ('brd_counter', 'n', 0)`)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errc := make(chan error, 32)
+			for i := 0; i < 32; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errc <- db.WithTx(ctx, func(tx *store.Tx) error {
+						var n int64
+						if err := tx.QueryRowContext(ctx, `SELECT created_at FROM brands WHERE id = 'brd_counter'`+tx.ForUpdate()).Scan(&n); err != nil {
+							return err
+						}
+						_, err := tx.ExecContext(ctx, `UPDATE brands SET created_at = $1 WHERE id = 'brd_counter'`, n+1)
+						return err
+					})
+				}()
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := count(t, db, `SELECT created_at FROM brands WHERE id = 'brd_counter'`); n != 32 {
+				t.Fatalf("32 read-modify-write transactions left the counter at %d: lost updates", n)
+			}
+		})
+	})
+}
+
+func TestOpenRejectsMemory(t *testing.T) {
+	if _, err := store.Open(context.Background(), ":memory:"); err == nil {
+		t.Fatal("opening :memory: should fail: it cannot be shared between connections")
+	}
+}
