@@ -318,23 +318,19 @@ func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows 
 	return nil
 }
 
+// insertSQL builds a multi-row INSERT with anonymous "?" parameters: SQLite
+// resolves "$N" parameters by name through a linear list, which makes a
+// statement with thousands of them quadratic to prepare and to bind.
 func insertSQL(table string, cols []string, n int) string {
 	var b strings.Builder
+	row := "(" + strings.Repeat("?,", len(cols)-1) + "?)"
+	b.Grow(len(table) + 40 + n*(len(row)+1))
 	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ","))
-	p := 1
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('(')
-		for j := range cols {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "$%d", p)
-			p++
-		}
-		b.WriteByte(')')
+		b.WriteString(row)
 	}
 	return b.String()
 }
