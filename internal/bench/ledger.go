@@ -12,6 +12,8 @@ import (
 	"github.com/payper/payper/internal/store"
 )
 
+var bulkCols = []string{"tx_id", "seq", "account_id", "currency", "amount"}
+
 // LedgerOptions sizes the ledger benchmark.
 type LedgerOptions struct {
 	DBURL     string // "" = temporary SQLite; postgres://… = temporary schema there
@@ -81,6 +83,9 @@ func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult
 	}); err != nil {
 		return res, fmt.Errorf("bench: create bare table: %w", err)
 	}
+	if err := db.PrepareBulk(ctx, "bench_entries", bulkCols); err != nil {
+		return res, err
+	}
 	var batchRates, bulkRates, deltaRates []float64
 	for r := 0; r < opt.Rounds; r++ {
 		items := make([]ledger.AccrueItem, opt.BatchSize)
@@ -113,7 +118,7 @@ func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult
 		}
 		start = time.Now()
 		if err := db.WithTx(ctx, func(tx *store.Tx) error {
-			return tx.BulkInsert(ctx, "bench_entries", []string{"tx_id", "seq", "account_id", "currency", "amount"}, bulk)
+			return tx.BulkInsert(ctx, "bench_entries", bulkCols, bulk)
 		}); err != nil {
 			return res, fmt.Errorf("bench: bulk load: %w", err)
 		}

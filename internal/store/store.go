@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,8 @@ type DB struct {
 	read    *sql.DB // SQLite: a pool of readers (WAL lets them run beside the writer); PostgreSQL: same as write
 	// MaxAttempts bounds how often WithTx runs a transaction that keeps failing with a retryable error.
 	MaxAttempts int
+
+	stmts sync.Map // SQL text → *sql.Stmt prepared on write (SQLite bulk inserts)
 }
 
 // Open connects to the database named by rawURL: "postgres://…" or
@@ -147,6 +150,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -159,6 +166,7 @@ type Tx struct {
 	*sql.Tx
 	conn    *sql.Conn
 	dialect Dialect
+	db      *DB
 }
 
 // Dialect reports which database the transaction runs on.
@@ -197,7 +205,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: stx, conn: conn, dialect: db.dialect}
+	tx := &Tx{Tx: stx, conn: conn, dialect: db.dialect, db: db}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -282,45 +290,57 @@ func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows 
 			return nil
 		})
 	}
-	const maxParams = 30000
-	chunk := max(1, min(len(rows), 500, maxParams/len(cols)))
-	var stmt *sql.Stmt
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
+	chunk := bulkChunk(len(cols), len(rows))
 	args := make([]any, 0, chunk*len(cols))
 	for start := 0; start < len(rows); start += chunk {
 		end := min(start+chunk, len(rows))
-		n := end - start
 		args = args[:0]
 		for _, r := range rows[start:end] {
 			args = append(args, r...)
 		}
-		if n == chunk {
-			if stmt == nil {
-				var err error
-				stmt, err = tx.PrepareContext(ctx, insertSQL(table, cols, n))
-				if err != nil {
-					return fmt.Errorf("store: prepare insert into %s: %w", table, err)
-				}
-			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		query := insertSQL(table, cols, end-start)
+		if cached, ok := tx.db.stmts.Load(query); ok {
+			if _, err := tx.StmtContext(ctx, cached.(*sql.Stmt)).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: insert into %s: %w", table, err)
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, insertSQL(table, cols, n), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("store: insert into %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
-// insertSQL builds a multi-row INSERT with anonymous "?" parameters: SQLite
-// resolves "$N" parameters by name through a linear list, which makes a
-// statement with thousands of them quadratic to prepare and to bind.
+// bulkChunk is how many rows one SQLite bulk INSERT statement carries.
+func bulkChunk(cols, rows int) int {
+	const maxParams = 30000
+	return max(1, min(rows, 500, maxParams/cols))
+}
+
+// PrepareBulk prepares, once for the database, the full-size statement that
+// BulkInsert uses for table and cols on SQLite, so transactions reuse it
+// instead of parsing it again. Call it outside any transaction (the SQLite
+// writer has one connection). On PostgreSQL, which bulk-loads with COPY, it
+// does nothing. It returns an error when the statement does not prepare.
+func (db *DB) PrepareBulk(ctx context.Context, table string, cols []string) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	query := insertSQL(table, cols, bulkChunk(len(cols), 1<<30))
+	if _, ok := db.stmts.Load(query); ok {
+		return nil
+	}
+	s, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("store: prepare bulk insert into %s: %w", table, err)
+	}
+	if _, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+	}
+	return nil
+}
+
 func insertSQL(table string, cols []string, n int) string {
 	var b strings.Builder
 	row := "(" + strings.Repeat("?,", len(cols)-1) + "?)"

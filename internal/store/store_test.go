@@ -94,6 +94,11 @@ func TestStoreConformance(t *testing.T) {
 					ids = append(ids, id)
 				}
 			}
+			// Prepared once for the database: full chunks reuse it, the
+			// last, shorter chunk is prepared in the transaction.
+			if err := db.PrepareBulk(ctx, "ledger_entries", []string{"tx_id", "seq", "account_id", "currency", "amount"}); err != nil {
+				t.Fatal(err)
+			}
 			err := db.WithTx(ctx, func(tx *store.Tx) error {
 				return tx.BulkInsert(ctx, "ledger_entries", []string{"tx_id", "seq", "account_id", "currency", "amount"}, rows)
 			})
