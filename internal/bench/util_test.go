@@ -7,4 +7,6 @@ import (
 
 type bytesBuffer struct{ bytes.Buffer }
 
-func (b *bytesBuffer) lines() []string { return strings.Split(strings.TrimRight(b.String(), "\n"), "\n") }
+func (b *bytesBuffer) lines() []string {
+	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+}

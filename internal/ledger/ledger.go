@@ -108,9 +108,18 @@ type Ledger struct {
 	testHookBeforeCommit func(ctx context.Context)
 }
 
-// New returns a Ledger over db. It returns an error for an invalid fee configuration.
+// New returns a Ledger over db. It returns an error for an invalid fee
+// configuration, or when its statements do not prepare (tables missing: migrate first).
 func New(db *store.DB, clk clock.Clock, cfg Config) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The batched write path's bulk statements, prepared once (SQLite only).
+	ctx := context.Background()
+	if err := db.PrepareBulk(ctx, "ledger_transactions", txCols); err != nil {
+		return nil, err
+	}
+	if err := db.PrepareBulk(ctx, "ledger_entries", entryCols); err != nil {
 		return nil, err
 	}
 	return &Ledger{db: db, clock: clk, cfg: cfg}, nil
