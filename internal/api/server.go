@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		if err != nil {
 			writeError(sw, r, s.Log, err)
 		}
-		s.requests.WithLabelValues(label, rt.Method, http.StatusText(sw.status)).Inc()
+		s.requests.WithLabelValues(label, rt.Method, strconv.Itoa(sw.status)).Inc()
 		s.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
 	})
 }
