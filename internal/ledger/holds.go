@@ -87,9 +87,6 @@ func (l *Ledger) HoldPayoutTx(ctx context.Context, tx *store.Tx, req PayoutReque
 		return res, err
 	}
 	now := l.clock.Now()
-	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(now) {
-		return res, errs.Invalidf("expires_at", "in_past", "expires_at must be in the future")
-	}
 	cur := req.Amount.Currency
 	w := newWork(tx, now.UnixMicro())
 	if err := w.lock(ctx, specFor(AccAvailable, "", req.CreatorID, "", cur), specFor(AccExtPayouts, "", "", "", cur)); err != nil {
@@ -99,6 +96,11 @@ func (l *Ledger) HoldPayoutTx(ctx context.Context, tx *store.Tx, req PayoutReque
 	if found, err := replayOne(ctx, tx, req.Key, hash, &res); found || err != nil {
 		res.Replayed = found
 		return res, err
+	}
+	// Checked after the replay: a retry of a hold that has since expired
+	// must still return the stored result.
+	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(now) {
+		return res, errs.Invalidf("expires_at", "in_past", "expires_at must be in the future")
 	}
 	avail, ext := w.acct(availAcc(req.CreatorID, cur)), w.acct(extPayoutsAcc(cur))
 	if avail.spendable() < req.Amount.Micros {

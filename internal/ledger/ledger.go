@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
@@ -186,6 +187,8 @@ func checkKey(key string) error {
 		return errs.Invalidf("idempotency_key", "too_long", "idempotency key is longer than %d bytes", MaxKeyLen)
 	case strings.ContainsAny(key, "\x00"):
 		return errs.Invalidf("idempotency_key", "invalid", "idempotency key contains a NUL byte")
+	case !utf8.ValidString(key):
+		return errs.Invalidf("idempotency_key", "invalid", "idempotency key is not valid UTF-8")
 	}
 	return nil
 }
@@ -194,7 +197,7 @@ func checkID(field, v string) error {
 	if v == "" {
 		return errs.Invalidf(field, "required", "%s is required", field)
 	}
-	if len(v) > 100 || strings.ContainsAny(v, ": \x00") {
+	if len(v) > 100 || strings.ContainsAny(v, ": \x00") || !utf8.ValidString(v) {
 		return errs.Invalidf(field, "invalid", "%s %q is not a valid id", field, v)
 	}
 	return nil

@@ -216,6 +216,9 @@ func (w *work) post(txID string, legs ...leg) error {
 	}
 	for id, d := range net {
 		a := w.acct(id)
+		if _, err := money.AddMicros(a.Posted, d); err != nil {
+			return errs.Invalidf("amount", "amount_overflow", "account %s cannot hold that much more", id)
+		}
 		if a.Bounded && d < 0 && a.spendable()+d < 0 {
 			return &errs.Error{Kind: errs.Conflict, Code: ErrInsufficientFunds, Field: "amount",
 				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", id, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}

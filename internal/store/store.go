@@ -217,6 +217,11 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// database/sql may report a cancelled transaction as "already
+			// rolled back"; name the cause the caller can act on.
+			return fmt.Errorf("store: commit: %w (%v)", cerr, err)
+		}
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil

@@ -120,6 +120,7 @@ CREATE TABLE ledger_holds (
     CHECK (posted_amount >= 0 AND posted_amount <= amount)
 );
 CREATE INDEX ledger_holds_pending ON ledger_holds (state, expires_at);
+CREATE INDEX ledger_holds_owner ON ledger_holds (owner_id, currency);
 
 -- The money state of each campaign's escrow. spent is gross (creator share +
 -- fee) net of clawbacks; fees = floor(spent * fee_bps / 10000) always.
