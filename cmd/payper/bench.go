@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -32,39 +31,4 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return fmt.Errorf("bench: unknown benchmark %q (want ledger)", args[0])
-}
-
-// cmdAudit checks the ledger's invariants against the database. It prints
-// each check and each violation, and fails when there is any violation.
-func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c common
-	var asJSON bool
-	f := newFlags("admin audit", getenv, stderr)
-	c.register(f)
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	a, err := c.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	rep, err := a.Ledger.Audit(ctx)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintln(stdout, rep.String())
-	}
-	if !rep.OK() {
-		return fmt.Errorf("ledger audit found %d violation(s)", len(rep.Violations))
-	}
-	return nil
 }

@@ -135,37 +135,3 @@ func cmdVersion(stdout io.Writer) error {
 	_, err := fmt.Fprintf(stdout, "payper %s\n", app.Version)
 	return err
 }
-
-func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("admin: want a subcommand: create-key, audit")
-	}
-	switch args[0] {
-	case "create-key":
-		var c common
-		var role, subject, label string
-		f := newFlags("admin create-key", getenv, stderr)
-		c.register(f)
-		f.StringVar(&role, "role", identity.RoleAdmin, "role of the key: admin, brand or creator")
-		f.StringVar(&subject, "subject", "", "brand or creator id the key acts for (not for admin keys)")
-		f.StringVar(&label, "label", "cli", "a note to recognise the key by")
-		if err := f.parse(args[1:]); err != nil {
-			return err
-		}
-		a, err := c.open(ctx, stderr)
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		secret, keyID, err := a.Identity.CreateKey(ctx, role, subject, label)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "created %s key %s; the secret below is shown only once\n", role, keyID)
-		fmt.Fprintln(stdout, secret)
-		return nil
-	case "audit":
-		return cmdAudit(ctx, args[1:], getenv, stdout, stderr)
-	}
-	return fmt.Errorf("admin: unknown subcommand %q (want create-key or audit)", args[0])
-}
