@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -89,4 +90,69 @@ func TestCLIAudit(t *testing.T) {
 	if err == nil || !strings.Contains(out, "FAILED") || !strings.Contains(out, "escrow:cmp_1") {
 		t.Fatalf("tampered ledger: audit said %q, err %v", out, err)
 	}
+}
+
+// TestFirstStartAdminKey checks that the first serve of an empty database
+// without PAYPER_ADMIN_TOKEN prints one admin key that works, and that a
+// second start prints none.
+func TestFirstStartAdminKey(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "first.db")
+	start := func() (string, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &lineWriter{addr: make(chan string, 1)}
+		var errb syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-level", "error"}, func(string) string { return "" }, out, &errb)
+		}()
+		select {
+		case <-out.addr:
+		case err := <-done:
+			t.Fatalf("serve exited: %v", err)
+		}
+		return errb.String(), func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	}
+	stderr, stop := start()
+	stop()
+	var key string
+	for _, f := range strings.Fields(stderr) {
+		if strings.HasPrefix(f, "pp_a_") {
+			key = f
+		}
+	}
+	if key == "" {
+		t.Fatalf("first start printed no admin key: %q", stderr)
+	}
+	a := storetest.Open(t, db)
+	var n int
+	if err := a.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM api_keys WHERE role = 'admin'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("admin keys stored: %d, %v", n, err)
+	}
+	stderr, stop = start()
+	stop()
+	if strings.Contains(stderr, "pp_a_") {
+		t.Fatalf("second start printed a key again: %q", stderr)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
