@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/store/storetest"
@@ -132,6 +133,13 @@ func TestFirstStartAdminKey(t *testing.T) {
 	var n int
 	if err := a.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM api_keys WHERE role = 'admin'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("admin keys stored: %d, %v", n, err)
+	}
+	ident, err := identity.New(a, clock.System{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ident.Authenticate(context.Background(), key); err != nil || !p.IsAdmin() {
+		t.Fatalf("the printed key does not authenticate as admin: %+v, %v", p, err)
 	}
 	stderr, stop = start()
 	stop()
