@@ -212,6 +212,11 @@ func TestEndToEnd(t *testing.T) {
 		if camp["state"] != "draft" || str(camp, "budget", "amount") != "500.000000" {
 			t.Fatalf("draft: %v", camp)
 		}
+		for _, ts := range []string{str(camp, "created_at"), str(ra, "brand", "created_at"), str(rc, "creator", "created_at")} {
+			if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+				t.Fatalf("timestamps must be RFC 3339 strings, got %q: %v", ts, err)
+			}
+		}
 		campB := c.must(201, "POST", "/v1/campaigns", keyB, `{"name":"B's","budget":{"amount":"100.50","currency":"USD"}}`)["id"].(string)
 
 		// The state every bad request must leave untouched.
@@ -237,6 +242,7 @@ func TestEndToEnd(t *testing.T) {
 			{400, "invalid_json", "", "POST", "/v1/campaigns", keyA, `{"name":"x","budget":`},
 			{400, "invalid_json", "", "POST", "/v1/campaigns", keyA, `{"name":"x"}{"name":"y"}`},
 			{400, "invalid_json", "", "POST", "/v1/campaigns", keyA, ``},
+			{400, "invalid_json", "", "POST", "/v1/campaigns", keyA, `name=x&budget=5`},
 			{400, "unknown_field", "budgett", "POST", "/v1/campaigns", keyA, `{"name":"x","budgett":{"amount":"1","currency":"EUR"}}`},
 			{400, "required", "budget", "POST", "/v1/campaigns", keyA, `{"name":"x"}`},
 			{400, "negative_amount", "budget.amount", "POST", "/v1/campaigns", keyA, `{"name":"x","budget":{"amount":"-5","currency":"EUR"}}`},

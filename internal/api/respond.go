@@ -70,17 +70,24 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // maxBody bounds request bodies.
 const maxBody = 1 << 20
 
-// decode reads exactly one JSON object into v, rejecting unknown fields,
+// decode reads exactly one JSON object into v (whatever the declared
+// Content-Type), rejecting unknown fields,
 // trailing data and bodies over maxBody, with an Invalid error naming the
 // offending field where there is one.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return errs.Invalidf("", "unsupported_media_type", "Content-Type must be application/json")
-	}
+	// The body is read as JSON whatever Content-Type says (curl -d sends
+	// a form type); a declared type only sharpens the error message.
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		err = jsonError(err)
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") && errs.CodeOf(err) == "invalid_json" {
+			var e *errs.Error
+			if errors.As(err, &e) {
+				e.Message += fmt.Sprintf(" (the request says Content-Type %q; send JSON as application/json)", ct)
+			}
+		}
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errs.Invalidf("", "invalid_json", "request body must hold exactly one JSON object")

@@ -38,8 +38,8 @@ type Campaign struct {
 	Currency  money.Currency `json:"currency"`
 	Budget    money.Amount   `json:"budget"`
 	State     string         `json:"state"`
-	CreatedAt int64          `json:"created_at"`
-	UpdatedAt int64          `json:"updated_at"`
+	CreatedAt clock.Micros   `json:"created_at"`
+	UpdatedAt clock.Micros   `json:"updated_at"`
 }
 
 // Draft is the input for a new campaign.
@@ -91,7 +91,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Ca
 	}
 	now := s.clock.Now().UnixMicro()
 	c := Campaign{ID: id.New(id.Campaign), BrandID: p.BrandID(), Name: strings.TrimSpace(d.Name), Currency: d.Budget.Currency,
-		Budget: d.Budget, State: StateDraft, CreatedAt: now, UpdatedAt: now}
+		Budget: d.Budget, State: StateDraft, CreatedAt: clock.Micros(now), UpdatedAt: clock.Micros(now)}
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO campaigns (id, brand_id, name, currency, budget, state, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.ID, c.BrandID, c.Name, string(c.Currency), c.Budget.Micros, c.State, now, now)
@@ -169,7 +169,7 @@ type Payment struct {
 	Amount     money.Amount `json:"amount"`
 	Status     string       `json:"status"`
 	LedgerTxID string       `json:"ledger_tx_id"`
-	CreatedAt  int64        `json:"created_at"`
+	CreatedAt  clock.Micros `json:"created_at"`
 }
 
 // FundInput pays into a campaign's escrow. A nil Amount means the whole
@@ -255,7 +255,7 @@ func (s *Service) Fund(ctx context.Context, p identity.Principal, campaignID str
 		now := s.clock.Now().UnixMicro()
 		res.Replayed = fr.Replayed
 		res.Payment = Payment{ID: id.New(id.Payment), CampaignID: camp.ID, Provider: in.Provider, Reference: in.Reference,
-			Amount: money.New(fr.Amount, camp.Currency), Status: "succeeded", LedgerTxID: fr.TxID, CreatedAt: now}
+			Amount: money.New(fr.Amount, camp.Currency), Status: "succeeded", LedgerTxID: fr.TxID, CreatedAt: clock.Micros(now)}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO payments (id, brand_id, campaign_id, provider, external_ref, amount, currency, status, ledger_tx_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (provider, brand_id, external_ref) DO NOTHING`,
 			res.Payment.ID, camp.BrandID, camp.ID, in.Provider, in.Reference, fr.Amount, string(camp.Currency), res.Payment.Status, fr.TxID, now); err != nil {
@@ -268,7 +268,7 @@ func (s *Service) Fund(ctx context.Context, p identity.Principal, campaignID str
 			}
 		}
 		if camp.State == StateDraft && fr.Funded >= camp.Budget.Micros {
-			camp.State, camp.UpdatedAt = StateFunded, now
+			camp.State, camp.UpdatedAt = StateFunded, clock.Micros(now)
 			if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = $1, updated_at = $2 WHERE id = $3`, camp.State, now, camp.ID); err != nil {
 				return fmt.Errorf("campaign: update state: %w", err)
 			}

@@ -47,3 +47,28 @@ func (f *Fake) Set(t time.Time) {
 	f.now = t.UTC()
 	f.mu.Unlock()
 }
+
+// Micros is an instant as unix microseconds (UTC), the form payper stores
+// times in. In JSON it is an RFC 3339 string, e.g. "2026-11-21T08:56:12.448202Z".
+type Micros int64
+
+// MicrosOf returns t as Micros.
+func MicrosOf(t time.Time) Micros { return Micros(t.UnixMicro()) }
+
+// Time returns m as a UTC time.
+func (m Micros) Time() time.Time { return time.UnixMicro(int64(m)).UTC() }
+
+// MarshalJSON writes m as an RFC 3339 string.
+func (m Micros) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + m.Time().Format(time.RFC3339Nano) + `"`), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 string; it returns an error for anything else.
+func (m *Micros) UnmarshalJSON(b []byte) error {
+	var t time.Time
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*m = MicrosOf(t)
+	return nil
+}

@@ -59,17 +59,17 @@ func (p Principal) CreatorID() string {
 
 // Brand is a company that funds campaigns.
 type Brand struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	CreatedAt int64  `json:"created_at"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	CreatedAt clock.Micros `json:"created_at"`
 }
 
 // Creator is an influencer who earns from campaigns.
 type Creator struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Country   string `json:"country,omitempty"`
-	CreatedAt int64  `json:"created_at"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Country   string       `json:"country,omitempty"`
+	CreatedAt clock.Micros `json:"created_at"`
 }
 
 // Service manages identities.
@@ -118,7 +118,7 @@ func (s *Service) CreateBrand(ctx context.Context, name string) (Brand, string, 
 	if err := c.Err(); err != nil {
 		return Brand{}, "", err
 	}
-	b := Brand{ID: id.New(id.Brand), Name: strings.TrimSpace(name), CreatedAt: s.clock.Now().UnixMicro()}
+	b := Brand{ID: id.New(id.Brand), Name: strings.TrimSpace(name), CreatedAt: clock.MicrosOf(s.clock.Now())}
 	var secret string
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ($1, $2, $3)`, b.ID, b.Name, b.CreatedAt); err != nil {
@@ -142,7 +142,7 @@ func (s *Service) CreateCreator(ctx context.Context, name, country string) (Crea
 	if err := c.Err(); err != nil {
 		return Creator{}, "", err
 	}
-	cr := Creator{ID: id.New(id.Creator), Name: strings.TrimSpace(name), Country: country, CreatedAt: s.clock.Now().UnixMicro()}
+	cr := Creator{ID: id.New(id.Creator), Name: strings.TrimSpace(name), Country: country, CreatedAt: clock.MicrosOf(s.clock.Now())}
 	var secret string
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO creators (id, name, country, created_at) VALUES ($1, $2, $3, $4)`, cr.ID, cr.Name, cr.Country, cr.CreatedAt); err != nil {
