@@ -298,6 +298,45 @@ func TestEndToEnd(t *testing.T) {
 		c.must(200, "POST", "/v1/campaigns/"+campA+"/fund", keyA, `{"payment":{"reference":"pay-2"}}`) // retry of "the rest" replays
 		c.fails(409, "fully_funded", "", "POST", "/v1/campaigns/"+campA+"/fund", keyA, `{"payment":{"reference":"pay-3"}}`)
 
+		// The pay-per-interaction setup: warnings come with the campaign,
+		// every bad field is reported at once, and nothing changes then.
+		setupOK := `{"goal":{"primary":"roas","primary_target":"3"},
+			"brief":{"product":"Cold brew","message":"Your morning, slower","required_hashtags":["ColdBrew"],"landing_url":"https://acme.example/cold"},
+			"prices":{"like":"0.02"},"ends_at":"2030-01-01T00:00:00Z","eligibility":{"platforms":["sandbox"]}}`
+		cs := c.must(200, "PUT", "/v1/campaigns/"+campA+"/setup", keyA, setupOK)
+		if str(cs, "setup", "prices", "like") != "0.020000" || str(cs, "setup", "brief", "disclosure") != "#ad" {
+			t.Fatalf("stored setup: %v", cs["setup"])
+		}
+		ws, _ := cs["warnings"].([]any)
+		if len(ws) != 1 || ws[0].(map[string]any)["code"] != "only_likes_priced" {
+			t.Fatalf("warnings: %v", cs["warnings"])
+		}
+		got := c.must(200, "GET", "/v1/campaigns/"+campA, keyA, "")
+		tags, _ := got["setup"].(map[string]any)["brief"].(map[string]any)["required_hashtags"].([]any)
+		if len(tags) != 1 || tags[0] != "#coldbrew" || len(got["warnings"].([]any)) != 1 {
+			t.Fatalf("setup read back: %v, warnings %v", got["setup"], got["warnings"])
+		}
+		beforeSetup := snapshot()
+		r := c.do("PUT", "/v1/campaigns/"+campA+"/setup", keyA, `{"brief":{"product":"","message":"m","landing_url":"ftp://x"},"prices":{"like":"-1"},"ends_at":"2000-01-01T00:00:00Z"}`)
+		if r.Status != 400 {
+			t.Fatalf("bad setup: %d %s", r.Status, r.Raw)
+		}
+		fields := map[string]bool{}
+		for _, f := range r.Body["error"].(map[string]any)["fields"].([]any) {
+			fields[f.(map[string]any)["field"].(string)] = true
+		}
+		for _, want := range []string{"brief.product", "brief.landing_url", "prices.like"} {
+			if !fields[want] {
+				t.Errorf("bad setup: field %s not reported in %v", want, fields)
+			}
+		}
+		c.fails(400, "too_many_decimals", "prices.view", "PUT", "/v1/campaigns/"+campA+"/setup", keyA, `{"prices":{"view":"0.0000001"}}`)
+		c.fails(400, "unknown_field", "", "PUT", "/v1/campaigns/"+campA+"/setup", keyA, `{"pricez":{}}`)
+		c.fails(404, "not_found", "", "PUT", "/v1/campaigns/"+campA+"/setup", keyB, setupOK)
+		if after := snapshot(); after != beforeSetup {
+			t.Fatalf("rejected setups changed state")
+		}
+
 		// First campaign of brand A: reduced fee. A second one: the standard fee.
 		m := c.must(200, "GET", "/v1/campaigns/"+campA+"/money", keyA, "")
 		if m["fee_bps"] != 1000.0 || m["reduced_fee"] != true || str(m, "funded", "amount") != "500.000000" || str(m, "remaining", "amount") != "500.000000" {

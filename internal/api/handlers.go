@@ -176,6 +176,18 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, p identity.
 	return writeJSON(w, http.StatusOK, c)
 }
 
+func (s *Server) configureCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var setup campaign.Setup
+	if err := decode(w, r, &setup); err != nil {
+		return err
+	}
+	c, err := s.Campaigns.Configure(r.Context(), p, r.PathValue("id"), setup)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
 type fundReq struct {
 	Amount  json.RawMessage `json:"amount"`
 	Payment struct {

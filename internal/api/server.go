@@ -105,6 +105,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/campaigns", anyKey, s.createCampaign},
 		{"GET", "/v1/campaigns", anyKey, s.listCampaigns},
 		{"GET", "/v1/campaigns/{id}", anyKey, s.getCampaign},
+		{"PUT", "/v1/campaigns/{id}/setup", anyKey, s.configureCampaign},
 		{"POST", "/v1/campaigns/{id}/fund", anyKey, s.fundCampaign},
 		{"GET", "/v1/campaigns/{id}/money", anyKey, s.campaignMoney},
 		{"GET", "/v1/ledger/transactions", anyKey, s.listTransactions},

@@ -7,6 +7,7 @@ package campaign
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +41,10 @@ type Campaign struct {
 	State     string         `json:"state"`
 	CreatedAt clock.Micros   `json:"created_at"`
 	UpdatedAt clock.Micros   `json:"updated_at"`
+	// Setup is the pay-per-interaction configuration, nil until configured.
+	Setup *Setup `json:"setup,omitempty"`
+	// Warnings is the pricing advisor's advice on the setup (never errors).
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Draft is the input for a new campaign.
@@ -103,15 +108,62 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Ca
 	return c, err
 }
 
-const cols = `id, brand_id, name, currency, budget, state, created_at, updated_at`
+const cols = `id, brand_id, name, currency, budget, state, created_at, updated_at, setup`
 
 func scan(row interface{ Scan(...any) error }) (Campaign, error) {
 	var c Campaign
-	var cur string
-	err := row.Scan(&c.ID, &c.BrandID, &c.Name, &cur, &c.Budget.Micros, &c.State, &c.CreatedAt, &c.UpdatedAt)
+	var cur, setup string
+	if err := row.Scan(&c.ID, &c.BrandID, &c.Name, &cur, &c.Budget.Micros, &c.State, &c.CreatedAt, &c.UpdatedAt, &setup); err != nil {
+		return c, err
+	}
 	c.Currency = money.Currency(cur)
 	c.Budget.Currency = c.Currency
-	return c, err
+	if setup != "" {
+		c.Setup = &Setup{}
+		if err := json.Unmarshal([]byte(setup), c.Setup); err != nil {
+			return c, fmt.Errorf("campaign %s: stored setup unreadable: %w", c.ID, err)
+		}
+		c.Warnings = Advise(*c.Setup, c.Budget, DefaultFXRates())
+	}
+	return c, nil
+}
+
+// Configure stores the pay-per-interaction setup of a campaign of the brand p
+// acts for, after normalizing it, and returns the campaign with the pricing
+// advisor's warnings. It returns NotFound for a campaign p may not change, a
+// Conflict once the campaign is past funding, and an Invalid error listing
+// every bad field; nothing is stored then.
+func (s *Service) Configure(ctx context.Context, p identity.Principal, campaignID string, setup Setup) (Campaign, error) {
+	if p.BrandID() == "" {
+		return Campaign{}, errs.NotFoundf("campaign %s not found", campaignID)
+	}
+	setup.Normalize()
+	var out Campaign
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		camp, err := scan(tx.QueryRowContext(ctx, `SELECT `+cols+` FROM campaigns WHERE id = $1`+tx.ForUpdate(), campaignID))
+		if camp, err = visible(camp, err, p, campaignID); err != nil {
+			return err
+		}
+		if camp.State != StateDraft && camp.State != StateFunded {
+			return errs.Conflictf("campaign_locked", "campaign %s is %s: its setup can change only while it is a draft or funded", camp.ID, camp.State)
+		}
+		now := s.clock.Now()
+		if err := setup.Validate(camp.Budget, now); err != nil {
+			return err
+		}
+		b, err := json.Marshal(setup)
+		if err != nil {
+			return fmt.Errorf("campaign: encode setup: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET setup = $1, updated_at = $2 WHERE id = $3`, string(b), now.UnixMicro(), camp.ID); err != nil {
+			return fmt.Errorf("campaign: store setup: %w", err)
+		}
+		camp.Setup, camp.UpdatedAt = &setup, clock.MicrosOf(now)
+		camp.Warnings = Advise(setup, camp.Budget, DefaultFXRates())
+		out = camp
+		return nil
+	})
+	return out, err
 }
 
 // visible returns the campaign if p may see it: the admin, or its brand.
