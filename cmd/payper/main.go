@@ -107,6 +107,18 @@ func (f *flags) int64(p *int64, name, env string, def int64, help string) {
 	f.Int64Var(p, name, def, help+" (env "+env+")")
 }
 
+func (f *flags) boolean(p *bool, name, env string, def bool, help string) {
+	if v := f.getenv(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not true or false", env, v))
+		} else {
+			def = b
+		}
+	}
+	f.BoolVar(p, name, def, help+" (env "+env+")")
+}
+
 func (f *flags) parse(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return err

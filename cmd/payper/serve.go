@@ -19,6 +19,7 @@ import (
 type common struct {
 	db, adminToken, logLevel string
 	feeBps, firstFeeBps      int64
+	sandbox                  bool
 }
 
 func (c *common) register(f *flags) {
@@ -34,7 +35,7 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log,
+	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
 }
 
@@ -44,6 +45,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	var shutdown int64
 	f := newFlags("serve", getenv, stderr)
 	c.register(f)
+	f.boolean(&c.sandbox, "sandbox", "PAYPER_SANDBOX", true, "serve the built-in sandbox social network under /sandbox/ (its driver needs an admin key)")
 	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")
 	f.int64(&shutdown, "shutdown-timeout", "PAYPER_SHUTDOWN_TIMEOUT", 15, "seconds to let requests in flight finish on SIGINT/SIGTERM")
 	if err := f.parse(args); err != nil {
@@ -63,11 +65,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.Log.Info("payper serving", "version", app.Version, "database", a.DB.Dialect(), "addr", ln.Addr().String())
+	a.Log.Info("payper serving", "version", app.Version, "database", a.DB.Dialect(), "addr", ln.Addr().String(), "sandbox", a.Sandbox != nil)
 	fmt.Fprintf(stdout, "payper listening on http://%s\n", ln.Addr())
 	select {
 	case err := <-errc:

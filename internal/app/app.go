@@ -4,14 +4,19 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/platform/sandbox"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -26,6 +31,9 @@ type Config struct {
 	Ledger      ledger.Config
 	Clock       clock.Clock // nil means the system clock
 	Log         *slog.Logger
+	// Sandbox serves the built-in simulated social network under /sandbox/
+	// (its driver, which can invent engagement, only to admin keys).
+	Sandbox bool
 }
 
 // App is a running set of services over one database.
@@ -36,7 +44,10 @@ type App struct {
 	Identity  *identity.Service
 	Campaigns *campaign.Service
 	API       *api.Server
+	Sandbox   *sandbox.World // nil when the sandbox is off
 	Log       *slog.Logger
+	// Handler serves everything: the API, and the sandbox when it is on.
+	Handler http.Handler
 }
 
 // Open connects to the database, applies pending migrations and builds the
@@ -80,7 +91,45 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	a := &App{DB: db, Clock: cfg.Clock, Ledger: l, Identity: ident, Log: cfg.Log}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version})
+	a.Handler = a.API
+	if cfg.Sandbox {
+		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
+		mux := http.NewServeMux()
+		mux.Handle("/", a.API)
+		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))
+		mux.Handle(sandbox.Prefix+"/driver/", adminOnly(ident, cfg.Log, sandbox.NewDriverHandler(a.Sandbox, cfg.Log)))
+		a.Handler = mux
+	}
 	return a, nil
+}
+
+// adminOnly lets through requests bearing an admin key, answering 401 or
+// 403 (in the API's error format) to everyone else.
+func adminOnly(ident *identity.Service, log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deny := func(status int, code, msg string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+		}
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			deny(http.StatusUnauthorized, "unauthorized", "missing or invalid API key")
+			return
+		}
+		p, err := ident.Authenticate(r.Context(), strings.TrimSpace(token))
+		switch {
+		case errs.Is(err, errs.Unauthorized):
+			deny(http.StatusUnauthorized, "unauthorized", "missing or invalid API key")
+		case err != nil:
+			log.Error("sandbox driver auth", "err", err)
+			deny(http.StatusInternalServerError, "internal", "internal error")
+		case !p.IsAdmin():
+			deny(http.StatusForbidden, "forbidden", "the sandbox driver needs an admin key")
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Close closes the database.
