@@ -14,7 +14,6 @@ import (
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/ledger"
-	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
 
@@ -401,7 +400,6 @@ func TestEndToEnd(t *testing.T) {
 		if cs := c.must(200, "GET", "/v1/campaigns", keyA, "")["data"].([]any); len(cs) != 2 {
 			t.Fatalf("brand A sees %d campaigns, want 2", len(cs))
 		}
-		_ = store.DefaultURL
 	})
 }
 

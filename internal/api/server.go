@@ -209,6 +209,20 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ identity.Prin
 	return err
 }
 
+// AdminOnly wraps h, a handler mounted beside the API (the sandbox driver),
+// so that only requests bearing an admin key reach it; everyone else gets the
+// API's 401 or 403 error. label names it in the request metrics.
+func (s *Server) AdminOnly(label string, h http.Handler) http.Handler {
+	return s.wrap(Route{Method: "ANY", Pattern: label, auth: anyKey,
+		h: func(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+			if !p.IsAdmin() {
+				return errAdminOnly
+			}
+			h.ServeHTTP(w, r)
+			return nil
+		}})
+}
+
 // Registry returns the server's Prometheus registry, for other components'
 // metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }

@@ -4,16 +4,13 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
-	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/platform/sandbox"
@@ -97,39 +94,10 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		mux := http.NewServeMux()
 		mux.Handle("/", a.API)
 		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))
-		mux.Handle(sandbox.Prefix+"/driver/", adminOnly(ident, cfg.Log, sandbox.NewDriverHandler(a.Sandbox, cfg.Log)))
+		mux.Handle(sandbox.Prefix+"/driver/", a.API.AdminOnly(sandbox.Prefix+"/driver/", sandbox.NewDriverHandler(a.Sandbox, cfg.Log)))
 		a.Handler = mux
 	}
 	return a, nil
-}
-
-// adminOnly lets through requests bearing an admin key, answering 401 or
-// 403 (in the API's error format) to everyone else.
-func adminOnly(ident *identity.Service, log *slog.Logger, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		deny := func(status int, code, msg string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-		}
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			deny(http.StatusUnauthorized, "unauthorized", "missing or invalid API key")
-			return
-		}
-		p, err := ident.Authenticate(r.Context(), strings.TrimSpace(token))
-		switch {
-		case errs.Is(err, errs.Unauthorized):
-			deny(http.StatusUnauthorized, "unauthorized", "missing or invalid API key")
-		case err != nil:
-			log.Error("sandbox driver auth", "err", err)
-			deny(http.StatusInternalServerError, "internal", "internal error")
-		case !p.IsAdmin():
-			deny(http.StatusForbidden, "forbidden", "the sandbox driver needs an admin key")
-		default:
-			h.ServeHTTP(w, r)
-		}
-	})
 }
 
 // Close closes the database.

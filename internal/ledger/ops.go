@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -248,7 +249,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 
 func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, fresh []int, creators []string, out []AccrueResult) error {
 	now := l.clock.Now().UnixMicro()
-	crs, err := lockCreators(ctx, tx, e.CampaignID, sortedCopy(creators))
+	crs, err := lockCreators(ctx, tx, e.CampaignID, slices.Sorted(slices.Values(creators)))
 	if err != nil {
 		return err
 	}
@@ -566,10 +567,4 @@ func (l *Ledger) readEscrow(ctx context.Context, q store.Queryer, campaign strin
 		return nil, fmt.Errorf("ledger: read escrow %s: %w", campaign, err)
 	}
 	return e, nil
-}
-
-func sortedCopy(s []string) []string {
-	c := append([]string(nil), s...)
-	sortStrings(c)
-	return c
 }

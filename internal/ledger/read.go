@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -13,8 +12,6 @@ import (
 )
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // EscrowState is a campaign's money: Funded = Remaining + Spent + Refunded
 // (Refunded includes clawbacks after close) and Spent = CreatorEarnings + Fees.
