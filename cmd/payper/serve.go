@@ -31,27 +31,41 @@ func (c *common) register(f *flags) {
 }
 
 func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
+	return c.openAt(ctx, stderr, "")
+}
+
+// openAt opens the app as reachable at publicURL ("" for the default).
+func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string) (*app.App, error) {
 	log, err := newLogger(stderr, c.logLevel)
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox,
+	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c common
-	var addr string
+	var addr, publicURL string
 	var shutdown int64
 	f := newFlags("serve", getenv, stderr)
 	c.register(f)
 	f.boolean(&c.sandbox, "sandbox", "PAYPER_SANDBOX", true, "serve the built-in sandbox social network under /sandbox/ (its driver needs an admin key)")
 	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")
+	f.str(&publicURL, "public-url", "PAYPER_PUBLIC_URL", "", "URL browsers and platforms reach this server at (OAuth redirects); default http://<listen address>")
 	f.int64(&shutdown, "shutdown-timeout", "PAYPER_SHUTDOWN_TIMEOUT", 15, "seconds to let requests in flight finish on SIGINT/SIGTERM")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, stderr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	a, err := c.openAt(ctx, stderr, publicURL)
 	if err != nil {
 		return err
 	}
@@ -60,10 +74,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err := bootstrapAdmin(ctx, a, stderr); err != nil {
 			return err
 		}
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
 	"github.com/payper/payper/internal/store"
 )
@@ -31,6 +33,10 @@ type Config struct {
 	// Sandbox serves the built-in simulated social network under /sandbox/
 	// (its driver, which can invent engagement, only to admin keys).
 	Sandbox bool
+	// PublicURL is where browsers and platforms reach this server (OAuth
+	// redirect URIs, the sandbox connector's base URL), without a trailing
+	// slash, e.g. "http://127.0.0.1:8080".
+	PublicURL string
 }
 
 // App is a running set of services over one database.
@@ -42,6 +48,9 @@ type App struct {
 	Campaigns *campaign.Service
 	API       *api.Server
 	Sandbox   *sandbox.World // nil when the sandbox is off
+	// Platforms holds the configured connectors (the sandbox's, when on).
+	Platforms *platform.Registry
+	PublicURL string
 	Log       *slog.Logger
 	// Handler serves everything: the API, and the sandbox when it is on.
 	Handler http.Handler
@@ -85,12 +94,17 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	a := &App{DB: db, Clock: cfg.Clock, Ledger: l, Identity: ident, Log: cfg.Log}
+	a := &App{DB: db, Clock: cfg.Clock, Ledger: l, Identity: ident, Log: cfg.Log,
+		Platforms: platform.NewRegistry(), PublicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	if a.PublicURL == "" {
+		a.PublicURL = "http://127.0.0.1:8080"
+	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version})
 	a.Handler = a.API
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
+		a.Platforms.Set(sandbox.NewClient(a.PublicURL+sandbox.Prefix, "payper", nil, cfg.Clock))
 		mux := http.NewServeMux()
 		mux.Handle("/", a.API)
 		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))

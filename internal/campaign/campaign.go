@@ -22,7 +22,7 @@ import (
 	"github.com/payper/payper/internal/store"
 )
 
-// Campaign states known so far. Later lifecycle states extend this list.
+// Campaign states before launch; lifecycle.go has the rest.
 const (
 	StateDraft  = "draft"  // created, escrow not yet fully funded
 	StateFunded = "funded" // escrow holds the whole budget
@@ -33,14 +33,16 @@ const ProviderSandbox = "sandbox"
 
 // Campaign is a brand's budget and what it buys.
 type Campaign struct {
-	ID        string         `json:"id"`
-	BrandID   string         `json:"brand_id"`
-	Name      string         `json:"name"`
-	Currency  money.Currency `json:"currency"`
-	Budget    money.Amount   `json:"budget"`
-	State     string         `json:"state"`
-	CreatedAt clock.Micros   `json:"created_at"`
-	UpdatedAt clock.Micros   `json:"updated_at"`
+	ID       string         `json:"id"`
+	BrandID  string         `json:"brand_id"`
+	Name     string         `json:"name"`
+	Currency money.Currency `json:"currency"`
+	Budget   money.Amount   `json:"budget"`
+	State    string         `json:"state"`
+	// StateReason says why a completed campaign completed (CompletedBudget, …).
+	StateReason string       `json:"state_reason,omitempty"`
+	CreatedAt   clock.Micros `json:"created_at"`
+	UpdatedAt   clock.Micros `json:"updated_at"`
 	// Setup is the pay-per-interaction configuration, nil until configured.
 	Setup *Setup `json:"setup,omitempty"`
 	// Warnings is the pricing advisor's advice on the setup (never errors).
@@ -108,12 +110,12 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, d Draft) (Ca
 	return c, err
 }
 
-const cols = `id, brand_id, name, currency, budget, state, created_at, updated_at, setup`
+const cols = `id, brand_id, name, currency, budget, state, state_reason, created_at, updated_at, setup`
 
 func scan(row interface{ Scan(...any) error }) (Campaign, error) {
 	var c Campaign
 	var cur, setup string
-	if err := row.Scan(&c.ID, &c.BrandID, &c.Name, &cur, &c.Budget.Micros, &c.State, &c.CreatedAt, &c.UpdatedAt, &setup); err != nil {
+	if err := row.Scan(&c.ID, &c.BrandID, &c.Name, &cur, &c.Budget.Micros, &c.State, &c.StateReason, &c.CreatedAt, &c.UpdatedAt, &setup); err != nil {
 		return c, err
 	}
 	c.Currency = money.Currency(cur)
