@@ -32,6 +32,7 @@ var statusOf = map[errs.Kind]int{
 	errs.NotFound:     http.StatusNotFound,
 	errs.Conflict:     http.StatusConflict,
 	errs.Internal:     http.StatusInternalServerError,
+	errs.Unavailable:  http.StatusServiceUnavailable,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -174,9 +174,11 @@ type Setup struct {
 	Prices      Prices
 	CreatorCap  int64 // most one creator can earn, in micros; 0 = no cap
 	MaxCreators int   // 0 = unlimited, at most MaxCreatorsLimit
-	StartsAt    time.Time
-	EndsAt      time.Time // required
-	Eligibility Eligibility
+	// ContentApproval: the brand approves each post before billing starts.
+	ContentApproval bool
+	StartsAt        time.Time
+	EndsAt          time.Time // required
+	Eligibility     Eligibility
 }
 
 // Normalize fills in defaults and puts free-form fields in their canonical
@@ -801,6 +803,7 @@ type setupOut struct {
 	Prices      pricesOut      `json:"prices"`
 	CreatorCap  string         `json:"creator_cap,omitempty"`
 	MaxCreators int            `json:"max_creators"`
+	Approval    bool           `json:"content_approval"`
 	StartsAt    string         `json:"starts_at,omitempty"`
 	EndsAt      string         `json:"ends_at,omitempty"`
 	Eligibility eligibilityOut `json:"eligibility"`
@@ -877,6 +880,7 @@ func (s Setup) MarshalJSON() ([]byte, error) {
 			Share: dec(s.Prices.Share), Save: dec(s.Prices.Save)},
 		CreatorCap:  dec(s.CreatorCap),
 		MaxCreators: s.MaxCreators,
+		Approval:    s.ContentApproval,
 		StartsAt:    ts(s.StartsAt),
 		EndsAt:      ts(s.EndsAt),
 		Eligibility: eligibilityOut{Platforms: e.Platforms, MinFollowers: e.MinFollowers, MaxFollowers: e.MaxFollowers,
@@ -906,7 +910,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 	}
 	var d setupDecoder
 	var out Setup
-	top := d.object(data, "", "goal", "brief", "prices", "creator_cap", "max_creators", "starts_at", "ends_at", "eligibility")
+	top := d.object(data, "", "goal", "brief", "prices", "creator_cap", "max_creators", "content_approval", "starts_at", "ends_at", "eligibility")
 	if top == nil && d.c.Err() == nil && bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
 		return nil // null leaves s unchanged, as encoding/json does
 	}
@@ -954,6 +958,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 	}
 	out.CreatorCap = d.micros(top["creator_cap"], "creator_cap")
 	out.MaxCreators = int(d.integer(top["max_creators"], "max_creators", 0))
+	out.ContentApproval = d.boolean(top["content_approval"], "content_approval")
 	out.StartsAt = d.time(top["starts_at"], "starts_at")
 	out.EndsAt = d.time(top["ends_at"], "ends_at")
 
@@ -1094,6 +1099,21 @@ func (d *setupDecoder) integer(raw json.RawMessage, field string, def int64) int
 	return 0
 }
 
+// boolean decodes true or false; absent is false.
+func (d *setupDecoder) boolean(raw json.RawMessage, field string) bool {
+	if setupAbsent(raw) {
+		return false
+	}
+	switch t := string(bytes.TrimSpace(raw)); t {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	d.c.Addf(field, "invalid_type", "%s must be a JSON boolean, not %s", field, setupJSONKind(raw))
+	return false
+}
+
 // micros decodes a decimal string into micro-units; absent or "" is 0.
 func (d *setupDecoder) micros(raw json.RawMessage, field string) int64 {
 	if setupAbsent(raw) {
@@ -1133,4 +1153,37 @@ func (d *setupDecoder) time(raw json.RawMessage, field string) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// BriefPostType names a platform media type (platform.TypeImage, …) as the
+// brief's post types for p name it: an Instagram image is a "feed" post, a
+// TikTok video a "video", a YouTube short a "short", and on the sandbox
+// videos, reels and shorts are "video" and everything else a "post". It
+// returns "" for a type the platform does not publish.
+func BriefPostType(p Platform, mediaType string) string {
+	switch p {
+	case PlatformInstagram:
+		switch mediaType {
+		case "image", "video":
+			return "feed"
+		case "carousel", "reel", "story":
+			return mediaType
+		}
+	case PlatformTikTok:
+		if mediaType == "video" {
+			return "video"
+		}
+	case PlatformYouTube:
+		if mediaType == "video" || mediaType == "short" {
+			return mediaType
+		}
+	case PlatformSandbox:
+		switch mediaType {
+		case "video", "reel", "short":
+			return "video"
+		case "image", "carousel", "story", "":
+			return "post"
+		}
+	}
+	return ""
 }

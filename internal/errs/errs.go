@@ -22,6 +22,7 @@ const (
 	NotFound     Kind = "not_found"    // absent, or owned by another tenant: 404
 	Conflict     Kind = "conflict"     // state does not allow it: 409
 	Internal     Kind = "internal"     // a bug or an outage: 500
+	Unavailable  Kind = "unavailable"  // a dependency (a platform) cannot answer now; retry later: 503
 )
 
 // FieldError names one invalid field of a request.

@@ -20,6 +20,10 @@ const (
 	Hold        = "hld"
 	APIKey      = "key"
 	Payment     = "pay"
+	Account     = "acc" // a creator's connected social account
+	Application = "apl" // a creator's application to a campaign
+	Post        = "pst"
+	Earning     = "ern"
 )
 
 // base32hex's alphabet is in ascending ASCII order, so encoded ids sort like their bytes.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -57,6 +59,10 @@ type DB struct {
 	MaxAttempts int
 
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write (SQLite bulk inserts)
+
+	pgURL  string // PostgreSQL: the URL, for PgxPool
+	poolMu sync.Mutex
+	pool   *pgxpool.Pool
 }
 
 // Open connects to the database named by rawURL: "postgres://…" or
@@ -93,7 +99,7 @@ func openPostgres(rawURL string) (*DB, error) {
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{dialect: Postgres, write: db, read: db, MaxAttempts: 10}, nil
+	return &DB{dialect: Postgres, write: db, read: db, MaxAttempts: 10, pgURL: rawURL}, nil
 }
 
 func openSQLite(rawURL string) (*DB, error) {
@@ -148,8 +154,44 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Writer returns the database handle writes go through: on SQLite its single
+// connection, on PostgreSQL the pool. It is for libraries that need a
+// *sql.DB of their own (the job queue); payper's code uses WithTx.
+func (db *DB) Writer() *sql.DB { return db.write }
+
+// PgxPool returns a native pgx pool on the same PostgreSQL database and
+// search_path (made on first use, closed by Close), for libraries that need
+// one (the job queue). On SQLite it returns an error.
+func (db *DB) PgxPool(ctx context.Context) (*pgxpool.Pool, error) {
+	if db.dialect != Postgres {
+		return nil, fmt.Errorf("store: a pgx pool needs PostgreSQL, not %s", db.dialect)
+	}
+	db.poolMu.Lock()
+	defer db.poolMu.Unlock()
+	if db.pool != nil {
+		return db.pool, nil
+	}
+	cfg, err := pgxpool.ParseConfig(db.pgURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse PostgreSQL URL: %w", err)
+	}
+	cfg.MaxConns = 10
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open pgx pool: %w", err)
+	}
+	db.pool = pool
+	return pool, nil
+}
+
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.poolMu.Lock()
+	if db.pool != nil {
+		db.pool.Close()
+		db.pool = nil
+	}
+	db.poolMu.Unlock()
 	db.stmts.Range(func(_, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true
@@ -358,4 +400,72 @@ func insertSQL(table string, cols []string, n int) string {
 		b.WriteString(row)
 	}
 	return b.String()
+}
+
+// BulkUpdate sets cols of the rows of table whose key column equals each
+// row's first value: rows[i] is (key, cols[0], cols[1], …). The values go
+// through a temporary table filled by BulkInsert, then one UPDATE … FROM
+// joins it, so thousands of rows cost about as much as loading them. Values
+// must be string, int64 or bool (the temporary table's column types come
+// from the first row). It returns how many rows of table were updated.
+func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	if len(rows[0]) != len(cols)+1 {
+		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns and the key", table, len(rows[0]), len(cols))
+	}
+	all := append([]string{key}, cols...)
+	h := fnv.New32a()
+	h.Write([]byte(strings.Join(all, ",")))
+	tmp := fmt.Sprintf("bulk_%s_%08x", table, h.Sum32()) // one per column set: SQLite keeps it
+	defs := make([]string, len(all))
+	for i, c := range all {
+		var typ string
+		switch rows[0][i].(type) {
+		case string:
+			typ = "TEXT"
+		case int64:
+			typ = "BIGINT"
+		case bool:
+			typ = "BOOLEAN"
+		default:
+			return 0, fmt.Errorf("store: bulk update of %s: column %s has unsupported type %T", table, c, rows[0][i])
+		}
+		defs[i] = c + " " + typ
+	}
+	create := "CREATE TEMP TABLE " + tmp + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
+	if tx.dialect == SQLite {
+		// SQLite has no ON COMMIT DROP: the writer connection keeps the table.
+		create = "CREATE TEMP TABLE IF NOT EXISTS " + tmp + " (" + strings.Join(defs, ", ") + ")"
+	}
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+	}
+	if tx.dialect == SQLite {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
+			return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+		}
+	}
+	if err := tx.BulkInsert(ctx, tmp, all, rows); err != nil {
+		return 0, err
+	}
+	sets := make([]string, len(cols))
+	for i, c := range cols {
+		sets[i] = c + " = v." + c
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+table+"."+key+" = v."+key)
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+	}
+	if tx.dialect == SQLite {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
+			return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+		}
+	}
+	return n, nil
 }

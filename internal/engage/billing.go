@@ -1,0 +1,470 @@
+package engage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/platform"
+	"github.com/payper/payper/internal/store"
+)
+
+// PollResult says what one campaign's poll did.
+type PollResult struct {
+	CampaignID string `json:"campaign_id"`
+	// PostsDue were due for a read; PostsRead were read and stored.
+	PostsDue  int `json:"posts_due"`
+	PostsRead int `json:"posts_read"`
+	// Deferred posts could not be read (rate limit, reconnect needed,
+	// platform down) and wait for a later poll; nothing of theirs is lost.
+	Deferred int `json:"deferred"`
+	// Removed posts are gone from the platform.
+	Removed int `json:"removed"`
+	// Requested and Granted are gross micro-units of the campaign currency.
+	Requested int64 `json:"requested"`
+	Granted   int64 `json:"granted"`
+	Earnings  int   `json:"earnings"`
+	// Completed is set when this poll spent the escrow and completed the campaign.
+	Completed bool `json:"completed,omitempty"`
+}
+
+// due is a post waiting to be read, as read outside the billing transaction.
+type due struct {
+	id, creator, ref, mediaID string
+	plat                      platform.Name
+	failures                  int
+}
+
+// reading is what the platform said about one post.
+type reading struct {
+	counts  platform.Counts
+	removed string // why the post is gone, "" when it was read
+}
+
+// PollCampaign reads every due live post of a campaign from its platform and
+// bills the growth above each metric's high-water mark, in one database
+// transaction per campaign: the campaign row and the posts are locked and the
+// marks re-read, so a concurrent poll of the same campaign (another server)
+// bills nothing twice. Per creator the growth of all their posts is one
+// balancing accrual; the per-creator cap holds; an escrow spent by this poll
+// completes the campaign. While the campaign is paused the marks move but
+// nothing is billed. A campaign in any other state is left alone.
+func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResult, error) {
+	res := PollResult{CampaignID: campaignID}
+	camp, err := s.campaigns.Internal(ctx, s.db.Read(), campaignID)
+	if err != nil {
+		return res, err
+	}
+	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
+		return res, nil
+	}
+	now := s.clock.Now()
+	posts, err := s.duePosts(ctx, campaignID, now.UnixMicro())
+	if err != nil {
+		return res, err
+	}
+	res.PostsDue = len(posts)
+	if len(posts) == 0 {
+		return res, nil
+	}
+	readings, deferred := s.read(ctx, posts)
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		r, err := s.bill(ctx, tx, campaignID, posts, readings, deferred)
+		res = r
+		return err
+	})
+	return res, err
+}
+
+func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([]due, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, creator_id, account_ref, media_id, platform, failures FROM posts
+		WHERE campaign_id = $1 AND state = $2 AND next_poll_at <= $3 ORDER BY id`, campaignID, PostLive, now)
+	if err != nil {
+		return nil, fmt.Errorf("engage: due posts: %w", err)
+	}
+	defer rows.Close()
+	var out []due
+	for rows.Next() {
+		var d due
+		var plat string
+		if err := rows.Scan(&d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures); err != nil {
+			return nil, fmt.Errorf("engage: due posts: %w", err)
+		}
+		d.plat = platform.Name(plat)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("engage: due posts: %w", err)
+	}
+	return out, nil
+}
+
+// read fetches the counts of posts, one Counts call per connected account,
+// ReadConcurrency accounts at a time. Posts it could not read are returned
+// in deferred with how long to wait before the next try.
+func (s *Service) read(ctx context.Context, posts []due) (map[string]reading, map[string]time.Duration) {
+	byRef := map[string][]due{}
+	var refs []string
+	for _, p := range posts {
+		if _, ok := byRef[p.ref]; !ok {
+			refs = append(refs, p.ref)
+		}
+		byRef[p.ref] = append(byRef[p.ref], p)
+	}
+	var mu sync.Mutex
+	readings := make(map[string]reading, len(posts))
+	deferred := map[string]time.Duration{}
+	sem := make(chan struct{}, s.cfg.ReadConcurrency)
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		group := byRef[ref]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			got, wait := s.readAccount(ctx, ref, group)
+			mu.Lock()
+			defer mu.Unlock()
+			for k, v := range got {
+				readings[k] = v
+			}
+			for _, p := range group {
+				if _, ok := got[p.id]; !ok {
+					deferred[p.id] = wait(p)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return readings, deferred
+}
+
+// readAccount reads the posts of one connected account. wait says, for a
+// post it could not read, how long to wait.
+func (s *Service) readAccount(ctx context.Context, ref string, posts []due) (map[string]reading, func(due) time.Duration) {
+	plat := posts[0].plat
+	out := map[string]reading{}
+	backoff := func(d due) time.Duration { return s.backoff(d.failures + 1) }
+	conn, err := s.platforms.Get(plat)
+	if err != nil {
+		s.m.reads.WithLabelValues(string(plat), "unconfigured").Inc()
+		s.log.Warn("posts of an unconfigured platform wait", "platform", plat, "posts", len(posts))
+		return out, backoff
+	}
+	tok, err := s.accounts.Token(ctx, ref)
+	if err != nil {
+		return out, s.readFailed(plat, ref, err, backoff)
+	}
+	ids := make([]string, len(posts))
+	for i, p := range posts {
+		ids[i] = p.mediaID
+	}
+	counts, err := conn.Counts(ctx, tok, ids)
+	for _, p := range posts {
+		c, ok := counts[p.mediaID]
+		switch {
+		case ok && c.AccountID != "" && c.AccountID != tok.AccountID:
+			out[p.id] = reading{removed: "the media item now belongs to another account"}
+		case ok:
+			out[p.id] = reading{counts: c.Counts}
+		case err == nil:
+			out[p.id] = reading{removed: "the media item was deleted or is no longer visible"}
+		}
+	}
+	if err != nil {
+		return out, s.readFailed(plat, ref, err, backoff)
+	}
+	s.m.reads.WithLabelValues(string(plat), "ok").Inc()
+	return out, backoff
+}
+
+// readFailed logs and counts a failed read and says how long its posts wait.
+func (s *Service) readFailed(plat platform.Name, ref string, err error, backoff func(due) time.Duration) func(due) time.Duration {
+	var rl *platform.RateLimitError
+	switch {
+	case errors.As(err, &rl):
+		s.m.reads.WithLabelValues(string(plat), "rate_limited").Inc()
+		s.m.rateLimited.WithLabelValues(string(plat)).Inc()
+		s.log.Info("platform rate limit: posts wait", "platform", plat, "account", ref, "retry_after", rl.RetryAfter)
+		return func(d due) time.Duration { return max(rl.RetryAfter, backoff(d)) }
+	case errors.Is(err, platform.ErrReconnect):
+		s.m.reads.WithLabelValues(string(plat), "reconnect").Inc()
+		s.log.Info("account needs reconnecting: its posts wait", "platform", plat, "account", ref)
+		// Try again at the normal pace: once reconnected, growth is billed.
+		return func(due) time.Duration { return s.cfg.PollInterval }
+	case errors.Is(err, platform.ErrUnavailable):
+		s.m.reads.WithLabelValues(string(plat), "unavailable").Inc()
+	default:
+		s.m.reads.WithLabelValues(string(plat), "error").Inc()
+	}
+	s.log.Warn("reading posts failed: they wait", "platform", plat, "account", ref, "err", err)
+	return backoff
+}
+
+// backoff is the wait after n consecutive failures: the poll interval
+// doubled each time, at most MaxBackoff.
+func (s *Service) backoff(n int) time.Duration {
+	d := s.cfg.PollInterval
+	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.MaxBackoff)
+}
+
+// hwm are a post's high-water marks, in platform.Metrics order.
+type hwm [5]int64
+
+func countsOf(c platform.Counts) [5]platform.Count {
+	return [5]platform.Count{c.Views, c.Likes, c.Comments, c.Shares, c.Saves}
+}
+
+func pricesOf(p campaign.Prices) [5]int64 {
+	return [5]int64{p.View, p.Like, p.Comment, p.Share, p.Save}
+}
+
+// growthDetail is one post's billed growth in an earning's detail.
+type growthDetail struct {
+	PostID string           `json:"post_id"`
+	Growth map[string]int64 `json:"growth"`
+	Amount int64            `json:"amount"`
+}
+
+func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration) (PollResult, error) {
+	res := PollResult{CampaignID: campaignID, PostsDue: len(posts)}
+	camp, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, campaignID)
+	if err != nil {
+		return res, err
+	}
+	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
+		return res, nil
+	}
+	now := s.clock.Now()
+	nowUS := now.UnixMicro()
+	billable := camp.State == campaign.StateOpen && camp.Setup != nil && !now.Before(camp.Setup.StartsAt) && now.Before(camp.Setup.EndsAt)
+	var prices [5]int64
+	if camp.Setup != nil {
+		prices = pricesOf(camp.Setup.Prices)
+	}
+
+	// Lock the posts and re-read their marks: another server may have
+	// billed some of this growth since we read the platform.
+	ids := make([]string, 0, len(posts))
+	for _, p := range posts {
+		ids = append(ids, p.id)
+	}
+	cond, arg := store.InText(tx.Dialect(), "id", 1, ids)
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, failures, last_polled_at FROM posts WHERE `+cond+` ORDER BY id`+tx.ForUpdate(), arg)
+	if err != nil {
+		return res, fmt.Errorf("engage: lock posts: %w", err)
+	}
+	type current struct {
+		state      string
+		marks      hwm
+		billed     int64
+		failures   int
+		lastPolled int64
+	}
+	cur := make(map[string]*current, len(posts))
+	for rows.Next() {
+		var id string
+		c := &current{}
+		if err := rows.Scan(&id, &c.state, &c.marks[0], &c.marks[1], &c.marks[2], &c.marks[3], &c.marks[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("engage: lock posts: %w", err)
+		}
+		cur[id] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("engage: lock posts: %w", err)
+	}
+
+	next := nowUS + s.cfg.PollInterval.Microseconds()
+	var updates, removals, waits, snaps [][]any
+	amounts := map[string]int64{}
+	details := map[string][]growthDetail{}
+	for _, p := range posts {
+		c, ok := cur[p.id]
+		if !ok || c.state != PostLive || c.lastPolled >= nowUS {
+			continue // rejected or removed meanwhile, or polled by another server at this very time
+		}
+		if wait, ok := deferred[p.id]; ok {
+			res.Deferred++
+			waits = append(waits, []any{p.id, nowUS + wait.Microseconds(), int64(c.failures + 1)})
+			continue
+		}
+		r, ok := readings[p.id]
+		if !ok {
+			continue
+		}
+		if r.removed != "" {
+			res.Removed++
+			removals = append(removals, []any{p.id, PostRemoved, r.removed})
+			continue
+		}
+		res.PostsRead++
+		counts := countsOf(r.counts)
+		var amount int64
+		growth := map[string]int64{}
+		marks := c.marks
+		snap := []any{p.id, nowUS}
+		for i, cnt := range counts {
+			if !cnt.Known {
+				snap = append(snap, nil)
+				continue
+			}
+			snap = append(snap, cnt.Value)
+			if cnt.Value <= marks[i] {
+				continue // a count that falls bills nothing until it passes its old peak
+			}
+			g := cnt.Value - marks[i]
+			marks[i] = cnt.Value
+			if !billable || prices[i] == 0 {
+				continue
+			}
+			growth[string(platform.Metrics[i])] = g
+			cost, err := money.MulMicros(prices[i], g)
+			if err == nil {
+				amount, err = money.AddMicros(amount, cost)
+			}
+			if err != nil {
+				return res, fmt.Errorf("engage: post %s: amount overflows: %w", p.id, err)
+			}
+		}
+		snaps = append(snaps, append(snap, billable))
+		billed := c.billed
+		if amount > 0 {
+			if billed, err = money.AddMicros(billed, amount); err != nil {
+				return res, fmt.Errorf("engage: post %s: billed total overflows: %w", p.id, err)
+			}
+			if amounts[p.creator], err = money.AddMicros(amounts[p.creator], amount); err != nil {
+				return res, fmt.Errorf("engage: creator %s: amount overflows: %w", p.creator, err)
+			}
+			details[p.creator] = append(details[p.creator], growthDetail{PostID: p.id, Growth: growth, Amount: amount})
+		}
+		updates = append(updates, []any{p.id, marks[0], marks[1], marks[2], marks[3], marks[4], billed, nowUS, next, int64(0)})
+	}
+
+	// Bill: one balancing accrual per creator.
+	if len(amounts) > 0 {
+		creators := make([]string, 0, len(amounts))
+		for c := range amounts {
+			creators = append(creators, c)
+		}
+		sort.Strings(creators)
+		batch := id.Secret(8)
+		items := make([]ledger.AccrueItem, len(creators))
+		for i, c := range creators {
+			items[i] = ledger.AccrueItem{Key: "ppi:" + camp.ID + ":" + c + ":" + batch, CreatorID: c, Amount: amounts[c],
+				Cap: camp.Setup.CreatorCap, Ref: fmt.Sprintf("engagement on %d posts", len(details[c]))}
+		}
+		results, err := s.ledger.AccrueBatchTx(ctx, tx, camp.ID, items)
+		if err != nil {
+			return res, err
+		}
+		var earnRows [][]any
+		exhausted := false
+		for i, r := range results {
+			res.Requested += r.Requested
+			res.Granted += r.Granted
+			if r.EscrowExhausted || (r.Granted < r.Requested && !r.CapReached) {
+				exhausted = true
+			}
+			if r.Granted == 0 {
+				continue
+			}
+			detail, err := json.Marshal(details[creators[i]])
+			if err != nil {
+				return res, fmt.Errorf("engage: encode earning detail: %w", err)
+			}
+			earnRows = append(earnRows, []any{id.New(id.Earning), camp.ID, creators[i], string(camp.Currency), r.Requested, r.Granted,
+				r.Fee, r.Earned, string(detail), r.TxID, EarningHeld, nowUS, nowUS + s.cfg.HoldingPeriod.Microseconds()})
+		}
+		if err := tx.BulkInsert(ctx, "earnings", earningCols, earnRows); err != nil {
+			return res, err
+		}
+		res.Earnings = len(earnRows)
+		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(res.Granted))
+		if !exhausted {
+			st, err := s.ledger.EscrowWith(ctx, tx, camp.ID)
+			if err != nil {
+				return res, err
+			}
+			exhausted = st.Remaining == 0
+		}
+		if exhausted {
+			if err := s.campaigns.SetStateTx(ctx, tx, &camp, campaign.StateCompleted, campaign.CompletedBudget); err != nil {
+				return res, err
+			}
+			res.Completed = true
+		}
+	}
+
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"hwm_views", "hwm_likes", "hwm_comments", "hwm_shares", "hwm_saves",
+		"billed", "last_polled_at", "next_poll_at", "failures"}, updates); err != nil {
+		return res, err
+	}
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"next_poll_at", "failures"}, waits); err != nil {
+		return res, err
+	}
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, removals); err != nil {
+		return res, err
+	}
+	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, snaps); err != nil {
+		return res, err
+	}
+	s.m.polled.Add(float64(len(snaps)))
+	return res, nil
+}
+
+var (
+	earningCols  = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail", "accrue_tx_id", "state", "accrued_at", "release_at"}
+	snapshotCols = []string{"post_id", "taken_at", "views", "likes", "comments", "shares", "saves", "billable"}
+)
+
+// CompleteEnded completes every open or paused campaign whose end date has
+// passed (state_reason end_date_reached) and returns their ids.
+func (s *Service) CompleteEnded(ctx context.Context) ([]string, error) {
+	camps, err := s.campaigns.InState(ctx, campaign.StateOpen, campaign.StatePaused)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var done []string
+	for _, c := range camps {
+		if c.Setup == nil || now.Before(c.Setup.EndsAt) {
+			continue
+		}
+		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			locked, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, c.ID)
+			if err != nil {
+				return err
+			}
+			if locked.State != campaign.StateOpen && locked.State != campaign.StatePaused {
+				return errAlreadyDone
+			}
+			return s.campaigns.SetStateTx(ctx, tx, &locked, campaign.StateCompleted, campaign.CompletedEndDate)
+		})
+		if errors.Is(err, errAlreadyDone) {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done = append(done, c.ID)
+	}
+	return done, nil
+}
+
+var errAlreadyDone = errs.Conflictf("already_done", "another server did it first")

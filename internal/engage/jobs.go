@@ -1,0 +1,292 @@
+package engage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/store"
+)
+
+// The loop's jobs, run by River on payper's own database (SQLite or
+// PostgreSQL). Any number of servers sharing the database share the work:
+// River hands each job to one of them, and billing's row locks make even a
+// job run twice harmless.
+//
+//	engage_tick     periodic (leader only): completes ended campaigns, then
+//	                enqueues one engage_poll per open or paused campaign and
+//	                one engage_release
+//	engage_poll     polls one campaign (PollCampaign)
+//	engage_release  releases earnings whose holding period ended
+
+// TickArgs is the periodic job that fans the loop out.
+type TickArgs struct{}
+
+// Kind names the job.
+func (TickArgs) Kind() string { return "engage_tick" }
+
+// PollArgs polls one campaign.
+type PollArgs struct {
+	CampaignID string `json:"campaign_id"`
+}
+
+// Kind names the job.
+func (PollArgs) Kind() string { return "engage_poll" }
+
+// InsertOpts keeps one poll per campaign waiting at a time.
+func (PollArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning}}}
+}
+
+// ReleaseArgs releases due earnings.
+type ReleaseArgs struct{}
+
+// Kind names the job.
+func (ReleaseArgs) Kind() string { return "engage_release" }
+
+// InsertOpts keeps one release job waiting at a time.
+func (ReleaseArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning}}}
+}
+
+const queue = "engage"
+
+type tickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	r *Runner
+}
+
+func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	_, err := w.r.s.fanOut(ctx, w.r.client)
+	return err
+}
+
+// queueClient is what the Runner uses of a River client, whatever its
+// driver's transaction type.
+type queueClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+type pollWorker struct {
+	river.WorkerDefaults[PollArgs]
+	s *Service
+}
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+	r, err := w.s.PollCampaign(ctx, job.Args.CampaignID)
+	if err != nil {
+		return err
+	}
+	if r.PostsRead > 0 || r.Deferred > 0 {
+		w.s.log.Debug("polled campaign", "campaign", r.CampaignID, "read", r.PostsRead, "deferred", r.Deferred,
+			"granted", r.Granted, "completed", r.Completed)
+	}
+	return nil
+}
+
+type releaseWorker struct {
+	river.WorkerDefaults[ReleaseArgs]
+	s *Service
+}
+
+func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
+	_, err := w.s.ReleaseDue(ctx)
+	return err
+}
+
+// fanOut completes ended campaigns and enqueues their polls and a release
+// job, returning the jobs it inserted.
+func (s *Service) fanOut(ctx context.Context, c queueClient) ([]*rivertype.JobRow, error) {
+	if _, err := s.CompleteEnded(ctx); err != nil {
+		return nil, err
+	}
+	camps, err := s.campaigns.InState(ctx, campaign.StateOpen, campaign.StatePaused)
+	if err != nil {
+		return nil, err
+	}
+	params := make([]river.InsertManyParams, 0, len(camps)+1)
+	for _, cp := range camps {
+		params = append(params, river.InsertManyParams{Args: PollArgs{CampaignID: cp.ID}})
+	}
+	params = append(params, river.InsertManyParams{Args: ReleaseArgs{}})
+	res, err := c.InsertMany(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("engage: enqueue polls: %w", err)
+	}
+	rows := make([]*rivertype.JobRow, len(res))
+	for i, r := range res {
+		rows[i] = r.Job
+	}
+	return rows, nil
+}
+
+// Runner runs the loop's jobs on River.
+type Runner struct {
+	s      *Service
+	client queueClient
+}
+
+// RunnerOptions tune the Runner.
+type RunnerOptions struct {
+	// TickEvery is how often the periodic tick runs (default: the poll
+	// interval, at most one minute). Posts are read when due, whatever the
+	// tick rate.
+	TickEvery time.Duration
+	// Workers is how many jobs one server runs at once (default 4).
+	Workers int
+	// NoPeriodic leaves the periodic tick out (tests and the demo tick by hand).
+	NoPeriodic bool
+	// Log receives River's logs (slog.Default() when nil).
+	Log *slog.Logger
+}
+
+// Migrate creates or updates River's tables in db.
+func Migrate(ctx context.Context, db *store.DB) error {
+	var err error
+	if db.Dialect() == store.Postgres {
+		pool, perr := db.PgxPool(ctx)
+		if perr != nil {
+			return perr
+		}
+		var m *rivermigrate.Migrator[pgx.Tx]
+		if m, err = rivermigrate.New(riverpgxv5.New(pool), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	} else {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(riversqlite.New(db.Writer()), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("engage: migrate the job queue: %w", err)
+	}
+	return nil
+}
+
+// NewRunner returns a Runner for s on db. Call Migrate first.
+func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (*Runner, error) {
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = min(s.cfg.PollInterval, time.Minute)
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	r := &Runner{s: s}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &tickWorker{r: r})
+	river.AddWorker(workers, &pollWorker{s: s})
+	river.AddWorker(workers, &releaseWorker{s: s})
+	cfg := &river.Config{
+		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: o.Workers}},
+		Workers:           workers,
+		Logger:            o.Log,
+		FetchPollInterval: 200 * time.Millisecond,
+		FetchCooldown:     100 * time.Millisecond,
+		JobTimeout:        10 * time.Minute,
+	}
+	if !o.NoPeriodic {
+		cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.TickEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return TickArgs{}, &river.InsertOpts{Queue: queue, UniqueOpts: river.UniqueOpts{ByArgs: true,
+					ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStateRetryable}}}
+			}, &river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	var err error
+	if db.Dialect() == store.Postgres {
+		pool, perr := db.PgxPool(ctx)
+		if perr != nil {
+			return nil, perr
+		}
+		r.client, err = river.NewClient(riverpgxv5.New(pool), cfg)
+	} else {
+		r.client, err = river.NewClient(riversqlite.New(db.Writer()), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engage: job queue: %w", err)
+	}
+	return r, nil
+}
+
+// Start starts working jobs until Stop.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("engage: start the job queue: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish (or ctx to end) and stops.
+func (r *Runner) Stop(ctx context.Context) error {
+	if err := r.client.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("engage: stop the job queue: %w", err)
+	}
+	return nil
+}
+
+// RunOnce runs one whole tick through the queue — the fan-out, every
+// campaign's poll and the release — and waits until those jobs have run. The
+// Runner must be started. It is what the demo and the benchmark drive.
+func (r *Runner) RunOnce(ctx context.Context) error {
+	events, cancel := r.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	defer cancel()
+	jobs, err := r.s.fanOut(ctx, r.client)
+	if err != nil {
+		return err
+	}
+	waiting := map[int64]bool{}
+	for _, j := range jobs {
+		if j.State != rivertype.JobStateCompleted {
+			waiting[j.ID] = true
+		}
+	}
+	var failed []string
+	for len(waiting) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("engage: job queue stopped")
+			}
+			if ev.Job == nil || !waiting[ev.Job.ID] {
+				continue
+			}
+			if ev.Kind == river.EventKindJobFailed && ev.Job.State == rivertype.JobStateRetryable {
+				failed = append(failed, fmt.Sprintf("%s %d: %v", ev.Job.Kind, ev.Job.ID, lastError(ev.Job)))
+				continue // River retries it; keep waiting
+			}
+			delete(waiting, ev.Job.ID)
+			if ev.Kind != river.EventKindJobCompleted {
+				return fmt.Errorf("engage: job %s %d ended %s: %v (earlier failures: %v)", ev.Job.Kind, ev.Job.ID, ev.Job.State, lastError(ev.Job), failed)
+			}
+		}
+	}
+	return nil
+}
+
+func lastError(j *rivertype.JobRow) string {
+	if len(j.Errors) == 0 {
+		return ""
+	}
+	return j.Errors[len(j.Errors)-1].Error
+}

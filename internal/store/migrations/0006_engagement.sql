@@ -1,0 +1,69 @@
+-- Posts creators submit to campaigns, read from their platform. A media item
+-- bills one campaign only. hwm_* are the high-water marks: the highest count
+-- of each metric seen so far; only growth above them is billed.
+CREATE TABLE posts (
+    id              TEXT PRIMARY KEY,
+    campaign_id     TEXT NOT NULL REFERENCES campaigns (id),
+    creator_id      TEXT NOT NULL REFERENCES creators (id),
+    account_ref     TEXT NOT NULL,            -- creator_accounts.id
+    platform        TEXT NOT NULL,
+    media_id        TEXT NOT NULL,
+    permalink       TEXT NOT NULL DEFAULT '',
+    caption         TEXT NOT NULL DEFAULT '',
+    media_type      TEXT NOT NULL DEFAULT '',
+    published_at    BIGINT NOT NULL,
+    state           TEXT NOT NULL,            -- pending_approval | live | rejected | removed
+    state_reason    TEXT NOT NULL DEFAULT '',
+    warnings        TEXT NOT NULL DEFAULT '', -- JSON list of brief items not followed (non-blocking)
+    submitted_at    BIGINT NOT NULL,
+    decided_at      BIGINT NOT NULL DEFAULT 0,
+    next_poll_at    BIGINT NOT NULL DEFAULT 0,
+    last_polled_at  BIGINT NOT NULL DEFAULT 0,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    hwm_views       BIGINT NOT NULL DEFAULT 0,
+    hwm_likes       BIGINT NOT NULL DEFAULT 0,
+    hwm_comments    BIGINT NOT NULL DEFAULT 0,
+    hwm_shares      BIGINT NOT NULL DEFAULT 0,
+    hwm_saves       BIGINT NOT NULL DEFAULT 0,
+    billed          BIGINT NOT NULL DEFAULT 0, -- gross requested for this post so far
+    UNIQUE (platform, media_id)
+);
+CREATE INDEX posts_campaign ON posts (campaign_id, state, next_poll_at);
+CREATE INDEX posts_creator ON posts (creator_id, id);
+
+-- Every read of a post's counters. NULL: the platform did not report it.
+CREATE TABLE post_snapshots (
+    post_id   TEXT NOT NULL,
+    taken_at  BIGINT NOT NULL,
+    views     BIGINT,
+    likes     BIGINT,
+    comments  BIGINT,
+    shares    BIGINT,
+    saves     BIGINT,
+    billable  BOOLEAN NOT NULL,               -- false while the campaign was paused
+    PRIMARY KEY (post_id, taken_at)
+);
+
+-- Earnings: one per (campaign, creator) per billing tick, as the ledger
+-- granted it. held → released after the holding period, unless put on_hold
+-- by a review; voided returns the money to the escrow.
+CREATE TABLE earnings (
+    id            TEXT PRIMARY KEY,
+    campaign_id   TEXT NOT NULL REFERENCES campaigns (id),
+    creator_id    TEXT NOT NULL REFERENCES creators (id),
+    currency      TEXT NOT NULL,
+    requested     BIGINT NOT NULL,
+    gross         BIGINT NOT NULL CHECK (gross > 0),
+    fee           BIGINT NOT NULL,
+    net           BIGINT NOT NULL,
+    detail        TEXT NOT NULL,              -- JSON: growth per post and metric
+    accrue_tx_id  TEXT NOT NULL,
+    state         TEXT NOT NULL,              -- held | on_hold | released | voided
+    review_reason TEXT NOT NULL DEFAULT '',
+    accrued_at    BIGINT NOT NULL,
+    release_at    BIGINT NOT NULL,
+    resolved_at   BIGINT NOT NULL DEFAULT 0,
+    resolve_tx_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX earnings_due ON earnings (state, release_at);
+CREATE INDEX earnings_campaign ON earnings (campaign_id, creator_id, id);
