@@ -19,10 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/creator"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -35,6 +37,8 @@ type Deps struct {
 	Identity  *identity.Service
 	Campaigns *campaign.Service
 	Ledger    *ledger.Ledger
+	Creators  *creator.Service
+	Market    *market.Service
 	Log       *slog.Logger
 	Version   string
 }
@@ -93,7 +97,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

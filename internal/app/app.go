@@ -12,8 +12,10 @@ import (
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/creator"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
 	"github.com/payper/payper/internal/store"
@@ -51,6 +53,8 @@ type App struct {
 	// Platforms holds the configured connectors (the sandbox's, when on).
 	Platforms *platform.Registry
 	PublicURL string
+	Creators  *creator.Service
+	Market    *market.Service
 	Log       *slog.Logger
 	// Handler serves everything: the API, and the sandbox when it is on.
 	Handler http.Handler
@@ -100,7 +104,12 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		a.PublicURL = "http://127.0.0.1:8080"
 	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
-	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version})
+	// Connectors are looked up in a.Platforms at call time, so the sandbox's
+	// may be added below.
+	a.Creators = creator.New(db, cfg.Clock, a.Platforms, a.PublicURL+creator.CallbackPath)
+	a.Market = market.New(db, cfg.Clock, a.Campaigns, a.Creators)
+	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
+		Creators: a.Creators, Market: a.Market})
 	a.Handler = a.API
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})

@@ -112,7 +112,18 @@ type Connector interface {
 	// On error the map holds whatever was read before it (possibly nothing),
 	// which the caller may keep.
 	Counts(ctx context.Context, tok Token, mediaIDs []string) (map[string]MediaCounts, error)
+
+	// RecentMedia returns the connected account's most recent media items,
+	// newest first, at most limit of them (1 to MaxRecentMedia; connectors
+	// clamp other values into that range), each with its cumulative counts;
+	// metrics the platform does not report for an item are Unknown, never
+	// 0. The domain derives the account's engagement rate from them. An
+	// account without media returns an empty slice and no error.
+	RecentMedia(ctx context.Context, tok Token, limit int) ([]MediaCounts, error)
 }
+
+// MaxRecentMedia is the most media items RecentMedia returns at once.
+const MaxRecentMedia = 50
 
 // AuthRequest is what AuthorizeURL needs.
 type AuthRequest struct {

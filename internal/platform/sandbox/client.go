@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,6 +201,24 @@ func (c *Client) Counts(ctx context.Context, tok platform.Token, mediaIDs []stri
 			}
 			out[it.ID] = platform.MediaCounts{MediaID: it.ID, AccountID: it.AccountID, Counts: it.Counts}
 		}
+	}
+	return out, nil
+}
+
+// RecentMedia returns the account's newest live posts, newest first, at most
+// limit of them (clamped to 1…platform.MaxRecentMedia), with their counters.
+func (c *Client) RecentMedia(ctx context.Context, tok platform.Token, limit int) ([]platform.MediaCounts, error) {
+	limit = max(1, min(limit, platform.MaxRecentMedia))
+	var resp recentResponse
+	if err := c.api(ctx, tok, http.MethodGet, "/api/me/media?limit="+strconv.Itoa(limit), nil, nil, &resp); err != nil {
+		return nil, err
+	}
+	out := make([]platform.MediaCounts, 0, len(resp.Data))
+	for _, it := range resp.Data {
+		if it.ID == "" {
+			return nil, c.malformed("recent media", errors.New("an item has no id"))
+		}
+		out = append(out, platform.MediaCounts{MediaID: it.ID, AccountID: it.AccountID, Counts: it.Counts})
 	}
 	return out, nil
 }

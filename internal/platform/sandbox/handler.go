@@ -35,6 +35,9 @@ const maxBody = 64 << 10
 //	GET  /api/media/{id}    one post                                (scope media)
 //	GET  /api/media?permalink=…  one post by permalink              (scope media)
 //	POST /api/media/counts  {"ids":[≤50]} → cumulative counters     (scope insights)
+//	GET  /api/me/media?limit=N  the token's account's newest posts with
+//	                        their counters, N from 1 to 50 (default 12)
+//	                                                        (scopes media and insights)
 //
 // The token endpoint answers RFC 6749 errors ({"error":"invalid_grant",
 // "error_description":…}); the API answers {"error":{"code","message"}} with
@@ -60,6 +63,7 @@ func NewHandler(w *World, log *slog.Logger) *Handler {
 	h.mux.HandleFunc("GET "+Prefix+"/api/media/{id}", h.api(ScopeMedia, h.mediaByID))
 	h.mux.HandleFunc("GET "+Prefix+"/api/media", h.api(ScopeMedia, h.mediaByPermalink))
 	h.mux.HandleFunc("POST "+Prefix+"/api/media/counts", h.api(ScopeInsights, h.counts))
+	h.mux.HandleFunc("GET "+Prefix+"/api/me/media", h.api(ScopeMedia, h.recentMedia))
 	h.mux.HandleFunc(Prefix+"/", func(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusNotFound, "not_found", "no such sandbox endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -503,4 +507,60 @@ func dedupe(ids []string) []string {
 		}
 	}
 	return out
+}
+
+// DefaultRecentMedia is how many posts GET /api/me/media returns without a limit.
+const DefaultRecentMedia = 12
+
+// recentItem is one post of GET /api/me/media: the post and its counters.
+type recentItem struct {
+	mediaResponse
+	Counts platform.Counts `json:"counts"`
+}
+
+// recentResponse is GET /api/me/media's body, newest post first.
+type recentResponse struct {
+	Data []recentItem `json:"data"`
+}
+
+// recentMedia lists the token's account's newest live posts with their
+// counters. Counters are insights, so the token needs that scope as well.
+func (h *Handler) recentMedia(rw http.ResponseWriter, r *http.Request) {
+	s := sessionOf(r)
+	if !s.has(ScopeInsights) {
+		rw.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="sandbox", error="insufficient_scope", scope=%q`, ScopeInsights))
+		apiError(rw, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("this call needs the %q scope", ScopeInsights))
+		return
+	}
+	limit := DefaultRecentMedia
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > platform.MaxRecentMedia {
+			apiError(rw, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be an integer from 1 to %d", platform.MaxRecentMedia))
+			return
+		}
+		limit = n
+	}
+	rows, err := h.world.db.Read().QueryContext(r.Context(), `SELECT `+postCols+postFrom+`WHERE p.account_id = $1 AND p.deleted_at = 0
+		ORDER BY p.published_at DESC, p.id DESC LIMIT $2`, s.AccountID, limit)
+	if err != nil {
+		h.internal(rw, r, err)
+		return
+	}
+	defer rows.Close()
+	resp := recentResponse{Data: []recentItem{}}
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			h.internal(rw, r, err)
+			return
+		}
+		resp.Data = append(resp.Data, recentItem{mediaResponse: mediaResponse{ID: p.ID, AccountID: p.AccountID, Handle: p.Handle,
+			Permalink: p.Permalink, Caption: p.Caption, Type: p.Type, PublishedAt: p.PublishedAt}, Counts: p.Counts})
+	}
+	if err := rows.Err(); err != nil {
+		h.internal(rw, r, err)
+		return
+	}
+	writeJSON(rw, http.StatusOK, resp)
 }
