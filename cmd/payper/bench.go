@@ -10,7 +10,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger")
+		return fmt.Errorf("bench: want a benchmark name: ledger or pipeline")
 	}
 	switch args[0] {
 	case "ledger":
@@ -29,6 +29,22 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err := bench.Ledger(ctx, stdout, opt)
 		return err
+	case "pipeline":
+		opt := bench.DefaultPipelineOptions
+		f := newFlags("bench pipeline", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.IntVar(&opt.Posts, "posts", opt.Posts, "live sandbox posts billed per tick")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators (connected accounts) the posts are spread over")
+		f.IntVar(&opt.Rounds, "rounds", opt.Rounds, "ticks timed through the queue (and as many timed directly)")
+		f.IntVar(&opt.LedgerRounds, "ledger-rounds", opt.LedgerRounds, "rounds of the side-by-side ledger baseline")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Posts < 1 || opt.Creators < 1 || opt.Rounds < 1 || opt.LedgerRounds < 1 {
+			return fmt.Errorf("bench pipeline: --posts, --creators, --rounds and --ledger-rounds must be at least 1")
+		}
+		_, err := bench.Pipeline(ctx, stdout, opt)
+		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger or pipeline)", args[0])
 }

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -40,11 +41,13 @@ const usage = `payper — pay creators for outcomes, out of an escrowed budget.
 
 Usage:
   payper serve              run the HTTP API server
+  payper demo               run a whole sandbox campaign on a fresh SQLite file and print the outcome
   payper migrate            apply database migrations and exit
   payper version            print the version
   payper admin create-key   issue an API key (admin, or --role brand|creator --subject ID)
   payper admin audit        check the ledger's invariants against the database
   payper bench ledger       benchmark the ledger (see docs/benchmarks.md)
+  payper bench pipeline     benchmark one engagement tick over 10,000 posts
 
 Run "payper <command> -h" for a command's flags.
 `
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAdmin(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -105,6 +110,18 @@ func (f *flags) int64(p *int64, name, env string, def int64, help string) {
 		}
 	}
 	f.Int64Var(p, name, def, help+" (env "+env+")")
+}
+
+func (f *flags) duration(p *time.Duration, name, env string, def time.Duration, help string) {
+	if v := f.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a duration (e.g. 15m, 168h)", env, v))
+		} else {
+			def = d
+		}
+	}
+	f.DurationVar(p, name, def, help+" (env "+env+")")
 }
 
 func (f *flags) boolean(p *bool, name, env string, def bool, help string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payper/payper/internal/app"
+	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/store"
@@ -20,6 +21,7 @@ type common struct {
 	db, adminToken, logLevel string
 	feeBps, firstFeeBps      int64
 	sandbox                  bool
+	engage                   engage.Config
 }
 
 func (c *common) register(f *flags) {
@@ -28,6 +30,8 @@ func (c *common) register(f *flags) {
 	f.str(&c.logLevel, "log-level", "PAYPER_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	f.int64(&c.feeBps, "fee-bps", "PAYPER_FEE_BPS", ledger.DefaultConfig.FeeBps, "platform fee in basis points of campaign spend")
 	f.int64(&c.firstFeeBps, "first-campaign-fee-bps", "PAYPER_FIRST_CAMPAIGN_FEE_BPS", ledger.DefaultConfig.FirstCampaignFeeBps, "platform fee on a brand's first campaign, in basis points")
+	f.duration(&c.engage.PollInterval, "poll-interval", "PAYPER_POLL_INTERVAL", engage.DefaultPollInterval, "how often each live post's engagement is read")
+	f.duration(&c.engage.HoldingPeriod, "holding-period", "PAYPER_HOLDING_PERIOD", engage.DefaultHoldingPeriod, "how long earnings stay held before creators can withdraw them")
 }
 
 func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
@@ -40,7 +44,7 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL,
+	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
 }
 
@@ -75,6 +79,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
+	// The queue outlives the signal's context so Stop can let jobs finish.
+	if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(shutdown)*time.Second)
+		defer cancel()
+		if err := a.Jobs.Stop(sctx); err != nil {
+			a.Log.Warn("stopping the job queue", "err", err)
+		}
+	}()
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/creator"
+	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
@@ -39,8 +40,11 @@ type Deps struct {
 	Ledger    *ledger.Ledger
 	Creators  *creator.Service
 	Market    *market.Service
-	Log       *slog.Logger
-	Version   string
+	Engage    *engage.Service
+	// EngageTick runs one engagement tick through the job queue and waits for it.
+	EngageTick func(ctx context.Context) error
+	Log        *slog.Logger
+	Version    string
 }
 
 // Server serves the API.
@@ -97,7 +101,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

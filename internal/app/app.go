@@ -13,6 +13,7 @@ import (
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/creator"
+	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/market"
@@ -39,6 +40,11 @@ type Config struct {
 	// redirect URIs, the sandbox connector's base URL), without a trailing
 	// slash, e.g. "http://127.0.0.1:8080".
 	PublicURL string
+	// Engage tunes the engagement loop (poll interval, holding period).
+	Engage engage.Config
+	// NoPeriodicJobs leaves the periodic engagement tick out: the demo and
+	// tests tick by hand (Jobs.RunOnce) on a clock they move.
+	NoPeriodicJobs bool
 }
 
 // App is a running set of services over one database.
@@ -55,7 +61,10 @@ type App struct {
 	PublicURL string
 	Creators  *creator.Service
 	Market    *market.Service
-	Log       *slog.Logger
+	Engage    *engage.Service
+	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
+	Jobs *engage.Runner
+	Log  *slog.Logger
 	// Handler serves everything: the API, and the sandbox when it is on.
 	Handler http.Handler
 }
@@ -104,16 +113,30 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		a.PublicURL = "http://127.0.0.1:8080"
 	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
-	// Connectors are looked up in a.Platforms at call time, so the sandbox's
-	// may be added below.
-	a.Creators = creator.New(db, cfg.Clock, a.Platforms, a.PublicURL+creator.CallbackPath)
-	a.Market = market.New(db, cfg.Clock, a.Campaigns, a.Creators)
-	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market})
-	a.Handler = a.API
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
 		a.Platforms.Set(sandbox.NewClient(a.PublicURL+sandbox.Prefix, "payper", nil, cfg.Clock))
+	}
+	a.Creators = creator.New(db, cfg.Clock, a.Platforms, a.PublicURL+creator.CallbackPath)
+	a.Market = market.New(db, cfg.Clock, a.Campaigns, a.Creators)
+	a.Engage, err = engage.New(engage.Deps{DB: db, Ledger: l, Campaigns: a.Campaigns, Accounts: engageAccounts{a.Creators},
+		Applications: engageApps{a.Market}, Platforms: a.Platforms, Clock: cfg.Clock, Log: cfg.Log}, cfg.Engage)
+	if err != nil {
+		return nil, err
+	}
+	if err := engage.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs}); err != nil {
+		return nil, err
+	}
+	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce})
+	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
+		return nil, err
+	}
+	a.Handler = a.API
+	if cfg.Sandbox {
 		mux := http.NewServeMux()
 		mux.Handle("/", a.API)
 		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))

@@ -24,49 +24,11 @@ import (
 // a temporary directory when dbURL is "", or a new schema in the PostgreSQL
 // database dbURL names. cleanup removes it.
 func TempDB(ctx context.Context, dbURL string) (db *store.DB, desc string, cleanup func(), err error) {
-	if dbURL == "" || !(strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://")) {
-		if dbURL != "" {
-			return nil, "", nil, fmt.Errorf("--db must be empty (temporary SQLite) or a postgres:// URL")
-		}
-		dir, err := os.MkdirTemp("", "payper-bench-")
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("bench: temp dir: %w", err)
-		}
-		path := filepath.Join(dir, "bench.db")
-		db, err := store.Open(ctx, path)
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, "", nil, err
-		}
-		cleanup = func() { db.Close(); os.RemoveAll(dir) }
-		if _, err := db.Migrate(ctx); err != nil {
-			cleanup()
-			return nil, "", nil, err
-		}
-		return db, "SQLite (temporary file " + path + ")", cleanup, nil
-	}
-	admin, err := sql.Open("pgx", dbURL)
+	u, desc, drop, err := TempURL(ctx, dbURL)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("bench: open %s: %w", dbURL, err)
+		return nil, "", nil, err
 	}
-	schema := "bench_" + strings.ToLower(id.Secret(8))
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		return nil, "", nil, fmt.Errorf("bench: create schema: %w", err)
-	}
-	drop := func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		drop()
-		return nil, "", nil, fmt.Errorf("bench: parse URL: %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err = store.Open(ctx, u.String())
+	db, err = store.Open(ctx, u)
 	if err != nil {
 		drop()
 		return nil, "", nil, err
@@ -76,9 +38,52 @@ func TempDB(ctx context.Context, dbURL string) (db *store.DB, desc string, clean
 		cleanup()
 		return nil, "", nil, err
 	}
-	var version string
-	_ = db.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
-	return db, fmt.Sprintf("PostgreSQL %s (temporary schema %s)", version, schema), cleanup, nil
+	if db.Dialect() == store.Postgres {
+		var version string
+		_ = db.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
+		desc = "PostgreSQL " + version + " " + desc
+	}
+	return db, desc, cleanup, nil
+}
+
+// TempURL makes room for a fresh benchmark database and returns its URL: a
+// file in a new temporary directory when dbURL is "", or dbURL with its
+// search_path set to a new schema. cleanup removes the directory or schema
+// (close the database first).
+func TempURL(ctx context.Context, dbURL string) (u, desc string, cleanup func(), err error) {
+	if dbURL == "" || !(strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://")) {
+		if dbURL != "" {
+			return "", "", nil, fmt.Errorf("--db must be empty (temporary SQLite) or a postgres:// URL")
+		}
+		dir, err := os.MkdirTemp("", "payper-bench-")
+		if err != nil {
+			return "", "", nil, fmt.Errorf("bench: temp dir: %w", err)
+		}
+		path := filepath.Join(dir, "bench.db")
+		return path, "SQLite (temporary file " + path + ")", func() { os.RemoveAll(dir) }, nil
+	}
+	admin, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("bench: open %s: %w", dbURL, err)
+	}
+	schema := "bench_" + strings.ToLower(id.Secret(8))
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", "", nil, fmt.Errorf("bench: create schema: %w", err)
+	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	}
+	pu, err := url.Parse(dbURL)
+	if err != nil {
+		drop()
+		return "", "", nil, fmt.Errorf("bench: parse URL: %w", err)
+	}
+	q := pu.Query()
+	q.Set("search_path", schema)
+	pu.RawQuery = q.Encode()
+	return pu.String(), "(temporary schema " + schema + ")", drop, nil
 }
 
 // Machine describes where a benchmark ran.

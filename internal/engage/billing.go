@@ -78,6 +78,9 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		return res, nil
 	}
 	readings, deferred := s.read(ctx, posts)
+	if err := s.prepare(ctx); err != nil {
+		return res, err
+	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		r, err := s.bill(ctx, tx, campaignID, posts, readings, deferred)
 		res = r
@@ -259,12 +262,10 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 
 	// Lock the posts and re-read their marks: another server may have
 	// billed some of this growth since we read the platform.
-	ids := make([]string, 0, len(posts))
-	for _, p := range posts {
-		ids = append(ids, p.id)
-	}
-	cond, arg := store.InText(tx.Dialect(), "id", 1, ids)
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, failures, last_polled_at FROM posts WHERE `+cond+` ORDER BY id`+tx.ForUpdate(), arg)
+	// All the campaign's live posts, by its index (cheaper than naming
+	// thousands of ids); those not due are skipped below.
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, failures, last_polled_at
+		FROM posts WHERE campaign_id = $1 AND state = $2 ORDER BY id`+tx.ForUpdate(), campaignID, PostLive)
 	if err != nil {
 		return res, fmt.Errorf("engage: lock posts: %w", err)
 	}
@@ -411,8 +412,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"hwm_views", "hwm_likes", "hwm_comments", "hwm_shares", "hwm_saves",
-		"billed", "last_polled_at", "next_poll_at", "failures"}, updates); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", pollCols, updates); err != nil {
 		return res, err
 	}
 	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"next_poll_at", "failures"}, waits); err != nil {
@@ -428,7 +428,17 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	return res, nil
 }
 
+// prepare readies the bulk statements billing runs (SQLite parses a
+// statement of hundreds of rows only once). It must run outside a transaction.
+func (s *Service) prepare(ctx context.Context) error {
+	if err := s.db.PrepareBulk(ctx, "post_snapshots", snapshotCols); err != nil {
+		return err
+	}
+	return s.db.PrepareBulkUpdate(ctx, "posts", "id", pollCols)
+}
+
 var (
+	pollCols     = []string{"hwm_views", "hwm_likes", "hwm_comments", "hwm_shares", "hwm_saves", "billed", "last_polled_at", "next_poll_at", "failures"}
 	earningCols  = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail", "accrue_tx_id", "state", "accrued_at", "release_at"}
 	snapshotCols = []string{"post_id", "taken_at", "views", "likes", "comments", "shares", "saves", "billable"}
 )

@@ -132,8 +132,6 @@ type Deps struct {
 	Platforms    *platform.Registry
 	Clock        clock.Clock
 	Log          *slog.Logger
-	// Registerer receives the loop's metrics; nil skips registering them.
-	Registerer prometheus.Registerer
 }
 
 // New returns the engagement Service.
@@ -149,11 +147,6 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{db: d.DB, ledger: d.Ledger, campaigns: d.Campaigns, accounts: d.Accounts, apps: d.Applications,
 		platforms: d.Platforms, clock: d.Clock, cfg: cfg.withDefaults(), log: d.Log, m: newMetrics()}
-	if d.Registerer != nil {
-		if err := s.m.register(d.Registerer); err != nil {
-			return nil, err
-		}
-	}
 	return s, nil
 }
 
@@ -179,8 +172,10 @@ func newMetrics() metrics {
 	}
 }
 
-func (m metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.reads, m.rateLimited, m.billed, m.polled} {
+// RegisterMetrics registers the loop's metrics (platform reads and rate
+// limits, posts polled, money billed) with r.
+func (s *Service) RegisterMetrics(r prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{s.m.reads, s.m.rateLimited, s.m.billed, s.m.polled} {
 		if err := r.Register(c); err != nil {
 			return fmt.Errorf("engage: register metrics: %w", err)
 		}

@@ -197,11 +197,14 @@ func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (
 	river.AddWorker(workers, &pollWorker{s: s})
 	river.AddWorker(workers, &releaseWorker{s: s})
 	cfg := &river.Config{
-		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: o.Workers}},
-		Workers:           workers,
-		Logger:            o.Log,
-		FetchPollInterval: 200 * time.Millisecond,
-		FetchCooldown:     100 * time.Millisecond,
+		Queues:  map[string]river.QueueConfig{queue: {MaxWorkers: o.Workers}},
+		Workers: workers,
+		Logger:  o.Log,
+		// SQLite has no LISTEN/NOTIFY: River polls for new jobs, and a
+		// tick's poll jobs wait up to this long to start. PostgreSQL is
+		// notified at once and polls only as a fallback.
+		FetchPollInterval: 50 * time.Millisecond,
+		FetchCooldown:     20 * time.Millisecond,
 		JobTimeout:        10 * time.Minute,
 	}
 	if !o.NoPeriodic {

@@ -329,3 +329,20 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 	}
 	return out, nil
 }
+
+// RecordVerified stores posts as live without reading the platform, for
+// benchmarks and bulk imports whose media were verified elsewhere: each
+// belongs to the creator's connected account accountRef and follows the
+// brief. It writes them all in one transaction, and nothing on error.
+func (s *Service) RecordVerified(ctx context.Context, campaignID, creatorID, accountRef string, p platform.Name, media []platform.Media) error {
+	now := s.clock.Now().UnixMicro()
+	rows := make([][]any, len(media))
+	for i, m := range media {
+		rows[i] = []any{id.New(id.Post), campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
+			m.PublishedAt.UnixMicro(), PostLive, now, now}
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		return tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
+			"caption", "media_type", "published_at", "state", "submitted_at", "next_poll_at"}, rows)
+	})
+}

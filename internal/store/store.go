@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -374,18 +373,7 @@ func (db *DB) PrepareBulk(ctx context.Context, table string, cols []string) erro
 	if db.dialect != SQLite {
 		return nil
 	}
-	query := insertSQL(table, cols, bulkChunk(len(cols), 1<<30))
-	if _, ok := db.stmts.Load(query); ok {
-		return nil
-	}
-	s, err := db.write.PrepareContext(ctx, query)
-	if err != nil {
-		return fmt.Errorf("store: prepare bulk insert into %s: %w", table, err)
-	}
-	if _, loaded := db.stmts.LoadOrStore(query, s); loaded {
-		s.Close()
-	}
-	return nil
+	return db.prepareOnce(ctx, insertSQL(table, cols, bulkChunk(len(cols), 1<<30)))
 }
 
 func insertSQL(table string, cols []string, n int) string {
@@ -403,11 +391,12 @@ func insertSQL(table string, cols []string, n int) string {
 }
 
 // BulkUpdate sets cols of the rows of table whose key column equals each
-// row's first value: rows[i] is (key, cols[0], cols[1], …). The values go
-// through a temporary table filled by BulkInsert, then one UPDATE … FROM
-// joins it, so thousands of rows cost about as much as loading them. Values
-// must be string, int64 or bool (the temporary table's column types come
-// from the first row). It returns how many rows of table were updated.
+// row's first value: rows[i] is (key, cols[0], cols[1], …). On PostgreSQL the
+// values are COPYed into a temporary table that one UPDATE … FROM joins; on
+// SQLite they go in chunks of UPDATE … FROM (VALUES …) with anonymous
+// parameters (prepared once per database by PrepareBulkUpdate, when called).
+// Values must be string, int64 or bool. It returns how many rows of table
+// were updated.
 func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
@@ -415,10 +404,10 @@ func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, 
 	if len(rows[0]) != len(cols)+1 {
 		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns and the key", table, len(rows[0]), len(cols))
 	}
+	if tx.dialect == SQLite {
+		return tx.bulkUpdateSQLite(ctx, table, key, cols, rows)
+	}
 	all := append([]string{key}, cols...)
-	h := fnv.New32a()
-	h.Write([]byte(strings.Join(all, ",")))
-	tmp := fmt.Sprintf("bulk_%s_%08x", table, h.Sum32()) // one per column set: SQLite keeps it
 	defs := make([]string, len(all))
 	for i, c := range all {
 		var typ string
@@ -434,18 +423,9 @@ func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, 
 		}
 		defs[i] = c + " " + typ
 	}
-	create := "CREATE TEMP TABLE " + tmp + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
-	if tx.dialect == SQLite {
-		// SQLite has no ON COMMIT DROP: the writer connection keeps the table.
-		create = "CREATE TEMP TABLE IF NOT EXISTS " + tmp + " (" + strings.Join(defs, ", ") + ")"
-	}
-	if _, err := tx.ExecContext(ctx, create); err != nil {
+	tmp := "bulk_" + table
+	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+tmp+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
-	}
-	if tx.dialect == SQLite {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
-			return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
-		}
 	}
 	if err := tx.BulkInsert(ctx, tmp, all, rows); err != nil {
 		return 0, err
@@ -458,14 +438,90 @@ func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, 
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+tmp); err != nil {
+		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
+	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
-	if tx.dialect == SQLite {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
-			return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
-		}
-	}
 	return n, nil
+}
+
+func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
+	width := len(cols) + 1
+	chunk := bulkChunk(width, len(rows))
+	args := make([]any, 0, chunk*width)
+	var total int64
+	for start := 0; start < len(rows); start += chunk {
+		end := min(start+chunk, len(rows))
+		args = args[:0]
+		for _, r := range rows[start:end] {
+			args = append(args, r...)
+		}
+		query := updateSQL(table, key, cols, end-start)
+		var res sql.Result
+		var err error
+		if cached, ok := tx.db.stmts.Load(query); ok {
+			res, err = tx.StmtContext(ctx, cached.(*sql.Stmt)).ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, query, args...)
+		}
+		if err != nil {
+			return total, fmt.Errorf("store: bulk update of %s: %w", table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("store: bulk update of %s: %w", table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// PrepareBulkUpdate prepares, once for the database, the full-size statement
+// BulkUpdate uses on SQLite for table, key and cols. Call it outside any
+// transaction; on PostgreSQL it does nothing.
+func (db *DB) PrepareBulkUpdate(ctx context.Context, table, key string, cols []string) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	return db.prepareOnce(ctx, updateSQL(table, key, cols, bulkChunk(len(cols)+1, 1<<30)))
+}
+
+func (db *DB) prepareOnce(ctx context.Context, query string) error {
+	if _, ok := db.stmts.Load(query); ok {
+		return nil
+	}
+	s, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("store: prepare %.60s…: %w", query, err)
+	}
+	if _, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+	}
+	return nil
+}
+
+// updateSQL is SQLite's UPDATE … FROM (VALUES …) for n rows; VALUES columns
+// are named column1, column2, … in order.
+func updateSQL(table, key string, cols []string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "UPDATE %s SET ", table)
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = v.column%d", c, i+2)
+	}
+	b.WriteString(" FROM (VALUES ")
+	row := "(" + strings.Repeat("?,", len(cols)) + "?)"
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	fmt.Fprintf(&b, ") AS v WHERE %s.%s = v.column1", table, key)
+	return b.String()
 }

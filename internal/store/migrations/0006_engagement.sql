@@ -28,7 +28,9 @@ CREATE TABLE posts (
     billed          BIGINT NOT NULL DEFAULT 0, -- gross requested for this post so far
     UNIQUE (platform, media_id)
 );
-CREATE INDEX posts_campaign ON posts (campaign_id, state, next_poll_at);
+-- Not indexed on next_poll_at or the marks: polling rewrites those on
+-- every post, and an index would be rewritten with them.
+CREATE INDEX posts_campaign ON posts (campaign_id, state);
 CREATE INDEX posts_creator ON posts (creator_id, id);
 
 -- Every read of a post's counters. NULL: the platform did not report it.
