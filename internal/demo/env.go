@@ -33,8 +33,10 @@ type Env struct {
 	App   *app.App
 	Clock *clock.Fake
 	URL   string
-	srv   *http.Server
-	ln    net.Listener
+	// AdminToken authenticates as the operator (PAYPER_ADMIN_TOKEN).
+	AdminToken string
+	srv        *http.Server
+	ln         net.Listener
 }
 
 // Start opens the database dbURL (migrating it), serves the API and the
@@ -49,13 +51,14 @@ func Start(ctx context.Context, dbURL string, start time.Time, cfg engage.Config
 		return nil, fmt.Errorf("demo: listen: %w", err)
 	}
 	clk := clock.NewFake(start)
-	a, err := app.Open(ctx, app.Config{DatabaseURL: dbURL, AdminToken: id.Secret(24), Ledger: ledger.DefaultConfig, Clock: clk,
+	admin := id.Secret(24)
+	a, err := app.Open(ctx, app.Config{DatabaseURL: dbURL, AdminToken: admin, Ledger: ledger.DefaultConfig, Clock: clk,
 		Log: log, Sandbox: true, PublicURL: "http://" + ln.Addr().String(), Engage: cfg, NoPeriodicJobs: true})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	e := &Env{App: a, Clock: clk, URL: "http://" + ln.Addr().String(), ln: ln,
+	e := &Env{App: a, Clock: clk, URL: "http://" + ln.Addr().String(), ln: ln, AdminToken: admin,
 		srv: &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = e.srv.Serve(ln) }()
 	if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {

@@ -81,6 +81,7 @@ type queueClient interface {
 	Stop(ctx context.Context) error
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
 
 type pollWorker struct {
@@ -262,11 +263,26 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 			waiting[j.ID] = true
 		}
 	}
+	// Events come only for jobs this client works; a poll already queued by
+	// another server (the same unique job) finishes there, so the wait also
+	// looks the jobs up.
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
 	var failed []string
 	for len(waiting) > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-check.C:
+			for id := range waiting {
+				j, err := r.client.JobGet(ctx, id)
+				if err != nil {
+					return fmt.Errorf("engage: look up job %d: %w", id, err)
+				}
+				if err := finished(j, waiting); err != nil {
+					return err
+				}
+			}
 		case ev, ok := <-events:
 			if !ok {
 				return errors.New("engage: job queue stopped")
@@ -278,11 +294,23 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 				failed = append(failed, fmt.Sprintf("%s %d: %v", ev.Job.Kind, ev.Job.ID, lastError(ev.Job)))
 				continue // River retries it; keep waiting
 			}
-			delete(waiting, ev.Job.ID)
-			if ev.Kind != river.EventKindJobCompleted {
-				return fmt.Errorf("engage: job %s %d ended %s: %v (earlier failures: %v)", ev.Job.Kind, ev.Job.ID, ev.Job.State, lastError(ev.Job), failed)
+			if err := finished(ev.Job, waiting); err != nil {
+				return fmt.Errorf("%w (earlier failures: %v)", err, failed)
 			}
 		}
+	}
+	return nil
+}
+
+// finished drops j from waiting once it reached a final state, and returns
+// an error when that state is not completed.
+func finished(j *rivertype.JobRow, waiting map[int64]bool) error {
+	switch j.State {
+	case rivertype.JobStateCompleted:
+		delete(waiting, j.ID)
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		delete(waiting, j.ID)
+		return fmt.Errorf("engage: job %s %d ended %s: %v", j.Kind, j.ID, j.State, lastError(j))
 	}
 	return nil
 }
