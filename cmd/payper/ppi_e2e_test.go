@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,10 +41,18 @@ type ppiWorld struct {
 	creators map[string]string // handle → API key
 	ids      map[string]string // handle → creator id
 	posts    map[string]string // handle → sandbox media id
+	dbURL    string            // for the audit when env is nil
 }
 
 func (w *ppiWorld) audit(t *testing.T) {
 	t.Helper()
+	if w.env == nil {
+		out, _, err := runCLI(t, map[string]string{"PAYPER_DATABASE_URL": w.dbURL}, "admin", "audit")
+		if err != nil || !strings.Contains(out, "ledger audit OK") {
+			t.Fatalf("payper admin audit: %v\n%s", err, out)
+		}
+		return
+	}
 	rep, err := w.env.App.Ledger.Audit(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -95,15 +104,23 @@ func (w *ppiWorld) earned(t *testing.T, handle string) (gross, net int64, list [
 // like €0.05, comment €0.25; creators ana, ben and cleo.
 func newPPIWorld(t *testing.T, env *demo.Env, c client) *ppiWorld {
 	t.Helper()
-	w := &ppiWorld{c: c, env: env, admin: env.AdminToken, creators: map[string]string{}, ids: map[string]string{}, posts: map[string]string{}}
+	return buildPPIWorld(t, c, env.AdminToken, env.Clock.Now(), env.Clock.Advance, env)
+}
+
+// buildPPIWorld builds the world through c; advance moves time past the
+// acceptances before the posts are published. env may be nil (a server in
+// another process).
+func buildPPIWorld(t *testing.T, c client, admin string, start time.Time, advance func(time.Duration), env *demo.Env) *ppiWorld {
+	t.Helper()
+	w := &ppiWorld{c: c, env: env, admin: admin, creators: map[string]string{}, ids: map[string]string{}, posts: map[string]string{}}
 	w.brand = str(c.must(201, "POST", "/v1/brands", w.admin, `{"name":"Glow Labs"}`), "api_key")
 	w.campaign = str(c.must(201, "POST", "/v1/campaigns", w.brand, `{"name":"Serum","budget":{"amount":"60","currency":"EUR"}}`), "id")
-	c.must(200, "PUT", "/v1/campaigns/"+w.campaign+"/setup", w.brand, `{
+	c.must(200, "PUT", "/v1/campaigns/"+w.campaign+"/setup", w.brand, fmt.Sprintf(`{
 		"goal": {"primary": "roas", "primary_target": "3"},
 		"brief": {"product": "Glow serum", "message": "Morning routine", "required_hashtags": ["#GlowSerum"], "landing_url": "https://glow.example"},
 		"prices": {"view": "0.002", "like": "0.05", "comment": "0.25"},
-		"starts_at": "2026-06-01T08:00:00Z", "ends_at": "2026-07-01T00:00:00Z",
-		"eligibility": {"platforms": ["sandbox"]}}`)
+		"starts_at": %q, "ends_at": %q,
+		"eligibility": {"platforms": ["sandbox"]}}`, start.Format(time.RFC3339Nano), start.Add(30*24*time.Hour).Format(time.RFC3339)))
 	c.fails(409, "invalid_transition", "", "POST", "/v1/campaigns/"+w.campaign+"/open", w.brand, "")
 	c.must(201, "POST", "/v1/campaigns/"+w.campaign+"/fund", w.brand, `{"payment":{"reference":"pay-1"}}`)
 	if st := str(c.must(200, "POST", "/v1/campaigns/"+w.campaign+"/open", w.brand, ""), "state"); st != "open" {
@@ -129,7 +146,7 @@ func newPPIWorld(t *testing.T, env *demo.Env, c client) *ppiWorld {
 		app := c.must(201, "POST", "/v1/campaigns/"+w.campaign+"/applications", key, `{"pitch":"I love serums"}`)
 		c.must(200, "POST", "/v1/applications/"+str(app, "id")+"/accept", w.brand, "")
 	}
-	env.Clock.Advance(time.Minute)
+	advance(time.Minute)
 	for _, h := range []string{"ana", "ben", "cleo"} {
 		caption := "Morning glow #GlowSerum #ad"
 		if h == "cleo" {
