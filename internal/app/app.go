@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/campaign"
@@ -115,7 +116,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
-		a.Platforms.Set(sandbox.NewClient(a.PublicURL+sandbox.Prefix, "payper", nil, cfg.Clock))
+		a.Platforms.Set(sandbox.NewClient(a.PublicURL+sandbox.Prefix, "payper", platformHTTPClient(), cfg.Clock))
 	}
 	a.Creators = creator.New(db, cfg.Clock, a.Platforms, a.PublicURL+creator.CallbackPath)
 	a.Market = market.New(db, cfg.Clock, a.Campaigns, a.Creators)
@@ -144,6 +145,16 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		a.Handler = mux
 	}
 	return a, nil
+}
+
+// platformHTTPClient is the HTTP client connectors share: it keeps enough
+// idle connections per host for the engagement loop's concurrent reads
+// (Go's default keeps two, so the rest would reconnect on every request).
+func platformHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 256
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
 // Close closes the database.

@@ -90,8 +90,9 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 }
 
 func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([]due, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, creator_id, account_ref, media_id, platform, failures FROM posts
-		WHERE campaign_id = $1 AND state = $2 AND next_poll_at <= $3 ORDER BY id`, campaignID, PostLive, now)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures
+		FROM posts p JOIN post_marks m ON m.post_id = p.id
+		WHERE p.campaign_id = $1 AND p.state = $2 AND m.next_poll_at <= $3 ORDER BY p.id`, campaignID, PostLive, now)
 	if err != nil {
 		return nil, fmt.Errorf("engage: due posts: %w", err)
 	}
@@ -264,8 +265,9 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	// billed some of this growth since we read the platform.
 	// All the campaign's live posts, by its index (cheaper than naming
 	// thousands of ids); those not due are skipped below.
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, failures, last_polled_at
-		FROM posts WHERE campaign_id = $1 AND state = $2 ORDER BY id`+tx.ForUpdate(), campaignID, PostLive)
+	rows, err := tx.QueryContext(ctx, `SELECT p.id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
+		m.billed, m.failures, m.last_polled_at FROM posts p JOIN post_marks m ON m.post_id = p.id
+		WHERE p.campaign_id = $1 AND p.state = $2 ORDER BY p.id`+tx.ForUpdate(), campaignID, PostLive)
 	if err != nil {
 		return res, fmt.Errorf("engage: lock posts: %w", err)
 	}
@@ -412,10 +414,10 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "posts", "id", pollCols, updates); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "post_marks", "post_id", pollCols, updates); err != nil {
 		return res, err
 	}
-	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"next_poll_at", "failures"}, waits); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "post_marks", "post_id", []string{"next_poll_at", "failures"}, waits); err != nil {
 		return res, err
 	}
 	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, removals); err != nil {
@@ -434,7 +436,7 @@ func (s *Service) prepare(ctx context.Context) error {
 	if err := s.db.PrepareBulk(ctx, "post_snapshots", snapshotCols); err != nil {
 		return err
 	}
-	return s.db.PrepareBulkUpdate(ctx, "posts", "id", pollCols)
+	return s.db.PrepareBulkUpdate(ctx, "post_marks", "post_id", pollCols)
 }
 
 var (

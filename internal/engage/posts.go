@@ -53,9 +53,11 @@ type SubmitInput struct {
 	Media string
 }
 
-const postCols = `id, campaign_id, creator_id, account_ref, platform, media_id, permalink, caption, media_type, published_at,
-	state, state_reason, warnings, submitted_at, decided_at, last_polled_at,
-	hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed`
+const postCols = `p.id, p.campaign_id, p.creator_id, p.account_ref, p.platform, p.media_id, p.permalink, p.caption, p.media_type,
+	p.published_at, p.state, p.state_reason, p.warnings, p.submitted_at, p.decided_at, m.last_polled_at,
+	m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed`
+
+const postFrom = ` FROM posts p JOIN post_marks m ON m.post_id = p.id `
 
 func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var p Post
@@ -205,14 +207,18 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, campaignID s
 			return errs.Conflictf("campaign_not_open", "campaign %s is %s: posts are accepted only while it is open", camp.ID, locked.State)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, permalink, caption,
-			media_type, published_at, state, warnings, submitted_at, next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			media_type, published_at, state, warnings, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			post.ID, post.CampaignID, post.CreatorID, ref, string(post.Platform), post.MediaID, post.Permalink, post.Caption,
-			post.MediaType, int64(post.PublishedAt), post.State, warnJSON, now.UnixMicro(), now.UnixMicro())
+			post.MediaType, int64(post.PublishedAt), post.State, warnJSON, now.UnixMicro())
 		if store.IsUniqueViolation(err) {
 			return errs.Conflictf("post_already_submitted", "this %s media item was already submitted to a campaign", post.Platform)
 		}
 		if err != nil {
 			return fmt.Errorf("engage: insert post: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_marks (post_id, campaign_id, next_poll_at) VALUES ($1, $2, $3)`,
+			post.ID, post.CampaignID, now.UnixMicro()); err != nil {
+			return fmt.Errorf("engage: insert post marks: %w", err)
 		}
 		return nil
 	})
@@ -252,8 +258,11 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, postID strin
 		if !approve {
 			post.State, post.StateReason = PostRejected, strings.TrimSpace(reason)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET state = $1, state_reason = $2, decided_at = $3, next_poll_at = $4 WHERE id = $5`,
-			post.State, post.StateReason, now.UnixMicro(), now.UnixMicro(), post.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET state = $1, state_reason = $2, decided_at = $3 WHERE id = $4`,
+			post.State, post.StateReason, now.UnixMicro(), post.ID); err != nil {
+			return fmt.Errorf("engage: decide post: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE post_marks SET next_poll_at = $1 WHERE post_id = $2`, now.UnixMicro(), post.ID); err != nil {
 			return fmt.Errorf("engage: decide post: %w", err)
 		}
 		out = post
@@ -265,7 +274,7 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, postID strin
 // postFor reads a post the principal may see: its creator, the campaign's
 // brand, or the admin. lock locks the row for the rest of tx.
 func (s *Service) postFor(ctx context.Context, q store.Queryer, p identity.Principal, postID string, lock bool) (Post, error) {
-	query := `SELECT ` + postCols + ` FROM posts WHERE id = $1`
+	query := `SELECT ` + postCols + postFrom + `WHERE p.id = $1`
 	if tx, ok := q.(*store.Tx); ok && lock {
 		query += tx.ForUpdate()
 	}
@@ -305,7 +314,7 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 			return nil, err
 		}
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+postCols+` FROM posts WHERE campaign_id = $1 AND ($2 = '' OR creator_id = $2) ORDER BY id`,
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+postCols+postFrom+`WHERE p.campaign_id = $1 AND ($2 = '' OR p.creator_id = $2) ORDER BY p.id`,
 		campaignID, creator)
 	if err != nil {
 		return nil, fmt.Errorf("engage: list posts: %w", err)
@@ -337,12 +346,18 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 func (s *Service) RecordVerified(ctx context.Context, campaignID, creatorID, accountRef string, p platform.Name, media []platform.Media) error {
 	now := s.clock.Now().UnixMicro()
 	rows := make([][]any, len(media))
+	marks := make([][]any, len(media))
 	for i, m := range media {
-		rows[i] = []any{id.New(id.Post), campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
-			m.PublishedAt.UnixMicro(), PostLive, now, now}
+		pid := id.New(id.Post)
+		rows[i] = []any{pid, campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
+			m.PublishedAt.UnixMicro(), PostLive, now}
+		marks[i] = []any{pid, campaignID, now}
 	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		return tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
-			"caption", "media_type", "published_at", "state", "submitted_at", "next_poll_at"}, rows)
+		if err := tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
+			"caption", "media_type", "published_at", "state", "submitted_at"}, rows); err != nil {
+			return err
+		}
+		return tx.BulkInsert(ctx, "post_marks", []string{"post_id", "campaign_id", "next_poll_at"}, marks)
 	})
 }

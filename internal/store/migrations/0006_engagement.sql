@@ -1,6 +1,7 @@
 -- Posts creators submit to campaigns, read from their platform. A media item
--- bills one campaign only. hwm_* are the high-water marks: the highest count
--- of each metric seen so far; only growth above them is billed.
+-- bills one campaign only. What every poll rewrites (the high-water marks,
+-- the schedule) lives apart in post_marks (0007), so a poll rewrites a
+-- narrow row rather than the post with its caption.
 CREATE TABLE posts (
     id              TEXT PRIMARY KEY,
     campaign_id     TEXT NOT NULL REFERENCES campaigns (id),
@@ -17,34 +18,12 @@ CREATE TABLE posts (
     warnings        TEXT NOT NULL DEFAULT '', -- JSON list of brief items not followed (non-blocking)
     submitted_at    BIGINT NOT NULL,
     decided_at      BIGINT NOT NULL DEFAULT 0,
-    next_poll_at    BIGINT NOT NULL DEFAULT 0,
-    last_polled_at  BIGINT NOT NULL DEFAULT 0,
-    failures        INTEGER NOT NULL DEFAULT 0,
-    hwm_views       BIGINT NOT NULL DEFAULT 0,
-    hwm_likes       BIGINT NOT NULL DEFAULT 0,
-    hwm_comments    BIGINT NOT NULL DEFAULT 0,
-    hwm_shares      BIGINT NOT NULL DEFAULT 0,
-    hwm_saves       BIGINT NOT NULL DEFAULT 0,
-    billed          BIGINT NOT NULL DEFAULT 0, -- gross requested for this post so far
     UNIQUE (platform, media_id)
 );
--- Not indexed on next_poll_at or the marks: polling rewrites those on
--- every post, and an index would be rewritten with them.
 CREATE INDEX posts_campaign ON posts (campaign_id, state);
 CREATE INDEX posts_creator ON posts (creator_id, id);
 
--- Every read of a post's counters. NULL: the platform did not report it.
-CREATE TABLE post_snapshots (
-    post_id   TEXT NOT NULL,
-    taken_at  BIGINT NOT NULL,
-    views     BIGINT,
-    likes     BIGINT,
-    comments  BIGINT,
-    shares    BIGINT,
-    saves     BIGINT,
-    billable  BOOLEAN NOT NULL,               -- false while the campaign was paused
-    PRIMARY KEY (post_id, taken_at)
-);
+-- post_marks and post_snapshots: see 0007 (SQLite stores them WITHOUT ROWID).
 
 -- Earnings: one per (campaign, creator) per billing tick, as the ledger
 -- granted it. held → released after the holding period, unless put on_hold
