@@ -195,20 +195,8 @@ func (s *Service) List(ctx context.Context, p identity.Principal, before string,
 	if !p.IsAdmin() && brand == "" {
 		return []Campaign{}, nil
 	}
-	rows, err := s.db.Read().QueryContext(ctx, q, brand, before, limit)
+	out, err := store.QueryAll(ctx, s.db.Read(), scan, q, brand, before, limit)
 	if err != nil {
-		return nil, fmt.Errorf("campaign: list: %w", err)
-	}
-	defer rows.Close()
-	out := []Campaign{}
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("campaign: list: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("campaign: list: %w", err)
 	}
 	return out, nil

@@ -146,20 +146,8 @@ func (s *Service) InState(ctx context.Context, states ...string) ([]Campaign, er
 		return []Campaign{}, nil
 	}
 	cond, arg := store.InText(s.db.Dialect(), "state", 1, states)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+cols+` FROM campaigns WHERE `+cond+` ORDER BY id`, arg)
+	out, err := store.QueryAll(ctx, s.db.Read(), scan, `SELECT `+cols+` FROM campaigns WHERE `+cond+` ORDER BY id`, arg)
 	if err != nil {
-		return nil, fmt.Errorf("campaign: list by state: %w", err)
-	}
-	defer rows.Close()
-	out := []Campaign{}
-	for rows.Next() {
-		c, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("campaign: list by state: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("campaign: list by state: %w", err)
 	}
 	return out, nil

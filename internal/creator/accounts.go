@@ -135,20 +135,8 @@ func (s *Service) readAccount(ctx context.Context, q store.Queryer, rowID, suffi
 }
 
 func (s *Service) listAccounts(ctx context.Context, q store.Queryer, where string, args ...any) ([]Account, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+accountCols+` FROM creator_accounts WHERE `+where+` ORDER BY id`, args...)
+	out, err := store.QueryAll(ctx, q, func(r store.Scanner) (Account, error) { return scanAccount(r) }, `SELECT `+accountCols+` FROM creator_accounts WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("creator: list accounts: %w", err)
-	}
-	defer rows.Close()
-	out := []Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("creator: list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("creator: list accounts: %w", err)
 	}
 	return out, nil

@@ -74,21 +74,9 @@ func (s *Service) ListEarnings(ctx context.Context, p identity.Principal, campai
 	} else if _, err := s.campaigns.Get(ctx, p, campaignID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+earningSelect+` FROM earnings WHERE campaign_id = $1
+	out, err := store.QueryAll(ctx, s.db.Read(), scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE campaign_id = $1
 		AND ($2 = '' OR state = $2) AND ($3 = '' OR creator_id = $3) ORDER BY id`, campaignID, state, creatorID)
 	if err != nil {
-		return nil, fmt.Errorf("engage: list earnings: %w", err)
-	}
-	defer rows.Close()
-	out := []Earning{}
-	for rows.Next() {
-		e, err := scanEarning(rows)
-		if err != nil {
-			return nil, fmt.Errorf("engage: list earnings: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("engage: list earnings: %w", err)
 	}
 	return out, nil
@@ -223,22 +211,9 @@ func (s *Service) voidTx(ctx context.Context, tx *store.Tx, e *Earning, reason s
 // each in its own transaction, and returns how many it released. Earnings on
 // hold stay until a reviewer decides.
 func (s *Service) ReleaseDue(ctx context.Context) (int, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id FROM earnings WHERE state = $1 AND release_at <= $2 ORDER BY release_at, id LIMIT 10000`,
+	ids, err := store.QueryAll(ctx, s.db.Read(), scanString, `SELECT id FROM earnings WHERE state = $1 AND release_at <= $2 ORDER BY release_at, id LIMIT 10000`,
 		EarningHeld, s.clock.Now().UnixMicro())
 	if err != nil {
-		return 0, fmt.Errorf("engage: due earnings: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("engage: due earnings: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("engage: due earnings: %w", err)
 	}
 	n := 0
@@ -300,21 +275,8 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, campaignID st
 		if onHold > 0 {
 			return errs.Conflictf("earnings_on_hold", "campaign %s has %d earnings on hold: release or void them before closing", camp.ID, onHold)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+earningSelect+` FROM earnings WHERE campaign_id = $1 AND state = $2 ORDER BY id`+tx.ForUpdate(), camp.ID, EarningHeld)
+		held, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE campaign_id = $1 AND state = $2 ORDER BY id`+tx.ForUpdate(), camp.ID, EarningHeld)
 		if err != nil {
-			return fmt.Errorf("engage: held earnings: %w", err)
-		}
-		var held []Earning
-		for rows.Next() {
-			e, err := scanEarning(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("engage: held earnings: %w", err)
-			}
-			held = append(held, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return fmt.Errorf("engage: held earnings: %w", err)
 		}
 		for i := range held {
@@ -343,21 +305,8 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, campaignID st
 // sweepHeld releases the few micro-units fee rounding may leave held once
 // every earning of the campaign is decided, so nothing stays held after close.
 func (s *Service) sweepHeld(ctx context.Context, tx *store.Tx, campaignID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT creator_id FROM earnings WHERE campaign_id = $1 ORDER BY creator_id`, campaignID)
+	creators, err := store.QueryAll(ctx, tx, scanString, `SELECT DISTINCT creator_id FROM earnings WHERE campaign_id = $1 ORDER BY creator_id`, campaignID)
 	if err != nil {
-		return fmt.Errorf("engage: creators of %s: %w", campaignID, err)
-	}
-	var creators []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return fmt.Errorf("engage: creators of %s: %w", campaignID, err)
-		}
-		creators = append(creators, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("engage: creators of %s: %w", campaignID, err)
 	}
 	for _, c := range creators {
@@ -400,4 +349,11 @@ func (s *Service) Tick(ctx context.Context) ([]PollResult, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// scanString scans a one-column row.
+func scanString(r store.Scanner) (string, error) {
+	var v string
+	err := r.Scan(&v)
+	return v, err
 }

@@ -314,21 +314,9 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 			return nil, err
 		}
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+postCols+postFrom+`WHERE p.campaign_id = $1 AND ($2 = '' OR p.creator_id = $2) ORDER BY p.id`,
+	out, err := store.QueryAll(ctx, s.db.Read(), scanPost, `SELECT `+postCols+postFrom+`WHERE p.campaign_id = $1 AND ($2 = '' OR p.creator_id = $2) ORDER BY p.id`,
 		campaignID, creator)
 	if err != nil {
-		return nil, fmt.Errorf("engage: list posts: %w", err)
-	}
-	defer rows.Close()
-	out := []Post{}
-	for rows.Next() {
-		post, err := scanPost(rows)
-		if err != nil {
-			return nil, fmt.Errorf("engage: list posts: %w", err)
-		}
-		out = append(out, post)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("engage: list posts: %w", err)
 	}
 	if creator != "" && len(out) == 0 {

@@ -80,20 +80,8 @@ func scanApp(row interface{ Scan(...any) error }) (Application, error) {
 }
 
 func (s *Service) apps(ctx context.Context, q store.Queryer, where string, args ...any) ([]Application, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+appCols+` FROM applications WHERE `+where+` ORDER BY id`, args...)
+	out, err := store.QueryAll(ctx, q, scanApp, `SELECT `+appCols+` FROM applications WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("market: list applications: %w", err)
-	}
-	defer rows.Close()
-	out := []Application{}
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, fmt.Errorf("market: list applications: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("market: list applications: %w", err)
 	}
 	return out, nil

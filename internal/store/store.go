@@ -525,3 +525,29 @@ func updateSQL(table, key string, cols []string, n int) string {
 	fmt.Fprintf(&b, ") AS v WHERE %s.%s = v.column1", table, key)
 	return b.String()
 }
+
+// Scanner is a row that can be scanned: *sql.Row or *sql.Rows.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// QueryAll runs query on q and scans every row with scan, in order. It
+// returns an empty (non-nil) slice when there are no rows, and the first
+// error of the query, a scan or the iteration.
+func QueryAll[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
