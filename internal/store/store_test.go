@@ -129,6 +129,70 @@ func TestStoreConformance(t *testing.T) {
 			}
 		})
 
+		t.Run("bulk update and QueryAll", func(t *testing.T) {
+			// 1,234 brands (more than one SQLite chunk), then rename every
+			// other one and change its created_at in one BulkUpdate.
+			var rows, upd [][]any
+			for i := 0; i < 1234; i++ {
+				id := fmt.Sprintf("brd_bu_%05d", i)
+				rows = append(rows, []any{id, "before", int64(i)})
+				if i%2 == 0 {
+					upd = append(upd, []any{id, fmt.Sprintf("after %d", i), int64(-i)})
+				}
+			}
+			if err := db.PrepareBulkUpdate(ctx, "brands", "id", []string{"name", "created_at"}); err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				if err := tx.BulkInsert(ctx, "brands", []string{"id", "name", "created_at"}, rows); err != nil {
+					return err
+				}
+				var err error
+				n, err = tx.BulkUpdate(ctx, "brands", "id", []string{"name", "created_at"}, upd)
+				return err
+			})
+			if err != nil || n != int64(len(upd)) {
+				t.Fatalf("bulk update: %d rows, %v; want %d", n, err, len(upd))
+			}
+			type brand struct {
+				id, name string
+				at       int64
+			}
+			got, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (brand, error) {
+				var b brand
+				err := r.Scan(&b.id, &b.name, &b.at)
+				return b, err
+			}, `SELECT id, name, created_at FROM brands WHERE id LIKE 'brd_bu_%' ORDER BY id`)
+			if err != nil || len(got) != 1234 {
+				t.Fatalf("QueryAll: %d rows, %v", len(got), err)
+			}
+			for i, b := range got {
+				want := brand{fmt.Sprintf("brd_bu_%05d", i), "before", int64(i)}
+				if i%2 == 0 {
+					want.name, want.at = fmt.Sprintf("after %d", i), int64(-i)
+				}
+				if b != want {
+					t.Fatalf("row %d is %+v, want %+v", i, b, want)
+				}
+			}
+			none, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (string, error) {
+				var s string
+				err := r.Scan(&s)
+				return s, err
+			}, `SELECT id FROM brands WHERE id = 'nobody'`)
+			if err != nil || none == nil || len(none) != 0 {
+				t.Fatalf("QueryAll without rows: %#v, %v; want an empty slice", none, err)
+			}
+			// A mismatched row is an error before anything is written.
+			if err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.BulkUpdate(ctx, "brands", "id", []string{"name"}, [][]any{{"brd_bu_00000"}})
+				return err
+			}); err == nil {
+				t.Fatal("a row without its values was accepted")
+			}
+		})
+
 		t.Run("concurrent writers serialise", func(t *testing.T) {
 			if _, err := db.Read().ExecContext(ctx, `SELECT 1`); err != nil {
 				t.Fatal(err)
