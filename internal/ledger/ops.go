@@ -2,8 +2,12 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -165,9 +169,52 @@ func (l *Ledger) AccrueBatch(ctx context.Context, campaignID string, items []Acc
 	return res, err
 }
 
+// accrueHashed is what the request hash of an accrual covered before
+// accrueHash; replays of accruals recorded then are still recognised.
 type accrueHashed struct {
 	CampaignID string `json:"campaign_id"`
 	AccrueItem
+}
+
+// accrueHashPrefix marks request hashes made by accrueHash; a stored hash
+// without it was made by requestHash.
+const accrueHashPrefix = "a2:"
+
+// accrueHash is an accrual's request hash: the SHA-256 of its fields,
+// length-prefixed so that no two requests encode alike. It covers exactly
+// what requestHash covers, without encoding/json on the batch's hot path.
+func accrueHash(campaignID string, it AccrueItem) string {
+	var buf [256]byte
+	b := buf[:0]
+	b = append(b, KindAccrue...)
+	for _, s := range [...]string{campaignID, it.CreatorID, it.Ref} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, it.Amount)
+	b = binary.AppendVarint(b, it.Cap)
+	sum := sha256.Sum256(b)
+	out := make([]byte, len(accrueHashPrefix)+hex.EncodedLen(len(sum)))
+	copy(out, accrueHashPrefix)
+	hex.Encode(out[len(accrueHashPrefix):], sum[:])
+	return string(out)
+}
+
+// replayAccrual fills out from the stored accrual s when it was made by the
+// same request (hash), and returns a conflict error otherwise.
+func replayAccrual(campaignID string, it AccrueItem, s stored, hash string, out *AccrueResult) error {
+	if s.hash != hash && (strings.HasPrefix(s.hash, accrueHashPrefix) || s.hash != requestHash(KindAccrue, accrueHashed{campaignID, it})) {
+		return keyReused(it.Key)
+	}
+	if s.result != "" { // recorded before results were rebuilt from the row
+		return replay(it.Key, stored{hash: hash, result: s.result}, hash, out)
+	}
+	// The same request: what it asked is what this one asks; the row holds
+	// the rest (escrow debit, held credit, fee credit; flags).
+	*out = AccrueResult{TxID: s.id, CreatorID: it.CreatorID, Requested: it.Amount,
+		Granted: -s.legs[0], Earned: s.legs[1], Fee: s.legs[2],
+		EscrowExhausted: s.flags&flagEscrowExhausted != 0, CapReached: s.flags&flagCapReached != 0}
+	return nil
 }
 
 // AccrueBatchTx is AccrueBatch inside the caller's transaction.
@@ -197,7 +244,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	hashes := make([]string, len(items))
 	for i, it := range items {
 		keys[i] = it.Key
-		hashes[i] = requestHash(KindAccrue, accrueHashed{campaignID, it})
+		hashes[i] = accrueHash(campaignID, it)
 	}
 	seen, err := lookup(ctx, tx, tx.Dialect(), keys)
 	if err != nil {
@@ -210,7 +257,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	creatorSeen := map[string]bool{}
 	for i, it := range items {
 		if s, ok := seen[it.Key]; ok {
-			if err := replay(it.Key, s, hashes[i], &out[i]); err != nil {
+			if err := replayAccrual(campaignID, it, s, hashes[i], &out[i]); err != nil {
 				return nil, errs.WithField(err, fmt.Sprintf("items[%d]", i))
 			}
 			out[i].Key, out[i].Replayed = it.Key, true
@@ -261,7 +308,8 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 	if err := w.lock(ctx, specs...); err != nil {
 		return err
 	}
-	esc := w.acct(escrowAcc(e.CampaignID))
+	escAcc, feeAcc := escrowAcc(e.CampaignID), feesAcc(e.CampaignID)
+	esc := w.acct(escAcc)
 	for _, i := range fresh {
 		it := items[i]
 		cr := crs[it.CreatorID]
@@ -278,21 +326,26 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 			spent := e.Spent + grant // ≤ funded, cannot overflow
 			fees := money.FloorBps(spent, e.FeeBps)
 			r.Granted, r.Fee, r.Earned = grant, fees-e.Fees, grant-(fees-e.Fees)
-			if err := w.post(r.TxID,
-				leg{escrowAcc(e.CampaignID), -grant},
-				leg{heldAcc(e.CampaignID, it.CreatorID), r.Earned},
-				leg{feesAcc(e.CampaignID), r.Fee}); err != nil {
-				return err
-			}
 			e.Spent, e.Fees = spent, fees
 			cr.Spent += grant
 			cr.Earned += r.Earned
 			cr.dirty = true
 		}
-		r.EscrowExhausted = esc.spendable() <= 0
-		if err := w.record(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, r); err != nil {
+		// Escrow debit, creator held credit, fee credit: in this order in
+		// the row (see replayAccrual).
+		legs := [3]leg{{escAcc, -r.Granted}, {heldAcc(e.CampaignID, it.CreatorID), r.Earned}, {feeAcc, r.Fee}}
+		if err := w.apply(r.TxID, legs[:]); err != nil {
 			return err
 		}
+		r.EscrowExhausted = esc.spendable() <= 0
+		flags := 0
+		if r.EscrowExhausted {
+			flags |= flagEscrowExhausted
+		}
+		if r.CapReached {
+			flags |= flagCapReached
+		}
+		w.recordInline(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, flags, legs)
 		out[i] = r
 	}
 	if err := e.save(ctx, tx); err != nil {

@@ -144,7 +144,8 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at FROM ledger_transactions WHERE 1=1`
+	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at, currency,
+		e1_account, e1_amount, e2_account, e2_amount, e3_account, e3_amount FROM ledger_transactions WHERE 1=1`
 	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -168,13 +169,28 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	}
 	var out []Transaction
 	idx := map[string]int{}
+	var ids []string // of the transactions whose entries are in ledger_entries
 	for rows.Next() {
 		var t Transaction
-		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt); err != nil {
+		var cur string
+		var accts [3]sql.NullString
+		var amts [3]sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt, &cur,
+			&accts[0], &amts[0], &accts[1], &amts[1], &accts[2], &amts[2]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("ledger: list transactions: %w", err)
 		}
 		t.Entries = []Entry{}
+		inline := false
+		for i, a := range accts {
+			if a.Valid {
+				inline = true
+				t.Entries = append(t.Entries, Entry{AccountID: a.String, Currency: money.Currency(cur), Amount: amts[i].Int64})
+			}
+		}
+		if !inline {
+			ids = append(ids, t.ID)
+		}
 		idx[t.ID] = len(out)
 		out = append(out, t)
 	}
@@ -182,12 +198,8 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ledger: list transactions: %w", err)
 	}
-	if len(out) == 0 {
+	if len(ids) == 0 {
 		return out, nil
-	}
-	ids := make([]string, len(out))
-	for i, t := range out {
-		ids[i] = t.ID
 	}
 	cond, arg := store.InText(l.db.Dialect(), "tx_id", 1, ids)
 	erows, err := db.QueryContext(ctx, `SELECT tx_id, account_id, currency, amount FROM ledger_entries WHERE `+cond+` ORDER BY tx_id, seq`, arg)

@@ -192,6 +192,25 @@ func (w *work) acct(id string) *account {
 // locked accounts. It refuses, changing nothing, when the legs do not sum to
 // zero, mix currencies, or would take a bounded account below zero.
 func (w *work) post(txID string, legs ...leg) error {
+	if err := w.apply(txID, legs); err != nil {
+		return err
+	}
+	seq := 0
+	for _, l := range legs {
+		if l.amount == 0 {
+			continue
+		}
+		a := w.acct(l.acct)
+		w.entryRows = append(w.entryRows, []any{txID, seq, a.ID, string(a.Currency), l.amount})
+		seq++
+	}
+	return nil
+}
+
+// apply checks a transaction's legs and applies them to the locked
+// accounts. It refuses, changing nothing, when the legs do not sum to zero,
+// mix currencies, or would take a bounded account below zero.
+func (w *work) apply(txID string, legs []leg) error {
 	var sum int64
 	var cur money.Currency
 	for _, l := range legs {
@@ -209,22 +228,38 @@ func (w *work) post(txID string, legs ...leg) error {
 	if sum != 0 {
 		return fmt.Errorf("ledger: transaction %s entries sum to %d, not zero", txID, sum)
 	}
-	// Check every bounded debit before applying any (the same account may appear twice).
-	net := map[string]int64{}
-	for _, l := range legs {
-		net[l.acct] += l.amount
-	}
-	for id, d := range net {
-		a := w.acct(id)
-		if _, err := money.AddMicros(a.Posted, d); err != nil {
-			return errs.Invalidf("amount", "amount_overflow", "account %s cannot hold that much more", id)
+	// Check every bounded debit before applying any (the same account may
+	// appear twice: net each account's legs, in leg order).
+	for i, l := range legs {
+		dup := false
+		for _, p := range legs[:i] {
+			if p.acct == l.acct {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		d := l.amount
+		var err error
+		for _, n := range legs[i+1:] {
+			if n.acct == l.acct && err == nil {
+				d, err = money.AddMicros(d, n.amount)
+			}
+		}
+		a := w.acct(l.acct)
+		if err == nil {
+			_, err = money.AddMicros(a.Posted, d)
+		}
+		if err != nil {
+			return errs.Invalidf("amount", "amount_overflow", "account %s cannot hold that much more", a.ID)
 		}
 		if a.Bounded && d < 0 && a.spendable()+d < 0 {
 			return &errs.Error{Kind: errs.Conflict, Code: ErrInsufficientFunds, Field: "amount",
-				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", id, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
+				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", a.ID, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
 		}
 	}
-	seq := 0
 	for _, l := range legs {
 		if l.amount == 0 {
 			continue
@@ -232,8 +267,6 @@ func (w *work) post(txID string, legs ...leg) error {
 		a := w.acct(l.acct)
 		a.Posted += l.amount
 		a.dirty = true
-		w.entryRows = append(w.entryRows, []any{txID, seq, a.ID, string(a.Currency), l.amount})
-		seq++
 	}
 	return nil
 }
@@ -245,12 +278,40 @@ func (w *work) record(txID, key, hash, kind, campaign, brand, creator string, re
 	if err != nil {
 		return fmt.Errorf("ledger: marshal result: %w", err)
 	}
-	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now})
+	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now,
+		"", nil, nil, nil, nil, nil, nil, 0})
 	return nil
 }
 
+// Flags of a transaction row whose replay result its columns determine.
+const (
+	flagEscrowExhausted = 1
+	flagCapReached      = 2
+)
+
+// recordInline appends the transaction row of a transaction of up to
+// three legs, already applied (see apply), with its legs inline (a leg of
+// zero is stored as an empty slot) instead of as ledger_entries rows. The
+// row's result is empty and flags holds what the row does not otherwise say;
+// a replay rebuilds the result from the row (see stored).
+func (w *work) recordInline(txID, key, hash, kind, campaign, brand, creator string, flags int, legs [3]leg) {
+	row := make([]any, 0, len(txCols))
+	row = append(row, txID, key, hash, kind, campaign, brand, creator, "", w.now, "")
+	for _, l := range legs {
+		if l.amount == 0 {
+			row = append(row, nil, nil)
+			continue
+		}
+		a := w.acct(l.acct)
+		row[9] = string(a.Currency)
+		row = append(row, a.ID, l.amount)
+	}
+	w.txRows = append(w.txRows, append(row, flags))
+}
+
 var (
-	txCols    = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at"}
+	txCols = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at",
+		"currency", "e1_account", "e1_amount", "e2_account", "e2_amount", "e3_account", "e3_amount", "flags"}
 	entryCols = []string{"tx_id", "seq", "account_id", "currency", "amount"}
 )
 
@@ -305,8 +366,17 @@ func (w *work) flush(ctx context.Context) error {
 
 // stored is a transaction found by idempotency key.
 type stored struct {
+	id     string
 	hash   string
-	result string
+	result string   // the JSON result, or empty when the row determines it
+	flags  int      // see flagEscrowExhausted
+	legs   [3]int64 // inline entries' amounts (0 for an empty slot)
+}
+
+const lookupCols = `id, request_hash, result, flags, COALESCE(e1_amount, 0), COALESCE(e2_amount, 0), COALESCE(e3_amount, 0)`
+
+func (s *stored) dest() []any {
+	return []any{&s.id, &s.hash, &s.result, &s.flags, &s.legs[0], &s.legs[1], &s.legs[2]}
 }
 
 // lookup returns the stored transactions for the given keys.
@@ -317,7 +387,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	}
 	if len(keys) == 1 {
 		var s stored
-		err := q.QueryRowContext(ctx, `SELECT request_hash, result FROM ledger_transactions WHERE idem_key = $1`, keys[0]).Scan(&s.hash, &s.result)
+		err := q.QueryRowContext(ctx, `SELECT `+lookupCols+` FROM ledger_transactions WHERE idem_key = $1`, keys[0]).Scan(s.dest()...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, nil
 		}
@@ -328,7 +398,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 		return out, nil
 	}
 	cond, arg := store.InText(d, "idem_key", 1, keys)
-	rows, err := q.QueryContext(ctx, `SELECT idem_key, request_hash, result FROM ledger_transactions WHERE `+cond, arg)
+	rows, err := q.QueryContext(ctx, `SELECT idem_key, `+lookupCols+` FROM ledger_transactions WHERE `+cond, arg)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
 	}
@@ -336,7 +406,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	for rows.Next() {
 		var k string
 		var s stored
-		if err := rows.Scan(&k, &s.hash, &s.result); err != nil {
+		if err := rows.Scan(append([]any{&k}, s.dest()...)...); err != nil {
 			return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
 		}
 		out[k] = s
@@ -347,12 +417,21 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	return out, nil
 }
 
+func keyReused(key string) error {
+	return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "idempotency_key",
+		Message: fmt.Sprintf("idempotency key %q was already used for a different request", key)}
+}
+
 // replay decodes a stored result into out when the hashes match, and
 // returns a conflict error when the key was used for another request.
 func replay(key string, s stored, hash string, out any) error {
 	if s.hash != hash {
-		return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "idempotency_key",
-			Message: fmt.Sprintf("idempotency key %q was already used for a different request", key)}
+		return keyReused(key)
+	}
+	if s.result == "" {
+		// Only accruals store no result, and their hashes differ from
+		// every other kind's.
+		return fmt.Errorf("ledger: stored transaction for key %q has no result", key)
 	}
 	if err := json.Unmarshal([]byte(s.result), out); err != nil {
 		return fmt.Errorf("ledger: decode stored result for key %q: %w", key, err)
