@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -136,15 +138,39 @@ func lockCreators(ctx context.Context, tx *store.Tx, campaign string, creators [
 	return out, nil
 }
 
+// saveCreators writes the changed rows back in one statement (they are locked already).
 func saveCreators(ctx context.Context, tx *store.Tx, campaign string, rows map[string]*creatorRow) error {
+	var dirty []*creatorRow
 	for _, c := range rows {
-		if !c.dirty {
-			continue
+		if c.dirty {
+			dirty = append(dirty, c)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ledger_campaign_creators SET spent = $1, earned = $2 WHERE campaign_id = $3 AND creator_id = $4`,
-			c.Spent, c.Earned, campaign, c.CreatorID); err != nil {
-			return fmt.Errorf("ledger: save campaign creator %s: %w", c.CreatorID, err)
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	sort.Slice(dirty, func(i, j int) bool { return dirty[i].CreatorID < dirty[j].CreatorID })
+	var b strings.Builder
+	b.WriteString(`UPDATE ledger_campaign_creators SET spent = v.column2, earned = v.column3 FROM (VALUES `)
+	args := make([]any, 0, 3*len(dirty)+1)
+	for i, c := range dirty {
+		if i > 0 {
+			b.WriteByte(',')
 		}
+		n := 3 * i
+		fmt.Fprintf(&b, "(CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3)
+		args = append(args, c.CreatorID, c.Spent, c.Earned)
+	}
+	args = append(args, campaign)
+	fmt.Fprintf(&b, `) AS v WHERE ledger_campaign_creators.campaign_id = $%d AND ledger_campaign_creators.creator_id = v.column1`, len(args))
+	r, err := tx.ExecContext(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("ledger: save campaign creators: %w", err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n != int64(len(dirty)) {
+		return fmt.Errorf("ledger: saved %d campaign creators, expected %d", n, len(dirty))
+	}
+	for _, c := range dirty {
 		c.dirty = false
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -225,10 +226,14 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 		c.Addf("items", "required", "at least one accrual is required")
 	}
 	for i, it := range items {
+		kerr, cerr, aerr := checkKey(it.Key), checkID("creator_id", it.CreatorID), checkPositive("amount", it.Amount)
+		if kerr == nil && cerr == nil && aerr == nil && it.Cap >= 0 {
+			continue // the common case: no field names to build
+		}
 		p := fmt.Sprintf("items[%d].", i)
-		c.Add(p+"idempotency_key", checkKey(it.Key))
-		c.Add(p+"creator_id", checkID("creator_id", it.CreatorID))
-		c.Add(p+"amount", checkPositive("amount", it.Amount))
+		c.Add(p+"idempotency_key", kerr)
+		c.Add(p+"creator_id", cerr)
+		c.Add(p+"amount", aerr)
 		if it.Cap < 0 {
 			c.Addf(p+"cap", "negative_amount", "cap must not be negative")
 		}
@@ -240,24 +245,70 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, len(items))
 	hashes := make([]string, len(items))
 	for i, it := range items {
-		keys[i] = it.Key
 		hashes[i] = accrueHash(campaignID, it)
+	}
+	if e.ClosedAt == 0 {
+		saved := *e
+		if out, ok, err := l.accrueOptimistic(ctx, tx, e, items, hashes); ok || err != nil {
+			return out, err
+		}
+		*e = saved
+	}
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.Key
 	}
 	seen, err := lookup(ctx, tx, tx.Dialect(), keys)
 	if err != nil {
 		return nil, err
 	}
+	return l.accrueWith(ctx, tx, e, items, hashes, seen)
+}
+
+// accrueOptimistic runs the batch as if none of its keys had been used
+// before, without looking them up: the unique index on idempotency keys
+// refuses the batch if one was (or if a concurrent writer commits one
+// first). It runs inside a savepoint; on any error but a cancelled context
+// it rolls back to the savepoint and reports ok = false, and the caller
+// runs the batch again the careful way (look the keys up, replay the ones
+// found). So its result is the careful way's whenever it is ok, and a batch
+// of new keys, the common case, spends no lookup.
+func (l *Ledger) accrueOptimistic(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string) (out []AccrueResult, ok bool, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT ledger_accrue`); err != nil {
+		return nil, false, fmt.Errorf("ledger: savepoint: %w", err)
+	}
+	out, err = l.accrueWith(ctx, tx, e, items, hashes, nil)
+	if err == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT ledger_accrue`); err != nil {
+			return nil, false, fmt.Errorf("ledger: release savepoint: %w", err)
+		}
+		return out, true, nil
+	}
+	if ctx.Err() != nil {
+		return nil, false, err
+	}
+	if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT ledger_accrue`); rerr != nil {
+		return nil, false, errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
+	}
+	if _, rerr := tx.ExecContext(ctx, `RELEASE SAVEPOINT ledger_accrue`); rerr != nil {
+		return nil, false, fmt.Errorf("ledger: release savepoint: %w", rerr)
+	}
+	return nil, false, nil
+}
+
+// accrueWith runs the batch on the locked escrow e: the items whose keys
+// are in seen replay their stored result, the others accrue.
+func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, seen map[string]stored) ([]AccrueResult, error) {
 	out := make([]AccrueResult, len(items))
 	fresh := make([]int, 0, len(items))
-	firstIdx := map[string]int{} // key → index of its first occurrence in this batch
+	firstIdx := make(map[string]int, len(items)) // key → index of its first occurrence in this batch
 	var creators []string
 	creatorSeen := map[string]bool{}
 	for i, it := range items {
 		if s, ok := seen[it.Key]; ok {
-			if err := replayAccrual(campaignID, it, s, hashes[i], &out[i]); err != nil {
+			if err := replayAccrual(e.CampaignID, it, s, hashes[i], &out[i]); err != nil {
 				return nil, errs.WithField(err, fmt.Sprintf("items[%d]", i))
 			}
 			out[i].Key, out[i].Replayed = it.Key, true
@@ -286,7 +337,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 		}
 	}
 	for i, it := range items {
-		if j := firstIdx[it.Key]; j != i && out[i].TxID == "" {
+		if j, ok := firstIdx[it.Key]; ok && j != i {
 			out[i] = out[j]
 			out[i].Replayed = true
 		}
@@ -308,8 +359,11 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 	if err := w.lock(ctx, specs...); err != nil {
 		return err
 	}
-	escAcc, feeAcc := escrowAcc(e.CampaignID), feesAcc(e.CampaignID)
-	esc := w.acct(escAcc)
+	esc, fee := w.acct(escrowAcc(e.CampaignID)), w.acct(feesAcc(e.CampaignID))
+	held := make(map[string]*account, len(creators))
+	for _, cr := range creators {
+		held[cr] = w.acct(heldAcc(e.CampaignID, cr))
+	}
 	for _, i := range fresh {
 		it := items[i]
 		cr := crs[it.CreatorID]
@@ -333,8 +387,9 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		}
 		// Escrow debit, creator held credit, fee credit: in this order in
 		// the row (see replayAccrual).
-		legs := [3]leg{{escAcc, -r.Granted}, {heldAcc(e.CampaignID, it.CreatorID), r.Earned}, {feeAcc, r.Fee}}
-		if err := w.apply(r.TxID, legs[:]); err != nil {
+		accs := [3]*account{esc, held[it.CreatorID], fee}
+		legs := [3]leg{{accs[0].ID, -r.Granted}, {accs[1].ID, r.Earned}, {accs[2].ID, r.Fee}}
+		if err := w.apply(r.TxID, legs[:], accs[:]); err != nil {
 			return err
 		}
 		r.EscrowExhausted = esc.spendable() <= 0
@@ -345,7 +400,7 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		if r.CapReached {
 			flags |= flagCapReached
 		}
-		w.recordInline(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, flags, legs)
+		w.recordInline(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, flags, legs, accs)
 		out[i] = r
 	}
 	if err := e.save(ctx, tx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -192,7 +193,7 @@ func (w *work) acct(id string) *account {
 // locked accounts. It refuses, changing nothing, when the legs do not sum to
 // zero, mix currencies, or would take a bounded account below zero.
 func (w *work) post(txID string, legs ...leg) error {
-	if err := w.apply(txID, legs); err != nil {
+	if err := w.apply(txID, legs, nil); err != nil {
 		return err
 	}
 	seq := 0
@@ -208,13 +209,21 @@ func (w *work) post(txID string, legs ...leg) error {
 }
 
 // apply checks a transaction's legs and applies them to the locked
-// accounts. It refuses, changing nothing, when the legs do not sum to zero,
+// accounts (known[i], when given, is legs[i]'s account). It refuses, changing nothing, when the legs do not sum to zero,
 // mix currencies, or would take a bounded account below zero.
-func (w *work) apply(txID string, legs []leg) error {
+func (w *work) apply(txID string, legs []leg, known []*account) error {
+	var accs [5]*account // every transaction has at most 5 legs
+	as := accs[:0]
 	var sum int64
 	var cur money.Currency
-	for _, l := range legs {
-		a := w.acct(l.acct)
+	for i, l := range legs {
+		var a *account
+		if known != nil {
+			a = known[i]
+		} else {
+			a = w.acct(l.acct)
+		}
+		as = append(as, a)
 		if cur == "" {
 			cur = a.Currency
 		} else if a.Currency != cur {
@@ -230,25 +239,17 @@ func (w *work) apply(txID string, legs []leg) error {
 	}
 	// Check every bounded debit before applying any (the same account may
 	// appear twice: net each account's legs, in leg order).
-	for i, l := range legs {
-		dup := false
-		for _, p := range legs[:i] {
-			if p.acct == l.acct {
-				dup = true
-				break
-			}
-		}
-		if dup {
+	for i, a := range as {
+		if slices.Contains(as[:i], a) {
 			continue
 		}
-		d := l.amount
+		d := legs[i].amount
 		var err error
-		for _, n := range legs[i+1:] {
-			if n.acct == l.acct && err == nil {
-				d, err = money.AddMicros(d, n.amount)
+		for j := i + 1; j < len(as) && err == nil; j++ {
+			if as[j] == a {
+				d, err = money.AddMicros(d, legs[j].amount)
 			}
 		}
-		a := w.acct(l.acct)
 		if err == nil {
 			_, err = money.AddMicros(a.Posted, d)
 		}
@@ -260,13 +261,11 @@ func (w *work) apply(txID string, legs []leg) error {
 				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", a.ID, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
 		}
 	}
-	for _, l := range legs {
-		if l.amount == 0 {
-			continue
+	for i, a := range as {
+		if legs[i].amount != 0 {
+			a.Posted += legs[i].amount
+			a.dirty = true
 		}
-		a := w.acct(l.acct)
-		a.Posted += l.amount
-		a.dirty = true
 	}
 	return nil
 }
@@ -290,19 +289,19 @@ const (
 )
 
 // recordInline appends the transaction row of a transaction of up to
-// three legs, already applied (see apply), with its legs inline (a leg of
+// three legs (on accs), already applied (see apply), with its legs inline (a leg of
 // zero is stored as an empty slot) instead of as ledger_entries rows. The
 // row's result is empty and flags holds what the row does not otherwise say;
 // a replay rebuilds the result from the row (see stored).
-func (w *work) recordInline(txID, key, hash, kind, campaign, brand, creator string, flags int, legs [3]leg) {
+func (w *work) recordInline(txID, key, hash, kind, campaign, brand, creator string, flags int, legs [3]leg, accs [3]*account) {
 	row := make([]any, 0, len(txCols))
 	row = append(row, txID, key, hash, kind, campaign, brand, creator, "", w.now, "")
-	for _, l := range legs {
+	for i, l := range legs {
 		if l.amount == 0 {
 			row = append(row, nil, nil)
 			continue
 		}
-		a := w.acct(l.acct)
+		a := accs[i]
 		row[9] = string(a.Currency)
 		row = append(row, a.ID, l.amount)
 	}
