@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/store"
 )
@@ -360,14 +361,21 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		return err
 	}
 	esc, fee := w.acct(escrowAcc(e.CampaignID)), w.acct(feesAcc(e.CampaignID))
-	held := make(map[string]*account, len(creators))
-	for _, cr := range creators {
-		held[cr] = w.acct(heldAcc(e.CampaignID, cr))
+	type creatorAccs struct {
+		accs [3]*account // escrow, held, fees: the slots' order (see replayAccrual)
+		row  inlineRow
 	}
-	for _, i := range fresh {
+	per := make(map[string]*creatorAccs, len(creators))
+	for _, cr := range creators {
+		c := &creatorAccs{accs: [3]*account{esc, w.acct(heldAcc(e.CampaignID, cr)), fee}}
+		c.row = w.inlineTemplate(KindAccrue, e.CampaignID, e.BrandID, cr, c.accs)
+		per[cr] = c
+	}
+	txIDs := id.NewSeq(id.Transaction, len(fresh))
+	for n, i := range fresh {
 		it := items[i]
 		cr := crs[it.CreatorID]
-		r := AccrueResult{Key: it.Key, TxID: newTxID(), CreatorID: it.CreatorID, Requested: it.Amount}
+		r := AccrueResult{Key: it.Key, TxID: txIDs[n], CreatorID: it.CreatorID, Requested: it.Amount}
 		grant := min(it.Amount, max(esc.spendable(), 0))
 		if it.Cap > 0 {
 			left := max(it.Cap-cr.Spent, 0)
@@ -387,9 +395,9 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		}
 		// Escrow debit, creator held credit, fee credit: in this order in
 		// the row (see replayAccrual).
-		accs := [3]*account{esc, held[it.CreatorID], fee}
-		legs := [3]leg{{accs[0].ID, -r.Granted}, {accs[1].ID, r.Earned}, {accs[2].ID, r.Fee}}
-		if err := w.apply(r.TxID, legs[:], accs[:]); err != nil {
+		c := per[it.CreatorID]
+		legs := [3]leg{{esc.ID, -r.Granted}, {c.accs[1].ID, r.Earned}, {fee.ID, r.Fee}}
+		if err := w.apply(r.TxID, legs[:], c.accs[:]); err != nil {
 			return err
 		}
 		r.EscrowExhausted = esc.spendable() <= 0
@@ -400,7 +408,7 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		if r.CapReached {
 			flags |= flagCapReached
 		}
-		w.recordInline(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, flags, legs, accs)
+		w.recordInline(c.row, r.TxID, it.Key, hashes[i], flags, [3]int64{-r.Granted, r.Earned, r.Fee})
 		out[i] = r
 	}
 	if err := e.save(ctx, tx); err != nil {

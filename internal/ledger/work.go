@@ -209,8 +209,9 @@ func (w *work) post(txID string, legs ...leg) error {
 }
 
 // apply checks a transaction's legs and applies them to the locked
-// accounts (known[i], when given, is legs[i]'s account). It refuses, changing nothing, when the legs do not sum to zero,
-// mix currencies, or would take a bounded account below zero.
+// accounts (known[i], when known is given, is legs[i]'s account). It
+// refuses, changing nothing, when the legs do not sum to zero, mix
+// currencies, or would take a bounded account below zero.
 func (w *work) apply(txID string, legs []leg, known []*account) error {
 	var accs [5]*account // every transaction has at most 5 legs
 	as := accs[:0]
@@ -288,24 +289,40 @@ const (
 	flagCapReached      = 2
 )
 
-// recordInline appends the transaction row of a transaction of up to
-// three legs (on accs), already applied (see apply), with its legs inline (a leg of
-// zero is stored as an empty slot) instead of as ledger_entries rows. The
-// row's result is empty and flags holds what the row does not otherwise say;
-// a replay rebuilds the result from the row (see stored).
-func (w *work) recordInline(txID, key, hash, kind, campaign, brand, creator string, flags int, legs [3]leg, accs [3]*account) {
-	row := make([]any, 0, len(txCols))
-	row = append(row, txID, key, hash, kind, campaign, brand, creator, "", w.now, "")
-	for i, l := range legs {
-		if l.amount == 0 {
-			row = append(row, nil, nil)
-			continue
-		}
-		a := accs[i]
-		row[9] = string(a.Currency)
-		row = append(row, a.ID, l.amount)
+// inlineRow is a template for the transaction rows recordInline appends:
+// the columns that rows of the same kind, campaign, creator and accounts
+// share, converted to database values once rather than once per row.
+type inlineRow []any
+
+// inlineTemplate returns the template for transactions of kind on accs
+// (the accounts of the three inline legs, in slot order).
+func (w *work) inlineTemplate(kind, campaign, brand, creator string, accs [3]*account) inlineRow {
+	row := make(inlineRow, len(txCols))
+	row[3], row[4], row[5], row[6], row[7], row[8], row[9] = kind, campaign, brand, creator, "", w.now, string(accs[0].Currency)
+	for i, a := range accs {
+		row[10+2*i] = a.ID
 	}
-	w.txRows = append(w.txRows, append(row, flags))
+	return row
+}
+
+// recordInline appends the transaction row of a transaction of up to three
+// legs on the template's accounts, already applied (see apply), with its
+// legs inline (a leg of zero is stored as an empty slot) instead of as
+// ledger_entries rows. The row's result is empty and flags holds what the
+// row does not otherwise say; a replay rebuilds the result from the row
+// (see replayAccrual).
+func (w *work) recordInline(t inlineRow, txID, key, hash string, flags int, amounts [3]int64) {
+	row := make([]any, len(t))
+	copy(row, t)
+	row[0], row[1], row[2], row[16] = txID, key, hash, flags
+	for i, m := range amounts {
+		if m == 0 {
+			row[10+2*i] = nil
+		} else {
+			row[11+2*i] = m
+		}
+	}
+	w.txRows = append(w.txRows, row)
 }
 
 var (
