@@ -157,9 +157,9 @@ func TestAuditDetectsCorruption(t *testing.T) {
 		},
 		{
 			name: "entry on a missing account",
-			// (The accrual's held credit is its row's second inline entry.)
-			do:   []sqlStep{{`UPDATE ledger_transactions SET e2_account = 'held:cmp_c:ghost' WHERE idem_key = 'acc-c1' AND e2_account = 'held:cmp_c:crt_1'`, nil}},
-			undo: []sqlStep{{`UPDATE ledger_transactions SET e2_account = 'held:cmp_c:crt_1' WHERE e2_account = 'held:cmp_c:ghost'`, nil}},
+			// (An accrual's row names its held account by its campaign and creator.)
+			do:   []sqlStep{{`UPDATE ledger_transactions SET creator_id = 'ghost' WHERE idem_key = 'acc-c1'`, nil}},
+			undo: []sqlStep{{`UPDATE ledger_transactions SET creator_id = 'crt_1' WHERE idem_key = 'acc-c1'`, nil}},
 			want: []string{"[2] 1 USD entries summing to 9.000000 post to account held:cmp_c:ghost, which does not exist",
 				"[2] account held:cmp_c:crt_1: posted is 4.000000 but its entries sum to -5.000000"},
 		},
@@ -325,8 +325,8 @@ func TestAuditCapsViolations(t *testing.T) {
 		}
 		must(l.AccrueBatch(ctx, "cmp_x", items))(t)
 		requireAuditOK(t, l)
-		// (Each accrual's held credit is its row's second inline entry.)
-		execSQL(t, db, `UPDATE ledger_transactions SET e2_amount = e2_amount + 1 WHERE e2_account = 'held:cmp_x:crt_1'`)
+		// (Each accrual's held credit is in its row.)
+		execSQL(t, db, `UPDATE ledger_transactions SET held_amount = held_amount + 1 WHERE kind = 'accrue' AND campaign_id = 'cmp_x' AND creator_id = 'crt_1'`)
 		rep := mustAudit(t, l)
 		var unbalanced int
 		for _, v := range rep.Violations {

@@ -362,14 +362,13 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 	}
 	esc, fee := w.acct(escrowAcc(e.CampaignID)), w.acct(feesAcc(e.CampaignID))
 	type creatorAccs struct {
-		accs [3]*account // escrow, held, fees: the slots' order (see replayAccrual)
-		row  inlineRow
+		accs [3]*account // escrow, held, fees: the order of recordAccrual's amounts
+		row  accrualRow
 	}
 	per := make(map[string]*creatorAccs, len(creators))
 	for _, cr := range creators {
-		c := &creatorAccs{accs: [3]*account{esc, w.acct(heldAcc(e.CampaignID, cr)), fee}}
-		c.row = w.inlineTemplate(KindAccrue, e.CampaignID, e.BrandID, cr, c.accs)
-		per[cr] = c
+		per[cr] = &creatorAccs{accs: [3]*account{esc, w.acct(heldAcc(e.CampaignID, cr)), fee},
+			row: w.accrualTemplate(e.CampaignID, e.BrandID, cr, e.Currency)}
 	}
 	txIDs := id.NewSeq(id.Transaction, len(fresh))
 	for n, i := range fresh {
@@ -408,7 +407,7 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		if r.CapReached {
 			flags |= flagCapReached
 		}
-		w.recordInline(c.row, r.TxID, it.Key, hashes[i], flags, [3]int64{-r.Granted, r.Earned, r.Fee})
+		w.recordAccrual(c.row, r.TxID, it.Key, hashes[i], flags, [3]int64{-r.Granted, r.Earned, r.Fee})
 		out[i] = r
 	}
 	if err := e.save(ctx, tx); err != nil {

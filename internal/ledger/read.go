@@ -145,7 +145,7 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 		f.Limit = 50
 	}
 	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at, currency,
-		e1_account, e1_amount, e2_account, e2_amount, e3_account, e3_amount FROM ledger_transactions WHERE 1=1`
+		escrow_amount, held_amount, fee_amount FROM ledger_transactions WHERE 1=1`
 	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -173,19 +173,21 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	for rows.Next() {
 		var t Transaction
 		var cur string
-		var accts [3]sql.NullString
-		var amts [3]sql.NullInt64
+		var amts [3]sql.NullInt64 // an accrual's entries in its row (see recordAccrual)
 		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt, &cur,
-			&accts[0], &amts[0], &accts[1], &amts[1], &accts[2], &amts[2]); err != nil {
+			&amts[0], &amts[1], &amts[2]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("ledger: list transactions: %w", err)
 		}
 		t.Entries = []Entry{}
 		inline := false
-		for i, a := range accts {
-			if a.Valid {
-				inline = true
-				t.Entries = append(t.Entries, Entry{AccountID: a.String, Currency: money.Currency(cur), Amount: amts[i].Int64})
+		if t.Kind == KindAccrue {
+			accts := [3]string{escrowAcc(t.CampaignID), heldAcc(t.CampaignID, t.CreatorID), feesAcc(t.CampaignID)}
+			for i, m := range amts {
+				if m.Valid {
+					inline = true
+					t.Entries = append(t.Entries, Entry{AccountID: accts[i], Currency: money.Currency(cur), Amount: m.Int64})
+				}
 			}
 		}
 		if !inline {

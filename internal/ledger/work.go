@@ -279,7 +279,7 @@ func (w *work) record(txID, key, hash, kind, campaign, brand, creator string, re
 		return fmt.Errorf("ledger: marshal result: %w", err)
 	}
 	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now,
-		"", nil, nil, nil, nil, nil, nil, 0})
+		"", nil, nil, nil, 0})
 	return nil
 }
 
@@ -289,37 +289,32 @@ const (
 	flagCapReached      = 2
 )
 
-// inlineRow is a template for the transaction rows recordInline appends:
-// the columns that rows of the same kind, campaign, creator and accounts
+// accrualRow is a template for the transaction rows recordAccrual appends:
+// the columns that the accruals of one campaign and creator in a work unit
 // share, converted to database values once rather than once per row.
-type inlineRow []any
+type accrualRow []any
 
-// inlineTemplate returns the template for transactions of kind on accs
-// (the accounts of the three inline legs, in slot order).
-func (w *work) inlineTemplate(kind, campaign, brand, creator string, accs [3]*account) inlineRow {
-	row := make(inlineRow, len(txCols))
-	row[3], row[4], row[5], row[6], row[7], row[8], row[9] = kind, campaign, brand, creator, "", w.now, string(accs[0].Currency)
-	for i, a := range accs {
-		row[10+2*i] = a.ID
-	}
+// accrualTemplate returns the template for accruals in currency cur.
+func (w *work) accrualTemplate(campaign, brand, creator string, cur money.Currency) accrualRow {
+	row := make(accrualRow, len(txCols))
+	row[3], row[4], row[5], row[6], row[7], row[8], row[9] = KindAccrue, campaign, brand, creator, "", w.now, string(cur)
 	return row
 }
 
-// recordInline appends the transaction row of a transaction of up to three
-// legs on the template's accounts, already applied (see apply), with its
-// legs inline (a leg of zero is stored as an empty slot) instead of as
-// ledger_entries rows. The row's result is empty and flags holds what the
-// row does not otherwise say; a replay rebuilds the result from the row
-// (see replayAccrual).
-func (w *work) recordInline(t inlineRow, txID, key, hash string, flags int, amounts [3]int64) {
+// recordAccrual appends the transaction row of an accrual, already applied
+// (see apply), with its entries in the row: amounts are those of the
+// escrow, held and fees accounts of the template's campaign and creator, in
+// that order (0 is stored as NULL: no entry), instead of ledger_entries
+// rows. The row's result is empty and flags holds what the row does not
+// otherwise say; a replay rebuilds the result from the row (see
+// replayAccrual).
+func (w *work) recordAccrual(t accrualRow, txID, key, hash string, flags int, amounts [3]int64) {
 	row := make([]any, len(t))
 	copy(row, t)
-	row[0], row[1], row[2], row[16] = txID, key, hash, flags
+	row[0], row[1], row[2], row[13] = txID, key, hash, flags
 	for i, m := range amounts {
-		if m == 0 {
-			row[10+2*i] = nil
-		} else {
-			row[11+2*i] = m
+		if m != 0 {
+			row[10+i] = m
 		}
 	}
 	w.txRows = append(w.txRows, row)
@@ -327,7 +322,7 @@ func (w *work) recordInline(t inlineRow, txID, key, hash string, flags int, amou
 
 var (
 	txCols = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at",
-		"currency", "e1_account", "e1_amount", "e2_account", "e2_amount", "e3_account", "e3_amount", "flags"}
+		"currency", "escrow_amount", "held_amount", "fee_amount", "flags"}
 	entryCols = []string{"tx_id", "seq", "account_id", "currency", "amount"}
 )
 
@@ -386,10 +381,10 @@ type stored struct {
 	hash   string
 	result string   // the JSON result, or empty when the row determines it
 	flags  int      // see flagEscrowExhausted
-	legs   [3]int64 // inline entries' amounts (0 for an empty slot)
+	legs   [3]int64 // an accrual's escrow, held and fee amounts (0: no entry)
 }
 
-const lookupCols = `id, request_hash, result, flags, COALESCE(e1_amount, 0), COALESCE(e2_amount, 0), COALESCE(e3_amount, 0)`
+const lookupCols = `id, request_hash, result, flags, COALESCE(escrow_amount, 0), COALESCE(held_amount, 0), COALESCE(fee_amount, 0)`
 
 func (s *stored) dest() []any {
 	return []any{&s.id, &s.hash, &s.result, &s.flags, &s.legs[0], &s.legs[1], &s.legs[2]}

@@ -2,18 +2,19 @@
 -- "payper bench ledger"); the SQLite twin of this migration is
 -- 0010_ledger_lean.sqlite.sql.
 --
--- An accrual's entries (escrow debit, creator held credit, fee credit) are
--- kept inline in its ledger_transactions row, in three (account, amount)
--- slots in that order, instead of as three ledger_entries rows; a slot is
--- NULL where the entry's amount would be zero. Other kinds keep writing
--- ledger_entries. ledger_all_entries shows both as one table of entries.
+-- An accrual keeps its three entries in its own ledger_transactions row
+-- instead of as three ledger_entries rows: escrow_amount on the account
+-- 'escrow:' || campaign_id (a debit), held_amount on
+-- 'held:' || campaign_id || ':' || creator_id and fee_amount on
+-- 'fees:' || campaign_id (credits), in currency; NULL where the entry would
+-- be zero. The row's campaign and creator name the accounts, so they are
+-- not stored again. Other kinds, and accruals recorded before this
+-- migration, keep their entries in ledger_entries; the view
+-- ledger_all_entries shows all entries as one table.
 ALTER TABLE ledger_transactions ADD COLUMN currency TEXT NOT NULL DEFAULT '';
-ALTER TABLE ledger_transactions ADD COLUMN e1_account TEXT;
-ALTER TABLE ledger_transactions ADD COLUMN e1_amount BIGINT;
-ALTER TABLE ledger_transactions ADD COLUMN e2_account TEXT;
-ALTER TABLE ledger_transactions ADD COLUMN e2_amount BIGINT;
-ALTER TABLE ledger_transactions ADD COLUMN e3_account TEXT;
-ALTER TABLE ledger_transactions ADD COLUMN e3_amount BIGINT;
+ALTER TABLE ledger_transactions ADD COLUMN escrow_amount BIGINT;
+ALTER TABLE ledger_transactions ADD COLUMN held_amount BIGINT;
+ALTER TABLE ledger_transactions ADD COLUMN fee_amount BIGINT;
 -- For rows whose own columns determine the replay result (accruals), result
 -- is '' and flags holds what the columns do not: 1 = escrow exhausted,
 -- 2 = cap reached.
@@ -27,8 +28,11 @@ DROP INDEX ledger_transactions_creator;
 CREATE VIEW ledger_all_entries AS
     SELECT tx_id, seq, account_id, currency, amount FROM ledger_entries
     UNION ALL
-    SELECT id, 0, e1_account, currency, e1_amount FROM ledger_transactions WHERE e1_account IS NOT NULL
+    SELECT id, 0, 'escrow:' || campaign_id, currency, escrow_amount FROM ledger_transactions
+        WHERE kind = 'accrue' AND escrow_amount IS NOT NULL
     UNION ALL
-    SELECT id, 1, e2_account, currency, e2_amount FROM ledger_transactions WHERE e2_account IS NOT NULL
+    SELECT id, 1, 'held:' || campaign_id || ':' || creator_id, currency, held_amount FROM ledger_transactions
+        WHERE kind = 'accrue' AND held_amount IS NOT NULL
     UNION ALL
-    SELECT id, 2, e3_account, currency, e3_amount FROM ledger_transactions WHERE e3_account IS NOT NULL;
+    SELECT id, 2, 'fees:' || campaign_id, currency, fee_amount FROM ledger_transactions
+        WHERE kind = 'accrue' AND fee_amount IS NOT NULL;
