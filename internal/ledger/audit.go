@@ -277,7 +277,7 @@ func (a *auditor) checkTransactions(ctx context.Context) error {
 	// Grouped by transaction, then joined: one seek per transaction, not per entry.
 	return a.each(ctx, `SELECT s.tx_id, s.total, s.cmin, s.cmax, t.id IS NULL FROM
 			(SELECT tx_id, CAST(SUM(amount) AS BIGINT) AS total, MIN(currency) AS cmin, MAX(currency) AS cmax
-			 FROM ledger_entries GROUP BY tx_id) s
+			 FROM ledger_all_entries GROUP BY tx_id) s
 		LEFT JOIN ledger_transactions t ON t.id = s.tx_id
 		WHERE s.total <> 0 OR s.cmin <> s.cmax OR t.id IS NULL ORDER BY s.tx_id`,
 		[]any{&txID, &sum, &curMin, &curMax, &unrecorded}, func() {
@@ -304,7 +304,7 @@ func (a *auditor) checkAccounts(ctx context.Context) error {
 			a.pending_out, COALESCE(h.out_total, 0), a.pending_in, COALESCE(h.in_total, 0)
 		FROM ledger_accounts a
 		LEFT JOIN (SELECT account_id, CAST(SUM(amount) AS BIGINT) AS total, MIN(currency) AS cmin, MAX(currency) AS cmax
-			FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+			FROM ledger_all_entries GROUP BY account_id) s ON s.account_id = a.id
 		LEFT JOIN (SELECT account_id, CAST(SUM(out_amount) AS BIGINT) AS out_total, CAST(SUM(in_amount) AS BIGINT) AS in_total FROM
 				(SELECT debit_account AS account_id, amount AS out_amount, 0 AS in_amount FROM ledger_holds WHERE state = '`+HoldPending+`'
 				 UNION ALL
@@ -347,7 +347,7 @@ func (a *auditor) checkAccounts(ctx context.Context) error {
 	}
 	// Entries on accounts that do not exist.
 	return a.each(ctx, `SELECT e.account_id, MIN(e.currency), CAST(SUM(e.amount) AS BIGINT), COUNT(*)
-		FROM ledger_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
+		FROM ledger_all_entries e LEFT JOIN ledger_accounts a ON a.id = e.account_id
 		WHERE a.id IS NULL GROUP BY e.account_id ORDER BY e.account_id`,
 		[]any{&id, &cur, &sum, &posted}, func() {
 			a.violate("%d %s entries summing to %s post to account %s, which does not exist", posted, cur, fm(sum), id)
@@ -510,7 +510,7 @@ func (a *auditor) checkReducedFee(ctx context.Context) error {
 func (a *auditor) checkPayouts(ctx context.Context) error {
 	var id string
 	var released, clawed, other, paid, pending int64
-	// Only available accounts' entries are read (through the account index).
+	// Only available accounts' entries are summed.
 	return a.each(ctx, `SELECT a.id, COALESCE(r.released, 0), COALESCE(r.clawed, 0), COALESCE(r.other, 0),
 			COALESCE(h.paid, 0), COALESCE(h.pending, 0)
 		FROM ledger_accounts a
@@ -518,7 +518,7 @@ func (a *auditor) checkPayouts(ctx context.Context) error {
 				CAST(SUM(CASE WHEN t.kind = '`+KindRelease+`' THEN e.amount ELSE 0 END) AS BIGINT) AS released,
 				CAST(SUM(CASE WHEN t.kind = '`+KindClawback+`' THEN -e.amount ELSE 0 END) AS BIGINT) AS clawed,
 				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindRelease, KindClawback, KindHoldPost)+` THEN 0 ELSE 1 END) AS BIGINT) AS other
-			FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.tx_id
+			FROM ledger_all_entries e JOIN ledger_transactions t ON t.id = e.tx_id
 			WHERE e.account_id IN (SELECT id FROM ledger_accounts WHERE kind = '`+AccAvailable+`')
 			GROUP BY e.account_id) r ON r.account_id = a.id
 		LEFT JOIN (SELECT debit_account,

@@ -149,14 +149,17 @@ func TestAuditDetectsCorruption(t *testing.T) {
 		},
 		{
 			name: "entry of an unrecorded transaction",
-			do:   []sqlStep{{`UPDATE ledger_entries SET tx_id = 'ltx_ghost' WHERE tx_id = ` + txOf("acc-b1"), nil}},
-			undo: []sqlStep{{`UPDATE ledger_entries SET tx_id = ` + txOf("acc-b1") + ` WHERE tx_id = 'ltx_ghost'`, nil}},
+			// (An accrual's entries are inline in its transaction row, so
+			// they cannot lose it; a funding's are in ledger_entries.)
+			do:   []sqlStep{{`UPDATE ledger_entries SET tx_id = 'ltx_ghost' WHERE tx_id = ` + txOf("fund-b"), nil}},
+			undo: []sqlStep{{`UPDATE ledger_entries SET tx_id = ` + txOf("fund-b") + ` WHERE tx_id = 'ltx_ghost'`, nil}},
 			want: []string{"[1] entries belong to transaction ltx_ghost, which is not recorded"},
 		},
 		{
 			name: "entry on a missing account",
-			do:   []sqlStep{{`UPDATE ledger_entries SET account_id = 'held:cmp_c:ghost' WHERE tx_id = ` + txOf("acc-c1") + ` AND account_id = 'held:cmp_c:crt_1'`, nil}},
-			undo: []sqlStep{{`UPDATE ledger_entries SET account_id = 'held:cmp_c:crt_1' WHERE account_id = 'held:cmp_c:ghost'`, nil}},
+			// (An accrual's row names its held account by its campaign and creator.)
+			do:   []sqlStep{{`UPDATE ledger_transactions SET creator_id = 'ghost' WHERE idem_key = 'acc-c1'`, nil}},
+			undo: []sqlStep{{`UPDATE ledger_transactions SET creator_id = 'crt_1' WHERE idem_key = 'acc-c1'`, nil}},
 			want: []string{"[2] 1 USD entries summing to 9.000000 post to account held:cmp_c:ghost, which does not exist",
 				"[2] account held:cmp_c:crt_1: posted is 4.000000 but its entries sum to -5.000000"},
 		},
@@ -322,7 +325,8 @@ func TestAuditCapsViolations(t *testing.T) {
 		}
 		must(l.AccrueBatch(ctx, "cmp_x", items))(t)
 		requireAuditOK(t, l)
-		execSQL(t, db, `UPDATE ledger_entries SET amount = amount + 1 WHERE account_id = 'held:cmp_x:crt_1'`)
+		// (Each accrual's held credit is in its row.)
+		execSQL(t, db, `UPDATE ledger_transactions SET held_amount = held_amount + 1 WHERE kind = 'accrue' AND campaign_id = 'cmp_x' AND creator_id = 'crt_1'`)
 		rep := mustAudit(t, l)
 		var unbalanced int
 		for _, v := range rep.Violations {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -98,53 +100,100 @@ type creatorRow struct {
 	dirty     bool
 }
 
-// lockCreators creates missing rows and locks the (campaign, creator) rows in creator order.
+// lockCreators creates missing rows and locks the (campaign, creator) rows
+// in creator order.
 func lockCreators(ctx context.Context, tx *store.Tx, campaign string, creators []string) (map[string]*creatorRow, error) {
 	out := make(map[string]*creatorRow, len(creators))
 	if len(creators) == 0 {
 		return out, nil
 	}
+	if err := loadCreators(ctx, tx, campaign, creators, out); err != nil {
+		return nil, err
+	}
+	if len(out) == len(creators) {
+		return out, nil
+	}
 	var args []any
 	q := `INSERT INTO ledger_campaign_creators (campaign_id, creator_id) VALUES `
-	for i, c := range creators {
-		if i > 0 {
+	for _, c := range creators {
+		if _, ok := out[c]; ok {
+			continue
+		}
+		if len(args) > 0 {
 			q += ","
 		}
-		q += fmt.Sprintf("($%d,$%d)", 2*i+1, 2*i+2)
+		q += fmt.Sprintf("($%d,$%d)", len(args)+1, len(args)+2)
 		args = append(args, campaign, c)
 	}
+	// A concurrent creator of the same row makes ON CONFLICT wait for it.
 	if _, err := tx.ExecContext(ctx, q+` ON CONFLICT DO NOTHING`, args...); err != nil {
 		return nil, fmt.Errorf("ledger: create campaign creators: %w", err)
 	}
+	if err := loadCreators(ctx, tx, campaign, creators, out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(creators) {
+		return nil, fmt.Errorf("ledger: campaign creators of %s vanished after creation", campaign)
+	}
+	return out, nil
+}
+
+// loadCreators locks and reads the existing (campaign, creator) rows, in
+// creator order, into out.
+func loadCreators(ctx context.Context, tx *store.Tx, campaign string, creators []string, out map[string]*creatorRow) error {
 	cond, arg := store.InText(tx.Dialect(), "creator_id", 2, creators)
 	rows, err := tx.QueryContext(ctx, `SELECT creator_id, spent, earned FROM ledger_campaign_creators
 		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id`+tx.ForUpdate(), campaign, arg)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+		return fmt.Errorf("ledger: lock campaign creators: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		c := &creatorRow{}
 		if err := rows.Scan(&c.CreatorID, &c.Spent, &c.Earned); err != nil {
-			return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+			return fmt.Errorf("ledger: lock campaign creators: %w", err)
 		}
 		out[c.CreatorID] = c
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: lock campaign creators: %w", err)
+		return fmt.Errorf("ledger: lock campaign creators: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
+// saveCreators writes the changed rows back in one statement (they are locked already).
 func saveCreators(ctx context.Context, tx *store.Tx, campaign string, rows map[string]*creatorRow) error {
+	var dirty []*creatorRow
 	for _, c := range rows {
-		if !c.dirty {
-			continue
+		if c.dirty {
+			dirty = append(dirty, c)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ledger_campaign_creators SET spent = $1, earned = $2 WHERE campaign_id = $3 AND creator_id = $4`,
-			c.Spent, c.Earned, campaign, c.CreatorID); err != nil {
-			return fmt.Errorf("ledger: save campaign creator %s: %w", c.CreatorID, err)
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	sort.Slice(dirty, func(i, j int) bool { return dirty[i].CreatorID < dirty[j].CreatorID })
+	var b strings.Builder
+	b.WriteString(`UPDATE ledger_campaign_creators SET spent = v.column2, earned = v.column3 FROM (VALUES `)
+	args := make([]any, 0, 3*len(dirty)+1)
+	for i, c := range dirty {
+		if i > 0 {
+			b.WriteByte(',')
 		}
+		n := 3 * i
+		fmt.Fprintf(&b, "(CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))", n+1, n+2, n+3)
+		args = append(args, c.CreatorID, c.Spent, c.Earned)
+	}
+	args = append(args, campaign)
+	fmt.Fprintf(&b, `) AS v WHERE ledger_campaign_creators.campaign_id = $%d AND ledger_campaign_creators.creator_id = v.column1`, len(args))
+	r, err := tx.ExecContext(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("ledger: save campaign creators: %w", err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n != int64(len(dirty)) {
+		return fmt.Errorf("ledger: saved %d campaign creators, expected %d", n, len(dirty))
+	}
+	for _, c := range dirty {
 		c.dirty = false
 	}
 	return nil

@@ -9,3 +9,9 @@ func (l *Ledger) SetTestHookBeforeCommit(f func(ctx context.Context)) { l.testHo
 
 // SQLFloorBps exposes the audit's SQL fee formula to tests.
 func SQLFloorBps(m, bps string) string { return sqlFloorBps(m, bps) }
+
+// LegacyAccrueHash is an accrual's request hash as stored before migration
+// 0010 (the SHA-256 of its canonical JSON).
+func LegacyAccrueHash(campaignID string, it AccrueItem) string {
+	return requestHash(KindAccrue, accrueHashed{campaignID, it})
+}

@@ -809,7 +809,7 @@ func dumpLedger(t tb, q store.Queryer) string {
 		`SELECT brand_id, campaign_id FROM ledger_first_campaigns ORDER BY brand_id`,
 		`SELECT id, tx_id, state, amount, posted_amount, expires_at, resolved_at FROM ledger_holds ORDER BY id`,
 		`SELECT COUNT(*), COALESCE(MAX(id), '') FROM ledger_transactions`,
-		`SELECT COUNT(*), COALESCE(MAX(tx_id), '') FROM ledger_entries`,
+		`SELECT COUNT(*), COALESCE(MAX(tx_id), '') FROM ledger_all_entries`,
 	} {
 		rows, err := prepared(q, query).QueryContext(context.Background())
 		if err != nil {

@@ -2,10 +2,16 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/store"
 )
@@ -165,9 +171,52 @@ func (l *Ledger) AccrueBatch(ctx context.Context, campaignID string, items []Acc
 	return res, err
 }
 
+// accrueHashed is what the request hash of an accrual covered before
+// accrueHash; replays of accruals recorded then are still recognised.
 type accrueHashed struct {
 	CampaignID string `json:"campaign_id"`
 	AccrueItem
+}
+
+// accrueHashPrefix marks request hashes made by accrueHash; a stored hash
+// without it was made by requestHash.
+const accrueHashPrefix = "a2:"
+
+// accrueHash is an accrual's request hash: the SHA-256 of its fields,
+// length-prefixed so that no two requests encode alike. It covers exactly
+// what requestHash covers, without encoding/json on the batch's hot path.
+func accrueHash(campaignID string, it AccrueItem) string {
+	var buf [256]byte
+	b := buf[:0]
+	b = append(b, KindAccrue...)
+	for _, s := range [...]string{campaignID, it.CreatorID, it.Ref} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, it.Amount)
+	b = binary.AppendVarint(b, it.Cap)
+	sum := sha256.Sum256(b)
+	out := make([]byte, len(accrueHashPrefix)+hex.EncodedLen(len(sum)))
+	copy(out, accrueHashPrefix)
+	hex.Encode(out[len(accrueHashPrefix):], sum[:])
+	return string(out)
+}
+
+// replayAccrual fills out from the stored accrual s when it was made by the
+// same request (hash), and returns a conflict error otherwise.
+func replayAccrual(campaignID string, it AccrueItem, s stored, hash string, out *AccrueResult) error {
+	if s.hash != hash && (strings.HasPrefix(s.hash, accrueHashPrefix) || s.hash != requestHash(KindAccrue, accrueHashed{campaignID, it})) {
+		return keyReused(it.Key)
+	}
+	if s.result != "" { // recorded before results were rebuilt from the row
+		return replay(it.Key, stored{hash: hash, result: s.result}, hash, out)
+	}
+	// The same request: what it asked is what this one asks; the row holds
+	// the rest (escrow debit, held credit, fee credit; flags).
+	*out = AccrueResult{TxID: s.id, CreatorID: it.CreatorID, Requested: it.Amount,
+		Granted: -s.legs[0], Earned: s.legs[1], Fee: s.legs[2],
+		EscrowExhausted: s.flags&flagEscrowExhausted != 0, CapReached: s.flags&flagCapReached != 0}
+	return nil
 }
 
 // AccrueBatchTx is AccrueBatch inside the caller's transaction.
@@ -178,10 +227,14 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 		c.Addf("items", "required", "at least one accrual is required")
 	}
 	for i, it := range items {
+		kerr, cerr, aerr := checkKey(it.Key), checkID("creator_id", it.CreatorID), checkPositive("amount", it.Amount)
+		if kerr == nil && cerr == nil && aerr == nil && it.Cap >= 0 {
+			continue // the common case: no field names to build
+		}
 		p := fmt.Sprintf("items[%d].", i)
-		c.Add(p+"idempotency_key", checkKey(it.Key))
-		c.Add(p+"creator_id", checkID("creator_id", it.CreatorID))
-		c.Add(p+"amount", checkPositive("amount", it.Amount))
+		c.Add(p+"idempotency_key", kerr)
+		c.Add(p+"creator_id", cerr)
+		c.Add(p+"amount", aerr)
 		if it.Cap < 0 {
 			c.Addf(p+"cap", "negative_amount", "cap must not be negative")
 		}
@@ -193,24 +246,70 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, len(items))
 	hashes := make([]string, len(items))
 	for i, it := range items {
+		hashes[i] = accrueHash(campaignID, it)
+	}
+	if e.ClosedAt == 0 {
+		saved := *e
+		if out, ok, err := l.accrueOptimistic(ctx, tx, e, items, hashes); ok || err != nil {
+			return out, err
+		}
+		*e = saved
+	}
+	keys := make([]string, len(items))
+	for i, it := range items {
 		keys[i] = it.Key
-		hashes[i] = requestHash(KindAccrue, accrueHashed{campaignID, it})
 	}
 	seen, err := lookup(ctx, tx, tx.Dialect(), keys)
 	if err != nil {
 		return nil, err
 	}
+	return l.accrueWith(ctx, tx, e, items, hashes, seen)
+}
+
+// accrueOptimistic runs the batch as if none of its keys had been used
+// before, without looking them up: the unique index on idempotency keys
+// refuses the batch if one was (or if a concurrent writer commits one
+// first). It runs inside a savepoint; on any error but a cancelled context
+// it rolls back to the savepoint and reports ok = false, and the caller
+// runs the batch again the careful way (look the keys up, replay the ones
+// found). So its result is the careful way's whenever it is ok, and a batch
+// of new keys, the common case, spends no lookup.
+func (l *Ledger) accrueOptimistic(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string) (out []AccrueResult, ok bool, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT ledger_accrue`); err != nil {
+		return nil, false, fmt.Errorf("ledger: savepoint: %w", err)
+	}
+	out, err = l.accrueWith(ctx, tx, e, items, hashes, nil)
+	if err == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT ledger_accrue`); err != nil {
+			return nil, false, fmt.Errorf("ledger: release savepoint: %w", err)
+		}
+		return out, true, nil
+	}
+	if ctx.Err() != nil {
+		return nil, false, err
+	}
+	if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT ledger_accrue`); rerr != nil {
+		return nil, false, errors.Join(err, fmt.Errorf("ledger: roll back to savepoint: %w", rerr))
+	}
+	if _, rerr := tx.ExecContext(ctx, `RELEASE SAVEPOINT ledger_accrue`); rerr != nil {
+		return nil, false, fmt.Errorf("ledger: release savepoint: %w", rerr)
+	}
+	return nil, false, nil
+}
+
+// accrueWith runs the batch on the locked escrow e: the items whose keys
+// are in seen replay their stored result, the others accrue.
+func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, seen map[string]stored) ([]AccrueResult, error) {
 	out := make([]AccrueResult, len(items))
 	fresh := make([]int, 0, len(items))
-	firstIdx := map[string]int{} // key → index of its first occurrence in this batch
+	firstIdx := make(map[string]int, len(items)) // key → index of its first occurrence in this batch
 	var creators []string
 	creatorSeen := map[string]bool{}
 	for i, it := range items {
 		if s, ok := seen[it.Key]; ok {
-			if err := replay(it.Key, s, hashes[i], &out[i]); err != nil {
+			if err := replayAccrual(e.CampaignID, it, s, hashes[i], &out[i]); err != nil {
 				return nil, errs.WithField(err, fmt.Sprintf("items[%d]", i))
 			}
 			out[i].Key, out[i].Replayed = it.Key, true
@@ -239,7 +338,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 		}
 	}
 	for i, it := range items {
-		if j := firstIdx[it.Key]; j != i && out[i].TxID == "" {
+		if j, ok := firstIdx[it.Key]; ok && j != i {
 			out[i] = out[j]
 			out[i].Replayed = true
 		}
@@ -261,11 +360,21 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 	if err := w.lock(ctx, specs...); err != nil {
 		return err
 	}
-	esc := w.acct(escrowAcc(e.CampaignID))
-	for _, i := range fresh {
+	esc, fee := w.acct(escrowAcc(e.CampaignID)), w.acct(feesAcc(e.CampaignID))
+	type creatorAccs struct {
+		accs [3]*account // escrow, held, fees: the order of recordAccrual's amounts
+		row  accrualRow
+	}
+	per := make(map[string]*creatorAccs, len(creators))
+	for _, cr := range creators {
+		per[cr] = &creatorAccs{accs: [3]*account{esc, w.acct(heldAcc(e.CampaignID, cr)), fee},
+			row: w.accrualTemplate(e.CampaignID, e.BrandID, cr, e.Currency)}
+	}
+	txIDs := id.NewSeq(id.Transaction, len(fresh))
+	for n, i := range fresh {
 		it := items[i]
 		cr := crs[it.CreatorID]
-		r := AccrueResult{Key: it.Key, TxID: newTxID(), CreatorID: it.CreatorID, Requested: it.Amount}
+		r := AccrueResult{Key: it.Key, TxID: txIDs[n], CreatorID: it.CreatorID, Requested: it.Amount}
 		grant := min(it.Amount, max(esc.spendable(), 0))
 		if it.Cap > 0 {
 			left := max(it.Cap-cr.Spent, 0)
@@ -278,21 +387,27 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 			spent := e.Spent + grant // ≤ funded, cannot overflow
 			fees := money.FloorBps(spent, e.FeeBps)
 			r.Granted, r.Fee, r.Earned = grant, fees-e.Fees, grant-(fees-e.Fees)
-			if err := w.post(r.TxID,
-				leg{escrowAcc(e.CampaignID), -grant},
-				leg{heldAcc(e.CampaignID, it.CreatorID), r.Earned},
-				leg{feesAcc(e.CampaignID), r.Fee}); err != nil {
-				return err
-			}
 			e.Spent, e.Fees = spent, fees
 			cr.Spent += grant
 			cr.Earned += r.Earned
 			cr.dirty = true
 		}
-		r.EscrowExhausted = esc.spendable() <= 0
-		if err := w.record(r.TxID, it.Key, hashes[i], KindAccrue, e.CampaignID, e.BrandID, it.CreatorID, r); err != nil {
+		// Escrow debit, creator held credit, fee credit: in this order in
+		// the row (see replayAccrual).
+		c := per[it.CreatorID]
+		legs := [3]leg{{esc.ID, -r.Granted}, {c.accs[1].ID, r.Earned}, {fee.ID, r.Fee}}
+		if err := w.apply(r.TxID, legs[:], c.accs[:]); err != nil {
 			return err
 		}
+		r.EscrowExhausted = esc.spendable() <= 0
+		flags := 0
+		if r.EscrowExhausted {
+			flags |= flagEscrowExhausted
+		}
+		if r.CapReached {
+			flags |= flagCapReached
+		}
+		w.recordAccrual(c.row, r.TxID, it.Key, hashes[i], flags, [3]int64{-r.Granted, r.Earned, r.Fee})
 		out[i] = r
 	}
 	if err := e.save(ctx, tx); err != nil {

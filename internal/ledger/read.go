@@ -144,7 +144,8 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at FROM ledger_transactions WHERE 1=1`
+	q := `SELECT id, kind, campaign_id, brand_id, creator_id, created_at, currency,
+		escrow_amount, held_amount, fee_amount FROM ledger_transactions WHERE 1=1`
 	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -168,13 +169,30 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	}
 	var out []Transaction
 	idx := map[string]int{}
+	var ids []string // of the transactions whose entries are in ledger_entries
 	for rows.Next() {
 		var t Transaction
-		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt); err != nil {
+		var cur string
+		var amts [3]sql.NullInt64 // an accrual's entries in its row (see recordAccrual)
+		if err := rows.Scan(&t.ID, &t.Kind, &t.CampaignID, &t.BrandID, &t.CreatorID, &t.CreatedAt, &cur,
+			&amts[0], &amts[1], &amts[2]); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("ledger: list transactions: %w", err)
 		}
 		t.Entries = []Entry{}
+		inline := false
+		if t.Kind == KindAccrue {
+			accts := [3]string{escrowAcc(t.CampaignID), heldAcc(t.CampaignID, t.CreatorID), feesAcc(t.CampaignID)}
+			for i, m := range amts {
+				if m.Valid {
+					inline = true
+					t.Entries = append(t.Entries, Entry{AccountID: accts[i], Currency: money.Currency(cur), Amount: m.Int64})
+				}
+			}
+		}
+		if !inline {
+			ids = append(ids, t.ID)
+		}
 		idx[t.ID] = len(out)
 		out = append(out, t)
 	}
@@ -182,12 +200,8 @@ func (l *Ledger) Transactions(ctx context.Context, f TxFilter) ([]Transaction, e
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ledger: list transactions: %w", err)
 	}
-	if len(out) == 0 {
+	if len(ids) == 0 {
 		return out, nil
-	}
-	ids := make([]string, len(out))
-	for i, t := range out {
-		ids[i] = t.ID
 	}
 	cond, arg := store.InText(l.db.Dialect(), "tx_id", 1, ids)
 	erows, err := db.QueryContext(ctx, `SELECT tx_id, account_id, currency, amount FROM ledger_entries WHERE `+cond+` ORDER BY tx_id, seq`, arg)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -192,10 +193,38 @@ func (w *work) acct(id string) *account {
 // locked accounts. It refuses, changing nothing, when the legs do not sum to
 // zero, mix currencies, or would take a bounded account below zero.
 func (w *work) post(txID string, legs ...leg) error {
+	if err := w.apply(txID, legs, nil); err != nil {
+		return err
+	}
+	seq := 0
+	for _, l := range legs {
+		if l.amount == 0 {
+			continue
+		}
+		a := w.acct(l.acct)
+		w.entryRows = append(w.entryRows, []any{txID, seq, a.ID, string(a.Currency), l.amount})
+		seq++
+	}
+	return nil
+}
+
+// apply checks a transaction's legs and applies them to the locked
+// accounts (known[i], when known is given, is legs[i]'s account). It
+// refuses, changing nothing, when the legs do not sum to zero, mix
+// currencies, or would take a bounded account below zero.
+func (w *work) apply(txID string, legs []leg, known []*account) error {
+	var accs [5]*account // every transaction has at most 5 legs
+	as := accs[:0]
 	var sum int64
 	var cur money.Currency
-	for _, l := range legs {
-		a := w.acct(l.acct)
+	for i, l := range legs {
+		var a *account
+		if known != nil {
+			a = known[i]
+		} else {
+			a = w.acct(l.acct)
+		}
+		as = append(as, a)
 		if cur == "" {
 			cur = a.Currency
 		} else if a.Currency != cur {
@@ -209,31 +238,35 @@ func (w *work) post(txID string, legs ...leg) error {
 	if sum != 0 {
 		return fmt.Errorf("ledger: transaction %s entries sum to %d, not zero", txID, sum)
 	}
-	// Check every bounded debit before applying any (the same account may appear twice).
-	net := map[string]int64{}
-	for _, l := range legs {
-		net[l.acct] += l.amount
-	}
-	for id, d := range net {
-		a := w.acct(id)
-		if _, err := money.AddMicros(a.Posted, d); err != nil {
-			return errs.Invalidf("amount", "amount_overflow", "account %s cannot hold that much more", id)
+	// Check every bounded debit before applying any (the same account may
+	// appear twice: net each account's legs, in leg order).
+	for i, a := range as {
+		if slices.Contains(as[:i], a) {
+			continue
+		}
+		d := legs[i].amount
+		var err error
+		for j := i + 1; j < len(as) && err == nil; j++ {
+			if as[j] == a {
+				d, err = money.AddMicros(d, legs[j].amount)
+			}
+		}
+		if err == nil {
+			_, err = money.AddMicros(a.Posted, d)
+		}
+		if err != nil {
+			return errs.Invalidf("amount", "amount_overflow", "account %s cannot hold that much more", a.ID)
 		}
 		if a.Bounded && d < 0 && a.spendable()+d < 0 {
 			return &errs.Error{Kind: errs.Conflict, Code: ErrInsufficientFunds, Field: "amount",
-				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", id, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
+				Message: fmt.Sprintf("account %s holds %s, cannot pay %s", a.ID, money.FormatMicros(a.spendable()), money.FormatMicros(-d))}
 		}
 	}
-	seq := 0
-	for _, l := range legs {
-		if l.amount == 0 {
-			continue
+	for i, a := range as {
+		if legs[i].amount != 0 {
+			a.Posted += legs[i].amount
+			a.dirty = true
 		}
-		a := w.acct(l.acct)
-		a.Posted += l.amount
-		a.dirty = true
-		w.entryRows = append(w.entryRows, []any{txID, seq, a.ID, string(a.Currency), l.amount})
-		seq++
 	}
 	return nil
 }
@@ -245,12 +278,51 @@ func (w *work) record(txID, key, hash, kind, campaign, brand, creator string, re
 	if err != nil {
 		return fmt.Errorf("ledger: marshal result: %w", err)
 	}
-	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now})
+	w.txRows = append(w.txRows, []any{txID, key, hash, kind, campaign, brand, creator, string(b), w.now,
+		"", nil, nil, nil, 0})
 	return nil
 }
 
+// Flags of a transaction row whose replay result its columns determine.
+const (
+	flagEscrowExhausted = 1
+	flagCapReached      = 2
+)
+
+// accrualRow is a template for the transaction rows recordAccrual appends:
+// the columns that the accruals of one campaign and creator in a work unit
+// share, converted to database values once rather than once per row.
+type accrualRow []any
+
+// accrualTemplate returns the template for accruals in currency cur.
+func (w *work) accrualTemplate(campaign, brand, creator string, cur money.Currency) accrualRow {
+	row := make(accrualRow, len(txCols))
+	row[3], row[4], row[5], row[6], row[7], row[8], row[9] = KindAccrue, campaign, brand, creator, "", w.now, string(cur)
+	return row
+}
+
+// recordAccrual appends the transaction row of an accrual, already applied
+// (see apply), with its entries in the row: amounts are those of the
+// escrow, held and fees accounts of the template's campaign and creator, in
+// that order (0 is stored as NULL: no entry), instead of ledger_entries
+// rows. The row's result is empty and flags holds what the row does not
+// otherwise say; a replay rebuilds the result from the row (see
+// replayAccrual).
+func (w *work) recordAccrual(t accrualRow, txID, key, hash string, flags int, amounts [3]int64) {
+	row := make([]any, len(t))
+	copy(row, t)
+	row[0], row[1], row[2], row[13] = txID, key, hash, flags
+	for i, m := range amounts {
+		if m != 0 {
+			row[10+i] = m
+		}
+	}
+	w.txRows = append(w.txRows, row)
+}
+
 var (
-	txCols    = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at"}
+	txCols = []string{"id", "idem_key", "request_hash", "kind", "campaign_id", "brand_id", "creator_id", "result", "created_at",
+		"currency", "escrow_amount", "held_amount", "fee_amount", "flags"}
 	entryCols = []string{"tx_id", "seq", "account_id", "currency", "amount"}
 )
 
@@ -305,8 +377,17 @@ func (w *work) flush(ctx context.Context) error {
 
 // stored is a transaction found by idempotency key.
 type stored struct {
+	id     string
 	hash   string
-	result string
+	result string   // the JSON result, or empty when the row determines it
+	flags  int      // see flagEscrowExhausted
+	legs   [3]int64 // an accrual's escrow, held and fee amounts (0: no entry)
+}
+
+const lookupCols = `id, request_hash, result, flags, COALESCE(escrow_amount, 0), COALESCE(held_amount, 0), COALESCE(fee_amount, 0)`
+
+func (s *stored) dest() []any {
+	return []any{&s.id, &s.hash, &s.result, &s.flags, &s.legs[0], &s.legs[1], &s.legs[2]}
 }
 
 // lookup returns the stored transactions for the given keys.
@@ -317,7 +398,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	}
 	if len(keys) == 1 {
 		var s stored
-		err := q.QueryRowContext(ctx, `SELECT request_hash, result FROM ledger_transactions WHERE idem_key = $1`, keys[0]).Scan(&s.hash, &s.result)
+		err := q.QueryRowContext(ctx, `SELECT `+lookupCols+` FROM ledger_transactions WHERE idem_key = $1`, keys[0]).Scan(s.dest()...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, nil
 		}
@@ -328,7 +409,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 		return out, nil
 	}
 	cond, arg := store.InText(d, "idem_key", 1, keys)
-	rows, err := q.QueryContext(ctx, `SELECT idem_key, request_hash, result FROM ledger_transactions WHERE `+cond, arg)
+	rows, err := q.QueryContext(ctx, `SELECT idem_key, `+lookupCols+` FROM ledger_transactions WHERE `+cond, arg)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
 	}
@@ -336,7 +417,7 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	for rows.Next() {
 		var k string
 		var s stored
-		if err := rows.Scan(&k, &s.hash, &s.result); err != nil {
+		if err := rows.Scan(append([]any{&k}, s.dest()...)...); err != nil {
 			return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
 		}
 		out[k] = s
@@ -347,12 +428,21 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 	return out, nil
 }
 
+func keyReused(key string) error {
+	return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "idempotency_key",
+		Message: fmt.Sprintf("idempotency key %q was already used for a different request", key)}
+}
+
 // replay decodes a stored result into out when the hashes match, and
 // returns a conflict error when the key was used for another request.
 func replay(key string, s stored, hash string, out any) error {
 	if s.hash != hash {
-		return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "idempotency_key",
-			Message: fmt.Sprintf("idempotency key %q was already used for a different request", key)}
+		return keyReused(key)
+	}
+	if s.result == "" {
+		// Only accruals store no result, and their hashes differ from
+		// every other kind's.
+		return fmt.Errorf("ledger: stored transaction for key %q has no result", key)
 	}
 	if err := json.Unmarshal([]byte(s.result), out); err != nil {
 		return fmt.Errorf("ledger: decode stored result for key %q: %w", key, err)
