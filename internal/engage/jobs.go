@@ -266,7 +266,7 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 	// Events come only for jobs this client works; a poll already queued by
 	// another server (the same unique job) finishes there, so the wait also
 	// looks the jobs up.
-	check := time.NewTicker(100 * time.Millisecond)
+	check := time.NewTicker(20 * time.Millisecond)
 	defer check.Stop()
 	var failed []string
 	for len(waiting) > 0 {
