@@ -36,6 +36,9 @@ type PollResult struct {
 	Earnings  int   `json:"earnings"`
 	// Completed is set when this poll spent the escrow and completed the campaign.
 	Completed bool `json:"completed,omitempty"`
+	// Stopped: the campaign was no longer open or paused when billing
+	// began, or this poll completed it; later chunks were not billed.
+	Stopped bool `json:"-"`
 }
 
 // due is a post waiting to be read, as read outside the billing transaction.
@@ -52,10 +55,12 @@ type reading struct {
 }
 
 // PollCampaign reads every due live post of a campaign from its platform and
-// bills the growth above each metric's high-water mark, in one database
-// transaction per campaign: the campaign row and the posts are locked and the
-// marks re-read, so a concurrent poll of the same campaign (another server)
-// bills nothing twice. Per creator the growth of all their posts is one
+// bills the growth above each metric's high-water mark. Posts go in chunks of
+// whole creators (about Config.ChunkPosts posts): while one chunk is billed,
+// the next is read. Each chunk is one database transaction in which the
+// campaign row and the chunk's posts are locked and their marks re-read, so
+// a concurrent poll of the same campaign (another server) bills nothing
+// twice. Per creator the growth of all their posts is one
 // balancing accrual; the per-creator cap holds; an escrow spent by this poll
 // completes the campaign. While the campaign is paused the marks move but
 // nothing is billed. A campaign in any other state is left alone.
@@ -77,16 +82,78 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	if len(posts) == 0 {
 		return res, nil
 	}
-	readings, deferred := s.read(ctx, posts)
 	if err := s.prepare(ctx); err != nil {
 		return res, err
 	}
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		r, err := s.bill(ctx, tx, campaignID, posts, readings, deferred)
-		res = r
-		return err
-	})
-	return res, err
+	// Read ahead: one chunk is read while the one before it is billed.
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	type chunkRead struct {
+		posts    []due
+		readings map[string]reading
+		deferred map[string]time.Duration
+	}
+	reads := make(chan chunkRead, 1)
+	go func() {
+		defer close(reads)
+		for _, c := range chunkByCreator(posts, s.cfg.ChunkPosts) {
+			r, d := s.read(rctx, c)
+			select {
+			case reads <- chunkRead{c, r, d}:
+			case <-rctx.Done():
+				return
+			}
+		}
+	}()
+	for cr := range reads {
+		var r PollResult
+		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			r, err = s.bill(ctx, tx, campaignID, cr.posts, cr.readings, cr.deferred)
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		res.PostsRead += r.PostsRead
+		res.Deferred += r.Deferred
+		res.Removed += r.Removed
+		res.Requested += r.Requested
+		res.Granted += r.Granted
+		res.Earnings += r.Earnings
+		res.Completed = res.Completed || r.Completed
+		if r.Stopped {
+			break // the campaign completed (or changed state): the rest is not billed now
+		}
+	}
+	return res, nil
+}
+
+// chunkByCreator splits posts into chunks of about size posts, never
+// splitting one creator's posts, so each creator is billed once per tick.
+func chunkByCreator(posts []due, size int) [][]due {
+	by := map[string][]due{}
+	var creators []string
+	for _, p := range posts {
+		if _, ok := by[p.creator]; !ok {
+			creators = append(creators, p.creator)
+		}
+		by[p.creator] = append(by[p.creator], p)
+	}
+	sort.Strings(creators)
+	var out [][]due
+	var cur []due
+	for _, c := range creators {
+		cur = append(cur, by[c]...)
+		if len(cur) >= size {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([]due, error) {
@@ -251,6 +318,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		return res, err
 	}
 	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
+		res.Stopped = true
 		return res, nil
 	}
 	now := s.clock.Now()
@@ -261,13 +329,16 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		prices = pricesOf(camp.Setup.Prices)
 	}
 
-	// Lock the posts and re-read their marks: another server may have
-	// billed some of this growth since we read the platform.
-	// All the campaign's live posts, by its index (cheaper than naming
-	// thousands of ids); those not due are skipped below.
-	rows, err := tx.QueryContext(ctx, `SELECT p.id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
-		m.billed, m.failures, m.last_polled_at FROM posts p JOIN post_marks m ON m.post_id = p.id
-		WHERE p.campaign_id = $1 AND p.state = $2 ORDER BY p.id`+tx.ForUpdate(), campaignID, PostLive)
+	// Lock the chunk's posts and re-read their marks: another server may
+	// have billed some of this growth since we read the platform.
+	ids := make([]string, len(posts))
+	for i, p := range posts {
+		ids[i] = p.id
+	}
+	cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
+	rows, err := tx.QueryContext(ctx, `SELECT m.post_id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
+		m.billed, m.failures, m.last_polled_at FROM post_marks m JOIN posts p ON p.id = m.post_id
+		WHERE `+cond+` ORDER BY m.post_id`+tx.ForUpdate(), arg)
 	if err != nil {
 		return res, fmt.Errorf("engage: lock posts: %w", err)
 	}
@@ -410,7 +481,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			if err := s.campaigns.SetStateTx(ctx, tx, &camp, campaign.StateCompleted, campaign.CompletedBudget); err != nil {
 				return res, err
 			}
-			res.Completed = true
+			res.Completed, res.Stopped = true, true
 		}
 	}
 

@@ -51,6 +51,10 @@ type Config struct {
 	MaxBackoff time.Duration
 	// ReadConcurrency is how many accounts are read at once (default 8).
 	ReadConcurrency int
+	// ChunkPosts is about how many posts one billing transaction takes
+	// (default 1000; a creator's posts are never split): the next chunk is
+	// read from the platform while one is billed.
+	ChunkPosts int
 }
 
 // Defaults.
@@ -59,6 +63,7 @@ const (
 	DefaultHoldingPeriod   = 7 * 24 * time.Hour
 	DefaultMaxBackoff      = 6 * time.Hour
 	DefaultReadConcurrency = 8
+	DefaultChunkPosts      = 1000
 )
 
 func (c Config) withDefaults() Config {
@@ -74,12 +79,15 @@ func (c Config) withDefaults() Config {
 	if c.ReadConcurrency <= 0 {
 		c.ReadConcurrency = DefaultReadConcurrency
 	}
+	if c.ChunkPosts <= 0 {
+		c.ChunkPosts = DefaultChunkPosts
+	}
 	return c
 }
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
-	if c.PollInterval < 0 || c.HoldingPeriod < 0 || c.MaxBackoff < 0 || c.ReadConcurrency < 0 {
+	if c.PollInterval < 0 || c.HoldingPeriod < 0 || c.MaxBackoff < 0 || c.ReadConcurrency < 0 || c.ChunkPosts < 0 {
 		return fmt.Errorf("engage: intervals and concurrency must not be negative")
 	}
 	if c.PollInterval > 0 && c.PollInterval < time.Second {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,16 +87,17 @@ type queueClient interface {
 
 type pollWorker struct {
 	river.WorkerDefaults[PollArgs]
-	s *Service
+	r *Runner
 }
 
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
-	r, err := w.s.PollCampaign(ctx, job.Args.CampaignID)
+	r, err := w.r.s.PollCampaign(ctx, job.Args.CampaignID)
 	if err != nil {
 		return err
 	}
+	w.r.worked(job.ID)
 	if r.PostsRead > 0 || r.Deferred > 0 {
-		w.s.log.Debug("polled campaign", "campaign", r.CampaignID, "read", r.PostsRead, "deferred", r.Deferred,
+		w.r.s.log.Debug("polled campaign", "campaign", r.CampaignID, "read", r.PostsRead, "deferred", r.Deferred,
 			"granted", r.Granted, "completed", r.Completed)
 	}
 	return nil
@@ -103,12 +105,15 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 
 type releaseWorker struct {
 	river.WorkerDefaults[ReleaseArgs]
-	s *Service
+	r *Runner
 }
 
 func (w *releaseWorker) Work(ctx context.Context, job *river.Job[ReleaseArgs]) error {
-	_, err := w.s.ReleaseDue(ctx)
-	return err
+	if _, err := w.r.s.ReleaseDue(ctx); err != nil {
+		return err
+	}
+	w.r.worked(job.ID)
+	return nil
 }
 
 // fanOut completes ended campaigns and enqueues their polls and a release
@@ -141,6 +146,38 @@ func (s *Service) fanOut(ctx context.Context, c queueClient) ([]*rivertype.JobRo
 type Runner struct {
 	s      *Service
 	client queueClient
+
+	// River records a finished job a little later, in batches; RunOnce
+	// learns from this server's own workers at once.
+	mu      sync.Mutex
+	done    map[int64]bool
+	changed chan struct{} // closed and replaced whenever done grows
+}
+
+// worked records that this server's worker finished job id successfully.
+func (r *Runner) worked(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.done) > 10_000 {
+		clear(r.done)
+	}
+	r.done[id] = true
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// workedHere reports which of ids this server's workers finished, and a
+// channel closed when that may have changed.
+func (r *Runner) workedHere(ids map[int64]bool) ([]int64, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int64
+	for id := range ids {
+		if r.done[id] {
+			out = append(out, id)
+		}
+	}
+	return out, r.changed
 }
 
 // RunnerOptions tune the Runner.
@@ -192,11 +229,11 @@ func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Runner{s: s}
+	r := &Runner{s: s, done: map[int64]bool{}, changed: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &tickWorker{r: r})
-	river.AddWorker(workers, &pollWorker{s: s})
-	river.AddWorker(workers, &releaseWorker{s: s})
+	river.AddWorker(workers, &pollWorker{r: r})
+	river.AddWorker(workers, &releaseWorker{r: r})
 	cfg := &river.Config{
 		Queues:  map[string]river.QueueConfig{queue: {MaxWorkers: o.Workers}},
 		Workers: workers,
@@ -270,7 +307,15 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 	defer check.Stop()
 	var failed []string
 	for len(waiting) > 0 {
+		here, changed := r.workedHere(waiting)
+		for _, id := range here {
+			delete(waiting, id)
+		}
+		if len(waiting) == 0 {
+			break
+		}
 		select {
+		case <-changed:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-check.C:

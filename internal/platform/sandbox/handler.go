@@ -483,15 +483,15 @@ func (h *Handler) counts(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusBadRequest, "invalid_request", fmt.Sprintf("at most %d ids per request, got %d", MaxCountsIDs, len(ids)))
 		return
 	}
-	posts, err := h.world.livePosts(r.Context(), ids)
+	found, err := h.world.liveCounts(r.Context(), ids)
 	if err != nil {
 		h.internal(rw, r, err)
 		return
 	}
 	resp := countsResponse{Data: []countsItem{}}
 	for _, id := range ids {
-		if p, ok := posts[id]; ok {
-			resp.Data = append(resp.Data, countsItem{ID: p.ID, AccountID: p.AccountID, Counts: p.Counts})
+		if it, ok := found[id]; ok {
+			resp.Data = append(resp.Data, it)
 		}
 	}
 	writeJSON(rw, http.StatusOK, resp)
