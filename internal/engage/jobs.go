@@ -37,9 +37,12 @@ type TickArgs struct{}
 // Kind names the job.
 func (TickArgs) Kind() string { return "engage_tick" }
 
-// PollArgs polls one campaign.
+// PollArgs polls one campaign. At is the tick's time (the loop's clock,
+// whole seconds): servers ticking in the same second share one job, and a
+// job a stopped server left behind never stands in for a later tick.
 type PollArgs struct {
 	CampaignID string `json:"campaign_id"`
+	At         int64  `json:"at"`
 }
 
 // Kind names the job.
@@ -51,8 +54,10 @@ func (PollArgs) InsertOpts() river.InsertOpts {
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning}}}
 }
 
-// ReleaseArgs releases due earnings.
-type ReleaseArgs struct{}
+// ReleaseArgs releases due earnings; At as in PollArgs.
+type ReleaseArgs struct {
+	At int64 `json:"at"`
+}
 
 // Kind names the job.
 func (ReleaseArgs) Kind() string { return "engage_release" }
@@ -126,11 +131,12 @@ func (s *Service) fanOut(ctx context.Context, c queueClient) ([]*rivertype.JobRo
 	if err != nil {
 		return nil, err
 	}
+	at := s.clock.Now().Unix()
 	params := make([]river.InsertManyParams, 0, len(camps)+1)
 	for _, cp := range camps {
-		params = append(params, river.InsertManyParams{Args: PollArgs{CampaignID: cp.ID}})
+		params = append(params, river.InsertManyParams{Args: PollArgs{CampaignID: cp.ID, At: at}})
 	}
-	params = append(params, river.InsertManyParams{Args: ReleaseArgs{}})
+	params = append(params, river.InsertManyParams{Args: ReleaseArgs{At: at}})
 	res, err := c.InsertMany(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("engage: enqueue polls: %w", err)
