@@ -52,7 +52,7 @@ type Config struct {
 	// ReadConcurrency is how many accounts are read at once (default 8).
 	ReadConcurrency int
 	// ChunkPosts is about how many posts one billing transaction takes
-	// (default 1000; a creator's posts are never split): the next chunk is
+	// (default 2500; a creator's posts are never split): the next chunk is
 	// read from the platform while one is billed.
 	ChunkPosts int
 }
@@ -63,7 +63,7 @@ const (
 	DefaultHoldingPeriod   = 7 * 24 * time.Hour
 	DefaultMaxBackoff      = 6 * time.Hour
 	DefaultReadConcurrency = 8
-	DefaultChunkPosts      = 1000
+	DefaultChunkPosts      = 2500
 )
 
 func (c Config) withDefaults() Config {
