@@ -30,11 +30,12 @@ const eur = money.Scale // one euro in micro-units
 // accounts connects sandbox accounts through the real OAuth flow and keeps
 // their tokens in memory: the engagement loop's view of the creator package.
 type accounts struct {
-	mu     sync.Mutex
-	clk    clock.Clock
-	client *sandbox.Client
-	refs   map[string]string // creator → ref
-	toks   map[string]platform.Token
+	mu      sync.Mutex
+	clk     clock.Clock
+	client  *sandbox.Client
+	refs    map[string]string // creator → ref
+	handles map[string]string // creator → sandbox handle
+	toks    map[string]platform.Token
 }
 
 func (a *accounts) ConnectedAccount(_ context.Context, creatorID string, p platform.Name) (string, string, error) {
@@ -112,7 +113,7 @@ func setup(t *testing.T, db *store.DB) *env {
 	}
 	e := &env{t: t, ctx: ctx, db: db, clk: clk, world: w, ledger: l, camps: campaign.New(db, l, clk), ident: ident,
 		accounts: &accounts{clk: clk, client: sandbox.NewClient(srv.URL+sandbox.Prefix, "engage-test", srv.Client(), clk),
-			refs: map[string]string{}, toks: map[string]platform.Token{}},
+			refs: map[string]string{}, handles: map[string]string{}, toks: map[string]platform.Token{}},
 		apps: &apps{at: map[string]time.Time{}}}
 	e.deps = engage.Deps{DB: db, Ledger: l, Campaigns: e.camps, Accounts: e.accounts, Applications: e.apps,
 		Platforms: platform.NewRegistry(e.accounts.client), Clock: clk}
@@ -183,6 +184,7 @@ func (e *env) creator(handle string, camp campaign.Campaign) identity.Principal 
 	}
 	e.accounts.mu.Lock()
 	e.accounts.refs[cr.ID], e.accounts.toks["acc-"+cr.ID] = "acc-"+cr.ID, tok
+	e.accounts.handles[cr.ID] = handle
 	e.accounts.mu.Unlock()
 	e.apps.mu.Lock()
 	e.apps.at[camp.ID+"/"+cr.ID] = e.clk.Now()
@@ -202,6 +204,20 @@ func (e *env) post(p identity.Principal, handle string, camp campaign.Campaign, 
 		e.t.Fatalf("submit: %v", err)
 	}
 	return post, sp
+}
+
+// accountsCreator returns the id of the creator whose sandbox handle is h.
+func (e *env) accountsCreator(h string) string {
+	e.t.Helper()
+	e.accounts.mu.Lock()
+	defer e.accounts.mu.Unlock()
+	for creator := range e.accounts.refs {
+		if e.accounts.handles[creator] == h {
+			return creator
+		}
+	}
+	e.t.Fatalf("no creator @%s", h)
+	return ""
 }
 
 func (e *env) add(postID string, d sandbox.Delta) {
@@ -622,5 +638,64 @@ func TestRunnerOnTheQueue(t *testing.T) {
 		if s := e.escrow(camp.ID).Spent; s != 2*eur {
 			t.Fatalf("spent %d after a second tick without growth", s)
 		}
+	})
+}
+
+// Billing in chunks of whole creators: every chunk bills exactly its growth,
+// and when the escrow runs out in one chunk the later chunks bill nothing.
+func TestChunkedBilling(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		var err error
+		e.svc, err = engage.New(e.deps, engage.Config{PollInterval: time.Minute, ChunkPosts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		camp := e.campaign(20*eur, campaign.Prices{Like: 100_000}, 0, false) // €0.10 a like
+		var posts []string
+		for _, h := range []string{"ana", "ben", "cleo", "dan"} {
+			p := e.creator(h, camp)
+			for i := 0; i < 3; i++ {
+				_, sp := e.post(p, h, camp, "#glowup #ad")
+				posts = append(posts, sp.ID)
+			}
+		}
+		// 12 posts × 5 likes = €6: four chunks, all billed.
+		for _, id := range posts {
+			e.add(id, sandbox.Delta{Likes: 5})
+		}
+		e.clk.Advance(time.Minute)
+		r, err := e.svc.PollCampaign(e.ctx, camp.ID)
+		if err != nil || r.PostsRead != 12 || r.Granted != 6*eur || r.Earnings != 4 || r.Completed {
+			t.Fatalf("chunked poll: %+v, %v", r, err)
+		}
+		// 12 posts × 20 likes = €24 asked, €14 left. In creator order: ana €6,
+		// ben €6, cleo gets the €2 left and completes the campaign, and dan's
+		// chunk bills nothing.
+		for _, id := range posts {
+			e.add(id, sandbox.Delta{Likes: 20})
+		}
+		e.clk.Advance(time.Minute)
+		r, err = e.svc.PollCampaign(e.ctx, camp.ID)
+		if err != nil || !r.Completed || r.Granted != 14*eur {
+			t.Fatalf("exhausting poll: %+v, %v", r, err)
+		}
+		if st := e.escrow(camp.ID); st.Spent != 20*eur || st.Remaining != 0 {
+			t.Fatalf("escrow %+v", st)
+		}
+		var total int64
+		for _, h := range []string{"ana", "ben", "cleo", "dan"} {
+			es, err := e.svc.ListEarnings(e.ctx, e.brand, camp.ID, "", e.accountsCreator(h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range es {
+				total += x.Gross.Micros
+			}
+		}
+		if total != 20*eur {
+			t.Fatalf("earnings add up to %d, want the whole budget", total)
+		}
+		e.audit()
 	})
 }
