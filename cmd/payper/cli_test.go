@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -163,4 +165,40 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// payper demo runs a whole campaign; --json prints the same summary as JSON,
+// and --db refuses a file that exists.
+func TestCLIDemo(t *testing.T) {
+	out, _, err := runCLI(t, nil, "demo", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		State    string `json:"state"`
+		Creators []struct {
+			Tier string `json:"tier"`
+		} `json:"creators"`
+		Spent struct {
+			Amount string `json:"amount"`
+		} `json:"spent"`
+		AuditOK bool `json:"ledger_audit_ok"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("demo --json printed %q: %v", out, err)
+	}
+	if sum.State != "closed" || len(sum.Creators) != 12 || sum.Creators[0].Tier == "" || !sum.AuditOK || microsOf(t, sum.Spent.Amount) == 0 {
+		t.Fatalf("demo summary %+v", sum)
+	}
+	text, _, err := runCLI(t, nil, "demo", "--quiet")
+	if err != nil || !strings.Contains(text, "creator earnings") || !strings.Contains(text, "ledger audit      ok") {
+		t.Fatalf("demo printed %q, %v", text, err)
+	}
+	existing := filepath.Join(t.TempDir(), "taken.db")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, nil, "demo", "--db", existing); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("demo on an existing file: %v", err)
+	}
 }
