@@ -3,6 +3,8 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/payper/payper/internal/clock"
@@ -78,8 +80,8 @@ func (s *Service) Transition(ctx context.Context, p identity.Principal, campaign
 		if err != nil {
 			return err
 		}
-		if !contains(tr.from, camp.State) {
-			return errs.Conflictf("invalid_transition", "campaign %s is %s; %s needs it to be %s", camp.ID, camp.State, action, orList(tr.from))
+		if !slices.Contains(tr.from, camp.State) {
+			return errs.Conflictf("invalid_transition", "campaign %s is %s; %s needs it to be %s", camp.ID, camp.State, action, OrList(tr.from))
 		}
 		now := s.clock.Now()
 		if action == ActionOpen || action == ActionResume {
@@ -153,25 +155,13 @@ func (s *Service) InState(ctx context.Context, states ...string) ([]Campaign, er
 	return out, nil
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func orList(list []string) string {
+// OrList joins words for a message: "a", "a or b", "a, b or c".
+func OrList(list []string) string {
 	switch len(list) {
 	case 0:
 		return ""
 	case 1:
 		return list[0]
 	}
-	out := list[0]
-	for _, v := range list[1 : len(list)-1] {
-		out += ", " + v
-	}
-	return out + " or " + list[len(list)-1]
+	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
 }

@@ -140,7 +140,7 @@ func Check(e campaign.Eligibility, c creator.Summary, only platform.Name) (via [
 	case len(onPlatform) == 0 && len(plats) == 0:
 		unmet = append(unmet, Unmet{"platform", fmt.Sprintf("the campaign is not on %s", only)})
 	case len(onPlatform) == 0:
-		unmet = append(unmet, Unmet{"platform", fmt.Sprintf("needs a connected account on %s", orList(plats))})
+		unmet = append(unmet, Unmet{"platform", fmt.Sprintf("needs a connected account on %s", campaign.OrList(plats))})
 	case len(via) == 0:
 		have := make([]string, len(onPlatform))
 		for i, a := range onPlatform {
@@ -154,14 +154,14 @@ func Check(e campaign.Eligibility, c creator.Summary, only platform.Name) (via [
 		if c.Country != "" {
 			have = "the profile says " + c.Country
 		}
-		unmet = append(unmet, Unmet{"country", fmt.Sprintf("the campaign is for creators in %s; %s", orList(e.Countries), have)})
+		unmet = append(unmet, Unmet{"country", fmt.Sprintf("the campaign is for creators in %s; %s", campaign.OrList(e.Countries), have)})
 	}
 	if len(e.Niches) > 0 && !slices.ContainsFunc(c.Niches, func(n string) bool { return slices.Contains(e.Niches, n) }) {
 		have := "the profile has no niches"
 		if len(c.Niches) > 0 {
 			have = "the profile has " + strings.Join(c.Niches, ", ")
 		}
-		unmet = append(unmet, Unmet{"niches", fmt.Sprintf("needs one of the niches %s; %s", orList(e.Niches), have)})
+		unmet = append(unmet, Unmet{"niches", fmt.Sprintf("needs one of the niches %s; %s", campaign.OrList(e.Niches), have)})
 	}
 	return via, unmet
 }
@@ -171,16 +171,6 @@ func followers(c platform.Count) string {
 		return "a hidden follower count"
 	}
 	return fmt.Sprintf("%d", c.Value)
-}
-
-func orList(list []string) string {
-	switch len(list) {
-	case 0:
-		return ""
-	case 1:
-		return list[0]
-	}
-	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
 }
 
 func notEligible(campaignID string, unmet []Unmet) error {
@@ -255,7 +245,7 @@ func ParseFilter(q url.Values) (Filter, error) {
 			continue
 		}
 		if !slices.Contains(priceNames, name) {
-			c.Addf(k, "unknown_price", "unknown price %q: use min_price_ followed by %s", name, orList(priceNames))
+			c.Addf(k, "unknown_price", "unknown price %q: use min_price_ followed by %s", name, campaign.OrList(priceNames))
 			continue
 		}
 		m, err := money.ParseMicros(q.Get(k))
