@@ -126,23 +126,12 @@ func buildPPIWorld(t *testing.T, c client, admin string, start time.Time, advanc
 	if st := str(c.must(200, "POST", "/v1/campaigns/"+w.campaign+"/open", w.brand, ""), "state"); st != "open" {
 		t.Fatalf("state %s after open", st)
 	}
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for i, h := range []string{"ana", "ben", "cleo"} {
 		rc := c.must(201, "POST", "/v1/creators", w.admin, fmt.Sprintf(`{"name":%q,"country":"DE"}`, h))
 		key, cid := str(rc, "api_key"), str(rc, "creator", "id")
 		w.creators[h], w.ids[h] = key, cid
 		c.must(201, "POST", "/sandbox/driver/accounts", w.admin, fmt.Sprintf(`{"handle":%q,"followers":%d}`, h, 3000+1000*i))
-		conn := c.must(201, "POST", "/v1/creator/connections", key, fmt.Sprintf(`{"platform":"sandbox","handle":%q}`, h))
-		resp, err := browser.Get(str(conn, "authorize_url"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.must(200, "GET", loc.Path+"?"+loc.RawQuery, "", "")
+		w.connect(t, h)
 		app := c.must(201, "POST", "/v1/campaigns/"+w.campaign+"/applications", key, `{"pitch":"I love serums"}`)
 		c.must(200, "POST", "/v1/applications/"+str(app, "id")+"/accept", w.brand, "")
 	}
@@ -171,6 +160,60 @@ func buildPPIWorld(t *testing.T, c client, admin string, start time.Time, advanc
 		t.Fatalf("%d posts stored, want 3 (the refused one is not)", n)
 	}
 	return w
+}
+
+// connect runs the creator's OAuth flow through the browser redirect.
+func (w *ppiWorld) connect(t *testing.T, h string) map[string]any {
+	t.Helper()
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	conn := w.c.must(201, "POST", "/v1/creator/connections", w.creators[h], fmt.Sprintf(`{"platform":"sandbox","handle":%q}`, h))
+	resp, err := browser.Get(str(conn, "authorize_url"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.c.must(200, "GET", loc.Path+"?"+loc.RawQuery, "", "")
+}
+
+// TestReconnectLosesNothing revokes a creator's authorization on the
+// platform: the account is marked reconnect_needed, its posts wait (nothing
+// billed, nothing lost), a new post is refused with reconnect_needed, and
+// after reconnecting the growth from the whole gap is billed once.
+func TestReconnectLosesNothing(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		env, c := startEnv(t, dbURL, ppiStart)
+		w := newPPIWorld(t, env, c)
+		w.grow(t, "ana", `{"likes":10}`)
+		w.tick(t, time.Minute)
+		if s := micros(t, w.money(t), "spent"); s != 500_000 {
+			t.Fatalf("spent %d, want 0.50", s)
+		}
+		c.must(200, "POST", "/sandbox/driver/accounts/ana/revoke-tokens", w.admin, "")
+		w.grow(t, "ana", `{"likes":6}`)
+		w.tick(t, 2*time.Minute)
+		if s := micros(t, w.money(t), "spent"); s != 500_000 {
+			t.Fatalf("spent %d while the account needs reconnecting", s)
+		}
+		accs := c.must(200, "GET", "/v1/creator/accounts", w.creators["ana"], "")["data"].([]any)
+		if len(accs) != 1 || accs[0].(map[string]any)["status"] != "reconnect_needed" {
+			t.Fatalf("accounts %v, want reconnect_needed", accs)
+		}
+		post := c.must(201, "POST", "/sandbox/driver/accounts/ana/posts", w.admin, `{"caption":"#GlowSerum #ad","type":"reel"}`)
+		c.fails(409, "reconnect_needed", "", "POST", "/v1/campaigns/"+w.campaign+"/posts", w.creators["ana"],
+			fmt.Sprintf(`{"platform":"sandbox","media":%q}`, str(post, "id")))
+		if st := str(w.connect(t, "ana"), "status"); st != "connected" {
+			t.Fatalf("reconnected account %s", st)
+		}
+		w.grow(t, "ana", `{"likes":4}`)
+		w.tick(t, 2*time.Minute)
+		if s := micros(t, w.money(t), "spent"); s != 500_000+10*50_000 {
+			t.Fatalf("spent %d after reconnecting, want the 10 likes of the gap billed once (1.00)", s)
+		}
+	})
 }
 
 // TestPayPerInteractionEndToEnd runs issue 3's whole loop over HTTP on both

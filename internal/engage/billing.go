@@ -227,21 +227,26 @@ func (s *Service) readAccount(ctx context.Context, ref string, posts []due) (map
 	plat := posts[0].plat
 	out := map[string]reading{}
 	backoff := func(d due) time.Duration { return s.backoff(d.failures + 1) }
-	conn, err := s.platforms.Get(plat)
-	if err != nil {
+	if _, err := s.platforms.Get(plat); err != nil {
 		s.m.reads.WithLabelValues(string(plat), "unconfigured").Inc()
 		s.log.Warn("posts of an unconfigured platform wait", "platform", plat, "posts", len(posts))
 		return out, backoff
-	}
-	tok, err := s.accounts.Token(ctx, ref)
-	if err != nil {
-		return out, s.readFailed(plat, ref, err, backoff)
 	}
 	ids := make([]string, len(posts))
 	for i, p := range posts {
 		ids[i] = p.mediaID
 	}
-	counts, err := conn.Counts(ctx, tok, ids)
+	var counts map[string]platform.MediaCounts
+	var tok platform.Token
+	err := s.accounts.WithToken(ctx, ref, func(ctx context.Context, c platform.Connector, t platform.Token) error {
+		var err error
+		tok = t
+		got, err := c.Counts(ctx, t, ids)
+		if counts == nil || len(got) > 0 {
+			counts = got // a retry after a refresh reads again; keep what was read
+		}
+		return err
+	})
 	for _, p := range posts {
 		c, ok := counts[p.mediaID]
 		switch {

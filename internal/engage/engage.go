@@ -102,10 +102,12 @@ type Accounts interface {
 	// ConnectedAccount returns the row id (ref) and the platform's account id
 	// of the creator's connected account on p, or an errs NotFound error.
 	ConnectedAccount(ctx context.Context, creatorID string, p platform.Name) (ref, platformAccountID string, err error)
-	// Token returns a usable token for the account ref, refreshing it when
-	// due; an error matching platform.ErrReconnect when the creator must
-	// reconnect.
-	Token(ctx context.Context, ref string) (platform.Token, error)
+	// WithToken calls fn with the account's connector and a usable token,
+	// refreshing it when due. When fn fails with platform.ErrReconnect it
+	// refreshes once and retries where the token allows, and otherwise marks
+	// the account as needing reconnection and returns an error matching
+	// platform.ErrReconnect. Rate limits still match platform.ErrRateLimited.
+	WithToken(ctx context.Context, ref string, fn func(ctx context.Context, c platform.Connector, tok platform.Token) error) error
 }
 
 // Applications tells when a creator was accepted into a campaign. The market

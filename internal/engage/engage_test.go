@@ -2,6 +2,7 @@ package engage_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -48,11 +49,28 @@ func (a *accounts) ConnectedAccount(_ context.Context, creatorID string, p platf
 	return ref, a.toks[ref].AccountID, nil
 }
 
-func (a *accounts) Token(ctx context.Context, ref string) (platform.Token, error) {
+// WithToken calls fn with the sandbox client and the account's token,
+// refreshed when due, and once more after a refresh when fn says reconnect.
+func (a *accounts) WithToken(ctx context.Context, ref string, fn func(ctx context.Context, c platform.Connector, tok platform.Token) error) error {
+	tok, err := a.token(ctx, ref, false)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx, a.client, tok)
+	if errors.Is(err, platform.ErrReconnect) && tok.CanRefresh(a.clk.Now()) {
+		if tok, err = a.token(ctx, ref, true); err != nil {
+			return err
+		}
+		err = fn(ctx, a.client, tok)
+	}
+	return err
+}
+
+func (a *accounts) token(ctx context.Context, ref string, force bool) (platform.Token, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	tok := a.toks[ref]
-	if tok.NeedsRefresh(a.clk.Now(), 5*time.Minute) {
+	if force || tok.NeedsRefresh(a.clk.Now(), 5*time.Minute) {
 		fresh, err := a.client.Refresh(ctx, tok)
 		if err != nil {
 			return tok, err

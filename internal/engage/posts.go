@@ -156,15 +156,14 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, campaignID s
 	} else if err != nil {
 		return Post{}, err
 	}
-	conn, err := s.platforms.Get(in.Platform)
-	if err != nil {
-		return Post{}, err
-	}
-	tok, err := s.accounts.Token(ctx, ref)
-	if err != nil {
-		return Post{}, platformError("media", err)
-	}
-	m, err := conn.FindMedia(ctx, tok, in.Media)
+	var m platform.Media
+	var tok platform.Token
+	err = s.accounts.WithToken(ctx, ref, func(ctx context.Context, c platform.Connector, t platform.Token) error {
+		var err error
+		tok = t
+		m, err = c.FindMedia(ctx, t, in.Media)
+		return err
+	})
 	if err != nil {
 		return Post{}, platformError("media", err)
 	}
