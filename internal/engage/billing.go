@@ -41,11 +41,20 @@ type PollResult struct {
 	Stopped bool `json:"-"`
 }
 
-// due is a post waiting to be read, as read outside the billing transaction.
+// due is a post waiting to be read, with its marks as read outside the
+// billing transaction.
 type due struct {
 	id, creator, ref, mediaID string
 	plat                      platform.Name
-	failures                  int
+	marks
+}
+
+// marks are a post's billing state (post_marks).
+type marks struct {
+	hwm        hwm
+	billed     int64
+	failures   int
+	lastPolled int64
 }
 
 // reading is what the platform said about one post.
@@ -106,12 +115,7 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		}
 	}()
 	for cr := range reads {
-		var r PollResult
-		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-			var err error
-			r, err = s.bill(ctx, tx, campaignID, cr.posts, cr.readings, cr.deferred)
-			return err
-		})
+		r, _, err := s.billChunk(ctx, campaignID, cr.posts, cr.readings, cr.deferred)
 		if err != nil {
 			return res, err
 		}
@@ -127,6 +131,26 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		}
 	}
 	return res, nil
+}
+
+// billChunk bills one chunk in its own transaction: first with the marks
+// read before the platform, and if another server moved any of them since,
+// again with the marks locked and re-read (relocked).
+func (s *Service) billChunk(ctx context.Context, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration) (r PollResult, relocked bool, err error) {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		r, err = s.bill(ctx, tx, campaignID, posts, readings, deferred, false)
+		return err
+	})
+	if errors.Is(err, errMarksMoved) {
+		relocked = true
+		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			r, err = s.bill(ctx, tx, campaignID, posts, readings, deferred, true)
+			return err
+		})
+	}
+	return r, relocked, err
 }
 
 // chunkByCreator splits posts into chunks of about size posts, never
@@ -157,7 +181,8 @@ func chunkByCreator(posts []due, size int) [][]due {
 }
 
 func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([]due, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures,
+		m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed, m.last_polled_at
 		FROM posts p JOIN post_marks m ON m.post_id = p.id
 		WHERE p.campaign_id = $1 AND p.state = $2 AND m.next_poll_at <= $3 ORDER BY p.id`, campaignID, PostLive, now)
 	if err != nil {
@@ -168,7 +193,8 @@ func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([
 	for rows.Next() {
 		var d due
 		var plat string
-		if err := rows.Scan(&d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures); err != nil {
+		if err := rows.Scan(&d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures,
+			&d.hwm[0], &d.hwm[1], &d.hwm[2], &d.hwm[3], &d.hwm[4], &d.billed, &d.lastPolled); err != nil {
 			return nil, fmt.Errorf("engage: due posts: %w", err)
 		}
 		d.plat = platform.Name(plat)
@@ -316,7 +342,7 @@ type growthDetail struct {
 	Amount int64            `json:"amount"`
 }
 
-func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration) (PollResult, error) {
+func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration, relock bool) (PollResult, error) {
 	res := PollResult{CampaignID: campaignID, PostsDue: len(posts)}
 	camp, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, campaignID)
 	if err != nil {
@@ -334,39 +360,44 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		prices = pricesOf(camp.Setup.Prices)
 	}
 
-	// Lock the chunk's posts and re-read their marks: another server may
-	// have billed some of this growth since we read the platform.
-	ids := make([]string, len(posts))
-	for i, p := range posts {
-		ids[i] = p.id
-	}
-	cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
-	rows, err := tx.QueryContext(ctx, `SELECT m.post_id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
-		m.billed, m.failures, m.last_polled_at FROM post_marks m JOIN posts p ON p.id = m.post_id
-		WHERE `+cond+` ORDER BY m.post_id`+tx.ForUpdate(), arg)
-	if err != nil {
-		return res, fmt.Errorf("engage: lock posts: %w", err)
-	}
+	// The marks as read before the platform, or (relock) locked and re-read
+	// now. In the first case the update below only applies where they are
+	// unchanged; anywhere else another server polled meanwhile, and
+	// errMarksMoved sends the caller round again with relock.
 	type current struct {
-		state      string
-		marks      hwm
-		billed     int64
-		failures   int
-		lastPolled int64
+		state string
+		marks
 	}
 	cur := make(map[string]*current, len(posts))
-	for rows.Next() {
-		var id string
-		c := &current{}
-		if err := rows.Scan(&id, &c.state, &c.marks[0], &c.marks[1], &c.marks[2], &c.marks[3], &c.marks[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
-			rows.Close()
+	if !relock {
+		for _, p := range posts {
+			cur[p.id] = &current{state: PostLive, marks: p.marks}
+		}
+	} else {
+		ids := make([]string, len(posts))
+		for i, p := range posts {
+			ids[i] = p.id
+		}
+		cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
+		rows, err := tx.QueryContext(ctx, `SELECT m.post_id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
+			m.billed, m.failures, m.last_polled_at FROM post_marks m JOIN posts p ON p.id = m.post_id
+			WHERE `+cond+` ORDER BY m.post_id`+tx.ForUpdate(), arg)
+		if err != nil {
 			return res, fmt.Errorf("engage: lock posts: %w", err)
 		}
-		cur[id] = c
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("engage: lock posts: %w", err)
+		for rows.Next() {
+			var id string
+			c := &current{}
+			if err := rows.Scan(&id, &c.state, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
+				rows.Close()
+				return res, fmt.Errorf("engage: lock posts: %w", err)
+			}
+			cur[id] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, fmt.Errorf("engage: lock posts: %w", err)
+		}
 	}
 
 	next := nowUS + s.cfg.PollInterval.Microseconds()
@@ -396,7 +427,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		counts := countsOf(r.counts)
 		var amount int64
 		growth := map[string]int64{}
-		marks := c.marks
+		hw := c.hwm
 		snap := []any{p.id, nowUS}
 		for i, cnt := range counts {
 			if !cnt.Known {
@@ -404,11 +435,11 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 				continue
 			}
 			snap = append(snap, cnt.Value)
-			if cnt.Value <= marks[i] {
+			if cnt.Value <= hw[i] {
 				continue // a count that falls bills nothing until it passes its old peak
 			}
-			g := cnt.Value - marks[i]
-			marks[i] = cnt.Value
+			g := cnt.Value - hw[i]
+			hw[i] = cnt.Value
 			if !billable || prices[i] == 0 {
 				continue
 			}
@@ -432,7 +463,20 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			details[p.creator] = append(details[p.creator], growthDetail{PostID: p.id, Growth: growth, Amount: amount})
 		}
-		updates = append(updates, []any{p.id, marks[0], marks[1], marks[2], marks[3], marks[4], billed, nowUS, next, int64(0)})
+		updates = append(updates, []any{p.id, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, next, int64(0)})
+	}
+
+	// Move the marks first, each only if no other server polled the post
+	// since its marks were read (last_polled_at unchanged).
+	n, err := tx.BulkUpdateIf(ctx, "post_marks", "post_id", "last_polled_at", pollCols, updates)
+	if err != nil {
+		return res, err
+	}
+	if n != int64(len(updates)) {
+		if relock {
+			return res, fmt.Errorf("engage: %d of %d marks moved under their lock", int64(len(updates))-n, len(updates))
+		}
+		return res, errMarksMoved
 	}
 
 	// Bill: one balancing accrual per creator.
@@ -490,9 +534,6 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "post_marks", "post_id", pollCols, updates); err != nil {
-		return res, err
-	}
 	if _, err := tx.BulkUpdate(ctx, "post_marks", "post_id", []string{"next_poll_at", "failures"}, waits); err != nil {
 		return res, err
 	}
@@ -512,7 +553,7 @@ func (s *Service) prepare(ctx context.Context) error {
 	if err := s.db.PrepareBulk(ctx, "post_snapshots", snapshotCols); err != nil {
 		return err
 	}
-	return s.db.PrepareBulkUpdate(ctx, "post_marks", "post_id", pollCols)
+	return s.db.PrepareBulkUpdate(ctx, "post_marks", "post_id", "last_polled_at", pollCols)
 }
 
 var (
@@ -556,3 +597,7 @@ func (s *Service) CompleteEnded(ctx context.Context) ([]string, error) {
 }
 
 var errAlreadyDone = errs.Conflictf("already_done", "another server did it first")
+
+// errMarksMoved: another server polled some of the chunk's posts since their
+// marks were read; bill again with the marks locked and re-read.
+var errMarksMoved = errors.New("engage: marks moved since they were read")

@@ -717,3 +717,44 @@ func TestChunkedBilling(t *testing.T) {
 		e.audit()
 	})
 }
+
+// A server whose read of the marks went stale (another server billed the
+// same posts in between) falls back to locking and re-reading them, and
+// bills nothing twice.
+func TestStaleMarksRelock(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		camp := e.campaign(100*eur, campaign.Prices{Like: 100_000}, 0, false)
+		ana := e.creator("ana", camp)
+		_, sp := e.post(ana, "ana", camp, "#glowup #ad")
+		e.add(sp.ID, sandbox.Delta{Likes: 10})
+		e.clk.Advance(time.Minute)
+		stale, err := e.svc.ReadNow(e.ctx, camp.ID) // reads 10 likes and marks at 0
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.add(sp.ID, sandbox.Delta{Likes: 5})
+		e.clk.Advance(time.Second)
+		if _, err := e.svc.PollCampaign(e.ctx, camp.ID); err != nil { // bills 15 likes
+			t.Fatal(err)
+		}
+		r, relocked, err := stale()
+		if err != nil || !relocked || r.Granted != 0 {
+			t.Fatalf("stale bill: %+v relocked=%v err=%v; want a relock and nothing billed", r, relocked, err)
+		}
+		if s := e.escrow(camp.ID).Spent; s != 15*100_000 {
+			t.Fatalf("spent %d, want 15 likes once", s)
+		}
+		// Without interference the first, optimistic attempt is enough.
+		e.add(sp.ID, sandbox.Delta{Likes: 2})
+		e.clk.Advance(time.Minute)
+		fresh, err := e.svc.ReadNow(e.ctx, camp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, relocked, err := fresh(); err != nil || relocked || r.Granted != 200_000 {
+			t.Fatalf("fresh bill: %+v relocked=%v err=%v", r, relocked, err)
+		}
+		e.audit()
+	})
+}

@@ -398,16 +398,32 @@ func insertSQL(table string, cols []string, n int) string {
 // Values must be string, int64 or bool. It returns how many rows of table
 // were updated.
 func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
+	return tx.bulkUpdate(ctx, table, key, "", cols, rows)
+}
+
+// BulkUpdateIf is BulkUpdate where each row also names the value its guard
+// column must still hold: rows[i] is (key, guard value, cols[0], …). Rows
+// whose guard column holds anything else are left alone, so the count it
+// returns tells whether another writer got there first (compare-and-set).
+func (tx *Tx) BulkUpdateIf(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
+	return tx.bulkUpdate(ctx, table, key, guard, cols, rows)
+}
+
+func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	if len(rows[0]) != len(cols)+1 {
-		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns and the key", table, len(rows[0]), len(cols))
+	lead := []string{key}
+	if guard != "" {
+		lead = append(lead, "guard_old")
+	}
+	if len(rows[0]) != len(cols)+len(lead) {
+		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns", table, len(rows[0]), len(cols)+len(lead))
 	}
 	if tx.dialect == SQLite {
-		return tx.bulkUpdateSQLite(ctx, table, key, cols, rows)
+		return tx.bulkUpdateSQLite(ctx, table, key, guard, cols, rows)
 	}
-	all := append([]string{key}, cols...)
+	all := append(lead, cols...)
 	defs := make([]string, len(all))
 	for i, c := range all {
 		var typ string
@@ -434,7 +450,11 @@ func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, 
 	for i, c := range cols {
 		sets[i] = c + " = v." + c
 	}
-	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+table+"."+key+" = v."+key)
+	where := table + "." + key + " = v." + key
+	if guard != "" {
+		where += " AND " + table + "." + guard + " = v.guard_old"
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+where)
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
@@ -448,8 +468,8 @@ func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, 
 	return n, nil
 }
 
-func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
-	width := len(cols) + 1
+func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
+	width := len(rows[0])
 	chunk := bulkChunk(width, len(rows))
 	args := make([]any, 0, chunk*width)
 	var total int64
@@ -459,7 +479,7 @@ func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key string, cols []st
 		for _, r := range rows[start:end] {
 			args = append(args, r...)
 		}
-		query := updateSQL(table, key, cols, end-start)
+		query := updateSQL(table, key, guard, cols, end-start)
 		var res sql.Result
 		var err error
 		if cached, ok := tx.db.stmts.Load(query); ok {
@@ -480,13 +500,17 @@ func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key string, cols []st
 }
 
 // PrepareBulkUpdate prepares, once for the database, the full-size statement
-// BulkUpdate uses on SQLite for table, key and cols. Call it outside any
-// transaction; on PostgreSQL it does nothing.
-func (db *DB) PrepareBulkUpdate(ctx context.Context, table, key string, cols []string) error {
+// BulkUpdate (guard "") or BulkUpdateIf uses on SQLite for table, key, guard
+// and cols. Call it outside any transaction; on PostgreSQL it does nothing.
+func (db *DB) PrepareBulkUpdate(ctx context.Context, table, key, guard string, cols []string) error {
 	if db.dialect != SQLite {
 		return nil
 	}
-	return db.prepareOnce(ctx, updateSQL(table, key, cols, bulkChunk(len(cols)+1, 1<<30)))
+	width := len(cols) + 1
+	if guard != "" {
+		width++
+	}
+	return db.prepareOnce(ctx, updateSQL(table, key, guard, cols, bulkChunk(width, 1<<30)))
 }
 
 func (db *DB) prepareOnce(ctx context.Context, query string) error {
@@ -504,18 +528,23 @@ func (db *DB) prepareOnce(ctx context.Context, query string) error {
 }
 
 // updateSQL is SQLite's UPDATE … FROM (VALUES …) for n rows; VALUES columns
-// are named column1, column2, … in order.
-func updateSQL(table, key string, cols []string, n int) string {
+// are named column1, column2, … in order: the key, the guard's expected
+// value when there is a guard, then cols.
+func updateSQL(table, key, guard string, cols []string, n int) string {
+	lead := 1
+	if guard != "" {
+		lead = 2
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "UPDATE %s SET ", table)
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s = v.column%d", c, i+2)
+		fmt.Fprintf(&b, "%s = v.column%d", c, i+lead+1)
 	}
 	b.WriteString(" FROM (VALUES ")
-	row := "(" + strings.Repeat("?,", len(cols)) + "?)"
+	row := "(" + strings.Repeat("?,", len(cols)+lead-1) + "?)"
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
@@ -523,6 +552,9 @@ func updateSQL(table, key string, cols []string, n int) string {
 		b.WriteString(row)
 	}
 	fmt.Fprintf(&b, ") AS v WHERE %s.%s = v.column1", table, key)
+	if guard != "" {
+		fmt.Fprintf(&b, " AND %s.%s = v.column2", table, guard)
+	}
 	return b.String()
 }
 

@@ -140,7 +140,7 @@ func TestStoreConformance(t *testing.T) {
 					upd = append(upd, []any{id, fmt.Sprintf("after %d", i), int64(-i)})
 				}
 			}
-			if err := db.PrepareBulkUpdate(ctx, "brands", "id", []string{"name", "created_at"}); err != nil {
+			if err := db.PrepareBulkUpdate(ctx, "brands", "id", "", []string{"name", "created_at"}); err != nil {
 				t.Fatal(err)
 			}
 			var n int64
@@ -183,6 +183,28 @@ func TestStoreConformance(t *testing.T) {
 			}, `SELECT id FROM brands WHERE id = 'nobody'`)
 			if err != nil || none == nil || len(none) != 0 {
 				t.Fatalf("QueryAll without rows: %#v, %v; want an empty slice", none, err)
+			}
+			// Compare-and-set: only rows whose guard still holds change.
+			var moved int64
+			if err := db.WithTx(ctx, func(tx *store.Tx) error {
+				var err error
+				moved, err = tx.BulkUpdateIf(ctx, "brands", "id", "created_at", []string{"name"}, [][]any{
+					{"brd_bu_00000", int64(0), "guarded"},   // created_at is 0: changes
+					{"brd_bu_00001", int64(999), "ignored"}, // created_at is 1: stays
+				})
+				return err
+			}); err != nil || moved != 1 {
+				t.Fatalf("BulkUpdateIf moved %d rows, %v; want 1", moved, err)
+			}
+			var n0, n1 string
+			if err := db.Read().QueryRowContext(ctx, `SELECT name FROM brands WHERE id = 'brd_bu_00000'`).Scan(&n0); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Read().QueryRowContext(ctx, `SELECT name FROM brands WHERE id = 'brd_bu_00001'`).Scan(&n1); err != nil {
+				t.Fatal(err)
+			}
+			if n0 != "guarded" || n1 != "before" {
+				t.Fatalf("after BulkUpdateIf: %q, %q", n0, n1)
 			}
 			// A mismatched row is an error before anything is written.
 			if err := db.WithTx(ctx, func(tx *store.Tx) error {
