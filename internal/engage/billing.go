@@ -153,8 +153,9 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, posts []due,
 	return r, relocked, err
 }
 
-// chunkByCreator splits posts into chunks of about size posts, never
-// splitting one creator's posts, so each creator is billed once per tick.
+// chunkByCreator splits posts into chunks of about size posts (the first a
+// fifth of that, so billing starts while the rest is read), never splitting
+// one creator's posts, so each creator is billed once per tick.
 func chunkByCreator(posts []due, size int) [][]due {
 	by := map[string][]due{}
 	var creators []string
@@ -167,11 +168,12 @@ func chunkByCreator(posts []due, size int) [][]due {
 	sort.Strings(creators)
 	var out [][]due
 	var cur []due
+	target := max(1, size/5) // a small first chunk: billing starts sooner
 	for _, c := range creators {
 		cur = append(cur, by[c]...)
-		if len(cur) >= size {
+		if len(cur) >= target {
 			out = append(out, cur)
-			cur = nil
+			cur, target = nil, size
 		}
 	}
 	if len(cur) > 0 {
