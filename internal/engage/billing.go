@@ -82,21 +82,22 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
 		return res, nil
 	}
-	now := s.clock.Now()
-	posts, err := s.duePosts(ctx, campaignID, now.UnixMicro())
-	if err != nil {
-		return res, err
-	}
-	res.PostsDue = len(posts)
-	if len(posts) == 0 {
-		return res, nil
-	}
 	if err := s.prepare(ctx); err != nil {
 		return res, err
 	}
-	// Read ahead: one chunk is read while the one before it is billed.
+	// A pipeline: the due posts stream in creator order and are cut into
+	// chunks of whole creators; one chunk is read from the platform while
+	// the one before it is billed.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	chunks := make(chan []due, 1)
+	var dueErr error
+	dueDone := make(chan struct{})
+	go func() {
+		defer close(dueDone)
+		dueErr = s.streamDue(rctx, campaignID, s.clock.Now().UnixMicro(), s.cfg.ChunkPosts, chunks)
+		close(chunks)
+	}()
 	type chunkRead struct {
 		posts    []due
 		readings map[string]reading
@@ -105,7 +106,7 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	reads := make(chan chunkRead, 1)
 	go func() {
 		defer close(reads)
-		for _, c := range chunkByCreator(posts, s.cfg.ChunkPosts) {
+		for c := range chunks {
 			r, d := s.read(rctx, c)
 			select {
 			case reads <- chunkRead{c, r, d}:
@@ -114,9 +115,18 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 			}
 		}
 	}()
+	// finish stops the stages and waits for them to end.
+	finish := func() {
+		stop()
+		for range reads {
+		}
+		<-dueDone
+	}
 	for cr := range reads {
+		res.PostsDue += len(cr.posts)
 		r, _, err := s.billChunk(ctx, campaignID, cr.posts, cr.readings, cr.deferred)
 		if err != nil {
+			finish()
 			return res, err
 		}
 		res.PostsRead += r.PostsRead
@@ -129,6 +139,13 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		if r.Stopped {
 			break // the campaign completed (or changed state): the rest is not billed now
 		}
+	}
+	finish()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if dueErr != nil && !errors.Is(dueErr, context.Canceled) {
+		return res, dueErr
 	}
 	return res, nil
 }
@@ -153,59 +170,53 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, posts []due,
 	return r, relocked, err
 }
 
-// chunkByCreator splits posts into chunks of about size posts (the first a
-// fifth of that, so billing starts while the rest is read), never splitting
-// one creator's posts, so each creator is billed once per tick.
-func chunkByCreator(posts []due, size int) [][]due {
-	by := map[string][]due{}
-	var creators []string
-	for _, p := range posts {
-		if _, ok := by[p.creator]; !ok {
-			creators = append(creators, p.creator)
-		}
-		by[p.creator] = append(by[p.creator], p)
-	}
-	sort.Strings(creators)
-	var out [][]due
-	var cur []due
-	target := max(1, size/5) // a small first chunk: billing starts sooner
-	for _, c := range creators {
-		cur = append(cur, by[c]...)
-		if len(cur) >= target {
-			out = append(out, cur)
-			cur, target = nil, size
-		}
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
-}
-
-func (s *Service) duePosts(ctx context.Context, campaignID string, now int64) ([]due, error) {
+// streamDue sends the campaign's live posts due by now, with their marks,
+// to out in chunks of about size posts (the first a fifth of that, so
+// billing starts sooner), never splitting one creator's posts, so each
+// creator is billed once per tick. It closes nothing; it returns the first
+// error of the query, or ctx's.
+func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, size int, out chan<- []due) error {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures,
 		m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed, m.last_polled_at
 		FROM posts p JOIN post_marks m ON m.post_id = p.id
-		WHERE p.campaign_id = $1 AND p.state = $2 AND m.next_poll_at <= $3 ORDER BY p.id`, campaignID, PostLive, now)
+		WHERE p.campaign_id = $1 AND p.state = $2 AND m.next_poll_at <= $3 ORDER BY p.creator_id, p.id`, campaignID, PostLive, now)
 	if err != nil {
-		return nil, fmt.Errorf("engage: due posts: %w", err)
+		return fmt.Errorf("engage: due posts: %w", err)
 	}
 	defer rows.Close()
-	var out []due
+	send := func(c []due) error {
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	target := max(1, size/5)
+	var cur []due
 	for rows.Next() {
 		var d due
 		var plat string
 		if err := rows.Scan(&d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures,
 			&d.hwm[0], &d.hwm[1], &d.hwm[2], &d.hwm[3], &d.hwm[4], &d.billed, &d.lastPolled); err != nil {
-			return nil, fmt.Errorf("engage: due posts: %w", err)
+			return fmt.Errorf("engage: due posts: %w", err)
 		}
 		d.plat = platform.Name(plat)
-		out = append(out, d)
+		if n := len(cur); n >= target && cur[n-1].creator != d.creator {
+			if err := send(cur); err != nil {
+				return err
+			}
+			cur, target = nil, size
+		}
+		cur = append(cur, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("engage: due posts: %w", err)
+		return fmt.Errorf("engage: due posts: %w", err)
 	}
-	return out, nil
+	if len(cur) > 0 {
+		return send(cur)
+	}
+	return nil
 }
 
 // read fetches the counts of posts, one Counts call per connected account,

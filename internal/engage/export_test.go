@@ -6,9 +6,14 @@ import "context"
 // returns a function that bills them later, as PollCampaign would: the
 // marks it then starts from may be stale.
 func (s *Service) ReadNow(ctx context.Context, campaignID string) (func() (r PollResult, relocked bool, err error), error) {
-	posts, err := s.duePosts(ctx, campaignID, s.clock.Now().UnixMicro())
-	if err != nil {
+	chunks := make(chan []due, 1000)
+	if err := s.streamDue(ctx, campaignID, s.clock.Now().UnixMicro(), 1<<30, chunks); err != nil {
 		return nil, err
+	}
+	close(chunks)
+	var posts []due
+	for c := range chunks {
+		posts = append(posts, c...)
 	}
 	readings, deferred := s.read(ctx, posts)
 	if err := s.prepare(ctx); err != nil {

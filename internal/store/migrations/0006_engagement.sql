@@ -20,7 +20,7 @@ CREATE TABLE posts (
     decided_at      BIGINT NOT NULL DEFAULT 0,
     UNIQUE (platform, media_id)
 );
-CREATE INDEX posts_campaign ON posts (campaign_id, state);
+CREATE INDEX posts_campaign ON posts (campaign_id, state, creator_id);
 CREATE INDEX posts_creator ON posts (creator_id, id);
 
 -- post_marks and post_snapshots: see 0007 (SQLite stores them WITHOUT ROWID).
