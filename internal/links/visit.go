@@ -1,0 +1,241 @@
+package links
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/id"
+)
+
+// Device classes of a click.
+const (
+	DeviceMobile  = "mobile"
+	DeviceTablet  = "tablet"
+	DeviceDesktop = "desktop"
+	DeviceBot     = "bot"
+	DeviceUnknown = "unknown"
+)
+
+// Visit is what the redirect knows about one request for a short link.
+type Visit struct {
+	Method    string
+	UserAgent string
+	IP        string // the client's address, without port
+	Referer   string
+	Country   string // as the configured header gave it
+	// Purpose is the request's Sec-Purpose, Purpose or X-Purpose header
+	// ("prefetch", "preview"): set by browsers' and ad apps' preloaders.
+	Purpose string
+	// Query is the request's raw query string, passed through to the destination.
+	Query string
+}
+
+// VisitOf reads a Visit from a redirect request, taking the client address
+// from X-Forwarded-For only when the service trusts a proxy, and the
+// country from the configured header.
+func (s *Service) VisitOf(r *http.Request) Visit {
+	v := Visit{Method: r.Method, UserAgent: r.UserAgent(), Referer: r.Referer(), Query: r.URL.RawQuery}
+	v.IP, _, _ = strings.Cut(r.RemoteAddr, ":")
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		v.IP = host
+	}
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
+				v.IP = ip
+			}
+		}
+	}
+	if s.cfg.CountryHeader != "" {
+		v.Country = r.Header.Get(s.cfg.CountryHeader)
+	}
+	for _, h := range []string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
+		if p := r.Header.Get(h); p != "" {
+			v.Purpose = p
+			break
+		}
+	}
+	return v
+}
+
+// botMarks are lower-case substrings of the user agents of crawlers, link
+// previewers, HTTP libraries and ad preloaders.
+var botMarks = []string{
+	"bot", "crawl", "spider", "slurp", "preview", "fetcher",
+	"facebookexternalhit", "facebookcatalog", "meta-externalagent", "meta-externalads",
+	"whatsapp", "telegrambot", "slackbot", "slack-imgproxy", "discordbot", "linkedinbot",
+	"twitterbot", "skypeuripreview", "embedly", "pinterest", "redditbot", "applebot",
+	"bytespider", "tiktokspider", "bytedance-ad", "headlesschrome", "phantomjs", "lighthouse",
+	"curl/", "wget/", "python-requests", "python-urllib", "aiohttp", "go-http-client",
+	"java/", "okhttp/", "axios/", "node-fetch", "libwww-perl", "httpclient", "scrapy",
+}
+
+// IsBot reports whether a visit is not a person following the link: a HEAD
+// request, an empty user agent, a known bot, crawler, link previewer or HTTP
+// library, or a prefetch (Sec-Purpose/Purpose/X-Purpose: prefetch or
+// preview, as sent by browsers' and ad apps' preloaders — TikTok's and
+// Meta's included).
+func IsBot(v Visit) bool {
+	if v.Method == http.MethodHead {
+		return true
+	}
+	p := strings.ToLower(v.Purpose)
+	if strings.Contains(p, "prefetch") || strings.Contains(p, "preview") || strings.Contains(p, "prerender") {
+		return true
+	}
+	ua := strings.ToLower(strings.TrimSpace(v.UserAgent))
+	if ua == "" {
+		return true
+	}
+	for _, m := range botMarks {
+		if strings.Contains(ua, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeviceOf classifies a user agent: DeviceBot for bots, then tablet, mobile,
+// desktop, or DeviceUnknown.
+func DeviceOf(v Visit) string {
+	if IsBot(v) {
+		return DeviceBot
+	}
+	ua := strings.ToLower(v.UserAgent)
+	switch {
+	case strings.Contains(ua, "ipad") || strings.Contains(ua, "tablet") || strings.Contains(ua, "kindle") ||
+		strings.Contains(ua, "silk/") || (strings.Contains(ua, "android") && !strings.Contains(ua, "mobile")):
+		return DeviceTablet
+	case strings.Contains(ua, "mobi") || strings.Contains(ua, "iphone") || strings.Contains(ua, "ipod") ||
+		strings.Contains(ua, "android") || strings.Contains(ua, "phone"):
+		return DeviceMobile
+	case strings.Contains(ua, "windows nt") || strings.Contains(ua, "macintosh") || strings.Contains(ua, "x11") ||
+		strings.Contains(ua, "cros") || strings.Contains(ua, "linux"):
+		return DeviceDesktop
+	}
+	return DeviceUnknown
+}
+
+// ReferrerHost returns the lower-case host of a Referer header, or "".
+func ReferrerHost(ref string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func countryOf(raw string) string {
+	c := strings.ToUpper(strings.TrimSpace(raw))
+	if len(c) != 2 {
+		return ""
+	}
+	for _, r := range c {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return ""
+		}
+	}
+	return c
+}
+
+// VisitorHash is the hex SHA-256 of salt | ip | user agent: the same visitor
+// hashes alike without the IP being kept.
+func VisitorHash(salt, ip, ua string) string {
+	h := sha256.New()
+	h.Write([]byte(salt))
+	h.Write([]byte{'|'})
+	h.Write([]byte(ip))
+	h.Write([]byte{'|'})
+	h.Write([]byte(ua))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// Destination returns where link l sends a visit: its destination with its
+// own query and fragment kept as they are, then utm_source, utm_medium,
+// utm_campaign, utm_content (the placement) and click_id, each unless the
+// destination already has it, then the visit's own query parameters whose
+// names are not already there. It returns l.Destination unchanged if that
+// does not parse (Create never stores such a destination).
+func Destination(l Link, clickID, incoming string) string {
+	u, err := url.Parse(l.Destination)
+	if err != nil {
+		return l.Destination
+	}
+	have, _ := url.ParseQuery(u.RawQuery)
+	if have == nil {
+		have = url.Values{}
+	}
+	var b strings.Builder
+	b.WriteString(u.RawQuery)
+	add := func(k, v string) {
+		if have.Has(k) {
+			return
+		}
+		have[k] = nil
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(k))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	add("utm_source", l.UTMSource)
+	add("utm_medium", l.Medium)
+	add("utm_campaign", l.UTMCampaign)
+	add("utm_content", l.Placement)
+	add("click_id", clickID)
+	if incoming != "" {
+		in, _ := url.ParseQuery(incoming)
+		keys := make([]string, 0, len(in))
+		for k := range in {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if have.Has(k) {
+				continue
+			}
+			for _, v := range in[k] {
+				if b.Len() > 0 {
+					b.WriteByte('&')
+				}
+				b.WriteString(url.QueryEscape(k))
+				b.WriteByte('=')
+				b.WriteString(url.QueryEscape(v))
+			}
+			have[k] = nil
+		}
+	}
+	u.RawQuery = b.String()
+	u.ForceQuery = false
+	return u.String()
+}
+
+// Follow resolves slug and returns where to send the visit, handing its
+// click to the recorder without waiting for it to be written. It returns
+// NotFound for an unknown slug.
+func (s *Service) Follow(ctx context.Context, slug string, v Visit) (string, error) {
+	l, err := s.Resolve(ctx, slug)
+	if err != nil {
+		return "", err
+	}
+	clickID := id.Secret(10)
+	bot := IsBot(v)
+	device := DeviceOf(v)
+	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(s.clock.Now()),
+		Visitor: VisitorHash(s.salt, v.IP, v.UserAgent), Country: countryOf(v.Country), Device: device,
+		ReferrerHost: ReferrerHost(v.Referer), Bot: bot})
+	return Destination(l, clickID, v.Query), nil
+}
