@@ -13,6 +13,7 @@ import (
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -22,6 +23,7 @@ type common struct {
 	feeBps, firstFeeBps      int64
 	sandbox                  bool
 	engage                   engage.Config
+	links                    links.Config
 }
 
 func (c *common) register(f *flags) {
@@ -32,6 +34,9 @@ func (c *common) register(f *flags) {
 	f.int64(&c.firstFeeBps, "first-campaign-fee-bps", "PAYPER_FIRST_CAMPAIGN_FEE_BPS", ledger.DefaultConfig.FirstCampaignFeeBps, "platform fee on a brand's first campaign, in basis points")
 	f.duration(&c.engage.PollInterval, "poll-interval", "PAYPER_POLL_INTERVAL", engage.DefaultPollInterval, "how often each live post's engagement is read")
 	f.duration(&c.engage.HoldingPeriod, "holding-period", "PAYPER_HOLDING_PERIOD", engage.DefaultHoldingPeriod, "how long earnings stay held before creators can withdraw them")
+	f.str(&c.links.Salt, "click-salt", "PAYPER_CLICK_SALT", "", "salt of the visitor hashes of link clicks; empty = generated once and kept in the database")
+	f.boolean(&c.links.TrustProxy, "trust-proxy", "PAYPER_TRUST_PROXY", false, "take a click's client address from X-Forwarded-For (last entry), set by the proxy in front of payper")
+	f.str(&c.links.CountryHeader, "country-header", "PAYPER_COUNTRY_HEADER", "", "request header holding a click's country code (e.g. CF-IPCountry); empty = none")
 }
 
 func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
@@ -44,7 +49,7 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage,
+	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
 }
 
@@ -110,6 +115,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// No redirect runs any more: write the clicks still buffered.
+	if err := a.Links.Recorder.Close(sctx); err != nil {
+		a.Log.Error("writing the last clicks", "err", err)
+	}
+	a.Log.Info("clicks written", "recorded", a.Links.Recorder.Recorded(), "dropped", a.Links.Recorder.Dropped())
 	a.Log.Info("stopped")
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/store"
 )
@@ -41,6 +42,8 @@ type Deps struct {
 	Creators  *creator.Service
 	Market    *market.Service
 	Engage    *engage.Service
+	// Links serves tracked links and their redirects.
+	Links *links.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	Log        *slog.Logger
@@ -101,7 +104,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

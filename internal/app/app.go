@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
@@ -46,6 +48,9 @@ type Config struct {
 	// NoPeriodicJobs leaves the periodic engagement tick out: the demo and
 	// tests tick by hand (Jobs.RunOnce) on a clock they move.
 	NoPeriodicJobs bool
+	// Links configures tracked links and click capture (salt, proxy trust,
+	// country header); its PublicURL is the App's.
+	Links links.Config
 }
 
 // App is a running set of services over one database.
@@ -63,6 +68,8 @@ type App struct {
 	Creators  *creator.Service
 	Market    *market.Service
 	Engage    *engage.Service
+	// Links serves tracked links; its Recorder is closed by Close.
+	Links *links.Service
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -131,9 +138,20 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs}); err != nil {
 		return nil, err
 	}
+	lcfg := cfg.Links
+	lcfg.PublicURL = a.PublicURL
+	lcfg.Recorder.Log = cfg.Log
+	if a.Links, err = links.New(ctx, db, cfg.Clock, a.Campaigns, a.Market, a.Creators, lcfg); err != nil {
+		return nil, err
+	}
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
+		a.Links.Recorder.Close(ctx)
+		return nil, err
+	}
+	if err := a.Links.Recorder.RegisterMetrics(a.API.Registry()); err != nil {
+		a.Links.Recorder.Close(ctx)
 		return nil, err
 	}
 	a.Handler = a.API
@@ -157,5 +175,14 @@ func platformHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close writes the clicks still buffered (waiting at most 10 seconds) and
+// closes the database. It returns the first error of either.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := a.Links.Recorder.Close(ctx)
+	if err != nil {
+		a.Log.Error("writing the last clicks", "err", err)
+	}
+	return errors.Join(err, a.DB.Close())
+}

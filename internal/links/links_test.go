@@ -307,13 +307,13 @@ func TestClicks(t *testing.T) {
 			t.Fatal(err)
 		}
 		steps := []struct {
-			name          string
-			advance       time.Duration
-			slug          string
-			method, ip    string
-			ua, referer   string
-			bot, unique   bool
-			device        string
+			name        string
+			advance     time.Duration
+			slug        string
+			method, ip  string
+			ua, referer string
+			bot, unique bool
+			device      string
 		}{
 			{"first visit", 0, bio.Slug, "GET", "203.0.113.7", safariIPhone, "https://www.instagram.com/maria", false, true, links.DeviceMobile},
 			{"same visitor 10 min later", 10 * time.Minute, bio.Slug, "GET", "203.0.113.7", safariIPhone, "", false, false, links.DeviceMobile},
