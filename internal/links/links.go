@@ -54,6 +54,8 @@ type Link struct {
 	CreatedAt   clock.Micros `json:"created_at"`
 	// Clicks are the link's click counts; present in lists only.
 	Clicks *Counts `json:"clicks,omitempty"`
+
+	tmpl *destTemplate // set on links Resolve caches
 }
 
 // Counts are a link's clicks: human and bot, and the unique human ones (the
@@ -182,6 +184,9 @@ type Service struct {
 
 	mu    sync.RWMutex
 	cache map[string]cached
+
+	uaMu sync.RWMutex
+	uas  map[string]uaClass
 }
 
 type cached struct {
@@ -200,7 +205,7 @@ func New(ctx context.Context, db *store.DB, clk clock.Clock, camps *campaign.Ser
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, clock: clk, campaigns: camps, market: mkt, creators: crs, cfg: cfg, salt: salt, cache: map[string]cached{}}
+	s := &Service{db: db, clock: clk, campaigns: camps, market: mkt, creators: crs, cfg: cfg, salt: salt, cache: map[string]cached{}, uas: map[string]uaClass{}}
 	s.Recorder = NewRecorder(db, cfg.Recorder)
 	return s, nil
 }
@@ -391,6 +396,7 @@ func (s *Service) Resolve(ctx context.Context, slug string) (Link, error) {
 	if err != nil {
 		return Link{}, fmt.Errorf("links: resolve %s: %w", slug, err)
 	}
+	l.tmpl = newTemplate(l)
 	s.mu.Lock()
 	if len(s.cache) > 100_000 {
 		clear(s.cache)

@@ -120,6 +120,19 @@ func TestDestinationMatrix(t *testing.T) {
 	}
 }
 
+func TestReferrerHost(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"": "", "https://www.Instagram.com/maria?x=1": "www.instagram.com", "http://u:p@t.co:8080/abc": "t.co",
+		"https://[2001:db8::1]:443/x": "2001:db8::1", "android-app://com.zhiliaoapp.musically/": "com.zhiliaoapp.musically",
+		"not a url": "", "https://l.facebook.com#frag": "l.facebook.com",
+	} {
+		if got := links.ReferrerHost(in); got != want {
+			t.Errorf("ReferrerHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestCampaignSlug(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
@@ -368,7 +381,7 @@ func TestClicks(t *testing.T) {
 			t.Fatalf("%d clicks stored, want %d", len(all), len(steps))
 		}
 		for _, g := range all {
-			if len(g.visitor) != 64 || strings.Contains(g.visitor, "203.0.113") || g.country != "DE" || len(g.clickID) != 16 {
+			if len(g.visitor) != 32 || strings.Contains(g.visitor, "203.0.113") || g.country != "DE" || len(g.clickID) != 16 {
 				t.Fatalf("stored click %+v", g)
 			}
 		}

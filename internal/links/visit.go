@@ -84,14 +84,19 @@ var botMarks = []string{
 // preview, as sent by browsers' and ad apps' preloaders — TikTok's and
 // Meta's included).
 func IsBot(v Visit) bool {
-	if v.Method == http.MethodHead {
-		return true
+	return v.Method == http.MethodHead || prefetch(v.Purpose) || botUA(v.UserAgent)
+}
+
+func prefetch(purpose string) bool {
+	if purpose == "" {
+		return false
 	}
-	p := strings.ToLower(v.Purpose)
-	if strings.Contains(p, "prefetch") || strings.Contains(p, "preview") || strings.Contains(p, "prerender") {
-		return true
-	}
-	ua := strings.ToLower(strings.TrimSpace(v.UserAgent))
+	p := strings.ToLower(purpose)
+	return strings.Contains(p, "prefetch") || strings.Contains(p, "preview") || strings.Contains(p, "prerender")
+}
+
+func botUA(ua string) bool {
+	ua = strings.ToLower(strings.TrimSpace(ua))
 	if ua == "" {
 		return true
 	}
@@ -103,13 +108,17 @@ func IsBot(v Visit) bool {
 	return false
 }
 
-// DeviceOf classifies a user agent: DeviceBot for bots, then tablet, mobile,
-// desktop, or DeviceUnknown.
+// DeviceOf classifies a visit: DeviceBot for bots, then tablet, mobile,
+// desktop, or DeviceUnknown from its user agent.
 func DeviceOf(v Visit) string {
 	if IsBot(v) {
 		return DeviceBot
 	}
-	ua := strings.ToLower(v.UserAgent)
+	return deviceUA(v.UserAgent)
+}
+
+func deviceUA(ua string) string {
+	ua = strings.ToLower(ua)
 	switch {
 	case strings.Contains(ua, "ipad") || strings.Contains(ua, "tablet") || strings.Contains(ua, "kindle") ||
 		strings.Contains(ua, "silk/") || (strings.Contains(ua, "android") && !strings.Contains(ua, "mobile")):
@@ -124,16 +133,62 @@ func DeviceOf(v Visit) string {
 	return DeviceUnknown
 }
 
+// uaClass is what a user agent alone says about a visit.
+type uaClass struct {
+	bot    bool
+	device string
+}
+
+// maxUAs bounds the user-agent cache; it starts over when full.
+const maxUAs = 10_000
+
+// classify returns IsBot(v) and DeviceOf(v), remembering what each user
+// agent says (the same few thousand agents make most traffic).
+func (s *Service) classify(v Visit) (bool, string) {
+	if v.Method == http.MethodHead || prefetch(v.Purpose) {
+		return true, DeviceBot
+	}
+	s.uaMu.RLock()
+	c, ok := s.uas[v.UserAgent]
+	s.uaMu.RUnlock()
+	if !ok {
+		c.bot = botUA(v.UserAgent)
+		c.device = DeviceBot
+		if !c.bot {
+			c.device = deviceUA(v.UserAgent)
+		}
+		s.uaMu.Lock()
+		if len(s.uas) >= maxUAs {
+			clear(s.uas)
+		}
+		s.uas[v.UserAgent] = c
+		s.uaMu.Unlock()
+	}
+	return c.bot, c.device
+}
+
 // ReferrerHost returns the lower-case host of a Referer header, or "".
 func ReferrerHost(ref string) string {
-	if ref == "" {
+	_, rest, ok := strings.Cut(ref, "://")
+	if !ok {
 		return ""
 	}
-	u, err := url.Parse(ref)
-	if err != nil {
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.IndexByte(rest, ']'); i >= 0 {
+			return strings.ToLower(rest[1:i])
+		}
 		return ""
 	}
-	return strings.ToLower(u.Hostname())
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.ToLower(rest)
 }
 
 func countryOf(raw string) string {
@@ -149,8 +204,8 @@ func countryOf(raw string) string {
 	return c
 }
 
-// VisitorHash is the hex SHA-256 of salt | ip | user agent: the same visitor
-// hashes alike without the IP being kept.
+// VisitorHash is the first 128 bits, in hex, of the SHA-256 of salt | ip |
+// user agent: the same visitor hashes alike without the IP being kept.
 func VisitorHash(salt, ip, ua string) string {
 	h := sha256.New()
 	h.Write([]byte(salt))
@@ -159,19 +214,41 @@ func VisitorHash(salt, ip, ua string) string {
 	h.Write([]byte{'|'})
 	h.Write([]byte(ua))
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // Destination returns where link l sends a visit: its destination with its
 // own query and fragment kept as they are, then utm_source, utm_medium,
 // utm_campaign, utm_content (the placement) and click_id, each unless the
-// destination already has it, then the visit's own query parameters whose
-// names are not already there. It returns l.Destination unchanged if that
-// does not parse (Create never stores such a destination).
+// destination already has it, then the visit's own query parameters (raw
+// query incoming) whose names are not already there. It returns
+// l.Destination unchanged if that does not parse (Create never stores such
+// a destination).
 func Destination(l Link, clickID, incoming string) string {
+	t := l.tmpl
+	if t == nil {
+		t = newTemplate(l)
+	}
+	return t.build(clickID, incoming)
+}
+
+// destTemplate is a link's destination parsed once: base?query<click id><incoming>#fragment.
+type destTemplate struct {
+	raw      string // answered as is when bad
+	bad      bool
+	base     string // scheme://host/path, escaped, without query or fragment
+	query    string // the destination's own query and the UTMs, ending in "click_id=" when addClick
+	addClick bool
+	frag     string // "#…" or ""
+	have     url.Values
+}
+
+func newTemplate(l Link) *destTemplate {
+	t := &destTemplate{raw: l.Destination}
 	u, err := url.Parse(l.Destination)
 	if err != nil {
-		return l.Destination
+		t.bad = true
+		return t
 	}
 	have, _ := url.ParseQuery(u.RawQuery)
 	if have == nil {
@@ -195,32 +272,59 @@ func Destination(l Link, clickID, incoming string) string {
 	add("utm_medium", l.Medium)
 	add("utm_campaign", l.UTMCampaign)
 	add("utm_content", l.Placement)
-	add("click_id", clickID)
+	if !have.Has("click_id") {
+		t.addClick = true
+		add("click_id", "")
+	}
+	t.query, t.have = b.String(), have
+	if u.Fragment != "" {
+		t.frag = "#" + u.EscapedFragment()
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	t.base = u.String()
+	return t
+}
+
+func (t *destTemplate) build(clickID, incoming string) string {
+	if t.bad {
+		return t.raw
+	}
+	var b strings.Builder
+	b.Grow(len(t.base) + len(t.query) + len(clickID) + len(incoming) + len(t.frag) + 2)
+	b.WriteString(t.base)
+	empty := t.query == ""
+	if !empty {
+		b.WriteByte('?')
+		b.WriteString(t.query)
+		if t.addClick {
+			b.WriteString(clickID)
+		}
+	}
 	if incoming != "" {
 		in, _ := url.ParseQuery(incoming)
 		keys := make([]string, 0, len(in))
 		for k := range in {
-			keys = append(keys, k)
+			if !t.have.Has(k) {
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if have.Has(k) {
-				continue
-			}
 			for _, v := range in[k] {
-				if b.Len() > 0 {
+				if empty {
+					b.WriteByte('?')
+					empty = false
+				} else {
 					b.WriteByte('&')
 				}
 				b.WriteString(url.QueryEscape(k))
 				b.WriteByte('=')
 				b.WriteString(url.QueryEscape(v))
 			}
-			have[k] = nil
 		}
 	}
-	u.RawQuery = b.String()
-	u.ForceQuery = false
-	return u.String()
+	b.WriteString(t.frag)
+	return b.String()
 }
 
 // Follow resolves slug and returns where to send the visit, handing its
@@ -232,8 +336,7 @@ func (s *Service) Follow(ctx context.Context, slug string, v Visit) (string, err
 		return "", err
 	}
 	clickID := id.Secret(10)
-	bot := IsBot(v)
-	device := DeviceOf(v)
+	bot, device := s.classify(v)
 	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(s.clock.Now()),
 		Visitor: VisitorHash(s.salt, v.IP, v.UserAgent), Country: countryOf(v.Country), Device: device,
 		ReferrerHost: ReferrerHost(v.Referer), Bot: bot})

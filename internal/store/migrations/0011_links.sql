@@ -20,8 +20,10 @@ CREATE TABLE links (
 );
 CREATE INDEX links_creator ON links (creator_id);
 
--- Every click, appended in batches, never updated. visitor is the hex
--- SHA-256 of (salt | IP | user agent): no raw IP is kept. bot clicks are
+-- Every click, appended in batches, never updated. visitor is the first
+-- 128 bits, in hex, of the SHA-256 of (salt | IP | user agent): no raw IP
+-- is kept. click_id has no index yet: nothing looks clicks up by it until
+-- conversions arrive (each index costs every click a B-tree insert). bot clicks are
 -- kept and flagged; is_unique marks the first human click of a visitor on a
 -- link within an hour. click_id is the id appended to the destination.
 CREATE TABLE clicks (
@@ -36,7 +38,6 @@ CREATE TABLE clicks (
     is_unique      BOOLEAN NOT NULL
 );
 CREATE INDEX clicks_link ON clicks (link_id, at);
-CREATE INDEX clicks_click_id ON clicks (click_id);
 
 -- Server-wide settings payper generates once and keeps (the click salt).
 CREATE TABLE settings (
