@@ -10,7 +10,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger or pipeline")
+		return fmt.Errorf("bench: want a benchmark name: ledger, pipeline or redirect")
 	}
 	switch args[0] {
 	case "ledger":
@@ -45,6 +45,20 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err := bench.Pipeline(ctx, stdout, opt)
 		return err
+	case "redirect":
+		opt := bench.DefaultRedirectOptions
+		f := newFlags("bench redirect", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.DurationVar(&opt.Duration, "duration", opt.Duration, "length of each measured phase (bare, payper, payper at half load)")
+		f.IntVar(&opt.Concurrency, "concurrency", opt.Concurrency, "concurrent keep-alive connections of the load generator")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Duration <= 0 || opt.Concurrency < 1 {
+			return fmt.Errorf("bench redirect: --duration must be positive and --concurrency at least 1")
+		}
+		_, err := bench.Redirect(ctx, stdout, opt)
+		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger or pipeline)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger, pipeline or redirect)", args[0])
 }
