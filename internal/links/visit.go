@@ -42,7 +42,7 @@ type Visit struct {
 // country from the configured header.
 func (s *Service) VisitOf(r *http.Request) Visit {
 	v := Visit{Method: r.Method, UserAgent: r.UserAgent(), Referer: r.Referer(), Query: r.URL.RawQuery}
-	v.IP, _, _ = strings.Cut(r.RemoteAddr, ":")
+	v.IP = r.RemoteAddr
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		v.IP = host
 	}
