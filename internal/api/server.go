@@ -27,6 +27,7 @@ import (
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
+	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -44,6 +45,8 @@ type Deps struct {
 	Engage    *engage.Service
 	// Links serves tracked links and their redirects.
 	Links *links.Service
+	// Orders takes in store webhooks and conversions.
+	Orders *orders.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	Log        *slog.Logger
@@ -104,7 +107,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

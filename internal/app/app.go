@@ -20,6 +20,7 @@ import (
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
+	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
 	"github.com/payper/payper/internal/store"
@@ -70,6 +71,8 @@ type App struct {
 	Engage    *engage.Service
 	// Links serves tracked links; its Recorder is closed by Close.
 	Links *links.Service
+	// Orders takes in store webhooks and conversions.
+	Orders *orders.Service
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -144,8 +147,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if a.Links, err = links.New(ctx, db, cfg.Clock, a.Campaigns, a.Market, a.Creators, lcfg); err != nil {
 		return nil, err
 	}
+	a.Orders = orders.New(db, cfg.Clock, a.PublicURL)
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
