@@ -48,6 +48,7 @@ Usage:
   payper admin audit        check the ledger's invariants against the database
   payper bench ledger       benchmark the ledger (see docs/benchmarks.md)
   payper bench pipeline     benchmark one engagement tick over 10,000 posts
+  payper bench redirect     benchmark /r/{slug} with click capture against a bare 302
 
 Run "payper <command> -h" for a command's flags.
 `
