@@ -42,6 +42,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testSecretKey seals store secrets in the servers the tests start.
+const testSecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 // startServer runs "payper serve" on port 0 and returns its base URL. The
 // server is stopped (as by SIGTERM) when the test ends, and must exit cleanly.
 func startServer(t *testing.T, dbURL string) string {
@@ -49,7 +52,7 @@ func startServer(t *testing.T, dbURL string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{addr: make(chan string, 1)}
 	done := make(chan error, 1)
-	env := map[string]string{"PAYPER_ADMIN_TOKEN": adminToken, "PAYPER_LOG_LEVEL": "error"}
+	env := map[string]string{"PAYPER_ADMIN_TOKEN": adminToken, "PAYPER_LOG_LEVEL": "error", "PAYPER_SECRET_KEY": testSecretKey}
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL}, func(k string) string { return env[k] }, out, io.Discard)
 	}()

@@ -14,6 +14,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -24,6 +25,7 @@ type common struct {
 	sandbox                  bool
 	engage                   engage.Config
 	links                    links.Config
+	secretKey, secretKeyFile string
 }
 
 func (c *common) register(f *flags) {
@@ -37,6 +39,32 @@ func (c *common) register(f *flags) {
 	f.str(&c.links.Salt, "click-salt", "PAYPER_CLICK_SALT", "", "salt of the visitor hashes of link clicks; empty = generated once and kept in the database")
 	f.boolean(&c.links.TrustProxy, "trust-proxy", "PAYPER_TRUST_PROXY", false, "take a click's client address from X-Forwarded-For (last entry), set by the proxy in front of payper")
 	f.str(&c.links.CountryHeader, "country-header", "PAYPER_COUNTRY_HEADER", "", "request header holding a click's country code (e.g. CF-IPCountry); empty = none")
+	f.str(&c.secretKey, "secret-key", "PAYPER_SECRET_KEY", "", "32-byte key (base64 or hex) sealing store credentials at rest; overrides --secret-key-file")
+	f.str(&c.secretKeyFile, "secret-key-file", "PAYPER_SECRET_KEY_FILE", "", "file holding the key; default on SQLite: <database file>.key, made on first start (PostgreSQL needs a key given)")
+}
+
+// key returns the key sealing secrets at rest: --secret-key, else the key
+// file (made on first start), else, on SQLite, the file beside the
+// database; nil on PostgreSQL without one (stores cannot then be connected).
+func (c *common) key() ([]byte, error) {
+	if c.secretKey != "" {
+		k, err := secret.ParseKey(c.secretKey)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-key / PAYPER_SECRET_KEY: %w", err)
+		}
+		return k, nil
+	}
+	path := c.secretKeyFile
+	if path == "" {
+		if path = secret.KeyFileFor(c.db); path == "" {
+			return nil, nil
+		}
+	}
+	k, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key file: %w", err)
+	}
+	return k, nil
 }
 
 func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
@@ -49,8 +77,12 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
+	key, err := c.key()
+	if err != nil {
+		return nil, err
+	}
 	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
-		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}})
+		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

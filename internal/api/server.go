@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/creator"
 	"github.com/payper/payper/internal/engage"
@@ -47,6 +48,8 @@ type Deps struct {
 	Links *links.Service
 	// Orders takes in store webhooks and conversions.
 	Orders *orders.Service
+	// Attrib makes discount codes and lists conversions.
+	Attrib *attrib.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	Log        *slog.Logger
@@ -107,7 +110,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

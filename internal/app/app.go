@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/payper/payper/internal/api"
+	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
+	storesandbox "github.com/payper/payper/internal/commerce/sandbox"
 	"github.com/payper/payper/internal/creator"
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
@@ -23,6 +25,7 @@ import (
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -52,6 +55,9 @@ type Config struct {
 	// Links configures tracked links and click capture (salt, proxy trust,
 	// country header); its PublicURL is the App's.
 	Links links.Config
+	// SecretKey (32 bytes) seals store credentials and webhook secrets at
+	// rest; nil leaves stores unconnectable.
+	SecretKey []byte
 }
 
 // App is a running set of services over one database.
@@ -73,6 +79,8 @@ type App struct {
 	Links *links.Service
 	// Orders takes in store webhooks and conversions.
 	Orders *orders.Service
+	// Attrib makes discount codes and attributes and pays for orders.
+	Attrib *attrib.Service
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -148,8 +156,26 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Orders = orders.New(db, cfg.Clock, a.PublicURL)
+	if cfg.SecretKey != nil {
+		box, err := secret.New(cfg.SecretKey)
+		if err != nil {
+			a.Links.Recorder.Close(ctx)
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+		a.Orders.SetSecretBox(box)
+	}
+	if cfg.Sandbox {
+		a.Orders.EnableSandbox()
+	}
+	if a.Attrib, err = attrib.New(attrib.Deps{DB: db, Clock: cfg.Clock, Campaigns: a.Campaigns, Market: a.Market, Creators: a.Creators,
+		Engage: a.Engage, Orders: a.Orders}); err != nil {
+		a.Links.Recorder.Close(ctx)
+		return nil, err
+	}
+	a.Orders.SetObserver(a.Attrib)
+	a.Market.OnAccept(a.Attrib.FlatFeeTx)
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
@@ -164,6 +190,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		mux.Handle("/", a.API)
 		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))
 		mux.Handle(sandbox.Prefix+"/driver/", a.API.AdminOnly(sandbox.Prefix+"/driver/", sandbox.NewDriverHandler(a.Sandbox, cfg.Log)))
+		mux.Handle(orders.SandboxShopPath, storesandbox.NewShops(a.Orders))
+		mux.Handle(storesandbox.DriverPath, a.API.AdminOnly(storesandbox.DriverPath,
+			storesandbox.NewDriverHandler(storesandbox.NewDriver(a.Orders, cfg.Clock, platformHTTPClient(), cfg.Log))))
 		a.Handler = mux
 	}
 	return a, nil

@@ -106,8 +106,8 @@ func readyToBill(c Campaign, now time.Time) error {
 	switch {
 	case c.Setup == nil:
 		return errs.Conflictf("setup_required", "campaign %s has no setup yet: PUT /v1/campaigns/%s/setup first", c.ID, c.ID)
-	case c.Setup.Prices == Prices{}:
-		return errs.Conflictf("setup_required", "campaign %s prices no interaction", c.ID)
+	case c.Setup.Prices == Prices{} && !c.Setup.Performance.Pays():
+		return errs.Conflictf("setup_required", "campaign %s prices no interaction and sets no performance payment", c.ID)
 	case !c.Setup.EndsAt.After(now):
 		return errs.Conflictf("campaign_ended", "campaign %s ended at %s", c.ID, c.Setup.EndsAt.Format(time.RFC3339))
 	}

@@ -130,6 +130,12 @@ const (
 	MaxURLLen           = 2048   // bytes in a landing URL
 	MaxCreatorsLimit    = 10_000 // max_creators is 0 (unlimited) to this
 	MaxNiches           = 50     // eligibility niches
+
+	DefaultAttributionWindowDays = 30                  // performance.attribution_window_days when none is given
+	MaxAttributionWindowDays     = 365                 // the longest attribution window
+	DefaultCodePattern           = "{HANDLE}{PERCENT}" // performance.code_pattern when none is given
+	DefaultCodePercentBps        = 1000                // a code's discount when none is given (10 %)
+	MaxCodePatternLen            = 64                  // bytes in a code pattern
 )
 
 // Brief is the creative direction creators follow.
@@ -179,6 +185,59 @@ type Setup struct {
 	StartsAt        time.Time
 	EndsAt          time.Time // required
 	Eligibility     Eligibility
+	// Performance holds the payment models for measured sales (commission,
+	// CPA) and acceptance (flat fee), and the creators' discount codes.
+	Performance Performance
+}
+
+// Performance is how a campaign pays for results other than interactions,
+// stackable with the interaction prices: all of it is paid from the same
+// escrow, with the same fee and holding period.
+type Performance struct {
+	// CommissionBps is the creator's share of attributed net revenue
+	// (revenue less refunds), in basis points (1,000 = 10 %); 0 = none. It
+	// is paid on orders in the campaign's currency only.
+	CommissionBps int64
+	// CPA is paid per attributed order that is not cancelled or fully
+	// refunded, in micros; 0 = none.
+	CPA int64
+	// FlatFee is paid to each creator once, when accepted (a creative
+	// honorarium), in micros; 0 = none.
+	FlatFee int64
+	// AttributionWindowDays is how long after a click an order is credited
+	// to it (DefaultAttributionWindowDays when zero).
+	AttributionWindowDays int
+	// CodePattern makes the creators' discount codes (DefaultCodePattern
+	// when empty): literal letters, digits and '-' with the placeholders
+	// {HANDLE}, {CAMPAIGN}, {PERCENT} and {RANDn} (n random characters,
+	// 2 to 8).
+	CodePattern string
+	// CodePercentBps is the discount a creator's code gives, in basis
+	// points of the order (1,500 = 15 %); CodeAmountOff a fixed amount off
+	// in micros instead. At most one is set; neither means 10 %.
+	CodePercentBps int64
+	CodeAmountOff  int64
+}
+
+// Pays reports whether p pays for anything.
+func (p Performance) Pays() bool { return p.CommissionBps > 0 || p.CPA > 0 || p.FlatFee > 0 }
+
+// Window is the attribution window.
+func (p Performance) Window() time.Duration {
+	d := p.AttributionWindowDays
+	if d == 0 {
+		d = DefaultAttributionWindowDays
+	}
+	return time.Duration(d) * 24 * time.Hour
+}
+
+// Discount is the code's discount: percent in basis points or a fixed
+// amount off in micros (one of them zero), 10 % when neither is set.
+func (p Performance) Discount() (percentBps, amountOff int64) {
+	if p.CodePercentBps == 0 && p.CodeAmountOff == 0 {
+		return DefaultCodePercentBps, 0
+	}
+	return p.CodePercentBps, p.CodeAmountOff
 }
 
 // Normalize fills in defaults and puts free-form fields in their canonical
@@ -254,6 +313,16 @@ func (s *Setup) Normalize() {
 
 	s.StartsAt = setupTime(s.StartsAt)
 	s.EndsAt = setupTime(s.EndsAt)
+	pf := &s.Performance
+	pf.CodePattern = strings.ToUpper(strings.TrimSpace(pf.CodePattern))
+	if pf.Pays() {
+		if pf.AttributionWindowDays == 0 {
+			pf.AttributionWindowDays = DefaultAttributionWindowDays
+		}
+		if pf.CodePattern == "" {
+			pf.CodePattern = DefaultCodePattern
+		}
+	}
 }
 
 func setupLower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
@@ -434,8 +503,8 @@ func (s Setup) Validate(budget money.Amount, now time.Time) error {
 
 	// Prices and caps.
 	p := s.Prices
-	if p.View <= 0 && p.Like <= 0 && p.Comment <= 0 && p.Share <= 0 && p.Save <= 0 {
-		c.Addf("prices", "no_price", "price at least one interaction: view, like, comment, share or save")
+	if p.View <= 0 && p.Like <= 0 && p.Comment <= 0 && p.Share <= 0 && p.Save <= 0 && !s.Performance.Pays() {
+		c.Addf("prices", "no_price", "price at least one interaction (view, like, comment, share or save) or set a performance payment (commission_bps, cpa or flat_fee)")
 	}
 	for _, ip := range p.list() {
 		field := "prices." + ip.name
@@ -457,6 +526,8 @@ func (s Setup) Validate(budget money.Amount, now time.Time) error {
 	if s.MaxCreators < 0 || s.MaxCreators > MaxCreatorsLimit {
 		c.Addf("max_creators", "out_of_range", "max_creators must be 0 (unlimited) to %d, not %d", MaxCreatorsLimit, s.MaxCreators)
 	}
+
+	setupPerformance(&c, s.Performance, budget.Micros, haveBudget, s.CreatorCap, amt)
 
 	// Dates.
 	switch {
@@ -504,6 +575,88 @@ func (s Setup) Validate(budget money.Amount, now time.Time) error {
 		}
 	}
 	return c.Err()
+}
+
+// setupPerformance checks the performance payment models and code settings.
+func setupPerformance(c *errs.Collector, pf Performance, budget int64, haveBudget bool, creatorCap int64, amt func(int64) string) {
+	if pf.CommissionBps < 0 || pf.CommissionBps > 10_000 {
+		c.Addf("performance.commission_bps", "out_of_range", "commission_bps must be 0 (none) to 10000 (100 %%), not %d", pf.CommissionBps)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"cpa", pf.CPA}, {"flat_fee", pf.FlatFee}} {
+		field := "performance." + f.name
+		switch {
+		case f.v < 0:
+			c.Addf(field, "negative_amount", "%s must not be negative", f.name)
+		case haveBudget && f.v > budget:
+			c.Addf(field, "exceeds_budget", "the %s %s exceeds the budget %s", f.name, amt(f.v), amt(budget))
+		case creatorCap > 0 && f.v > creatorCap:
+			c.Addf(field, "exceeds_creator_cap", "the %s %s exceeds the per-creator cap %s", f.name, amt(f.v), amt(creatorCap))
+		}
+	}
+	if pf.AttributionWindowDays < 0 || pf.AttributionWindowDays > MaxAttributionWindowDays {
+		c.Addf("performance.attribution_window_days", "out_of_range", "attribution_window_days must be 1 to %d (0 means %d), not %d",
+			MaxAttributionWindowDays, DefaultAttributionWindowDays, pf.AttributionWindowDays)
+	}
+	if pf.CodePattern != "" {
+		if err := CheckCodePattern(pf.CodePattern); err != nil {
+			c.Addf("performance.code_pattern", "invalid_pattern", "%s", err.Error())
+		}
+	}
+	switch {
+	case pf.CodePercentBps < 0 || pf.CodePercentBps > 10_000:
+		c.Addf("performance.code_percent_bps", "out_of_range", "code_percent_bps must be 1 to 10000 (0 means none), not %d", pf.CodePercentBps)
+	case pf.CodeAmountOff < 0:
+		c.Addf("performance.code_amount_off", "negative_amount", "code_amount_off must not be negative")
+	case pf.CodePercentBps > 0 && pf.CodeAmountOff > 0:
+		c.Addf("performance.code_amount_off", "conflict", "a code gives a percentage or an amount off, not both: set code_percent_bps or code_amount_off")
+	}
+}
+
+// codePlaceholders are the placeholders a code pattern may use.
+var codePlaceholders = []string{"{HANDLE}", "{CAMPAIGN}", "{PERCENT}"}
+
+// CheckCodePattern reports what is wrong with a discount code pattern: it
+// must be 1 to MaxCodePatternLen bytes of A–Z, 0–9 and '-' (lower case is
+// upper-cased when codes are made) and the placeholders {HANDLE},
+// {CAMPAIGN}, {PERCENT} and {RANDn} (2 ≤ n ≤ 8); it must vary per creator,
+// so it needs {HANDLE} or a {RANDn}.
+func CheckCodePattern(p string) error {
+	if len(p) == 0 || len(p) > MaxCodePatternLen {
+		return fmt.Errorf("code_pattern must be 1 to %d bytes", MaxCodePatternLen)
+	}
+	varies := false
+	for i := 0; i < len(p); {
+		if p[i] == '{' {
+			j := strings.IndexByte(p[i:], '}')
+			if j < 0 {
+				return fmt.Errorf("code_pattern has an unclosed '{' at byte %d", i)
+			}
+			ph := strings.ToUpper(p[i : i+j+1])
+			switch {
+			case ph == "{HANDLE}":
+				varies = true
+			case slices.Contains(codePlaceholders, ph):
+			case len(ph) == 7 && strings.HasPrefix(ph, "{RAND") && ph[5] >= '2' && ph[5] <= '8':
+				varies = true
+			default:
+				return fmt.Errorf("code_pattern has an unknown placeholder %s: use {HANDLE}, {CAMPAIGN}, {PERCENT} or {RANDn} with n from 2 to 8", p[i:i+j+1])
+			}
+			i += j + 1
+			continue
+		}
+		ch := p[i]
+		if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return fmt.Errorf("code_pattern may hold only letters, digits, '-' and placeholders, not %q", string(rune(ch)))
+		}
+		i++
+	}
+	if !varies {
+		return fmt.Errorf("code_pattern must contain {HANDLE} or a {RANDn} so each creator's code differs")
+	}
+	return nil
 }
 
 // setupTarget checks a goal target for metric m.
@@ -798,15 +951,26 @@ func setupCmpU64(a, b uint64) int {
 
 // setupOut is the JSON form of a Setup.
 type setupOut struct {
-	Goal        goalOut        `json:"goal"`
-	Brief       briefOut       `json:"brief"`
-	Prices      pricesOut      `json:"prices"`
-	CreatorCap  string         `json:"creator_cap,omitempty"`
-	MaxCreators int            `json:"max_creators"`
-	Approval    bool           `json:"content_approval"`
-	StartsAt    string         `json:"starts_at,omitempty"`
-	EndsAt      string         `json:"ends_at,omitempty"`
-	Eligibility eligibilityOut `json:"eligibility"`
+	Goal        goalOut         `json:"goal"`
+	Brief       briefOut        `json:"brief"`
+	Prices      pricesOut       `json:"prices"`
+	CreatorCap  string          `json:"creator_cap,omitempty"`
+	MaxCreators int             `json:"max_creators"`
+	Approval    bool            `json:"content_approval"`
+	StartsAt    string          `json:"starts_at,omitempty"`
+	EndsAt      string          `json:"ends_at,omitempty"`
+	Eligibility eligibilityOut  `json:"eligibility"`
+	Performance *performanceOut `json:"performance,omitempty"`
+}
+
+type performanceOut struct {
+	CommissionBps         int64  `json:"commission_bps,omitempty"`
+	CPA                   string `json:"cpa,omitempty"`
+	FlatFee               string `json:"flat_fee,omitempty"`
+	AttributionWindowDays int    `json:"attribution_window_days"`
+	CodePattern           string `json:"code_pattern"`
+	CodePercentBps        int64  `json:"code_percent_bps,omitempty"`
+	CodeAmountOff         string `json:"code_amount_off,omitempty"`
 }
 
 type goalOut struct {
@@ -885,7 +1049,18 @@ func (s Setup) MarshalJSON() ([]byte, error) {
 		EndsAt:      ts(s.EndsAt),
 		Eligibility: eligibilityOut{Platforms: e.Platforms, MinFollowers: e.MinFollowers, MaxFollowers: e.MaxFollowers,
 			Countries: e.Countries, Niches: e.Niches},
+		Performance: perfOut(s.Performance, dec),
 	})
+}
+
+// perfOut is the JSON form of pf, nil when pf is the zero value.
+func perfOut(pf Performance, dec func(int64) string) *performanceOut {
+	if pf == (Performance{}) {
+		return nil
+	}
+	return &performanceOut{CommissionBps: pf.CommissionBps, CPA: dec(pf.CPA), FlatFee: dec(pf.FlatFee),
+		AttributionWindowDays: pf.AttributionWindowDays, CodePattern: pf.CodePattern,
+		CodePercentBps: pf.CodePercentBps, CodeAmountOff: dec(pf.CodeAmountOff)}
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, reporting every bad
@@ -910,7 +1085,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 	}
 	var d setupDecoder
 	var out Setup
-	top := d.object(data, "", "goal", "brief", "prices", "creator_cap", "max_creators", "content_approval", "starts_at", "ends_at", "eligibility")
+	top := d.object(data, "", "goal", "brief", "prices", "creator_cap", "max_creators", "content_approval", "starts_at", "ends_at", "eligibility", "performance")
 	if top == nil && d.c.Err() == nil && bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
 		return nil // null leaves s unchanged, as encoding/json does
 	}
@@ -972,6 +1147,19 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 		el.MaxFollowers = d.integer(e["max_followers"], "eligibility.max_followers", DefaultMaxFollowers)
 		el.Countries = d.strs(e["countries"], "eligibility.countries")
 		el.Niches = d.strs(e["niches"], "eligibility.niches")
+	}
+
+	if pf := d.object(top["performance"], "performance", "commission_bps", "cpa", "flat_fee", "attribution_window_days",
+		"code_pattern", "code_percent_bps", "code_amount_off"); pf != nil {
+		out.Performance = Performance{
+			CommissionBps:         d.integer(pf["commission_bps"], "performance.commission_bps", 0),
+			CPA:                   d.micros(pf["cpa"], "performance.cpa"),
+			FlatFee:               d.micros(pf["flat_fee"], "performance.flat_fee"),
+			AttributionWindowDays: int(d.integer(pf["attribution_window_days"], "performance.attribution_window_days", 0)),
+			CodePattern:           d.str(pf["code_pattern"], "performance.code_pattern"),
+			CodePercentBps:        d.integer(pf["code_percent_bps"], "performance.code_percent_bps", 0),
+			CodeAmountOff:         d.micros(pf["code_amount_off"], "performance.code_amount_off"),
+		}
 	}
 
 	if err := d.c.Err(); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/platform"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -52,8 +53,18 @@ func Start(ctx context.Context, dbURL string, start time.Time, cfg engage.Config
 	}
 	clk := clock.NewFake(start)
 	admin := id.Secret(24)
+	// Store secrets are sealed with the database's own key file (as serve
+	// uses), or, on PostgreSQL, a key of this run only.
+	key, err := secret.ParseKey(secret.GenerateKey())
+	if f := secret.KeyFileFor(dbURL); f != "" && err == nil {
+		key, err = secret.LoadOrCreateKeyFile(f)
+	}
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("demo: secret key: %w", err)
+	}
 	a, err := app.Open(ctx, app.Config{DatabaseURL: dbURL, AdminToken: admin, Ledger: ledger.DefaultConfig, Clock: clk,
-		Log: log, Sandbox: true, PublicURL: "http://" + ln.Addr().String(), Engage: cfg, NoPeriodicJobs: true})
+		Log: log, Sandbox: true, PublicURL: "http://" + ln.Addr().String(), Engage: cfg, NoPeriodicJobs: true, SecretKey: key})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -21,36 +21,46 @@ import (
 // campaign. Gross = Fee + Net; Requested is what the growth cost before the
 // escrow and the creator's cap cut it down.
 type Earning struct {
-	ID           string         `json:"id"`
-	CampaignID   string         `json:"campaign_id"`
-	CreatorID    string         `json:"creator_id"`
-	Requested    money.Amount   `json:"requested"`
-	Gross        money.Amount   `json:"gross"`
-	Fee          money.Amount   `json:"fee"`
-	Net          money.Amount   `json:"net"`
-	Detail       []growthDetail `json:"detail"`
-	AccrueTxID   string         `json:"accrue_tx_id"`
-	State        string         `json:"state"`
-	ReviewReason string         `json:"review_reason,omitempty"`
-	AccruedAt    clock.Micros   `json:"accrued_at"`
-	ReleaseAt    clock.Micros   `json:"release_at"`
-	ResolvedAt   clock.Micros   `json:"resolved_at,omitempty"`
-	ResolveTxID  string         `json:"resolve_tx_id,omitempty"`
+	ID         string         `json:"id"`
+	CampaignID string         `json:"campaign_id"`
+	CreatorID  string         `json:"creator_id"`
+	Requested  money.Amount   `json:"requested"`
+	Gross      money.Amount   `json:"gross"`
+	Fee        money.Amount   `json:"fee"`
+	Net        money.Amount   `json:"net"`
+	Detail     []growthDetail `json:"detail"`
+	// Kind is what the earning pays for: interactions (engagement growth),
+	// commission or cpa (an attributed order: Source is the order id) or
+	// flat_fee (acceptance: Source is the application id).
+	Kind   string `json:"kind"`
+	Source string `json:"source,omitempty"`
+	// Clawed is what refunds took back of the earning after it was made
+	// (gross, and the creator's net share of it).
+	ClawedGross  money.Amount `json:"clawed_gross"`
+	ClawedNet    money.Amount `json:"clawed_net"`
+	AccrueTxID   string       `json:"accrue_tx_id"`
+	State        string       `json:"state"`
+	ReviewReason string       `json:"review_reason,omitempty"`
+	AccruedAt    clock.Micros `json:"accrued_at"`
+	ReleaseAt    clock.Micros `json:"release_at"`
+	ResolvedAt   clock.Micros `json:"resolved_at,omitempty"`
+	ResolveTxID  string       `json:"resolve_tx_id,omitempty"`
 }
 
 const earningSelect = `id, campaign_id, creator_id, currency, requested, gross, fee, net, detail, accrue_tx_id, state, review_reason,
-	accrued_at, release_at, resolved_at, resolve_tx_id`
+	accrued_at, release_at, resolved_at, resolve_tx_id, kind, source_id, clawed_gross, clawed_net`
 
 func scanEarning(row interface{ Scan(...any) error }) (Earning, error) {
 	var e Earning
 	var cur, detail string
-	var req, gross, fee, net int64
+	var req, gross, fee, net, cg, cn int64
 	if err := row.Scan(&e.ID, &e.CampaignID, &e.CreatorID, &cur, &req, &gross, &fee, &net, &detail, &e.AccrueTxID, &e.State,
-		&e.ReviewReason, &e.AccruedAt, &e.ReleaseAt, &e.ResolvedAt, &e.ResolveTxID); err != nil {
+		&e.ReviewReason, &e.AccruedAt, &e.ReleaseAt, &e.ResolvedAt, &e.ResolveTxID, &e.Kind, &e.Source, &cg, &cn); err != nil {
 		return e, err
 	}
 	c := money.Currency(cur)
 	e.Requested, e.Gross, e.Fee, e.Net = money.New(req, c), money.New(gross, c), money.New(fee, c), money.New(net, c)
+	e.ClawedGross, e.ClawedNet = money.New(cg, c), money.New(cn, c)
 	if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
 		return e, fmt.Errorf("engage: earning %s: stored detail unreadable: %w", e.ID, err)
 	}
@@ -168,7 +178,7 @@ func (s *Service) releaseTx(ctx context.Context, tx *store.Tx, e *Earning, reaso
 		return err
 	}
 	txID := ""
-	if amount := min(e.Net.Micros, held); amount > 0 {
+	if amount := min(e.Net.Micros-e.ClawedNet.Micros, held); amount > 0 {
 		r, err := s.ledger.ReleaseTx(ctx, tx, ledger.ReleaseRequest{Key: "release:" + e.ID, CampaignID: e.CampaignID,
 			CreatorID: e.CreatorID, Amount: amount})
 		if err != nil {
@@ -188,12 +198,16 @@ func (s *Service) releaseTx(ctx context.Context, tx *store.Tx, e *Earning, reaso
 	return nil
 }
 
-// voidTx claws e's gross amount back to the escrow.
+// voidTx claws back to the escrow what is left of e's gross amount.
 func (s *Service) voidTx(ctx context.Context, tx *store.Tx, e *Earning, reason string) error {
-	r, err := s.ledger.ClawbackTx(ctx, tx, ledger.ClawbackRequest{Key: "void:" + e.ID, CampaignID: e.CampaignID,
-		CreatorID: e.CreatorID, Amount: e.Gross.Micros, Reason: "earning " + e.ID + " voided: " + reason})
-	if err != nil {
-		return err
+	r := ledger.ClawbackResult{}
+	if amount := e.Gross.Micros - e.ClawedGross.Micros; amount > 0 {
+		var err error
+		r, err = s.ledger.ClawbackTx(ctx, tx, ledger.ClawbackRequest{Key: "void:" + e.ID, CampaignID: e.CampaignID,
+			CreatorID: e.CreatorID, Amount: amount, Reason: "earning " + e.ID + " voided: " + reason})
+		if err != nil {
+			return err
+		}
 	}
 	now := s.clock.Now()
 	e.State, e.ResolvedAt, e.ResolveTxID = EarningVoided, clock.MicrosOf(now), r.TxID

@@ -44,6 +44,7 @@ type Service struct {
 	clock     clock.Clock
 	campaigns *campaign.Service
 	creators  *creator.Service
+	onAccept  func(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, a Application) error
 }
 
 // New returns a Service.
@@ -608,9 +609,18 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, applicationI
 		}
 		a.State, a.DecidedAt = to, now.Truncate(time.Microsecond)
 		out = a
+		if accept && s.onAccept != nil {
+			return s.onAccept(ctx, tx, &camp, a)
+		}
 		return nil
 	})
 	return out, err
+}
+
+// OnAccept sets what runs inside an acceptance's transaction, with the
+// campaign locked (paying a flat fee); its error rolls the acceptance back.
+func (s *Service) OnAccept(fn func(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, a Application) error) {
+	s.onAccept = fn
 }
 
 func maxCreators(c campaign.Campaign) int {

@@ -7,6 +7,7 @@ package orders
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -68,6 +70,11 @@ type Store struct {
 	// WebhookURL is the address to configure in the store's webhooks.
 	WebhookURL string       `json:"webhook_url"`
 	CreatedAt  clock.Micros `json:"created_at"`
+	// Sandbox: a simulated shop served by payper's sandbox.
+	Sandbox bool `json:"sandbox"`
+	// HasAPI: API credentials were given, so payper can make discount codes
+	// in the store.
+	HasAPI bool `json:"has_api"`
 
 	secret string
 }
@@ -80,8 +87,48 @@ type StoreDraft struct {
 	// SiteURL is a WooCommerce site's URL (https://glow.example).
 	SiteURL string `json:"site_url"`
 	// WebhookSecret signs the deliveries: the Shopify app's client secret
-	// or the secret set on the WooCommerce webhook.
+	// or the secret set on the WooCommerce webhook. A sandbox store makes
+	// one when it is empty.
 	WebhookSecret string `json:"webhook_secret"`
+	// AccessToken is a Shopify Admin API access token with write_discounts,
+	// for making the creators' discount codes in the shop (optional).
+	AccessToken string `json:"access_token"`
+	// ConsumerKey and ConsumerSecret are WooCommerce REST API keys with
+	// write access, for making the creators' coupons (optional, together).
+	ConsumerKey    string `json:"consumer_key"`
+	ConsumerSecret string `json:"consumer_secret"`
+	// Sandbox makes a simulated Shopify shop served by payper's sandbox
+	// (only when the server runs the sandbox): codes are made through the
+	// same Shopify client, and the sandbox driver places its orders.
+	Sandbox bool `json:"sandbox"`
+}
+
+// StoreAccess is what payper needs to act in a store: its API credentials
+// (decrypted) and where its API is.
+type StoreAccess struct {
+	Store
+	// APIBase is the Shopify Admin API base URL ("https://" + shop) or the
+	// WooCommerce site URL; the sandbox's own URL for a sandbox store.
+	APIBase        string
+	AccessToken    string
+	ConsumerKey    string
+	ConsumerSecret string
+	WebhookSecret  string
+}
+
+// credentials is the sealed JSON of a store's API credentials.
+type credentials struct {
+	AccessToken    string `json:"access_token,omitempty"`
+	ConsumerKey    string `json:"consumer_key,omitempty"`
+	ConsumerSecret string `json:"consumer_secret,omitempty"`
+}
+
+// Observer hears of every stored or changed order inside the transaction
+// that stored it, so that what it does (attribution, payment) commits or
+// rolls back with the order. An error rolls the delivery back: the platform
+// retries it.
+type Observer interface {
+	OrderChangedTx(ctx context.Context, tx *store.Tx, orderID string) error
 }
 
 var hostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
@@ -107,8 +154,29 @@ func (d StoreDraft) Validate() error {
 	default:
 		c.Addf("platform", "invalid", "platform must be shopify or woocommerce")
 	}
-	if n := len(d.WebhookSecret); n < minSecret || n > maxSecret {
+	if n := len(d.WebhookSecret); (n < minSecret && !(d.Sandbox && n == 0)) || n > maxSecret {
 		c.Addf("webhook_secret", "invalid", "webhook_secret must be %d to %d bytes", minSecret, maxSecret)
+	}
+	if d.Sandbox && d.Platform != Shopify {
+		c.Addf("sandbox", "invalid", "the sandbox store is a Shopify shop: use platform shopify")
+	}
+	switch {
+	case d.AccessToken != "" && d.Platform != Shopify:
+		c.Addf("access_token", "invalid", "access_token is for Shopify stores; a WooCommerce store has consumer_key and consumer_secret")
+	case d.AccessToken != "" && d.Sandbox:
+		c.Addf("access_token", "invalid", "a sandbox store makes its own access token")
+	case d.AccessToken != "" && !printable(d.AccessToken, maxSecret):
+		c.Addf("access_token", "invalid", "access_token must be 1 to %d printable characters without spaces", maxSecret)
+	}
+	if d.ConsumerKey != "" || d.ConsumerSecret != "" {
+		switch {
+		case d.Platform != WooCommerce:
+			c.Addf("consumer_key", "invalid", "consumer_key and consumer_secret are for WooCommerce stores")
+		case !strings.HasPrefix(d.ConsumerKey, "ck_") || !printable(d.ConsumerKey, maxSecret):
+			c.Addf("consumer_key", "invalid", "consumer_key must be the WooCommerce REST API key, starting ck_")
+		case !strings.HasPrefix(d.ConsumerSecret, "cs_") || !printable(d.ConsumerSecret, maxSecret):
+			c.Addf("consumer_secret", "invalid", "consumer_secret must be the WooCommerce REST API secret, starting cs_")
+		}
 	}
 	return c.Err()
 }
@@ -159,7 +227,41 @@ type Service struct {
 	clock clock.Clock
 	// PublicURL is where platforms reach this server, for webhook URLs.
 	publicURL string
+	box       *secret.Box
+	observer  Observer
+	// sandboxAPI is the sandbox's Shopify base URL; "" when it is off.
+	sandboxAPI string
 }
+
+// SandboxShopPath is where payper's sandbox serves its simulated Shopify
+// shops: SandboxShopPath + shop domain + "/admin/api/…".
+const SandboxShopPath = "/sandbox/shopify/"
+
+// SetSecretBox sets the key that seals store credentials and webhook
+// secrets at rest. Without one, connecting a store is refused.
+func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
+
+// SetObserver sets who hears of order changes (attribution).
+func (s *Service) SetObserver(o Observer) { s.observer = o }
+
+// EnableSandbox lets brands connect sandbox stores, served under
+// SandboxShopPath of the public URL.
+func (s *Service) EnableSandbox() {
+	s.sandboxAPI = s.publicURL + strings.TrimSuffix(SandboxShopPath, "/")
+}
+
+func (s *Service) notify(ctx context.Context, tx *store.Tx, orderID string) error {
+	if s.observer == nil || orderID == "" {
+		return nil
+	}
+	return s.observer.OrderChangedTx(ctx, tx, orderID)
+}
+
+// errNoKey answers a store connection when no encryption key is configured.
+var errNoKey = errs.E(errs.Unavailable, "encryption_key_missing",
+	"store credentials are stored encrypted and this server has no key: set PAYPER_SECRET_KEY (32 bytes, base64) or --secret-key-file")
+
+func sealAAD(storeID, column string) string { return "stores/" + storeID + "/" + column }
 
 // New returns a Service; publicURL (no trailing slash) prefixes the
 // webhook URLs it hands out.
@@ -183,12 +285,35 @@ func (s *Service) ConnectStore(ctx context.Context, p identity.Principal, d Stor
 	if err := d.Validate(); err != nil {
 		return Store{}, err
 	}
+	if d.Sandbox && s.sandboxAPI == "" {
+		return Store{}, errs.Invalidf("sandbox", "sandbox_off", "this server does not run the sandbox (serve --sandbox)")
+	}
+	if s.box == nil {
+		return Store{}, errNoKey
+	}
+	if d.Sandbox {
+		if d.WebhookSecret == "" {
+			d.WebhookSecret = id.Secret(24)
+		}
+		d.AccessToken = "shpat_" + id.Secret(16)
+	}
 	st := Store{ID: id.New(StorePrefix), BrandID: p.BrandID(), Platform: d.Platform, Shop: d.ShopDomain,
-		CreatedAt: clock.MicrosOf(s.clock.Now()), secret: d.WebhookSecret}
+		CreatedAt: clock.MicrosOf(s.clock.Now()), Sandbox: d.Sandbox, HasAPI: d.AccessToken != "" || d.ConsumerKey != "", secret: d.WebhookSecret}
 	if d.Platform == WooCommerce {
 		st.Shop = siteKey(d.SiteURL)
 	}
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+	sealedSecret, err := s.box.Seal(d.WebhookSecret, sealAAD(st.ID, "webhook_secret"))
+	if err != nil {
+		return Store{}, fmt.Errorf("orders: seal webhook secret: %w", err)
+	}
+	sealedCreds := ""
+	if st.HasAPI {
+		b, _ := json.Marshal(credentials{AccessToken: d.AccessToken, ConsumerKey: d.ConsumerKey, ConsumerSecret: d.ConsumerSecret})
+		if sealedCreds, err = s.box.Seal(string(b), sealAAD(st.ID, "credentials")); err != nil {
+			return Store{}, fmt.Errorf("orders: seal credentials: %w", err)
+		}
+	}
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM stores WHERE brand_id = $1 AND platform = $2 AND shop = $3`,
 			st.BrandID, st.Platform, st.Shop).Scan(&n); err != nil {
@@ -197,8 +322,9 @@ func (s *Service) ConnectStore(ctx context.Context, p identity.Principal, d Stor
 		if n > 0 {
 			return errs.Conflictf("store_exists", "this brand already connected %s store %s", st.Platform, st.Shop)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO stores (id, brand_id, platform, shop, webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			st.ID, st.BrandID, st.Platform, st.Shop, st.secret, st.CreatedAt)
+		_, err := tx.ExecContext(ctx, `INSERT INTO stores (id, brand_id, platform, shop, webhook_secret, created_at, credentials, sandbox)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			st.ID, st.BrandID, st.Platform, st.Shop, sealedSecret, st.CreatedAt, sealedCreds, st.Sandbox)
 		if store.IsUniqueViolation(err) {
 			return fmt.Errorf("orders: store raced: %w", store.ErrRetry)
 		}
@@ -225,15 +351,95 @@ func (s *Service) loadStore(ctx context.Context, platform, storeID string) (Stor
 	if !id.Valid(storeID, StorePrefix) {
 		return st, errs.NotFoundf("store %s not found", storeID)
 	}
-	err := s.db.Read().QueryRowContext(ctx, `SELECT brand_id, shop, webhook_secret, created_at FROM stores WHERE id = $1 AND platform = $2`,
-		storeID, platform).Scan(&st.BrandID, &st.Shop, &st.secret, &st.CreatedAt)
+	var creds string
+	err := s.db.Read().QueryRowContext(ctx, `SELECT brand_id, shop, webhook_secret, created_at, sandbox, credentials FROM stores WHERE id = $1 AND platform = $2`,
+		storeID, platform).Scan(&st.BrandID, &st.Shop, &st.secret, &st.CreatedAt, &st.Sandbox, &creds)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, errs.NotFoundf("%s store %s not found", platform, storeID)
 	}
 	if err != nil {
 		return st, fmt.Errorf("orders: load store %s: %w", storeID, err)
 	}
+	st.HasAPI = creds != ""
+	if st.secret, err = s.open(st.secret, st.ID, "webhook_secret"); err != nil {
+		return st, err
+	}
 	return st, nil
+}
+
+// open returns a sealed column's value; a value stored before sealing
+// (not starting "v1.") is returned as it is.
+func (s *Service) open(v, storeID, column string) (string, error) {
+	if !strings.HasPrefix(v, "v1.") {
+		return v, nil
+	}
+	if s.box == nil {
+		return "", fmt.Errorf("orders: store %s: %s is encrypted and this server has no key: %w", storeID, column, errNoKey)
+	}
+	out, err := s.box.Open(v, sealAAD(storeID, column))
+	if err != nil {
+		return "", fmt.Errorf("orders: store %s: %s does not open with this server's key: %w", storeID, column, err)
+	}
+	return out, nil
+}
+
+// Access returns what payper needs to act in a store of the brand brandID,
+// credentials decrypted. It returns NotFound for another brand's store.
+func (s *Service) Access(ctx context.Context, q store.Queryer, brandID, storeID string) (StoreAccess, error) {
+	var a StoreAccess
+	var creds string
+	err := q.QueryRowContext(ctx, `SELECT platform, shop, webhook_secret, created_at, sandbox, credentials FROM stores WHERE id = $1 AND brand_id = $2`,
+		storeID, brandID).Scan(&a.Platform, &a.Shop, &a.WebhookSecret, &a.CreatedAt, &a.Sandbox, &creds)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errs.NotFoundf("store %s not found", storeID)
+	}
+	if err != nil {
+		return a, fmt.Errorf("orders: load store %s: %w", storeID, err)
+	}
+	a.ID, a.BrandID, a.HasAPI = storeID, brandID, creds != ""
+	a.WebhookURL = s.webhookURL(a.Store)
+	if a.WebhookSecret, err = s.open(a.WebhookSecret, storeID, "webhook_secret"); err != nil {
+		return a, err
+	}
+	if creds != "" {
+		plain, err := s.open(creds, storeID, "credentials")
+		if err != nil {
+			return a, err
+		}
+		var c credentials
+		if err := json.Unmarshal([]byte(plain), &c); err != nil {
+			return a, fmt.Errorf("orders: store %s: credentials unreadable: %w", storeID, err)
+		}
+		a.AccessToken, a.ConsumerKey, a.ConsumerSecret = c.AccessToken, c.ConsumerKey, c.ConsumerSecret
+	}
+	switch {
+	case a.Sandbox:
+		a.APIBase = s.sandboxAPI + "/" + a.Shop
+	case a.Platform == Shopify:
+		a.APIBase = "https://" + a.Shop
+	default:
+		a.APIBase = a.Shop
+	}
+	return a, nil
+}
+
+// ListStores returns the stores of the brand p acts for, oldest first,
+// without their secrets. It returns Forbidden for other keys.
+func (s *Service) ListStores(ctx context.Context, p identity.Principal) ([]Store, error) {
+	if p.BrandID() == "" {
+		return nil, errBrandOnly
+	}
+	out, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (Store, error) {
+		var st Store
+		err := r.Scan(&st.ID, &st.Platform, &st.Shop, &st.CreatedAt, &st.Sandbox, &st.HasAPI)
+		st.BrandID = p.BrandID()
+		st.WebhookURL = s.webhookURL(st)
+		return st, err
+	}, `SELECT id, platform, shop, created_at, sandbox, credentials <> '' FROM stores WHERE brand_id = $1 ORDER BY id`, p.BrandID())
+	if err != nil {
+		return nil, fmt.Errorf("orders: list stores: %w", err)
+	}
+	return out, nil
 }
 
 // Conversion is a sale reported by the brand's server.
@@ -324,7 +530,7 @@ func (s *Service) Convert(ctx context.Context, p identity.Principal, c Conversio
 		}
 		if n == 1 {
 			created = true
-			return nil
+			return s.notify(ctx, tx, o.ID)
 		}
 		var prev, prevID string
 		if err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM orders WHERE brand_id = $1 AND channel = 'api' AND external_id = $2`,
@@ -445,4 +651,159 @@ func (s *Service) addRefunds(ctx context.Context, os []Order) error {
 		os[i].Refunds = append(os[i].Refunds, x.r)
 	}
 	return nil
+}
+
+// ConversionRefund is money the brand's server reports refunded on an
+// order it reported through the conversion API.
+type ConversionRefund struct {
+	RefundID string          `json:"refund_id"`
+	Amount   json.RawMessage `json:"amount"`
+}
+
+// RefundConversion records a refund of the order the brand p acts for
+// reported with the given order id, once per refund id (a repeat with the
+// same amount does nothing and returns the order; with another amount it is
+// a Conflict, refund_conflict). The refunds of an order may not exceed its
+// amount (Invalid, exceeds_order) and must be in its currency (Invalid,
+// currency_mismatch). It returns NotFound for an order id never reported,
+// and the order with its refunds.
+func (s *Service) RefundConversion(ctx context.Context, p identity.Principal, orderID string, r ConversionRefund) (Order, error) {
+	if p.BrandID() == "" {
+		return Order{}, errBrandOnly
+	}
+	var col errs.Collector
+	if !printable(r.RefundID, maxOrderID) {
+		col.Addf("refund_id", "invalid", "refund_id must be 1 to %d printable ASCII characters without spaces", maxOrderID)
+	}
+	var a money.Amount
+	if len(r.Amount) == 0 {
+		col.Addf("amount", "required", `amount is required, such as {"amount":"19.90","currency":"EUR"}`)
+	} else if err := a.UnmarshalJSON(r.Amount); err != nil {
+		col.Add("amount", err)
+	} else if a.Micros <= 0 {
+		col.Addf("amount.amount", "invalid_amount", "amount must be greater than zero")
+	}
+	if err := col.Err(); err != nil {
+		return Order{}, err
+	}
+	var oid string
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		var amount, refunded int64
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT id, amount, currency FROM orders WHERE brand_id = $1 AND channel = 'api' AND external_id = $2`+tx.ForUpdate(),
+			p.BrandID(), orderID).Scan(&oid, &amount, &cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.NotFoundf("order %s was never reported", orderID)
+		}
+		if err != nil {
+			return err
+		}
+		var prev int64
+		err = tx.QueryRowContext(ctx, `SELECT amount FROM order_refunds WHERE order_id = $1 AND refund_id = $2`, oid, r.RefundID).Scan(&prev)
+		switch {
+		case err == nil && prev == a.Micros:
+			return nil
+		case err == nil:
+			return errs.Conflictf("refund_conflict", "refund %s of order %s was already reported with another amount", r.RefundID, orderID)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if string(a.Currency) != cur {
+			return errs.Invalidf("amount.currency", "currency_mismatch", "order %s is in %s, not %s", orderID, cur, a.Currency)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM order_refunds WHERE order_id = $1`, oid).Scan(&refunded); err != nil {
+			return err
+		}
+		if refunded+a.Micros > amount {
+			return errs.Invalidf("amount.amount", "exceeds_order", "refunds of order %s would total %s, more than its %s",
+				orderID, money.FormatMicros(refunded+a.Micros), money.FormatMicros(amount))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_refunds (order_id, refund_id, amount, currency, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			oid, r.RefundID, a.Micros, cur, s.clock.Now().UnixMicro()); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, oid)
+	})
+	if err != nil {
+		if errs.KindOf(err) != errs.Internal {
+			return Order{}, err
+		}
+		return Order{}, fmt.Errorf("orders: refund %s: %w", orderID, err)
+	}
+	return s.get(ctx, p.BrandID(), oid)
+}
+
+// Get returns an order of the brand brandID with its refunds, or NotFound.
+func (s *Service) Get(ctx context.Context, brandID, orderID string) (Order, error) {
+	return s.get(ctx, brandID, orderID)
+}
+
+// OrderTx reads an order with its refunds inside tx, locking it (on
+// PostgreSQL) until tx ends, and returns its brand too. It returns NotFound
+// for an unknown id.
+func OrderTx(ctx context.Context, tx *store.Tx, orderID string) (Order, string, error) {
+	var brand string
+	var o Order
+	err := tx.QueryRowContext(ctx, `SELECT brand_id FROM orders WHERE id = $1`+tx.ForUpdate(), orderID).Scan(&brand)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, "", errs.NotFoundf("order %s not found", orderID)
+	}
+	if err != nil {
+		return o, "", fmt.Errorf("orders: lock %s: %w", orderID, err)
+	}
+	o, err = scanOrder(tx.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, orderID))
+	if err != nil {
+		return o, "", fmt.Errorf("orders: read %s: %w", orderID, err)
+	}
+	o.Refunds, err = store.QueryAll(ctx, tx, func(r store.Scanner) (Refund, error) {
+		var rf Refund
+		var cur string
+		err := r.Scan(&rf.ID, &rf.Amount.Micros, &cur, &rf.CreatedAt)
+		rf.Amount.Currency = money.Currency(cur)
+		return rf, err
+	}, `SELECT refund_id, amount, currency, created_at FROM order_refunds WHERE order_id = $1 ORDER BY created_at, refund_id`, orderID)
+	if err != nil {
+		return o, "", fmt.Errorf("orders: refunds of %s: %w", orderID, err)
+	}
+	return o, brand, nil
+}
+
+// SandboxStore returns the sandbox store with the given id, credentials
+// decrypted, whatever its brand (for the sandbox's own driver). It returns
+// NotFound when there is no such sandbox store.
+func (s *Service) SandboxStore(ctx context.Context, storeID string) (StoreAccess, error) {
+	var brand string
+	err := s.db.Read().QueryRowContext(ctx, `SELECT brand_id FROM stores WHERE id = $1 AND sandbox`, storeID).Scan(&brand)
+	if errors.Is(err, sql.ErrNoRows) {
+		return StoreAccess{}, errs.NotFoundf("sandbox store %s not found", storeID)
+	}
+	if err != nil {
+		return StoreAccess{}, fmt.Errorf("orders: sandbox store %s: %w", storeID, err)
+	}
+	return s.Access(ctx, s.db.Read(), brand, storeID)
+}
+
+// SandboxStoreFor returns the id of the sandbox store of the given shop
+// domain whose access token is token, for the sandbox's simulated Shopify
+// API; NotFound when none matches.
+func (s *Service) SandboxStoreFor(ctx context.Context, shop, token string) (string, error) {
+	type row struct{ id, brand string }
+	rows, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.brand)
+		return x, err
+	}, `SELECT id, brand_id FROM stores WHERE shop = $1 AND platform = 'shopify' AND sandbox ORDER BY id`, strings.ToLower(shop))
+	if err != nil {
+		return "", fmt.Errorf("orders: sandbox shop %s: %w", shop, err)
+	}
+	for _, x := range rows {
+		a, err := s.Access(ctx, s.db.Read(), x.brand, x.id)
+		if err != nil {
+			return "", err
+		}
+		if token != "" && hmac.Equal([]byte(a.AccessToken), []byte(token)) {
+			return x.id, nil
+		}
+	}
+	return "", errs.NotFoundf("no sandbox shop %s with that access token", shop)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -50,6 +51,11 @@ func setupTB(t testing.TB, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	e := &env{ctx: ctx, db: db, svc: orders.New(db, clk, "https://payper.example/"), brand: identity.Principal{Role: identity.RoleBrand, SubjectID: b.ID}}
+	box, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.SetSecretBox(box)
 	if e.shop, err = e.svc.ConnectStore(ctx, e.brand, orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "Glow-Labs.myshopify.com", WebhookSecret: shopSecret}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +203,90 @@ func TestConnectStore(t *testing.T) {
 			t.Errorf("%d stores, want 2", n)
 		}
 	})
+}
+
+// TestStoreSecretsSealed: webhook secrets and API credentials are stored
+// sealed (never in clear), open only with the server's key and only in their
+// own row, and bad credential fields are refused with nothing written.
+func TestStoreSecretsSealed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		st, err := e.svc.ConnectStore(e.ctx, e.brand, orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "api.myshopify.com",
+			WebhookSecret: shopSecret, AccessToken: "shpat_supersecrettoken"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.HasAPI {
+			t.Error("store with an access token reports no API")
+		}
+		var ws, creds string
+		if err := db.Read().QueryRowContext(e.ctx, `SELECT webhook_secret, credentials FROM stores WHERE id = $1`, st.ID).Scan(&ws, &creds); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(ws, "v1.") || strings.Contains(ws, shopSecret) || !strings.HasPrefix(creds, "v1.") || strings.Contains(creds, "supersecret") {
+			t.Fatalf("stored in clear: webhook_secret %q credentials %q", ws, creds)
+		}
+		a, err := e.svc.Access(e.ctx, db.Read(), e.brand.BrandID(), st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.AccessToken != "shpat_supersecrettoken" || a.WebhookSecret != shopSecret || a.APIBase != "https://api.myshopify.com" {
+			t.Errorf("access = %+v", a)
+		}
+		// A sealed value copied into another row does not open there.
+		if _, err := db.Writer().ExecContext(e.ctx, `UPDATE stores SET credentials = $1 WHERE id = $2`, creds, e.shop.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Access(e.ctx, db.Read(), e.brand.BrandID(), e.shop.ID); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("moved ciphertext opened: %v", err)
+		}
+		// Another server key opens nothing.
+		other, _ := secret.New([]byte("fedcba9876543210fedcba9876543210"))
+		svc2 := orders.New(db, clock.NewFake(t0), "https://payper.example")
+		svc2.SetSecretBox(other)
+		if _, err := svc2.Access(e.ctx, db.Read(), e.brand.BrandID(), st.ID); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("wrong key opened: %v", err)
+		}
+		// No key: connecting is refused.
+		_, err = orders.New(db, clock.NewFake(t0), "https://x").ConnectStore(e.ctx, e.brand, orders.StoreDraft{Platform: orders.Shopify,
+			ShopDomain: "nokey.myshopify.com", WebhookSecret: shopSecret})
+		wantCode(t, err, errs.Unavailable, "encryption_key_missing")
+		bad := []struct {
+			d     orders.StoreDraft
+			field string
+		}{
+			{orders.StoreDraft{Platform: orders.WooCommerce, SiteURL: "https://w.example", WebhookSecret: wooSecret, AccessToken: "shpat_x"}, "access_token"},
+			{orders.StoreDraft{Platform: orders.WooCommerce, SiteURL: "https://w.example", WebhookSecret: wooSecret, ConsumerKey: "key", ConsumerSecret: "cs_x"}, "consumer_key"},
+			{orders.StoreDraft{Platform: orders.WooCommerce, SiteURL: "https://w.example", WebhookSecret: wooSecret, ConsumerKey: "ck_x", ConsumerSecret: "x"}, "consumer_secret"},
+			{orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "s.myshopify.com", WebhookSecret: shopSecret, ConsumerKey: "ck_x", ConsumerSecret: "cs_x"}, "consumer_key"},
+			{orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "s.myshopify.com", Sandbox: true}, "sandbox"},
+			{orders.StoreDraft{Platform: orders.WooCommerce, SiteURL: "https://w.example", Sandbox: true}, "sandbox"},
+		}
+		for _, b := range bad {
+			_, err := e.svc.ConnectStore(e.ctx, e.brand, b.d)
+			var fe *errs.Error
+			if !errors.As(err, &fe) || fe.Kind != errs.Invalid {
+				t.Errorf("%+v: error %v, want invalid", b.d, err)
+				continue
+			}
+			if fe.Field != b.field && !hasField(fe, b.field) {
+				t.Errorf("%+v: error %v does not name %s", b.d, err, b.field)
+			}
+		}
+		if n := count(t, db, "stores"); n != 3 {
+			t.Errorf("%d stores, want 3", n)
+		}
+	})
+}
+
+func hasField(e *errs.Error, field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 func TestShopifyFixtures(t *testing.T) {

@@ -233,9 +233,11 @@ func (s *Service) apply(ctx context.Context, st Store, d delivery, now clock.Mic
 				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
-			rc.Outcome, rc.OrderID, st.ID, d.id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
+			rc.Outcome, rc.OrderID, st.ID, d.id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, rc.OrderID)
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("orders: store %s delivery %s: %w", st.ID, d.id, err)

@@ -1,0 +1,348 @@
+package attrib
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/engage"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/store"
+)
+
+// Attribution methods.
+const (
+	MethodCode  = "code"  // the order used the creator's discount code
+	MethodClick = "click" // the customer clicked the creator's link within the window
+)
+
+// Notes on a conversion's payments.
+const (
+	NoteCurrencyMismatch = "currency_mismatch" // the order's currency is not the campaign's: no commission (no FX)
+)
+
+// cancelled are order statuses that pay nothing (Shopify financial_status,
+// WooCommerce status).
+var cancelled = []string{"voided", "cancelled", "failed", "trash", "refunded"}
+
+// Conversion is an order attributed to a creator in a campaign, with what
+// it paid.
+type Conversion struct {
+	OrderID    string `json:"order_id"`
+	CampaignID string `json:"campaign_id"`
+	CreatorID  string `json:"creator_id"`
+	// Method is how it was attributed: code or click.
+	Method  string       `json:"method"`
+	Code    string       `json:"code,omitempty"`
+	ClickID string       `json:"click_id,omitempty"`
+	LinkID  string       `json:"link_id,omitempty"`
+	Clicked clock.Micros `json:"clicked_at,omitempty"`
+	// Amount is the order's amount in its own currency; Refunded what was
+	// refunded of it.
+	Amount   money.Amount `json:"amount"`
+	Refunded money.Amount `json:"refunded"`
+	Status   string       `json:"status"`
+	PlacedAt clock.Micros `json:"placed_at"`
+	// Commission and CPA are what stands paid for the order (gross, in the
+	// campaign's currency): granted less what refunds took back.
+	Commission money.Amount `json:"commission"`
+	CPA        money.Amount `json:"cpa"`
+	Note       string       `json:"note,omitempty"`
+	CreatedAt  clock.Micros `json:"created_at"`
+	UpdatedAt  clock.Micros `json:"updated_at"`
+}
+
+type convRow struct {
+	Conversion
+	brandID          string
+	commissionAsked  int64
+	cpaAsked         int64
+	revision         int64
+	existed          bool
+	campaignCurrency money.Currency
+}
+
+// OrderChangedTx attributes an order just stored or changed and settles
+// what it pays, inside the order's transaction (orders.Observer). A new
+// order is attributed to the creator whose discount code it used (the first
+// of its codes that is a creator's code at the brand); without one, to the
+// latest click among the click id it carries and those of the customer's
+// earlier orders, on a link of a campaign of the brand, no later than the
+// order and no older than that campaign's attribution window. An order that
+// matches nothing stays unattributed (a later change tries again).
+//
+// An attributed order pays its campaign's commission on net revenue (the
+// amount less refunds, in the campaign's currency only) and its CPA (unless
+// cancelled or fully refunded). What it should pay is compared with what it
+// asked before: growth is paid through the ledger's balancing accrual;
+// shrinkage (a refund) is clawed back from held earnings, then available,
+// then as debt.
+func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID string) error {
+	o, brand, err := orders.OrderTx(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	cv, err := loadConversion(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	if !cv.existed {
+		found, err := s.attribute(ctx, tx, o, brand, &cv)
+		if err != nil || !found {
+			return err
+		}
+	}
+	refunded := int64(0)
+	for _, r := range o.Refunds {
+		if r.Amount.Currency == o.Amount.Currency {
+			refunded += r.Amount.Micros
+		}
+	}
+	now := clock.MicrosOf(s.Clock.Now())
+	cv.Amount, cv.Refunded, cv.Status, cv.UpdatedAt = o.Amount, money.New(refunded, o.Amount.Currency), o.Status, now
+	camp, err := s.Campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, cv.CampaignID)
+	if err != nil {
+		return err
+	}
+	var perf campaign.Performance
+	if camp.Setup != nil {
+		perf = camp.Setup.Performance
+	}
+	net := max(o.Amount.Micros-refunded, 0)
+	counts := net > 0 && !slices.Contains(cancelled, strings.ToLower(o.Status))
+	var wantCommission, wantCPA int64
+	cv.Note = ""
+	if perf.CommissionBps > 0 && counts {
+		if o.Amount.Currency == camp.Currency {
+			wantCommission = money.FloorBps(net, perf.CommissionBps)
+		} else {
+			cv.Note = NoteCurrencyMismatch
+		}
+	}
+	if perf.CPA > 0 && counts {
+		wantCPA = perf.CPA
+	}
+	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCommission, &cv.commissionAsked, wantCommission); err != nil {
+		return err
+	}
+	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCPA, &cv.cpaAsked, wantCPA); err != nil {
+		return err
+	}
+	return saveConversion(ctx, tx, &cv)
+}
+
+// settle moves what the order pays of one kind from what it asked to want.
+func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, cv *convRow, kind string, asked *int64, want int64) error {
+	if want == *asked {
+		return nil
+	}
+	cv.revision++
+	key := "conv:" + cv.OrderID + ":" + kind + ":" + strconv.FormatInt(cv.revision, 10)
+	if want > *asked {
+		_, err := s.Engage.PayTx(ctx, tx, camp, engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: kind, Source: cv.OrderID,
+			Amount: want - *asked, Ref: kind + " on order " + cv.OrderID})
+		if err != nil {
+			return err
+		}
+		*asked = want
+		return nil
+	}
+	paid, err := s.Engage.PaidFor(ctx, tx, cv.OrderID, kind)
+	if err != nil {
+		return err
+	}
+	if paid > want {
+		if _, err := s.Engage.ReverseTx(ctx, tx, cv.CampaignID, cv.CreatorID, kind, cv.OrderID, paid-want, key,
+			kind+" on order "+cv.OrderID+" reversed: refunded or cancelled"); err != nil {
+			return err
+		}
+	}
+	*asked = want
+	return nil
+}
+
+// attribute finds who an order is credited to, filling cv; false when
+// nobody.
+func (s *Service) attribute(ctx context.Context, tx *store.Tx, o orders.Order, brand string, cv *convRow) (bool, error) {
+	now := clock.MicrosOf(s.Clock.Now())
+	cv.OrderID, cv.brandID, cv.PlacedAt, cv.CreatedAt = o.ID, brand, o.PlacedAt, now
+	for _, code := range o.DiscountCodes {
+		err := tx.QueryRowContext(ctx, `SELECT campaign_id, creator_id, code FROM discount_codes WHERE brand_id = $1 AND code_key = $2`,
+			brand, strings.ToUpper(code)).Scan(&cv.CampaignID, &cv.CreatorID, &cv.Code)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("attrib: look up code: %w", err)
+		}
+		cv.Method = MethodCode
+		return true, nil
+	}
+	ids := []string{}
+	if o.ClickID != "" {
+		ids = append(ids, o.ClickID)
+	}
+	if o.CustomerID != "" {
+		earlier, err := store.QueryAll(ctx, tx, scanString, `SELECT click_id FROM orders WHERE brand_id = $1 AND customer_id = $2
+			AND click_id <> '' AND id <> $3 AND placed_at <= $4 ORDER BY placed_at DESC LIMIT 20`, brand, o.CustomerID, o.ID, int64(o.PlacedAt))
+		if err != nil {
+			return false, fmt.Errorf("attrib: customer's clicks: %w", err)
+		}
+		for _, c := range earlier {
+			if !slices.Contains(ids, c) {
+				ids = append(ids, c)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	type hit struct {
+		clickID, linkID, campaignID, creatorID string
+		at                                     clock.Micros
+	}
+	args := []any{brand}
+	in := make([]string, len(ids))
+	for i, c := range ids {
+		args = append(args, c)
+		in[i] = "$" + strconv.Itoa(i+2)
+	}
+	hits, err := store.QueryAll(ctx, tx, func(r store.Scanner) (hit, error) {
+		var h hit
+		err := r.Scan(&h.clickID, &h.linkID, &h.campaignID, &h.creatorID, &h.at)
+		return h, err
+	}, `SELECT c.click_id, c.link_id, l.campaign_id, l.creator_id, c.at FROM clicks c JOIN links l ON l.id = c.link_id
+		JOIN campaigns m ON m.id = l.campaign_id WHERE m.brand_id = $1 AND c.click_id IN (`+strings.Join(in, ", ")+`)
+		ORDER BY c.at DESC, c.click_id`, args...)
+	if err != nil {
+		return false, fmt.Errorf("attrib: look up clicks: %w", err)
+	}
+	windows := map[string]int64{}
+	for _, h := range hits {
+		if h.at > o.PlacedAt {
+			continue
+		}
+		w, ok := windows[h.campaignID]
+		if !ok {
+			camp, err := s.Campaigns.Internal(ctx, tx, h.campaignID)
+			if err != nil {
+				return false, err
+			}
+			var perf campaign.Performance
+			if camp.Setup != nil {
+				perf = camp.Setup.Performance
+			}
+			w = perf.Window().Microseconds()
+			windows[h.campaignID] = w
+		}
+		if int64(o.PlacedAt)-int64(h.at) > w {
+			continue
+		}
+		cv.Method, cv.ClickID, cv.LinkID, cv.Clicked = MethodClick, h.clickID, h.linkID, h.at
+		cv.CampaignID, cv.CreatorID = h.campaignID, h.creatorID
+		return true, nil
+	}
+	return false, nil
+}
+
+const convCols = `order_id, brand_id, campaign_id, creator_id, method, code, click_id, link_id, clicked_at, amount, currency, refunded,
+	status, placed_at, commission_asked, cpa_asked, note, revision, created_at, updated_at`
+
+func scanConv(r store.Scanner) (convRow, error) {
+	var c convRow
+	var cur string
+	var refunded int64
+	err := r.Scan(&c.OrderID, &c.brandID, &c.CampaignID, &c.CreatorID, &c.Method, &c.Code, &c.ClickID, &c.LinkID, &c.Clicked,
+		&c.Amount.Micros, &cur, &refunded, &c.Status, &c.PlacedAt, &c.commissionAsked, &c.cpaAsked, &c.Note, &c.revision,
+		&c.CreatedAt, &c.UpdatedAt)
+	c.Amount.Currency = money.Currency(cur)
+	c.Refunded = money.New(refunded, c.Amount.Currency)
+	c.existed = true
+	return c, err
+}
+
+func loadConversion(ctx context.Context, tx *store.Tx, orderID string) (convRow, error) {
+	c, err := scanConv(tx.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversions WHERE order_id = $1`+tx.ForUpdate(), orderID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return convRow{}, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("attrib: read conversion %s: %w", orderID, err)
+	}
+	return c, nil
+}
+
+func saveConversion(ctx context.Context, tx *store.Tx, c *convRow) error {
+	var err error
+	if c.existed {
+		_, err = tx.ExecContext(ctx, `UPDATE conversions SET amount = $1, currency = $2, refunded = $3, status = $4, commission_asked = $5,
+			cpa_asked = $6, note = $7, revision = $8, updated_at = $9 WHERE order_id = $10`,
+			c.Amount.Micros, string(c.Amount.Currency), c.Refunded.Micros, c.Status, c.commissionAsked, c.cpaAsked, c.Note, c.revision,
+			int64(c.UpdatedAt), c.OrderID)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO conversions (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+			$14, $15, $16, $17, $18, $19, $20)`,
+			c.OrderID, c.brandID, c.CampaignID, c.CreatorID, c.Method, c.Code, c.ClickID, c.LinkID, int64(c.Clicked), c.Amount.Micros,
+			string(c.Amount.Currency), c.Refunded.Micros, c.Status, int64(c.PlacedAt), c.commissionAsked, c.cpaAsked, c.Note, c.revision,
+			int64(c.CreatedAt), int64(c.UpdatedAt))
+	}
+	if err != nil {
+		return fmt.Errorf("attrib: save conversion %s: %w", c.OrderID, err)
+	}
+	return nil
+}
+
+// ListConversions returns a campaign's conversions, newest first, with what
+// each stands paid: all of them for its brand or the admin, their own for a
+// creator accepted in it (so creators see how each sale was attributed).
+func (s *Service) ListConversions(ctx context.Context, p identity.Principal, campaignID string) ([]Conversion, error) {
+	camp, creatorID, err := s.visible(ctx, p, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := store.QueryAll(ctx, s.DB.Read(), scanConv, `SELECT `+convCols+` FROM conversions WHERE campaign_id = $1
+		AND ($2 = '' OR creator_id = $2) ORDER BY placed_at DESC, order_id DESC`, camp.ID, creatorID)
+	if err != nil {
+		return nil, fmt.Errorf("attrib: list conversions: %w", err)
+	}
+	type paid struct{ source, kind string }
+	sums := map[paid]int64{}
+	type sum struct {
+		paid
+		v int64
+	}
+	ps, err := store.QueryAll(ctx, s.DB.Read(), func(r store.Scanner) (sum, error) {
+		var x sum
+		err := r.Scan(&x.source, &x.kind, &x.v)
+		return x, err
+	}, `SELECT source_id, kind, SUM(gross - clawed_gross) FROM earnings WHERE campaign_id = $1 AND kind IN ($2, $3) AND state <> 'voided'
+		GROUP BY source_id, kind`, camp.ID, engage.KindCommission, engage.KindCPA)
+	if err != nil {
+		return nil, fmt.Errorf("attrib: conversion payments: %w", err)
+	}
+	for _, x := range ps {
+		sums[x.paid] = x.v
+	}
+	out := make([]Conversion, len(rows))
+	for i, r := range rows {
+		c := r.Conversion
+		c.Commission = money.New(sums[paid{c.OrderID, engage.KindCommission}], camp.Currency)
+		c.CPA = money.New(sums[paid{c.OrderID, engage.KindCPA}], camp.Currency)
+		out[i] = c
+	}
+	return out, nil
+}
+
+func scanString(r store.Scanner) (string, error) {
+	var v string
+	err := r.Scan(&v)
+	return v, err
+}

@@ -1,0 +1,195 @@
+package engage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
+)
+
+// Earning kinds: what an earning pays for.
+const (
+	KindInteractions = "interactions" // engagement growth on posts (billing ticks)
+	KindCommission   = "commission"   // a share of an attributed order's revenue
+	KindCPA          = "cpa"          // a fixed amount per attributed order
+	KindFlatFee      = "flat_fee"     // a fixed amount per accepted creator
+)
+
+// Payment asks a campaign's escrow to pay a creator for one result other
+// than engagement: an attributed order (commission, CPA) or an acceptance
+// (flat fee). Amount is gross: the platform fee comes out of it.
+type Payment struct {
+	// Key makes the payment idempotent in the ledger: the same key pays once.
+	Key       string
+	CreatorID string
+	Kind      string // KindCommission, KindCPA or KindFlatFee
+	// Source is what is paid for: the order id or the application id.
+	Source string
+	Amount int64
+	// Ref describes the payment in the ledger.
+	Ref string
+}
+
+// PayResult is what PayTx did.
+type PayResult struct {
+	// Granted is the gross amount the ledger granted: Amount cut down by
+	// what the escrow and the creator's cap had left.
+	Granted int64
+	// Earning is the held earning made, nil when nothing was granted.
+	Earning *Earning
+	// Skipped says why nothing was asked of the ledger: the campaign's
+	// state ("campaign_draft", "campaign_closed", …); "" when it was asked.
+	Skipped string
+	// Completed: the escrow ran out and the campaign completed.
+	Completed bool
+}
+
+// PayTx pays p from the escrow of camp, which the caller has locked
+// (campaign.Service.LockTx) in tx: the ledger's balancing accrual (cap
+// honoured) and, when anything is granted, a held earning released after the
+// holding period like any other. A campaign that is not open, paused or
+// completed pays nothing (Skipped says why). When the escrow runs out, an
+// open or paused campaign completes (budget_exhausted). It returns the
+// ledger's errors (a Conflict when the key was used for another payment).
+func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, p Payment) (PayResult, error) {
+	var res PayResult
+	switch p.Kind {
+	case KindCommission, KindCPA, KindFlatFee:
+	default:
+		return res, fmt.Errorf("engage: pay: unknown kind %q", p.Kind)
+	}
+	if p.Amount <= 0 {
+		return res, nil
+	}
+	switch camp.State {
+	case campaign.StateOpen, campaign.StatePaused, campaign.StateCompleted:
+	default:
+		res.Skipped = "campaign_" + string(camp.State)
+		return res, nil
+	}
+	var capMicros int64
+	if camp.Setup != nil {
+		capMicros = camp.Setup.CreatorCap
+	}
+	rs, err := s.ledger.AccrueBatchTx(ctx, tx, camp.ID, []ledger.AccrueItem{{Key: p.Key, CreatorID: p.CreatorID, Amount: p.Amount,
+		Cap: capMicros, Ref: p.Ref}})
+	if err != nil {
+		return res, err
+	}
+	r := rs[0]
+	res.Granted = r.Granted
+	if r.Granted > 0 {
+		now := s.clock.Now().UnixMicro()
+		e := Earning{ID: id.New(id.Earning), CampaignID: camp.ID, CreatorID: p.CreatorID,
+			Requested: money.New(r.Requested, camp.Currency), Gross: money.New(r.Granted, camp.Currency),
+			Fee: money.New(r.Fee, camp.Currency), Net: money.New(r.Earned, camp.Currency), Detail: []growthDetail{},
+			Kind: p.Kind, Source: p.Source, ClawedGross: money.New(0, camp.Currency), ClawedNet: money.New(0, camp.Currency),
+			AccrueTxID: r.TxID, State: EarningHeld, AccruedAt: clock.Micros(now), ReleaseAt: clock.Micros(now + s.cfg.HoldingPeriod.Microseconds())}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO earnings (id, campaign_id, creator_id, currency, requested, gross, fee, net, detail,
+			accrue_tx_id, state, accrued_at, release_at, kind, source_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '[]', $9, $10, $11, $12, $13, $14)`,
+			e.ID, e.CampaignID, e.CreatorID, string(camp.Currency), r.Requested, r.Granted, r.Fee, r.Earned, r.TxID, e.State,
+			now, int64(e.ReleaseAt), e.Kind, e.Source); err != nil {
+			return res, fmt.Errorf("engage: record %s earning: %w", p.Kind, err)
+		}
+		res.Earning = &e
+		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(r.Granted))
+	}
+	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
+		return res, nil
+	}
+	exhausted := r.EscrowExhausted || (r.Granted < r.Requested && !r.CapReached)
+	if !exhausted {
+		st, err := s.ledger.EscrowWith(ctx, tx, camp.ID)
+		if err != nil {
+			return res, err
+		}
+		exhausted = st.Remaining == 0
+	}
+	if exhausted {
+		if err := s.campaigns.SetStateTx(ctx, tx, camp, campaign.StateCompleted, campaign.CompletedBudget); err != nil {
+			return res, err
+		}
+		res.Completed = true
+	}
+	return res, nil
+}
+
+// PaidFor returns the gross amount still standing of the earnings of one
+// kind made for source (what was granted less what refunds took back; voided
+// earnings count nothing).
+func (s *Service) PaidFor(ctx context.Context, q store.Queryer, source, kind string) (int64, error) {
+	var paid int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(gross - clawed_gross), 0) FROM earnings WHERE source_id = $1 AND kind = $2 AND state <> $3`,
+		source, kind, EarningVoided).Scan(&paid); err != nil {
+		return 0, fmt.Errorf("engage: paid for %s: %w", source, err)
+	}
+	return paid, nil
+}
+
+// ReverseTx takes back up to amount of the gross paid to creatorID in
+// campaignID for (kind, source) — a refunded or cancelled order — through
+// the ledger's clawback: the fee is reversed, and the creator's share comes
+// from held earnings, then the available balance, and otherwise becomes a
+// debt that later releases repay. The earnings concerned, newest first,
+// record what was taken back; one still held that loses all of its gross is
+// voided. It returns the clawback (zero when nothing was left to take) and
+// the ledger's errors; key makes it idempotent.
+func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creatorID, kind, source string, amount int64, key, reason string) (ledger.ClawbackResult, error) {
+	var res ledger.ClawbackResult
+	es, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE source_id = $1 AND kind = $2 AND state <> $3
+		AND campaign_id = $4 AND creator_id = $5 ORDER BY id DESC`+tx.ForUpdate(), source, kind, EarningVoided, campaignID, creatorID)
+	if err != nil {
+		return res, fmt.Errorf("engage: earnings for %s: %w", source, err)
+	}
+	var standing int64
+	for _, e := range es {
+		standing += e.Gross.Micros - e.ClawedGross.Micros
+	}
+	amount = min(amount, standing)
+	if amount <= 0 {
+		return res, nil
+	}
+	res, err = s.ledger.ClawbackTx(ctx, tx, ledger.ClawbackRequest{Key: key, CampaignID: campaignID, CreatorID: creatorID,
+		Amount: amount, Reason: reason})
+	if err != nil {
+		return res, err
+	}
+	if res.Replayed {
+		return res, nil
+	}
+	share := res.Amount - res.FeeReversed
+	left, shareLeft := amount, share
+	now := s.clock.Now().UnixMicro()
+	for i, e := range es {
+		if left == 0 {
+			break
+		}
+		g := min(left, e.Gross.Micros-e.ClawedGross.Micros)
+		if g <= 0 {
+			continue
+		}
+		n := share * g / amount // the creator's part of g, pro rata
+		if g == left || i == len(es)-1 {
+			n = shareLeft
+		}
+		left, shareLeft = left-g, shareLeft-n
+		e.ClawedGross.Micros += g
+		e.ClawedNet.Micros += n
+		if (e.State == EarningHeld || e.State == EarningOnHold) && e.ClawedGross.Micros == e.Gross.Micros {
+			_, err = tx.ExecContext(ctx, `UPDATE earnings SET state = $1, resolved_at = $2, resolve_tx_id = $3, review_reason = $4,
+				clawed_gross = $5, clawed_net = $6 WHERE id = $7`, EarningVoided, now, res.TxID, reason, e.ClawedGross.Micros, e.ClawedNet.Micros, e.ID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE earnings SET clawed_gross = $1, clawed_net = $2 WHERE id = $3`,
+				e.ClawedGross.Micros, e.ClawedNet.Micros, e.ID)
+		}
+		if err != nil {
+			return res, fmt.Errorf("engage: record clawback on %s: %w", e.ID, err)
+		}
+	}
+	return res, nil
+}
