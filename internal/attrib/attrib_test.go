@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/store/storetest"
+	"pgregory.net/rapid"
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -502,6 +504,170 @@ func TestAttributionRules(t *testing.T) {
 		}
 		if cv := conv("o7", "50", "ANNA", "", ""); cv.CreatorID != ana || cv.Commission.Micros != 0 {
 			t.Errorf("order after close: %+v", cv)
+		}
+		w.audit()
+	})
+}
+
+// TestPaymentsFollowOrders (property): whatever sequence of orders and
+// refunds arrives (duplicates included), every conversion stands paid
+// exactly floor(net × commission) and the CPA while its net is positive,
+// the escrow has spent exactly what stands paid, and the audit holds.
+func TestPaymentsFollowOrders(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL)
+		const bps, cpa = 1337, 1_250_000
+		c := w.campaign("Serum", 1_000_000*eur, campaign.Performance{CommissionBps: bps, CPA: cpa}, "anna")
+		if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, c.ID, attrib.CodeDraft{CreatorID: w.creators["anna"].SubjectID, Code: "ANNA"}); err != nil {
+			t.Fatal(err)
+		}
+		run := 0
+		rapid.Check(t, func(rt *rapid.T) {
+			run++
+			type order struct {
+				id             string
+				amount, refund int64
+				refunds        int
+			}
+			var os []*order
+			nets := map[string]int64{}
+			for step := range rapid.IntRange(1, 25).Draw(rt, "steps") {
+				switch op := rapid.IntRange(0, 3).Draw(rt, "op"); {
+				case op == 0 || len(os) == 0:
+					amt := rapid.Int64Range(1, 500_000_000).Draw(rt, "amount")
+					o := &order{id: fmt.Sprintf("r%d-%d", run, step), amount: amt}
+					got := w.convert(o.id, money.FormatMicros(amt), "anna", "")
+					nets[got.ID] = amt
+					o.id = got.ExternalID
+					os = append(os, o)
+					w.convert(o.id, money.FormatMicros(amt), "anna", "") // a duplicate changes nothing
+				case op == 1 || op == 2:
+					o := os[rapid.IntRange(0, len(os)-1).Draw(rt, "order")]
+					left := o.amount - o.refund
+					if left == 0 {
+						continue
+					}
+					part := left
+					if op == 1 {
+						part = rapid.Int64Range(1, left).Draw(rt, "part")
+					}
+					o.refunds++
+					o.refund += part
+					w.refund(o.id, fmt.Sprintf("%s-r%d", o.id, o.refunds), money.FormatMicros(part))
+				case op == 3:
+					w.env.Clock.Advance(8 * 24 * time.Hour)
+					if _, err := w.env.App.Engage.ReleaseDue(w.ctx); err != nil {
+						rt.Fatal(err)
+					}
+				}
+			}
+			byExt := map[string]*order{}
+			for _, o := range os {
+				byExt[o.id] = o
+			}
+			var standing int64
+			for _, cv := range w.conversions(c.ID) {
+				standing += cv.Commission.Micros + cv.CPA.Micros
+			}
+			for oid := range nets {
+				o, err := w.env.App.Orders.Get(w.ctx, w.brand.BrandID(), oid)
+				if err != nil {
+					rt.Fatal(err)
+				}
+				m := byExt[o.ExternalID]
+				net := m.amount - m.refund
+				wantCom, wantCPA := net*bps/10_000, int64(0)
+				if net > 0 {
+					wantCPA = cpa
+				}
+				cv := w.conversions(c.ID)[oid]
+				if cv.Commission.Micros != wantCom || cv.CPA.Micros != wantCPA || cv.Refunded.Micros != m.refund {
+					rt.Fatalf("order %s (amount %d, refunded %d): commission %d cpa %d refunded %d, want %d %d %d",
+						o.ExternalID, m.amount, m.refund, cv.Commission.Micros, cv.CPA.Micros, cv.Refunded.Micros, wantCom, wantCPA, m.refund)
+				}
+			}
+			st, err := w.env.App.Ledger.Escrow(w.ctx, c.ID)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			if st.Spent != standing {
+				rt.Fatalf("escrow spent %d, conversions stand paid %d", st.Spent, standing)
+			}
+		})
+		w.audit()
+	})
+}
+
+// TestConcurrentOrders: many orders, duplicate deliveries and refunds at
+// once against a small budget: the escrow never goes below zero, the
+// campaign completes when it is spent, every euro spent stands paid for a
+// conversion, and the audit holds.
+func TestConcurrentOrders(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL)
+		c := w.campaign("Serum", 40*eur, campaign.Performance{CommissionBps: 1000, CPA: eur}, "anna", "ben")
+		for _, h := range []string{"anna", "ben"} {
+			if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, c.ID, attrib.CodeDraft{CreatorID: w.creators[h].SubjectID, Code: h}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errc := make(chan error, 64)
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 6 {
+					id := fmt.Sprintf("g%d-%d", g, i)
+					code := []string{"anna", "ben"}[(g+i)%2]
+					for range 2 { // each order reported twice
+						_, _, err := w.env.App.Orders.Convert(w.ctx, w.brand, orders.Conversion{OrderID: id,
+							Amount: json.RawMessage(`{"amount":"30","currency":"EUR"}`), Code: code})
+						if err != nil {
+							errc <- err
+							return
+						}
+					}
+					if i%3 == 0 {
+						if _, err := w.env.App.Orders.RefundConversion(w.ctx, w.brand, id, orders.ConversionRefund{RefundID: "r",
+							Amount: json.RawMessage(`{"amount":"30","currency":"EUR"}`)}); err != nil {
+							errc <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		st, err := w.env.App.Ledger.Escrow(w.ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cvs := w.conversions(c.ID)
+		var standing int64
+		for _, cv := range cvs {
+			standing += cv.Commission.Micros + cv.CPA.Micros
+			if cv.Refunded.Micros == 30*eur && cv.Commission.Micros+cv.CPA.Micros != 0 {
+				t.Errorf("refunded order %s still stands paid %+v", cv.OrderID, cv)
+			}
+			if cv.Commission.Micros > 3*eur || cv.CPA.Micros > eur {
+				t.Errorf("order %s paid more than its due: %+v", cv.OrderID, cv)
+			}
+		}
+		if len(cvs) != 48 || st.Spent != standing || st.Spent > 40*eur || st.Remaining < 0 {
+			t.Fatalf("%d conversions; escrow %+v; standing %d", len(cvs), st, standing)
+		}
+		camp, err := w.env.App.Campaigns.Get(w.ctx, w.brand, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 32 unrefunded orders want €4 each (€128) from €40: the budget runs out.
+		if camp.State != campaign.StateCompleted || camp.StateReason != campaign.CompletedBudget {
+			t.Errorf("campaign %s (%s), want completed by budget", camp.State, camp.StateReason)
 		}
 		w.audit()
 	})
