@@ -183,6 +183,20 @@ func TestCLIDemo(t *testing.T) {
 			Amount string `json:"amount"`
 		} `json:"spent"`
 		AuditOK bool `json:"ledger_audit_ok"`
+		Sales   struct {
+			Orders      int `json:"orders"`
+			ByCode      int `json:"orders_by_code"`
+			ByClick     int `json:"orders_by_click"`
+			SpentByKind map[string]struct {
+				Amount string `json:"amount"`
+			} `json:"spent_by_kind"`
+		} `json:"sales"`
+		Conversions []struct {
+			Method     string `json:"method"`
+			Commission struct {
+				Amount string `json:"amount"`
+			} `json:"commission"`
+		} `json:"conversions"`
 	}
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("demo --json printed %q: %v", out, err)
@@ -190,8 +204,27 @@ func TestCLIDemo(t *testing.T) {
 	if sum.State != "closed" || len(sum.Creators) != 12 || sum.Creators[0].Tier == "" || !sum.AuditOK || microsOf(t, sum.Spent.Amount) == 0 {
 		t.Fatalf("demo summary %+v", sum)
 	}
+	// Sales from the sandbox store, attributed by code and by click, paid
+	// by kind: the kinds add up to what was spent.
+	var kinds, commission int64
+	for _, k := range []string{"interactions", "commission", "cpa", "flat_fee"} {
+		v := microsOf(t, sum.Sales.SpentByKind[k].Amount)
+		if v <= 0 {
+			t.Fatalf("demo spent %d on %s: %+v", v, k, sum.Sales)
+		}
+		kinds += v
+	}
+	for _, c := range sum.Conversions {
+		commission += microsOf(t, c.Commission.Amount)
+	}
+	if sum.Sales.ByCode == 0 || sum.Sales.ByClick == 0 || sum.Sales.ByCode+sum.Sales.ByClick != len(sum.Conversions) ||
+		sum.Sales.Orders <= len(sum.Conversions) || kinds != microsOf(t, sum.Spent.Amount) ||
+		commission != microsOf(t, sum.Sales.SpentByKind["commission"].Amount) {
+		t.Fatalf("demo sales %+v, %d conversions paying %d commission; kinds add up to %d", sum.Sales, len(sum.Conversions), commission, kinds)
+	}
 	text, _, err := runCLI(t, nil, "demo", "--quiet")
-	if err != nil || !strings.Contains(text, "creator earnings") || !strings.Contains(text, "ledger audit      ok") {
+	if err != nil || !strings.Contains(text, "creator earnings") || !strings.Contains(text, "ledger audit      ok") ||
+		!strings.Contains(text, "orders by code") || !strings.Contains(text, "spent by kind") {
 		t.Fatalf("demo printed %q, %v", text, err)
 	}
 	existing := filepath.Join(t.TempDir(), "taken.db")
