@@ -174,6 +174,9 @@ func TestAttributionEndToEnd(t *testing.T) {
 			}
 		}
 		check(o1, "code", "ana", "8", "2", "")
+		if cv[o1]["external_order_id"] != "1001" {
+			t.Errorf("external order id %v", cv[o1]["external_order_id"])
+		}
 		check(o2, "click", "ben", "5", "2", "")
 		check(o3, "code", "ana", "0", "2", "currency_mismatch")
 		// Creators see their own conversions, and how each was attributed.

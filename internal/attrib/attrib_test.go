@@ -502,7 +502,7 @@ func TestAttributionRules(t *testing.T) {
 		if _, err := w.env.App.Engage.Close(w.ctx, w.brand, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if cv := conv("o7", "50", "ANNA", "", ""); cv.CreatorID != ana || cv.Commission.Micros != 0 {
+		if cv := conv("o7", "50", "ANNA", "", ""); cv.CreatorID != ana || cv.Commission.Micros != 0 || cv.Note != "campaign_closed" {
 			t.Errorf("order after close: %+v", cv)
 		}
 		w.audit()
@@ -656,6 +656,9 @@ func TestConcurrentOrders(t *testing.T) {
 			}
 			if cv.Commission.Micros > 3*eur || cv.CPA.Micros > eur {
 				t.Errorf("order %s paid more than its due: %+v", cv.OrderID, cv)
+			}
+			if cv.Refunded.Micros == 0 && cv.Commission.Micros+cv.CPA.Micros < 4*eur && cv.Note != attrib.NoteBudgetExhausted {
+				t.Errorf("order %s paid %d of 4.00 with note %q, want budget_exhausted", cv.OrderID, cv.Commission.Micros+cv.CPA.Micros, cv.Note)
 			}
 		}
 		if len(cvs) != 48 || st.Spent != standing || st.Spent > 40*eur || st.Remaining < 0 {

@@ -27,6 +27,9 @@ const (
 // Notes on a conversion's payments.
 const (
 	NoteCurrencyMismatch = "currency_mismatch" // the order's currency is not the campaign's: no commission (no FX)
+	NoteCapReached       = "cap_reached"       // the creator's cap cut what the order paid
+	NoteBudgetExhausted  = "budget_exhausted"  // the escrow had less left than the order was due
+	// A campaign not paying notes "campaign_" + its state (campaign_closed).
 )
 
 // cancelled are order statuses that pay nothing (Shopify financial_status,
@@ -36,7 +39,9 @@ var cancelled = []string{"voided", "cancelled", "failed", "trash", "refunded"}
 // Conversion is an order attributed to a creator in a campaign, with what
 // it paid.
 type Conversion struct {
-	OrderID    string `json:"order_id"`
+	OrderID string `json:"order_id"`
+	// ExternalID is the shop's (or the brand's) order id.
+	ExternalID string `json:"external_order_id"`
 	CampaignID string `json:"campaign_id"`
 	CreatorID  string `json:"creator_id"`
 	// Method is how it was attributed: code or click.
@@ -119,7 +124,6 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 	net := max(o.Amount.Micros-refunded, 0)
 	counts := net > 0 && !slices.Contains(cancelled, strings.ToLower(o.Status))
 	var wantCommission, wantCPA int64
-	cv.Note = ""
 	if perf.CommissionBps > 0 && counts {
 		if o.Amount.Currency == camp.Currency {
 			wantCommission = money.FloorBps(net, perf.CommissionBps)
@@ -147,10 +151,18 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 	cv.revision++
 	key := "conv:" + cv.OrderID + ":" + kind + ":" + strconv.FormatInt(cv.revision, 10)
 	if want > *asked {
-		_, err := s.Engage.PayTx(ctx, tx, camp, engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: kind, Source: cv.OrderID,
+		res, err := s.Engage.PayTx(ctx, tx, camp, engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: kind, Source: cv.OrderID,
 			Amount: want - *asked, Ref: kind + " on order " + cv.OrderID})
 		if err != nil {
 			return err
+		}
+		switch {
+		case res.Skipped != "":
+			cv.Note = res.Skipped
+		case res.Granted < want-*asked && res.CapReached:
+			cv.Note = NoteCapReached
+		case res.Granted < want-*asked:
+			cv.Note = NoteBudgetExhausted
 		}
 		*asked = want
 		return nil
@@ -313,6 +325,16 @@ func (s *Service) ListConversions(ctx context.Context, p identity.Principal, cam
 	if err != nil {
 		return nil, fmt.Errorf("attrib: list conversions: %w", err)
 	}
+	type ext struct{ id, external string }
+	exts, err := store.QueryAll(ctx, s.DB.Read(), func(r store.Scanner) (ext, error) {
+		var x ext
+		err := r.Scan(&x.id, &x.external)
+		return x, err
+	}, `SELECT o.id, o.external_id FROM conversions c JOIN orders o ON o.id = c.order_id WHERE c.campaign_id = $1
+		AND ($2 = '' OR c.creator_id = $2)`, camp.ID, creatorID)
+	if err != nil {
+		return nil, fmt.Errorf("attrib: list conversions: %w", err)
+	}
 	type paid struct{ source, kind string }
 	sums := map[paid]int64{}
 	type sum struct {
@@ -331,9 +353,14 @@ func (s *Service) ListConversions(ctx context.Context, p identity.Principal, cam
 	for _, x := range ps {
 		sums[x.paid] = x.v
 	}
+	external := make(map[string]string, len(exts))
+	for _, x := range exts {
+		external[x.id] = x.external
+	}
 	out := make([]Conversion, len(rows))
 	for i, r := range rows {
 		c := r.Conversion
+		c.ExternalID = external[c.OrderID]
 		c.Commission = money.New(sums[paid{c.OrderID, engage.KindCommission}], camp.Currency)
 		c.CPA = money.New(sums[paid{c.OrderID, engage.KindCPA}], camp.Currency)
 		out[i] = c

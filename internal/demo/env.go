@@ -84,7 +84,13 @@ func (e *Env) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := e.App.Jobs.Stop(ctx)
-	err = errors.Join(err, e.srv.Shutdown(ctx))
+	// Requests in flight get a second; a connection opened but never used
+	// (which Shutdown would wait 5 s for) is then cut.
+	sctx, scancel := context.WithTimeout(ctx, time.Second)
+	defer scancel()
+	if serr := e.srv.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, e.srv.Close())
+	}
 	return errors.Join(err, e.App.Close())
 }
 

@@ -47,6 +47,8 @@ type PayResult struct {
 	Skipped string
 	// Completed: the escrow ran out and the campaign completed.
 	Completed bool
+	// CapReached: the creator's cap cut the payment (to zero, maybe).
+	CapReached bool
 }
 
 // PayTx pays p from the escrow of camp, which the caller has locked
@@ -82,7 +84,7 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 		return res, err
 	}
 	r := rs[0]
-	res.Granted = r.Granted
+	res.Granted, res.CapReached = r.Granted, r.CapReached
 	if r.Granted > 0 {
 		now := s.clock.Now().UnixMicro()
 		e := Earning{ID: id.New(id.Earning), CampaignID: camp.ID, CreatorID: p.CreatorID,

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -52,4 +53,19 @@ func Secret(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never returns an error (Go ≥ 1.24)
 	return enc.EncodeToString(b)
+}
+
+// Click returns a 16-character click id: 5 bytes of the time in
+// milliseconds (wrapping every 34 years) then 5 random bytes, in lower-case
+// base32hex, so ids made one after another sort together and an index on
+// them grows at its end (a random id would land anywhere in the B-tree).
+func Click(now time.Time) string {
+	var b [10]byte
+	ms := uint64(now.UnixMilli())
+	for i := 4; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[5:])
+	return enc.EncodeToString(b[:])
 }

@@ -3,6 +3,7 @@ package id
 import (
 	"sort"
 	"testing"
+	"time"
 )
 
 func TestNewSeq(t *testing.T) {
@@ -28,5 +29,16 @@ func TestNewSeq(t *testing.T) {
 	}
 	if NewSeq(Transaction, 0) != nil {
 		t.Fatal("NewSeq(0) is not empty")
+	}
+}
+
+func TestClick(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	a, b, c := Click(t0), Click(t0), Click(t0.Add(time.Millisecond))
+	if len(a) != 16 || a == b {
+		t.Fatalf("ids %q %q: want 16 characters, distinct", a, b)
+	}
+	if a[:8] != b[:8] || !(a < c && b < c) {
+		t.Errorf("ids of one millisecond %q %q should share their time prefix and sort before the next millisecond's %q", a, b, c)
 	}
 }

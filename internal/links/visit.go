@@ -335,9 +335,10 @@ func (s *Service) Follow(ctx context.Context, slug string, v Visit) (string, err
 	if err != nil {
 		return "", err
 	}
-	clickID := id.Secret(10)
+	now := s.clock.Now()
+	clickID := id.Click(now)
 	bot, device := s.classify(v)
-	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(s.clock.Now()),
+	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(now),
 		Visitor: VisitorHash(s.salt, v.IP, v.UserAgent), Country: countryOf(v.Country), Device: device,
 		ReferrerHost: ReferrerHost(v.Referer), Bot: bot})
 	return Destination(l, clickID, v.Query), nil
