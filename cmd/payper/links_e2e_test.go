@@ -127,7 +127,7 @@ func TestLinksEndToEnd(t *testing.T) {
 		q := loc.Query()
 		if loc.Host != "glow.example" || loc.Path != "/serum" || loc.Fragment != "buy" || q.Get("ref") != "payper" ||
 			q.Get("utm_source") != "ana" || q.Get("utm_medium") != "influencer" || q.Get("utm_campaign") != "summer-serum-2026" ||
-			q.Get("utm_content") != "bio" || len(q.Get("click_id")) != 16 || q.Get("gclid") != "abc" || len(q["utm_source"]) != 1 {
+			q.Get("utm_content") != "bio" || len(q.Get("click_id")) != 24 || q.Get("gclid") != "abc" || len(q["utm_source"]) != 1 {
 			t.Fatalf("Location %s", loc)
 		}
 		if r := follow("HEAD", iphone, ""); r.StatusCode != http.StatusFound {

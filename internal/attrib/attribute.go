@@ -1,6 +1,7 @@
 package attrib
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,11 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/store"
@@ -221,22 +224,27 @@ func (s *Service) attribute(ctx context.Context, tx *store.Tx, o orders.Order, b
 		clickID, linkID, campaignID, creatorID string
 		at                                     clock.Micros
 	}
-	args := []any{brand}
-	in := make([]string, len(ids))
-	for i, c := range ids {
-		args = append(args, c)
-		in[i] = "$" + strconv.Itoa(i+2)
+	var hits []hit
+	for _, cid := range ids {
+		ref, ok := links.ParseClickID(cid, time.UnixMicro(int64(max(o.PlacedAt, now))))
+		if !ok {
+			continue
+		}
+		// Through the link's (link_id, at) index: the id names the link and
+		// the millisecond.
+		hs, err := store.QueryAll(ctx, tx, func(r store.Scanner) (hit, error) {
+			var h hit
+			err := r.Scan(&h.clickID, &h.linkID, &h.campaignID, &h.creatorID, &h.at)
+			return h, err
+		}, `SELECT c.click_id, c.link_id, l.campaign_id, l.creator_id, c.at FROM links l JOIN campaigns m ON m.id = l.campaign_id
+			JOIN clicks c ON c.link_id = l.id AND c.at >= $3 AND c.at < $4
+			WHERE l.slug = $1 AND m.brand_id = $2 AND c.click_id = $5`, ref.Slug, brand, int64(ref.From), int64(ref.To), cid)
+		if err != nil {
+			return false, fmt.Errorf("attrib: look up click: %w", err)
+		}
+		hits = append(hits, hs...)
 	}
-	hits, err := store.QueryAll(ctx, tx, func(r store.Scanner) (hit, error) {
-		var h hit
-		err := r.Scan(&h.clickID, &h.linkID, &h.campaignID, &h.creatorID, &h.at)
-		return h, err
-	}, `SELECT c.click_id, c.link_id, l.campaign_id, l.creator_id, c.at FROM clicks c JOIN links l ON l.id = c.link_id
-		JOIN campaigns m ON m.id = l.campaign_id WHERE m.brand_id = $1 AND c.click_id IN (`+strings.Join(in, ", ")+`)
-		ORDER BY c.at DESC, c.click_id`, args...)
-	if err != nil {
-		return false, fmt.Errorf("attrib: look up clicks: %w", err)
-	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(b.at, a.at), strings.Compare(a.clickID, b.clickID)) })
 	windows := map[string]int64{}
 	for _, h := range hits {
 		if h.at > o.PlacedAt {

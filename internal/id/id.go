@@ -69,3 +69,19 @@ func Click(now time.Time) string {
 	_, _ = rand.Read(b[5:])
 	return enc.EncodeToString(b[:])
 }
+
+// ClickMillis returns the millisecond (modulo 2^40) a Click id was made at;
+// ok is false when s is not a Click id.
+func ClickMillis(s string) (ms int64, ok bool) {
+	if len(s) != 16 {
+		return 0, false
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil || len(b) != 10 {
+		return 0, false
+	}
+	for _, c := range b[:5] {
+		ms = ms<<8 | int64(c)
+	}
+	return ms, true
+}

@@ -381,7 +381,7 @@ func TestClicks(t *testing.T) {
 			t.Fatalf("%d clicks stored, want %d", len(all), len(steps))
 		}
 		for _, g := range all {
-			if len(g.visitor) != 32 || strings.Contains(g.visitor, "203.0.113") || g.country != "DE" || len(g.clickID) != 16 {
+			if len(g.visitor) != 32 || strings.Contains(g.visitor, "203.0.113") || g.country != "DE" || len(g.clickID) != 24 {
 				t.Fatalf("stored click %+v", g)
 			}
 		}
@@ -456,4 +456,33 @@ func TestSaltSurvivesRestart(t *testing.T) {
 			t.Fatal("the salt changed on restart")
 		}
 	})
+}
+
+// TestClickIDs: a click id names its link's slug and its millisecond, read
+// back whatever the 40-bit millisecond's wrap; anything else is refused.
+func TestClickIDs(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 21, 9, 30, 15, 123_456_789, time.UTC)
+	cid := links.ClickID("k3v9q0ab", at)
+	if len(cid) != 24 || !strings.HasPrefix(cid, "k3v9q0ab") {
+		t.Fatalf("click id %q", cid)
+	}
+	for _, near := range []time.Time{at, at.Add(time.Second), at.Add(30 * 24 * time.Hour), at.Add(30 * 365 * 24 * time.Hour)} {
+		ref, ok := links.ParseClickID(cid, near)
+		from := clock.MicrosOf(at.Truncate(time.Millisecond))
+		if !ok || ref.Slug != "k3v9q0ab" || ref.From != from || ref.To != from+1000 {
+			t.Errorf("near %s: %+v %v, want slug k3v9q0ab and [%d, %d)", near, ref, ok, from, from+1000)
+		}
+	}
+	// Just across a wrap of the millisecond counter (every 2^40 ms).
+	wrap := time.UnixMilli(1 << 41).UTC()
+	before := wrap.Add(-time.Millisecond)
+	if ref, ok := links.ParseClickID(links.ClickID("abc", before), wrap.Add(time.Hour)); !ok || ref.From != clock.MicrosOf(before) {
+		t.Errorf("across the wrap: %+v %v, want from %d", ref, ok, clock.MicrosOf(before))
+	}
+	for _, bad := range []string{"", "short", "k3v9q0ab" + "!!!!!!!!!!!!!!!!", "0123456789abcdef", "k3v9q0ab" + "ZZZZZZZZZZZZZZZZ"} {
+		if _, ok := links.ParseClickID(bad, at); ok {
+			t.Errorf("%q parsed as a click id", bad)
+		}
+	}
 }

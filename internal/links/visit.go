@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/id"
@@ -336,10 +337,44 @@ func (s *Service) Follow(ctx context.Context, slug string, v Visit) (string, err
 		return "", err
 	}
 	now := s.clock.Now()
-	clickID := id.Click(now)
+	clickID := ClickID(l.Slug, now)
 	bot, device := s.classify(v)
 	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(now),
 		Visitor: VisitorHash(s.salt, v.IP, v.UserAgent), Country: countryOf(v.Country), Device: device,
 		ReferrerHost: ReferrerHost(v.Referer), Bot: bot})
 	return Destination(l, clickID, v.Query), nil
+}
+
+// ClickID returns the id of a click on the link slug at now: the slug, then
+// id.Click(now) (16 characters: the millisecond, then 40 random bits). A
+// click is found again from its id through the link's (link_id, at) index,
+// so clicks need no index of their own.
+func ClickID(slug string, now time.Time) string { return slug + id.Click(now) }
+
+// ClickRef is what a click id says: the link's slug and the millisecond of
+// the click, as a range of clicks.at.
+type ClickRef struct {
+	Slug     string
+	From, To clock.Micros // From ≤ at < To
+}
+
+// ParseClickID reads a click id made by ClickID; near is a time after the
+// click and less than 34 years from it (the order's time), which settles
+// the wrapped millisecond. ok is false for anything else.
+func ParseClickID(clickID string, near time.Time) (ref ClickRef, ok bool) {
+	if len(clickID) <= 16 {
+		return ref, false
+	}
+	slug, stamp := clickID[:len(clickID)-16], clickID[len(clickID)-16:]
+	ms, ok := id.ClickMillis(stamp)
+	if !ok {
+		return ref, false
+	}
+	const wrap = int64(1) << 40
+	nowMS := near.UnixMilli()
+	full := nowMS - nowMS%wrap + ms
+	if full > nowMS {
+		full -= wrap
+	}
+	return ClickRef{Slug: slug, From: clock.Micros(full * 1000), To: clock.Micros(full*1000 + 1000)}, true
 }

@@ -55,9 +55,10 @@ CREATE TABLE conversions (
 );
 CREATE INDEX conversions_campaign ON conversions (campaign_id, creator_id, placed_at);
 
--- Attribution looks a click up by the id the order carries, and a
--- customer's earlier click ids through their earlier orders.
-CREATE INDEX clicks_click_id ON clicks (click_id);
+-- Attribution finds a customer's earlier click ids through their earlier
+-- orders. (A click is found from its id through clicks_link: the id holds
+-- the link's slug and the click's millisecond, so clicks need no index of
+-- their own, which every click would pay for.)
 CREATE INDEX orders_customer ON orders (brand_id, customer_id, placed_at);
 
 -- Earnings now come from engagement (kind interactions) and from sales and
