@@ -46,7 +46,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, reqID string, log *slog.Logger, err error) {
 	var e *errs.Error
 	status := http.StatusInternalServerError
 	body := errorBody{Error: errorDetail{Code: "internal", Message: "internal error"}}
@@ -62,7 +62,6 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			body.Error.Fields = e.Fields
 		}
 	default:
-		reqID, _ := r.Context().Value(reqIDKey{}).(string)
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
 	}
 	_ = writeJSON(w, status, body)

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,8 +63,11 @@ type Server struct {
 	Deps
 	mux      *http.ServeMux
 	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	// reqPrefix and reqSeq make request ids.
+	reqPrefix string
+	reqSeq    atomic.Uint64
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
 }
 
 // auth says who may call a route.
@@ -88,7 +93,7 @@ func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), registry: prometheus.NewRegistry()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), registry: prometheus.NewRegistry(), reqPrefix: id.Secret(5) + "-"}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "payper_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
 	}, []string{"route", "method", "code"})
@@ -102,7 +107,7 @@ func New(d Deps) *Server {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.Log, errs.NotFoundf("no route %s %s", r.Method, r.URL.Path))
+		writeError(w, r, "", s.Log, errs.NotFoundf("no route %s %s", r.Method, r.URL.Path))
 	})
 	return s
 }
@@ -161,25 +166,39 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (s *Server) wrap(rt Route) http.Handler {
 	label := rt.Method + " " + rt.Pattern
+	// The route's metric children are looked up once, not per request (the
+	// redirect is the hot path).
+	observe := s.duration.WithLabelValues(label)
+	var counters sync.Map // status → prometheus.Counter
+	count := func(status int) prometheus.Counter {
+		if c, ok := counters.Load(status); ok {
+			return c.(prometheus.Counter)
+		}
+		c, _ := counters.LoadOrStore(status, s.requests.WithLabelValues(label, rt.Method, strconv.Itoa(status)))
+		return c.(prometheus.Counter)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		reqID := r.Header.Get("X-Request-Id")
 		if reqID == "" || len(reqID) > 64 {
-			reqID = id.Secret(8)
+			reqID = s.newRequestID()
 		}
-		sw.Header().Set("X-Request-Id", reqID)
-		r = r.WithContext(context.WithValue(r.Context(), reqIDKey{}, reqID))
+		sw.Header()["X-Request-Id"] = []string{reqID}
 		err := s.serve(rt, sw, r)
 		if err != nil {
-			writeError(sw, r, s.Log, err)
+			writeError(sw, r, reqID, s.Log, err)
 		}
-		s.requests.WithLabelValues(label, rt.Method, strconv.Itoa(sw.status)).Inc()
-		s.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
+		count(sw.status).Inc()
+		observe.Observe(time.Since(start).Seconds())
 	})
 }
 
-type reqIDKey struct{}
+// newRequestID returns a request id unique to this process's life: a random
+// prefix chosen at start and a counter.
+func (s *Server) newRequestID() string {
+	return s.reqPrefix + strconv.FormatUint(s.reqSeq.Add(1), 36)
+}
 
 func (s *Server) serve(rt Route, w http.ResponseWriter, r *http.Request) error {
 	var p identity.Principal
