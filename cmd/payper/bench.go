@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/payper/payper/internal/bench"
 )
@@ -51,11 +53,24 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
 		f.DurationVar(&opt.Duration, "duration", opt.Duration, "length of each measured phase (bare, payper, payper at half load)")
 		f.IntVar(&opt.Concurrency, "concurrency", opt.Concurrency, "concurrent keep-alive connections of the load generator")
+		var profile string
+		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 		if err := f.parse(args[1:]); err != nil {
 			return err
 		}
 		if opt.Duration <= 0 || opt.Concurrency < 1 {
 			return fmt.Errorf("bench redirect: --duration must be positive and --concurrency at least 1")
+		}
+		if profile != "" {
+			pf, err := os.Create(profile)
+			if err != nil {
+				return fmt.Errorf("bench redirect: %w", err)
+			}
+			defer pf.Close()
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				return fmt.Errorf("bench redirect: %w", err)
+			}
+			defer pprof.StopCPUProfile()
 		}
 		_, err := bench.Redirect(ctx, stdout, opt)
 		return err
