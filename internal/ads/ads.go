@@ -16,6 +16,9 @@ import (
 
 // DailyResult is one ad's results on one day, as reported by the platform.
 type DailyResult struct {
+	// Line is the CSV line the row came from (the header is line 1); 0 for
+	// rows from a platform's API.
+	Line int
 	// Platform is "meta", "tiktok", or the value of a CSV's platform
 	// column; "" when unknown.
 	Platform string

@@ -180,6 +180,7 @@ func Parse(r io.Reader, maxRows int) ([]ads.DailyResult, error) {
 			continue
 		}
 		firstLine[key] = line
+		res.Line = line
 		out = append(out, res)
 	}
 	if len(errs.Rows) > 0 {

@@ -53,10 +53,23 @@ func TestParseGood(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
+		lines := make([]int, len(got))
+		for i := range got {
+			lines[i], got[i].Line = got[i].Line, 0
+		}
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, tc.want)
 		}
+		if want := wantLines[tc.name]; len(lines)+len(want) > 0 && !reflect.DeepEqual(lines, want) {
+			t.Errorf("%s: rows from lines %v, want %v", tc.name, lines, want)
+		}
 	}
+}
+
+// wantLines are the file lines the good cases' rows come from.
+var wantLines = map[string][]int{
+	"comma": {2, 3}, "no final newline": {2}, "BOM, CRLF, semicolons, decimal comma, any order and case": {2, 4},
+	"quoted, spaces, blank lines, trailing empty field": {3}, "platform column": {2},
 }
 
 func TestParseBad(t *testing.T) {
