@@ -26,6 +26,7 @@ type common struct {
 	engage                   engage.Config
 	links                    links.Config
 	secretKey, secretKeyFile string
+	ads                      app.AdsConfig
 }
 
 func (c *common) register(f *flags) {
@@ -40,6 +41,13 @@ func (c *common) register(f *flags) {
 	f.boolean(&c.links.TrustProxy, "trust-proxy", "PAYPER_TRUST_PROXY", false, "take a click's client address from X-Forwarded-For (last entry), set by the proxy in front of payper")
 	f.str(&c.links.CountryHeader, "country-header", "PAYPER_COUNTRY_HEADER", "", "request header holding a click's country code (e.g. CF-IPCountry); empty = none")
 	f.str(&c.secretKey, "secret-key", "PAYPER_SECRET_KEY", "", "32-byte key (base64 or hex) sealing store credentials at rest; overrides --secret-key-file")
+	f.str(&c.ads.MetaToken, "meta-access-token", "PAYPER_META_ACCESS_TOKEN", "", "Meta Marketing API access token (ads_read) to import ad results; empty = Meta not configured")
+	f.str(&c.ads.MetaAccount, "meta-ad-account", "PAYPER_META_AD_ACCOUNT", "", "Meta ad account id (digits, without act_)")
+	f.str(&c.ads.MetaBaseURL, "meta-api-url", "PAYPER_META_API_URL", "", "Meta Graph API base URL (default https://graph.facebook.com)")
+	f.str(&c.ads.TikTokToken, "tiktok-ads-access-token", "PAYPER_TIKTOK_ADS_ACCESS_TOKEN", "", "TikTok Marketing API access token to import ad results")
+	f.str(&c.ads.TikTokAdvertiser, "tiktok-advertiser-id", "PAYPER_TIKTOK_ADVERTISER_ID", "", "TikTok advertiser id")
+	f.str(&c.ads.TikTokCurrency, "tiktok-ads-currency", "PAYPER_TIKTOK_ADS_CURRENCY", "EUR", "currency of the TikTok ad account (its reports do not say)")
+	f.str(&c.ads.TikTokURL, "tiktok-ads-api-url", "PAYPER_TIKTOK_ADS_API_URL", "", "TikTok Business API base URL (default https://business-api.tiktok.com)")
 	f.str(&c.secretKeyFile, "secret-key-file", "PAYPER_SECRET_KEY_FILE", "", "file holding the key; default on SQLite: <database file>.key, made on first start (PostgreSQL needs a key given)")
 }
 
@@ -82,7 +90,7 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 		return nil, err
 	}
 	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
-		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key})
+		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

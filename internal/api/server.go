@@ -31,6 +31,7 @@ import (
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -52,6 +53,8 @@ type Deps struct {
 	Orders *orders.Service
 	// Attrib makes discount codes and lists conversions.
 	Attrib *attrib.Service
+	// Report builds reports, imports ad results and runs the optimize loop.
+	Report *report.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	Log        *slog.Logger
@@ -115,7 +118,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payper/payper/internal/ads"
+	"github.com/payper/payper/internal/ads/meta"
+	"github.com/payper/payper/internal/ads/tiktok"
 	"github.com/payper/payper/internal/api"
 	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
@@ -25,6 +28,7 @@ import (
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
+	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
@@ -58,6 +62,30 @@ type Config struct {
 	// SecretKey (32 bytes) seals store credentials and webhook secrets at
 	// rest; nil leaves stores unconnectable.
 	SecretKey []byte
+	// Ads configures the ad accounts results are imported from.
+	Ads AdsConfig
+}
+
+// AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
+// every brand of this server); a platform without a token is not
+// configured. The base URLs default to the platforms' own.
+type AdsConfig struct {
+	MetaToken, MetaAccount, MetaBaseURL                      string
+	TikTokToken, TikTokAdvertiser, TikTokCurrency, TikTokURL string
+}
+
+// sources returns the configured ad platforms' clients.
+func (c AdsConfig) sources() report.AdSources {
+	return func(_, platform string) (ads.Source, error) {
+		switch {
+		case platform == report.PlatformMeta && c.MetaToken != "":
+			return &meta.Client{BaseURL: c.MetaBaseURL, AccessToken: c.MetaToken, AccountID: c.MetaAccount, HTTP: platformHTTPClient()}, nil
+		case platform == report.PlatformTikTok && c.TikTokToken != "":
+			return &tiktok.Client{BaseURL: c.TikTokURL, AccessToken: c.TikTokToken, AdvertiserID: c.TikTokAdvertiser,
+				Currency: c.TikTokCurrency, HTTP: platformHTTPClient()}, nil
+		}
+		return nil, fmt.Errorf("no %s ad account is configured on this server (PAYPER_META_ACCESS_TOKEN or PAYPER_TIKTOK_ADS_ACCESS_TOKEN)", platform)
+	}
 }
 
 // App is a running set of services over one database.
@@ -81,6 +109,8 @@ type App struct {
 	Orders *orders.Service
 	// Attrib makes discount codes and attributes and pays for orders.
 	Attrib *attrib.Service
+	// Report builds reports and runs the optimize loop.
+	Report *report.Service
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -174,8 +204,20 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	}
 	a.Orders.SetObserver(a.Attrib)
 	a.Market.OnAccept(a.Attrib.FlatFeeTx)
+	a.Report = report.New(report.Deps{DB: db, Clock: cfg.Clock, Campaigns: a.Campaigns, Market: a.Market, Sources: cfg.Ads.sources(),
+		Handles: func(ctx context.Context, ids []string) (map[string]string, error) {
+			sums, err := a.Creators.Summaries(ctx, db.Read(), ids)
+			if err != nil {
+				return nil, err
+			}
+			out := make(map[string]string, len(sums))
+			for id, s := range sums {
+				out[id] = s.Handle()
+			}
+			return out, nil
+		}})
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err

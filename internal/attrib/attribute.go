@@ -18,6 +18,7 @@ import (
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -108,6 +109,21 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 			return err
 		}
 	}
+	camp, err := s.Campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, cv.CampaignID)
+	if err != nil {
+		return err
+	}
+	placement := ""
+	if cv.LinkID != "" {
+		if err := tx.QueryRowContext(ctx, `SELECT placement FROM links WHERE id = $1`, cv.LinkID).Scan(&placement); err != nil {
+			return fmt.Errorf("attrib: link of %s: %w", cv.OrderID, err)
+		}
+	}
+	var roll rollup.Batch
+	rk := rollup.Key{Campaign: cv.CampaignID, Creator: cv.CreatorID, Placement: placement, Day: rollup.DayOf(int64(cv.PlacedAt))}
+	if cv.existed {
+		contribute(&roll, rk, cv, camp.Currency, -1)
+	}
 	refunded := int64(0)
 	for _, r := range o.Refunds {
 		if r.Amount.Currency == o.Amount.Currency {
@@ -116,8 +132,8 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 	}
 	now := clock.MicrosOf(s.Clock.Now())
 	cv.Amount, cv.Refunded, cv.Status, cv.UpdatedAt = o.Amount, money.New(refunded, o.Amount.Currency), o.Status, now
-	camp, err := s.Campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, cv.CampaignID)
-	if err != nil {
+	contribute(&roll, rk, cv, camp.Currency, 1)
+	if err := roll.Flush(ctx, tx); err != nil {
 		return err
 	}
 	var perf campaign.Performance
@@ -125,16 +141,16 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 		perf = camp.Setup.Performance
 	}
 	net := max(o.Amount.Micros-refunded, 0)
-	counts := net > 0 && !slices.Contains(cancelled, strings.ToLower(o.Status))
+	live := counts(cv)
 	var wantCommission, wantCPA int64
-	if perf.CommissionBps > 0 && counts {
+	if perf.CommissionBps > 0 && live {
 		if o.Amount.Currency == camp.Currency {
 			wantCommission = money.FloorBps(net, perf.CommissionBps)
 		} else {
 			cv.Note = NoteCurrencyMismatch
 		}
 	}
-	if perf.CPA > 0 && counts {
+	if perf.CPA > 0 && live {
 		wantCPA = perf.CPA
 	}
 	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCommission, &cv.commissionAsked, wantCommission); err != nil {
@@ -144,6 +160,34 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 		return err
 	}
 	return saveConversion(ctx, tx, &cv)
+}
+
+// counts reports whether an order counts as a conversion: not cancelled
+// and not fully refunded.
+func counts(cv convRow) bool {
+	return cv.Amount.Micros-cv.Refunded.Micros > 0 && !slices.Contains(cancelled, strings.ToLower(cv.Status))
+}
+
+// contribute adds (sign 1) or takes back (sign -1) what a conversion adds
+// to its rollup row: one conversion (a redemption when by code; in another
+// currency, counted apart with no revenue), its net revenue and refunds.
+func contribute(b *rollup.Batch, k rollup.Key, cv convRow, cur money.Currency, sign int64) {
+	same := cv.Amount.Currency == cur
+	if same {
+		b.Add(k, rollup.Refunded, sign*cv.Refunded.Micros)
+	}
+	if !counts(cv) {
+		return
+	}
+	b.Add(k, rollup.Conversions, sign)
+	if cv.Method == MethodCode {
+		b.Add(k, rollup.Redemptions, sign)
+	}
+	if !same {
+		b.Add(k, rollup.OtherCurrency, sign)
+		return
+	}
+	b.Add(k, rollup.Revenue, sign*(cv.Amount.Micros-cv.Refunded.Micros))
 }
 
 // settle moves what the order pays of one kind from what it asked to want.

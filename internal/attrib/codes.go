@@ -15,7 +15,6 @@ import (
 	"github.com/payper/payper/internal/commerce"
 	"github.com/payper/payper/internal/commerce/shopify"
 	"github.com/payper/payper/internal/commerce/woocommerce"
-	"github.com/payper/payper/internal/creator"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
@@ -189,7 +188,7 @@ func (s *Service) CreateCode(ctx context.Context, p identity.Principal, campaign
 	if err != nil {
 		return Code{}, fmt.Errorf("attrib: read creator: %w", err)
 	}
-	parts := codeParts{handle: handleOf(sums[d.CreatorID]), campaign: links.CampaignSlug(camp.Name), percentBps: pct, amountOff: off}
+	parts := codeParts{handle: sums[d.CreatorID].Handle(), campaign: links.CampaignSlug(camp.Name), percentBps: pct, amountOff: off}
 	for attempt := 0; attempt < codeAttempts; attempt++ {
 		code.Code = parts.make(pattern, attempt)
 		if !ValidCode(code.Code) {
@@ -397,17 +396,6 @@ func (p codeParts) make(pattern string, attempt int) string {
 		out += randomCode(2)
 	}
 	return out
-}
-
-// handleOf is the creator's handle on their oldest connected account, else
-// their name.
-func handleOf(sum creator.Summary) string {
-	for _, a := range sum.Accounts {
-		if a.Connected() && a.Handle != "" {
-			return strings.TrimPrefix(a.Handle, "@")
-		}
-	}
-	return sum.Name
 }
 
 // DefaultCodeMaker makes the Shopify or WooCommerce client for a store

@@ -180,6 +180,17 @@ type Summary struct {
 	Accounts []Account `json:"accounts"`
 }
 
+// Handle is the creator's handle on their oldest connected account, else
+// their name.
+func (s Summary) Handle() string {
+	for _, a := range s.Accounts {
+		if a.Connected() && a.Handle != "" {
+			return strings.TrimPrefix(a.Handle, "@")
+		}
+	}
+	return s.Name
+}
+
 // Summaries returns the summaries of the given creators, by creator id,
 // for the marketplace (no principal: callers decide who sees what).
 // Unknown ids are absent from the map.

@@ -16,6 +16,7 @@ import (
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/platform"
+	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -367,7 +368,13 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	}
 	now := s.clock.Now()
 	nowUS := now.UnixMicro()
+	today := rollup.DayOf(nowUS)
+	var roll rollup.Batch
 	billable := camp.State == campaign.StateOpen && camp.Setup != nil && !now.Before(camp.Setup.StartsAt) && now.Before(camp.Setup.EndsAt)
+	collabs, err := campaign.Collaborations(ctx, tx, camp.ID)
+	if err != nil {
+		return res, err
+	}
 	var prices [5]int64
 	if camp.Setup != nil {
 		prices = pricesOf(camp.Setup.Prices)
@@ -453,7 +460,8 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			g := cnt.Value - hw[i]
 			hw[i] = cnt.Value
-			if !billable || prices[i] == 0 {
+			roll.Add(rollup.Key{Campaign: camp.ID, Creator: p.creator, Day: today}, rollup.Col(i), g) // Views…Saves
+			if !billable || prices[i] == 0 || collabs[p.creator].EndedAt != 0 {
 				continue
 			}
 			growth[string(platform.Metrics[i])] = g
@@ -503,7 +511,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		items := make([]ledger.AccrueItem, len(creators))
 		for i, c := range creators {
 			items[i] = ledger.AccrueItem{Key: "ppi:" + camp.ID + ":" + c + ":" + batch, CreatorID: c, Amount: amounts[c],
-				Cap: camp.Setup.CreatorCap, Ref: fmt.Sprintf("engagement on %d posts", len(details[c]))}
+				Cap: collabs[c].CapFor(camp), Ref: fmt.Sprintf("engagement on %d posts", len(details[c]))}
 		}
 		results, err := s.ledger.AccrueBatchTx(ctx, tx, camp.ID, items)
 		if err != nil {
@@ -526,6 +534,9 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			earnRows = append(earnRows, []any{id.New(id.Earning), camp.ID, creators[i], string(camp.Currency), r.Requested, r.Granted,
 				r.Fee, r.Earned, string(detail), r.TxID, EarningHeld, nowUS, nowUS + s.cfg.HoldingPeriod.Microseconds()})
+			k := rollup.Key{Campaign: camp.ID, Creator: creators[i], Day: today}
+			roll.Add(k, rollup.EarnInteractions, r.Earned)
+			roll.Add(k, rollup.Fees, r.Fee)
 		}
 		if err := tx.BulkInsert(ctx, "earnings", earningCols, earnRows); err != nil {
 			return res, err
@@ -554,6 +565,9 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		return res, err
 	}
 	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, snaps); err != nil {
+		return res, err
+	}
+	if err := roll.Flush(ctx, tx); err != nil {
 		return res, err
 	}
 	s.m.polled.Add(float64(len(snaps)))

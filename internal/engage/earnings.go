@@ -14,6 +14,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -207,6 +208,15 @@ func (s *Service) voidTx(ctx context.Context, tx *store.Tx, e *Earning, reason s
 			CreatorID: e.CreatorID, Amount: amount, Reason: "earning " + e.ID + " voided: " + reason})
 		if err != nil {
 			return err
+		}
+		if !r.Replayed {
+			var roll rollup.Batch
+			k := rollup.Key{Campaign: e.CampaignID, Creator: e.CreatorID, Day: rollup.DayOf(int64(e.AccruedAt))}
+			roll.Add(k, rollup.EarnCol(e.Kind), -(r.Amount - r.FeeReversed))
+			roll.Add(k, rollup.Fees, -r.FeeReversed)
+			if err := roll.Flush(ctx, tx); err != nil {
+				return err
+			}
 		}
 	}
 	now := s.clock.Now()

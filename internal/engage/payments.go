@@ -9,6 +9,7 @@ import (
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -55,7 +56,9 @@ type PayResult struct {
 // (campaign.Service.LockTx) in tx: the ledger's balancing accrual (cap
 // honoured) and, when anything is granted, a held earning released after the
 // holding period like any other. A campaign that is not open, paused or
-// completed pays nothing (Skipped says why). When the escrow runs out, an
+// completed, or a collaboration the optimize loop ended, pays nothing
+// (Skipped says why); a creator's own cap (see campaign.Collab) replaces
+// the campaign's. When the escrow runs out, an
 // open or paused campaign completes (budget_exhausted). It returns the
 // ledger's errors (a Conflict when the key was used for another payment).
 func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, p Payment) (PayResult, error) {
@@ -74,10 +77,16 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 		res.Skipped = "campaign_" + string(camp.State)
 		return res, nil
 	}
-	var capMicros int64
-	if camp.Setup != nil {
-		capMicros = camp.Setup.CreatorCap
+	collabs, err := campaign.Collaborations(ctx, tx, camp.ID)
+	if err != nil {
+		return res, err
 	}
+	collab := collabs[p.CreatorID]
+	if collab.EndedAt != 0 {
+		res.Skipped = "collaboration_ended"
+		return res, nil
+	}
+	capMicros := collab.CapFor(*camp)
 	rs, err := s.ledger.AccrueBatchTx(ctx, tx, camp.ID, []ledger.AccrueItem{{Key: p.Key, CreatorID: p.CreatorID, Amount: p.Amount,
 		Cap: capMicros, Ref: p.Ref}})
 	if err != nil {
@@ -85,7 +94,7 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 	}
 	r := rs[0]
 	res.Granted, res.CapReached = r.Granted, r.CapReached
-	if r.Granted > 0 {
+	if r.Granted > 0 && !r.Replayed {
 		now := s.clock.Now().UnixMicro()
 		e := Earning{ID: id.New(id.Earning), CampaignID: camp.ID, CreatorID: p.CreatorID,
 			Requested: money.New(r.Requested, camp.Currency), Gross: money.New(r.Granted, camp.Currency),
@@ -100,6 +109,13 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 		}
 		res.Earning = &e
 		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(r.Granted))
+		var roll rollup.Batch
+		k := rollup.Key{Campaign: camp.ID, Creator: p.CreatorID, Day: rollup.DayOf(now)}
+		roll.Add(k, rollup.EarnCol(p.Kind), r.Earned)
+		roll.Add(k, rollup.Fees, r.Fee)
+		if err := roll.Flush(ctx, tx); err != nil {
+			return res, err
+		}
 	}
 	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
 		return res, nil
@@ -167,6 +183,7 @@ func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creat
 	share := res.Amount - res.FeeReversed
 	left, shareLeft := amount, share
 	now := s.clock.Now().UnixMicro()
+	var roll rollup.Batch
 	for i, e := range es {
 		if left == 0 {
 			break
@@ -180,6 +197,9 @@ func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creat
 			n = shareLeft
 		}
 		left, shareLeft = left-g, shareLeft-n
+		k := rollup.Key{Campaign: campaignID, Creator: creatorID, Day: rollup.DayOf(int64(e.AccruedAt))}
+		roll.Add(k, rollup.EarnCol(e.Kind), -n)
+		roll.Add(k, rollup.Fees, -(g - n))
 		e.ClawedGross.Micros += g
 		e.ClawedNet.Micros += n
 		if (e.State == EarningHeld || e.State == EarningOnHold) && e.ClawedGross.Micros == e.Gross.Micros {
@@ -193,5 +213,5 @@ func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creat
 			return res, fmt.Errorf("engage: record clawback on %s: %w", e.ID, err)
 		}
 	}
-	return res, nil
+	return res, roll.Flush(ctx, tx)
 }

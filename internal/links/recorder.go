@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -28,6 +29,9 @@ type Click struct {
 	// Unique is decided by the recorder: the visitor's first human click on
 	// the link within UniqueWindow.
 	Unique bool
+	// CampaignID, CreatorID and Placement are the link's, for the rollups
+	// (not stored with the click).
+	CampaignID, CreatorID, Placement string
 }
 
 // UniqueWindow is how long a visitor's clicks on one link after a unique one
@@ -236,16 +240,33 @@ func (r *Recorder) run() {
 // write decides uniqueness and inserts one batch in one transaction.
 func (r *Recorder) write(batch []Click) error {
 	rows := make([][]any, len(batch))
+	var roll rollup.Batch
 	for i := range batch {
 		c := &batch[i]
 		c.Unique = r.unique(c)
 		rows[i] = []any{c.LinkID, c.ClickID, int64(c.At), c.Visitor, c.Country, c.Device, c.ReferrerHost, c.Bot, c.Unique}
+		if c.CampaignID == "" {
+			continue
+		}
+		k := rollup.Key{Campaign: c.CampaignID, Creator: c.CreatorID, Placement: c.Placement, Day: rollup.DayOf(int64(c.At))}
+		switch {
+		case c.Bot:
+			roll.Add(k, rollup.ClicksBot, 1)
+		case c.Unique:
+			roll.Add(k, rollup.ClicksHuman, 1)
+			roll.Add(k, rollup.ClicksUnique, 1)
+		default:
+			roll.Add(k, rollup.ClicksHuman, 1)
+		}
 	}
 	r.sweep(int64(batch[len(batch)-1].At))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := r.db.WithTx(ctx, func(tx *store.Tx) error {
-		return tx.BulkInsert(ctx, "clicks", clickCols, rows)
+		if err := tx.BulkInsert(ctx, "clicks", clickCols, rows); err != nil {
+			return err
+		}
+		return roll.Flush(ctx, tx)
 	})
 	if err != nil {
 		r.failed.Add(int64(len(batch)))

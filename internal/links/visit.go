@@ -341,7 +341,7 @@ func (s *Service) Follow(ctx context.Context, slug string, v Visit) (string, err
 	bot, device := s.classify(v)
 	s.Recorder.Record(Click{LinkID: l.ID, ClickID: clickID, At: clock.MicrosOf(now),
 		Visitor: VisitorHash(s.salt, v.IP, v.UserAgent), Country: countryOf(v.Country), Device: device,
-		ReferrerHost: ReferrerHost(v.Referer), Bot: bot})
+		ReferrerHost: ReferrerHost(v.Referer), Bot: bot, CampaignID: l.CampaignID, CreatorID: l.CreatorID, Placement: l.Placement})
 	return Destination(l, clickID, v.Query), nil
 }
 

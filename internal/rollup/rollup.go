@@ -1,0 +1,209 @@
+// Package rollup keeps the daily counters reports read (table rollups, see
+// migration 0015). Each event that changes a counter — clicks written,
+// engagement read, earnings made or clawed back, an order attributed or
+// refunded, ad results imported — adds its delta in its own transaction, so
+// the rollups always agree with what they summarize and reports never scan
+// raw rows.
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/payper/payper/internal/store"
+)
+
+// Col is one counter of a rollup row.
+type Col int
+
+// The counters, in the order of Cols.
+const (
+	Views Col = iota
+	Likes
+	Comments
+	Shares
+	Saves
+	ClicksHuman
+	ClicksBot
+	ClicksUnique
+	Conversions
+	Redemptions
+	OtherCurrency
+	Revenue
+	Refunded
+	EarnInteractions
+	EarnCommission
+	EarnCPA
+	EarnFlatFee
+	Fees
+	AdSpend
+	AdImpressions
+	AdClicks
+	AdPurchases
+	AdRevenue
+	NumCols
+)
+
+// Cols are the counters' column names, indexed by Col.
+var Cols = [NumCols]string{"views", "likes", "comments", "shares", "saves", "clicks_human", "clicks_bot", "clicks_unique",
+	"conversions", "redemptions", "other_currency", "revenue", "refunded", "earn_interactions", "earn_commission", "earn_cpa",
+	"earn_flat_fee", "fees", "ad_spend", "ad_impressions", "ad_clicks", "ad_purchases", "ad_revenue"}
+
+// EarnCol is the earnings counter of an earning kind (interactions,
+// commission, cpa, flat_fee); -1 for another kind.
+func EarnCol(kind string) Col {
+	switch kind {
+	case "interactions":
+		return EarnInteractions
+	case "commission":
+		return EarnCommission
+	case "cpa":
+		return EarnCPA
+	case "flat_fee":
+		return EarnFlatFee
+	}
+	return -1
+}
+
+// Key names a rollup row.
+type Key struct {
+	Campaign, Creator, Placement string
+	Day                          int64 // days since 1970-01-01 UTC
+}
+
+// microsPerDay is a day in microseconds.
+const microsPerDay = 86_400_000_000
+
+// DayOf returns the UTC day (days since 1970-01-01) of a time in unix
+// microseconds.
+func DayOf(micros int64) int64 {
+	d := micros / microsPerDay
+	if micros%microsPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+// DayStart returns the first microsecond of day.
+func DayStart(day int64) int64 { return day * microsPerDay }
+
+// Delta is what to add to one row.
+type Delta struct {
+	Key
+	V [NumCols]int64
+}
+
+// Batch gathers deltas, merging those of the same row.
+type Batch struct {
+	rows map[Key]*[NumCols]int64
+}
+
+// Add adds v to counter c of the row k.
+func (b *Batch) Add(k Key, c Col, v int64) {
+	if v == 0 || c < 0 || c >= NumCols {
+		return
+	}
+	if b.rows == nil {
+		b.rows = map[Key]*[NumCols]int64{}
+	}
+	r := b.rows[k]
+	if r == nil {
+		r = new([NumCols]int64)
+		b.rows[k] = r
+	}
+	r[c] += v
+}
+
+// Len is how many rows the batch touches.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// Flush adds the batch to the rollups inside tx (rows in a fixed order, so
+// concurrent transactions never deadlock on them). The batch is kept, so a
+// transaction retried from the start flushes it again. It returns the
+// database's error.
+func (b *Batch) Flush(ctx context.Context, tx *store.Tx) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	keys := make([]Key, 0, len(b.rows))
+	for k, r := range b.rows {
+		if *r != ([NumCols]int64{}) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, c Key) int {
+		return cmpKeys(a, c)
+	})
+	const perStmt = 50
+	for len(keys) > 0 {
+		n := min(len(keys), perStmt)
+		if err := upsert(ctx, tx, keys[:n], b.rows); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+func cmpKeys(a, b Key) int {
+	if c := strings.Compare(a.Campaign, b.Campaign); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Creator, b.Creator); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Placement, b.Placement); c != 0 {
+		return c
+	}
+	switch {
+	case a.Day < b.Day:
+		return -1
+	case a.Day > b.Day:
+		return 1
+	}
+	return 0
+}
+
+var upsertTail = func() string {
+	var b strings.Builder
+	b.WriteString(" ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET ")
+	for i, c := range Cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = rollups.%s + excluded.%s", c, c, c)
+	}
+	return b.String()
+}()
+
+func upsert(ctx context.Context, tx *store.Tx, keys []Key, rows map[Key]*[NumCols]int64) error {
+	var b strings.Builder
+	b.WriteString("INSERT INTO rollups (campaign_id, creator_id, placement, day, ")
+	b.WriteString(strings.Join(Cols[:], ", "))
+	b.WriteString(") VALUES ")
+	args := make([]any, 0, len(keys)*(4+int(NumCols)))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := 0; j < 4+int(NumCols); j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", len(args)+j+1)
+		}
+		b.WriteByte(')')
+		args = append(args, k.Campaign, k.Creator, k.Placement, k.Day)
+		for _, v := range rows[k] {
+			args = append(args, v)
+		}
+	}
+	b.WriteString(upsertTail)
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("rollup: upsert %d rows: %w", len(keys), err)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+-- Reports (internal/report): daily rollups kept up to date as events
+-- happen, so reports never scan clicks, snapshots or orders; paid-social
+-- placements and their imported daily results; optimization plans.
+
+-- One row per (campaign, creator, placement, UTC day): counters and
+-- micro-unit sums, each added to by the event that changes it (in that
+-- event's transaction). placement '' holds what belongs to the creator as a
+-- whole (engagement, earnings, code sales); a link's placement holds its
+-- clicks and the sales of its clicks; an ad placement's name holds its
+-- imported results. day is days since 1970-01-01 (UTC). Money is in the
+-- campaign's currency.
+CREATE TABLE rollups (
+    campaign_id        TEXT NOT NULL,
+    creator_id         TEXT NOT NULL,
+    placement          TEXT NOT NULL,
+    day                BIGINT NOT NULL,
+    views              BIGINT NOT NULL DEFAULT 0,
+    likes              BIGINT NOT NULL DEFAULT 0,
+    comments           BIGINT NOT NULL DEFAULT 0,
+    shares             BIGINT NOT NULL DEFAULT 0,
+    saves              BIGINT NOT NULL DEFAULT 0,
+    clicks_human       BIGINT NOT NULL DEFAULT 0,
+    clicks_bot         BIGINT NOT NULL DEFAULT 0,
+    clicks_unique      BIGINT NOT NULL DEFAULT 0,
+    conversions        BIGINT NOT NULL DEFAULT 0,   -- attributed orders that count (not cancelled, not fully refunded)
+    redemptions        BIGINT NOT NULL DEFAULT 0,   -- of which by discount code
+    other_currency     BIGINT NOT NULL DEFAULT 0,   -- of which in another currency (no revenue: no FX)
+    revenue            BIGINT NOT NULL DEFAULT 0,   -- attributed net revenue in the campaign's currency
+    refunded           BIGINT NOT NULL DEFAULT 0,
+    earn_interactions  BIGINT NOT NULL DEFAULT 0,   -- creator earnings (net of fee, less clawbacks), by model
+    earn_commission    BIGINT NOT NULL DEFAULT 0,
+    earn_cpa           BIGINT NOT NULL DEFAULT 0,
+    earn_flat_fee      BIGINT NOT NULL DEFAULT 0,
+    fees               BIGINT NOT NULL DEFAULT 0,   -- platform fees on them
+    ad_spend           BIGINT NOT NULL DEFAULT 0,
+    ad_impressions     BIGINT NOT NULL DEFAULT 0,
+    ad_clicks          BIGINT NOT NULL DEFAULT 0,
+    ad_purchases       BIGINT NOT NULL DEFAULT 0,
+    ad_revenue         BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign_id, creator_id, placement, day)
+);
+
+-- Whitelisted ads and dark posts: an ad of a creator's content, one variant
+-- to one audience segment, with its own tracked link (placement = the
+-- link's placement name).
+CREATE TABLE ad_placements (
+    id           TEXT PRIMARY KEY,
+    campaign_id  TEXT NOT NULL REFERENCES campaigns (id),
+    creator_id   TEXT NOT NULL REFERENCES creators (id),
+    platform     TEXT NOT NULL CHECK (platform IN ('meta', 'tiktok')),
+    kind         TEXT NOT NULL CHECK (kind IN ('whitelisted', 'dark_post')),
+    ad_id        TEXT NOT NULL,
+    variant      TEXT NOT NULL,
+    segment      TEXT NOT NULL,
+    placement    TEXT NOT NULL,
+    link_id      TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    UNIQUE (campaign_id, platform, ad_id),
+    UNIQUE (campaign_id, placement)
+);
+
+-- Imported daily results of an ad, as the platform (or the CSV) gave them.
+-- A re-import of a day replaces its row (and the rollup moves by the
+-- difference).
+CREATE TABLE ad_results (
+    placement_id    TEXT NOT NULL REFERENCES ad_placements (id),
+    day             BIGINT NOT NULL,
+    currency        TEXT NOT NULL,
+    spend           BIGINT NOT NULL,
+    impressions     BIGINT NOT NULL,
+    clicks          BIGINT NOT NULL,
+    purchases       BIGINT NOT NULL,
+    purchase_value  BIGINT NOT NULL,
+    source          TEXT NOT NULL,
+    imported_at     BIGINT NOT NULL,
+    PRIMARY KEY (placement_id, day)
+);
+
+-- Collaborations the optimize loop changed: a creator's own cap (doubled
+-- for "scale"), an end ("cut": no new accruals) and the start of the window
+-- the next ranking judges them on ("refresh").
+CREATE TABLE collaborations (
+    campaign_id   TEXT NOT NULL REFERENCES campaigns (id),
+    creator_id    TEXT NOT NULL REFERENCES creators (id),
+    cap           BIGINT NOT NULL DEFAULT 0,
+    ended_at      BIGINT NOT NULL DEFAULT 0,
+    window_start  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign_id, creator_id)
+);
+
+-- Rankings proposed by the optimize loop and, once the brand confirmed,
+-- applied. plan is the JSON of the ranking.
+CREATE TABLE optimize_plans (
+    id           TEXT PRIMARY KEY,
+    campaign_id  TEXT NOT NULL REFERENCES campaigns (id),
+    mark         TEXT NOT NULL,
+    plan         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    applied_at   BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX optimize_plans_campaign ON optimize_plans (campaign_id, id);
+
+-- The campaign's operating cost (agency, tooling…), counted in spend.
+ALTER TABLE campaigns ADD COLUMN operating_cost BIGINT NOT NULL DEFAULT 0;
