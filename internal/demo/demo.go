@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/payper/payper/internal/ads/csvimport"
 	"github.com/payper/payper/internal/app"
 	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
@@ -31,6 +32,7 @@ import (
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
+	"github.com/payper/payper/internal/report"
 )
 
 // Options configure a demo run.
@@ -80,6 +82,10 @@ type Summary struct {
 	// Conversions are the attributed orders, newest first.
 	Conversions []OrderRow `json:"conversions"`
 	AuditOK     bool       `json:"ledger_audit_ok"`
+	// Reports are the campaign's 14- and 30-day reports at the end of the
+	// run; Ranking the optimize loop's ranking at the 14-day mark.
+	Reports []ReportRow `json:"reports"`
+	Ranking []RankRow   `json:"ranking"`
 	Ticks       int        `json:"ticks"`
 	Duration    string     `json:"duration"`
 }
@@ -410,6 +416,24 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 		}
 		mb.code, mb.link = code.Code, link.ShortURL
 	}
+	// Dark posts: two variants of the first accepted creator's content to
+	// one audience, each with its own link; their daily results are
+	// imported at the end as the brand would upload them (CSV).
+	var darkPosts []report.AdPlacement
+	for _, mb := range members {
+		if mb.app != market.StateAccepted {
+			continue
+		}
+		for i, v := range []string{"a", "b"} {
+			ad, err := a.Report.CreateAd(ctx, brand, a.Links, camp.ID, report.AdDraft{CreatorID: mb.p.SubjectID, Platform: report.PlatformMeta,
+				Kind: report.KindDarkPost, AdID: fmt.Sprintf("1202100%02d", i+1), Variant: v, Segment: "25-34"})
+			if err != nil {
+				return sum, fmt.Errorf("demo: dark post: %w", err)
+			}
+			darkPosts = append(darkPosts, ad)
+		}
+		break
+	}
 	shop := newShopper(env, st.ID)
 
 	// Posts. The first creator forgets the brief once: the post is refused.
@@ -492,6 +516,15 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 		return sum, err
 	}
 
+	// The dark posts' results, then the 14- and 30-day reports and the
+	// ranking, as the brand reads them at the end of the run.
+	if err := importDarkPosts(ctx, a, brand, camp.ID, darkPosts, rng, opt.Days, env.Clock.Now()); err != nil {
+		return sum, err
+	}
+	if err := readReports(ctx, a, brand, camp.ID, env.Clock.Now(), &sum); err != nil {
+		return sum, err
+	}
+
 	// The holding period ends; earnings are released; the brand closes.
 	env.Clock.Advance(7*24*time.Hour + time.Hour)
 	if err := env.Tick(ctx); err != nil {
@@ -547,6 +580,101 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 	}
 	sum.Duration = time.Since(began).Round(time.Millisecond).String()
 	return sum, nil
+}
+
+// ReportRow is one window's campaign report in the summary: figures and
+// KPIs as the report API gives them ("undefined" when a denominator is 0).
+type ReportRow struct {
+	Window      string       `json:"window"`
+	From        string       `json:"from"`
+	To          string       `json:"to"`
+	Spend       money.Amount `json:"spend"`
+	PaidSocial  money.Amount `json:"paid_social"`
+	Views       int64        `json:"views"`
+	Engagements int64        `json:"engagements"`
+	Clicks      int64        `json:"clicks"`
+	BotClicks   int64        `json:"bot_clicks"`
+	Conversions int64        `json:"conversions"`
+	Redemptions int64        `json:"redemptions"`
+	Revenue     money.Amount `json:"revenue"`
+	KPIs        report.KPIs  `json:"kpis"`
+	Goal        []string     `json:"goal"`
+	Variants    []string     `json:"variant_verdicts,omitempty"`
+}
+
+// RankRow is one creator's place in the ranking at the end of the run.
+type RankRow struct {
+	Rank      int    `json:"rank"`
+	Handle    string `json:"handle"`
+	Label     string `json:"label"`
+	Primary   string `json:"primary"`
+	Secondary string `json:"secondary,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// importDarkPosts uploads a CSV of the dark posts' daily results (variant
+// a converting better than b), drawn from rng, for the run's days.
+func importDarkPosts(ctx context.Context, a *app.App, brand identity.Principal, campaignID string, ads []report.AdPlacement, rng *rand.Rand, days int, now time.Time) error {
+	if len(ads) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("ad_id,date,currency,spend,impressions,clicks,purchases,purchase_value\n")
+	for d := days - 1; d >= 0; d-- {
+		date := now.AddDate(0, 0, -d).Format("2006-01-02")
+		for i, ad := range ads {
+			clicks := 60 + rng.IntN(40)
+			rate := []int{9, 5}[i%2] // purchases per 100 clicks
+			purchases := clicks * rate / 100
+			fmt.Fprintf(&b, "%s,%s,EUR,%d.%02d,%d,%d,%d,%d.90\n", ad.AdID, date, 6+rng.IntN(5), rng.IntN(100), clicks*25+rng.IntN(200),
+				clicks, purchases, purchases*39)
+		}
+	}
+	rows, err := csvimport.Parse(strings.NewReader(b.String()), 10_000)
+	if err != nil {
+		return fmt.Errorf("demo: dark posts CSV: %w", err)
+	}
+	if _, err := a.Report.ImportRows(ctx, brand, campaignID, "csv", rows); err != nil {
+		return fmt.Errorf("demo: import dark posts: %w", err)
+	}
+	return nil
+}
+
+// readReports reads the 14- and 30-day reports and the ranking (the
+// optimize loop's plan at the 14-day mark, not applied).
+func readReports(ctx context.Context, a *app.App, brand identity.Principal, campaignID string, now time.Time, sum *Summary) error {
+	for _, name := range []string{report.Window14, report.Window30} {
+		w, err := report.ParseWindow(name, "", "", now)
+		if err != nil {
+			return err
+		}
+		rep, err := a.Report.Campaign(ctx, brand, campaignID, w)
+		if err != nil {
+			return err
+		}
+		f := rep.Campaign.Figures
+		row := ReportRow{Window: name, From: w.From, To: w.To, Spend: f.Spend.Total, PaidSocial: f.Spend.PaidSocial, Views: f.Views,
+			Engagements: f.Engagements, Clicks: f.Clicks, BotClicks: f.BotClicks, Conversions: f.Conversions, Redemptions: f.Redemptions,
+			Revenue: f.Revenue, KPIs: rep.Campaign.KPIs, Goal: []string{}}
+		for _, g := range rep.Goal {
+			row.Goal = append(row.Goal, fmt.Sprintf("%s %s (target %s): %s", g.Metric, g.Value, g.Target, strings.ReplaceAll(g.Status, "_", " ")))
+		}
+		for _, v := range rep.Variants {
+			if v.Segment == "" {
+				row.Variants = append(row.Variants, v.Verdict)
+			}
+		}
+		sum.Reports = append(sum.Reports, row)
+	}
+	plan, err := a.Report.Optimize(ctx, brand, campaignID, report.Mark14)
+	if err != nil {
+		return err
+	}
+	for _, e := range plan.Entries {
+		sum.Ranking = append(sum.Ranking, RankRow{Rank: e.Rank, Handle: "@" + e.Handle, Label: e.Label, Primary: e.Primary,
+			Secondary: e.Secondary, Reason: e.Reason})
+	}
+	return nil
 }
 
 // The demo's campaign: its budget and per-creator cap (EUR) leave room for
@@ -974,6 +1102,31 @@ func Print(w io.Writer, s Summary) error {
 	audit := "ok"
 	if !s.AuditOK {
 		audit = "FAILED"
+	}
+	for _, r := range s.Reports {
+		fmt.Fprintf(&b, "\nreport, last %s (%s to %s): spend %s EUR (paid social %s) · %d views · %d engagements · %d clicks (+%d bots) · %d conversions (%d redemptions) · revenue %s EUR\n",
+			strings.TrimSuffix(r.Window, "d")+" days", r.From, r.To, short(r.Spend), short(r.PaidSocial), r.Views, r.Engagements, r.Clicks, r.BotClicks,
+			r.Conversions, r.Redemptions, short(r.Revenue))
+		k := r.KPIs
+		fmt.Fprintf(&b, "  CPE %s · CPA %s · ROAS %s · ROI %s · redemption rate %s %% · revenue per influencer %s · EPC %s\n",
+			k.CPE, k.CPA, k.ROAS, k.ROI, k.RedemptionRate, k.RevenuePerInfluencer, k.EPC)
+		for _, g := range r.Goal {
+			fmt.Fprintf(&b, "  goal: %s\n", g)
+		}
+		for _, v := range r.Variants {
+			fmt.Fprintf(&b, "  dark posts: %s\n", v)
+		}
+	}
+	if len(s.Ranking) > 0 {
+		b.WriteString("\nranking at the 14-day mark (not applied):\n")
+		rt := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, r := range s.Ranking {
+			fmt.Fprintf(rt, "  %d\t%s\t%s\t%s\n", r.Rank, r.Handle, r.Label, r.Reason)
+		}
+		if err := rt.Flush(); err != nil {
+			return err
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "ledger audit      %s · %d engagement ticks through the job queue · %s\n", audit, s.Ticks, s.Duration)
 	_, err := io.WriteString(w, b.String())

@@ -158,3 +158,44 @@ func checkSales(t *testing.T, sum demo.Summary) {
 		t.Errorf("refunds of %s clawed back %s", sl.Refunded, sl.Clawed)
 	}
 }
+
+// TestDemoReportsAndRanking: the run ends with the 14- and 30-day reports
+// (the 30-day one covering the whole run: its conversions are every
+// attributed order that counts) and a ranking that labels thirds.
+func TestDemoReportsAndRanking(t *testing.T) {
+	sum, err := demo.Run(context.Background(), demo.Options{Seed: 11, Days: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Reports) != 2 || sum.Reports[0].Window != "14d" || sum.Reports[1].Window != "30d" {
+		t.Fatalf("reports %+v", sum.Reports)
+	}
+	r30 := sum.Reports[1]
+	var counted int64
+	for _, c := range sum.Conversions {
+		if c.Refunded.Micros < c.Amount.Micros {
+			counted++
+		}
+	}
+	if r30.Conversions != counted || r30.Clicks != int64(sum.Simulated.HumanClicks) || r30.BotClicks != int64(sum.Simulated.BotClicks) {
+		t.Errorf("30-day report: %d conversions, %d clicks, %d bot clicks; the run had %d, %d, %d", r30.Conversions, r30.Clicks, r30.BotClicks,
+			counted, sum.Simulated.HumanClicks, sum.Simulated.BotClicks)
+	}
+	if r30.PaidSocial.Micros == 0 || len(r30.Variants) != 1 || len(r30.Goal) != 2 {
+		t.Errorf("30-day report: paid social %s, variants %v, goal %v", r30.PaidSocial, r30.Variants, r30.Goal)
+	}
+	n := len(sum.Ranking)
+	if n < 3 {
+		t.Fatalf("ranking %+v", sum.Ranking)
+	}
+	labels := map[string]int{}
+	for i, r := range sum.Ranking {
+		labels[r.Label]++
+		if r.Rank != i+1 || r.Reason == "" {
+			t.Errorf("ranking row %+v", r)
+		}
+	}
+	if labels["scale"] != n/3 || labels["cut"] != n/3 || labels["refresh"] != n-2*(n/3) {
+		t.Errorf("labels %v for %d creators", labels, n)
+	}
+}
