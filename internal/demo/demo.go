@@ -84,10 +84,10 @@ type Summary struct {
 	AuditOK     bool       `json:"ledger_audit_ok"`
 	// Reports are the campaign's 14- and 30-day reports at the end of the
 	// run; Ranking the optimize loop's ranking at the 14-day mark.
-	Reports []ReportRow `json:"reports"`
-	Ranking []RankRow   `json:"ranking"`
-	Ticks       int        `json:"ticks"`
-	Duration    string     `json:"duration"`
+	Reports  []ReportRow `json:"reports"`
+	Ranking  []RankRow   `json:"ranking"`
+	Ticks    int         `json:"ticks"`
+	Duration string      `json:"duration"`
 }
 
 // Terms are the campaign's performance terms.
