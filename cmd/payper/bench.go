@@ -12,7 +12,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger, pipeline or redirect")
+		return fmt.Errorf("bench: want a benchmark name: ledger, pipeline, redirect or report")
 	}
 	switch args[0] {
 	case "ledger":
@@ -74,6 +74,24 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err := bench.Redirect(ctx, stdout, opt)
 		return err
+	case "report":
+		opt := bench.DefaultReportOptions
+		f := newFlags("bench report", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "accepted creators (one link, one discount code and 5 posts each)")
+		f.IntVar(&opt.Clicks, "clicks", opt.Clicks, "clicks generated (about 5 % by bots)")
+		f.IntVar(&opt.Conversions, "conversions", opt.Conversions, "attributed orders generated (by click or by code)")
+		f.IntVar(&opt.Snapshots, "snapshots", opt.Snapshots, "engagement snapshots generated")
+		f.IntVar(&opt.Days, "days", opt.Days, "days the data spans, ending today")
+		f.IntVar(&opt.Calls, "calls", opt.Calls, "report calls timed (after two warm-up calls)")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Creators < 1 || opt.Days < 1 || opt.Calls < 1 || opt.Clicks < 0 || opt.Conversions < 0 || opt.Snapshots < 0 {
+			return fmt.Errorf("bench report: --creators, --days and --calls must be at least 1, --clicks, --conversions and --snapshots not negative")
+		}
+		_, err := bench.Report(ctx, stdout, opt)
+		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger, pipeline or redirect)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger, pipeline, redirect or report)", args[0])
 }

@@ -49,6 +49,7 @@ Usage:
   payper bench ledger       benchmark the ledger (see docs/benchmarks.md)
   payper bench pipeline     benchmark one engagement tick over 10,000 posts
   payper bench redirect     benchmark /r/{slug} with click capture against a bare 302
+  payper bench report       benchmark campaign reports over 5 million clicks and 200,000 conversions
 
 Run "payper <command> -h" for a command's flags.
 `

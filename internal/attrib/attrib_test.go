@@ -531,7 +531,7 @@ func TestPaymentsFollowOrders(t *testing.T) {
 			}
 			var os []*order
 			nets := map[string]int64{}
-			for step := range rapid.IntRange(1, 25).Draw(rt, "steps") {
+			for step := range rapid.IntRange(1, 12).Draw(rt, "steps") {
 				switch op := rapid.IntRange(0, 3).Draw(rt, "op"); {
 				case op == 0 || len(os) == 0:
 					amt := rapid.Int64Range(1, 500_000_000).Draw(rt, "amount")
@@ -566,7 +566,8 @@ func TestPaymentsFollowOrders(t *testing.T) {
 				byExt[o.id] = o
 			}
 			var standing int64
-			for _, cv := range w.conversions(c.ID) {
+			cvs := w.conversions(c.ID)
+			for _, cv := range cvs {
 				standing += cv.Commission.Micros + cv.CPA.Micros
 			}
 			for oid := range nets {
@@ -580,7 +581,7 @@ func TestPaymentsFollowOrders(t *testing.T) {
 				if net > 0 {
 					wantCPA = cpa
 				}
-				cv := w.conversions(c.ID)[oid]
+				cv := cvs[oid]
 				if cv.Commission.Micros != wantCom || cv.CPA.Micros != wantCPA || cv.Refunded.Micros != m.refund {
 					rt.Fatalf("order %s (amount %d, refunded %d): commission %d cpa %d refunded %d, want %d %d %d",
 						o.ExternalID, m.amount, m.refund, cv.Commission.Micros, cv.CPA.Micros, cv.Refunded.Micros, wantCom, wantCPA, m.refund)
