@@ -96,5 +96,26 @@ func TestReportsEndToEnd(t *testing.T) {
 		if after, _, _ := w.earned(t, cut); after != before {
 			t.Errorf("cut creator %s earned %d → %d", cut, before, after)
 		}
+		// At the 14-day mark the job queue's tick makes the ranking once.
+		autos := func() (n int) {
+			for _, p := range c.must(200, "GET", "/v1/campaigns/"+w.campaign+"/optimize", w.brand, "")["data"].([]any) {
+				if p.(map[string]any)["auto"] == true {
+					n++
+					if p.(map[string]any)["mark"] != "14d" {
+						t.Errorf("automatic plan %v", p)
+					}
+				}
+			}
+			return n
+		}
+		w.tick(t, 13*24*time.Hour)
+		if n := autos(); n != 0 {
+			t.Fatalf("%d automatic plans before the mark", n)
+		}
+		w.tick(t, 24*time.Hour)
+		w.tick(t, time.Hour)
+		if n := autos(); n != 1 {
+			t.Fatalf("%d automatic plans after the 14-day mark and two ticks, want 1", n)
+		}
 	})
 }

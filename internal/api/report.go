@@ -24,6 +24,7 @@ func (s *Server) reportRoutes() []Route {
 		{"POST", "/v1/campaigns/{id}/ads/results", anyKey, s.uploadAdResults},
 		{"POST", "/v1/campaigns/{id}/ads/import", anyKey, s.importAds},
 		{"POST", "/v1/campaigns/{id}/optimize", anyKey, s.optimize},
+		{"GET", "/v1/campaigns/{id}/optimize", anyKey, s.listPlans},
 		{"POST", "/v1/campaigns/{id}/optimize/{plan_id}/apply", anyKey, s.applyPlan},
 	}
 }
@@ -185,4 +186,12 @@ func (s *Server) applyPlan(w http.ResponseWriter, r *http.Request, p identity.Pr
 		return err
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	plans, err := s.Report.Plans(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list[report.Plan]{Data: plans})
 }

@@ -176,7 +176,14 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if err := engage.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs}); err != nil {
+	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs,
+		OnTick: func(ctx context.Context) error {
+			if a.Report == nil {
+				return nil
+			}
+			_, err := a.Report.AutoMarks(ctx)
+			return err
+		}}); err != nil {
 		return nil, err
 	}
 	lcfg := cfg.Links

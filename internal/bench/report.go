@@ -71,10 +71,6 @@ func Report(ctx context.Context, out io.Writer, opt ReportOptions) (ReportResult
 		return res, err
 	}
 	defer cleanup()
-	fmt.Fprintf(out, "payper bench report\nmachine:  %s\ndatabase: %s\n", Machine(), desc)
-	fmt.Fprintf(out, "data:     %d creators, %d clicks, %d conversions, %d snapshots over %d days; %d calls\n",
-		opt.Creators, opt.Clicks, opt.Conversions, opt.Snapshots, opt.Days, opt.Calls)
-
 	now := time.Now().UTC()
 	today := rollup.DayOf(now.UnixMicro())
 	start := time.UnixMicro(rollup.DayStart(today - int64(opt.Days) + 1)).UTC()
@@ -83,6 +79,14 @@ func Report(ctx context.Context, out io.Writer, opt ReportOptions) (ReportResult
 		return res, err
 	}
 	defer env.Close()
+	if env.App.DB.Dialect() == store.Postgres {
+		var version string
+		_ = env.App.DB.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
+		desc = "PostgreSQL " + version + " " + desc
+	}
+	fmt.Fprintf(out, "payper bench report\nmachine:  %s\ndatabase: %s\n", Machine(), desc)
+	fmt.Fprintf(out, "data:     %d creators, %d clicks, %d conversions, %d snapshots over %d days; %d calls\n",
+		opt.Creators, opt.Clicks, opt.Conversions, opt.Snapshots, opt.Days, opt.Calls)
 	t0 := time.Now()
 	g, err := newReportGen(ctx, out, env, opt, start, now)
 	if err != nil {
@@ -103,6 +107,9 @@ func Report(ctx context.Context, out io.Writer, opt ReportOptions) (ReportResult
 	res.Generate = time.Since(t0)
 	fmt.Fprintf(out, "generated in %s\n", res.Generate.Round(time.Second))
 	if err := g.printSizes(ctx, out); err != nil {
+		return res, err
+	}
+	if err := g.check(ctx, out); err != nil {
 		return res, err
 	}
 
@@ -158,7 +165,9 @@ func Report(ctx context.Context, out io.Writer, opt ReportOptions) (ReportResult
 	return res, nil
 }
 
-func fmtMS(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func fmtMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
 
 // percentile is the nearest-rank p-th percentile of xs.
 func percentile(xs []float64, p float64) float64 {
@@ -197,7 +206,7 @@ type reportGen struct {
 	creators    []benchCreator
 	posts       [][2]string // post id, creator id, in id order
 	postCreator []int       // index in creators of each post's creator
-	from, to    int64 // unix micros of the data's span
+	from, to    int64       // unix micros of the data's span
 	roll        rollup.Batch
 	convClicks  []clickRef
 	counted     int64 // conversions that count (not fully refunded)
@@ -529,8 +538,8 @@ func (g *reportGen) snapshots(ctx context.Context, out io.Writer) error {
 // per picked click (method click), the rest by discount code; about 3 %
 // refunded, two thirds of those in full. It rolls up what attribution
 // would: conversions, redemptions, net revenue and refunds under the
-// link's placement for clicks and '' for codes, and the commission earned
-// (net of the fee) under ''.
+// link's placement for clicks and ” for codes, and the commission earned
+// (net of the fee) under ”.
 func (g *reportGen) conversions(ctx context.Context, out io.Writer) error {
 	total := g.opt.Conversions
 	ol, err := newLoader(ctx, g.db, io.Discard, "orders", "orders", []string{"id", "brand_id", "channel", "source", "external_id", "amount",
@@ -656,5 +665,39 @@ func (g *reportGen) printSizes(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, " %s %d", t, n)
 	}
 	fmt.Fprintln(out)
+	return nil
+}
+
+// check compares the rollups with the raw tables they summarize: clicks
+// (human, bot, unique), conversions that count, net revenue, refunds and
+// views (each post's last snapshot).
+func (g *reportGen) check(ctx context.Context, out io.Writer) error {
+	st := time.Now()
+	q := g.db.Read()
+	pairs := []struct{ what, raw, roll string }{
+		{"clicks", `SELECT COALESCE(SUM(CASE WHEN bot THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN bot THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN is_unique THEN 1 ELSE 0 END), 0) FROM clicks`,
+			`SELECT COALESCE(SUM(clicks_human), 0), COALESCE(SUM(clicks_bot), 0), COALESCE(SUM(clicks_unique), 0) FROM rollups`},
+		{"conversions", `SELECT COUNT(*), COALESCE(SUM(amount - refunded), 0), COALESCE(SUM(CASE WHEN method = 'code' THEN 1 ELSE 0 END), 0)
+			FROM conversions WHERE amount > refunded AND status <> 'refunded'`,
+			`SELECT COALESCE(SUM(conversions), 0), COALESCE(SUM(revenue), 0), COALESCE(SUM(redemptions), 0) FROM rollups`},
+		{"engagement", `SELECT (SELECT COALESCE(SUM(refunded), 0) FROM conversions), COALESCE(SUM(v), 0), COALESCE(SUM(l), 0)
+			FROM (SELECT MAX(views) AS v, MAX(likes) AS l FROM post_snapshots GROUP BY post_id) s`,
+			`SELECT COALESCE(SUM(refunded), 0), COALESCE(SUM(views), 0), COALESCE(SUM(likes), 0) FROM rollups`},
+	}
+	for _, p := range pairs {
+		var raw, roll [3]int64
+		if err := q.QueryRowContext(ctx, p.raw).Scan(&raw[0], &raw[1], &raw[2]); err != nil {
+			return fmt.Errorf("bench: check %s: %w", p.what, err)
+		}
+		if err := q.QueryRowContext(ctx, p.roll).Scan(&roll[0], &roll[1], &roll[2]); err != nil {
+			return fmt.Errorf("bench: check %s: %w", p.what, err)
+		}
+		if raw != roll {
+			return fmt.Errorf("bench: %s: the raw tables give %v, the rollups %v", p.what, raw, roll)
+		}
+	}
+	fmt.Fprintf(out, "rollups agree with the raw tables (clicks, conversions, revenue, refunds, views, likes), checked in %s\n",
+		time.Since(st).Round(time.Millisecond))
 	return nil
 }

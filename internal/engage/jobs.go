@@ -76,8 +76,13 @@ type tickWorker struct {
 }
 
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
-	_, err := w.r.s.fanOut(ctx, w.r.client)
-	return err
+	if _, err := w.r.s.fanOut(ctx, w.r.client); err != nil {
+		return err
+	}
+	if w.r.opt.OnTick != nil {
+		return w.r.opt.OnTick(ctx)
+	}
+	return nil
 }
 
 // queueClient is what the Runner uses of a River client, whatever its
@@ -152,6 +157,7 @@ func (s *Service) fanOut(ctx context.Context, c queueClient) ([]*rivertype.JobRo
 type Runner struct {
 	s      *Service
 	client queueClient
+	opt    RunnerOptions
 
 	// River records a finished job a little later, in batches; RunOnce
 	// learns from this server's own workers at once.
@@ -198,6 +204,9 @@ type RunnerOptions struct {
 	NoPeriodic bool
 	// Log receives River's logs (slog.Default() when nil).
 	Log *slog.Logger
+	// OnTick, when set, runs in each tick after the polls are queued (the
+	// optimize loop's 14- and 30-day marks); its error fails the tick.
+	OnTick func(ctx context.Context) error
 }
 
 // Migrate creates or updates River's tables in db.
@@ -235,7 +244,7 @@ func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Runner{s: s, done: map[int64]bool{}, changed: make(chan struct{})}
+	r := &Runner{s: s, opt: o, done: map[int64]bool{}, changed: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &tickWorker{r: r})
 	river.AddWorker(workers, &pollWorker{r: r})
@@ -292,7 +301,8 @@ func (r *Runner) Stop(ctx context.Context) error {
 
 // RunOnce runs one whole tick through the queue — the fan-out, every
 // campaign's poll and the release — and waits until those jobs have run. The
-// Runner must be started. It is what the demo and the benchmark drive.
+// Runner must be started; OnTick runs last. It is what the demo and the
+// benchmark drive.
 func (r *Runner) RunOnce(ctx context.Context) error {
 	events, cancel := r.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled, river.EventKindJobSnoozed)
 	defer cancel()
@@ -349,6 +359,9 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 				return fmt.Errorf("%w (earlier failures: %v)", err, failed)
 			}
 		}
+	}
+	if r.opt.OnTick != nil {
+		return r.opt.OnTick(ctx)
 	}
 	return nil
 }

@@ -72,8 +72,10 @@ type Plan struct {
 	Primary    campaign.Metric `json:"primary_metric"`
 	Secondary  campaign.Metric `json:"secondary_metric,omitempty"`
 	Entries    []Entry         `json:"entries"`
-	CreatedAt  clock.Micros    `json:"created_at"`
-	AppliedAt  clock.Micros    `json:"applied_at,omitempty"`
+	// Auto: the job queue made it when the campaign reached the mark.
+	Auto      bool         `json:"auto"`
+	CreatedAt clock.Micros `json:"created_at"`
+	AppliedAt clock.Micros `json:"applied_at,omitempty"`
 }
 
 const undefinedMark = "—"
@@ -89,6 +91,13 @@ const undefinedMark = "—"
 // Conflict goal_required without a goal, and NotFound for a campaign p may
 // not see.
 func (s *Service) Optimize(ctx context.Context, p identity.Principal, campaignID, mark string) (Plan, error) {
+	return s.optimize(ctx, p, campaignID, mark, false)
+}
+
+// errPlanExists: the mark's automatic plan was made already.
+var errPlanExists = errs.Conflictf("plan_exists", "the mark's plan exists")
+
+func (s *Service) optimize(ctx context.Context, p identity.Principal, campaignID, mark string, auto bool) (Plan, error) {
 	if p.BrandID() == "" && !p.IsAdmin() {
 		return Plan{}, errs.NotFoundf("campaign %s not found", campaignID)
 	}
@@ -112,7 +121,7 @@ func (s *Service) Optimize(ctx context.Context, p identity.Principal, campaignID
 		return Plan{}, err
 	}
 	plan := Plan{ID: id.New(PlanPrefix), CampaignID: camp.ID, Mark: mark, Window: w, Primary: camp.Setup.Goal.Primary,
-		Secondary: camp.Setup.Goal.Secondary, Entries: []Entry{}, CreatedAt: clock.MicrosOf(now)}
+		Secondary: camp.Setup.Goal.Secondary, Entries: []Entry{}, Auto: auto, CreatedAt: clock.MicrosOf(now)}
 	q := s.db.Read()
 	collabs, err := campaign.Collaborations(ctx, q, camp.ID)
 	if err != nil {
@@ -219,11 +228,92 @@ func (s *Service) Optimize(ctx context.Context, p identity.Principal, campaignID
 	if err != nil {
 		return Plan{}, fmt.Errorf("report: encode plan: %w", err)
 	}
-	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO optimize_plans (id, campaign_id, mark, plan, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		plan.ID, plan.CampaignID, plan.Mark, string(b), int64(plan.CreatedAt)); err != nil {
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO optimize_plans (id, campaign_id, mark, plan, auto, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		plan.ID, plan.CampaignID, plan.Mark, string(b), auto, int64(plan.CreatedAt))
+	if auto && store.IsUniqueViolation(err) {
+		return Plan{}, errPlanExists
+	}
+	if err != nil {
 		return Plan{}, fmt.Errorf("report: store plan: %w", err)
 	}
 	return plan, nil
+}
+
+// AutoMarks makes, once each, the ranking of every open or paused campaign
+// that reached its 14- or 30-day mark since launch (its start date, else
+// its creation), for the brand to review and apply. The job queue's tick
+// runs it; servers racing on one mark make one plan. It returns how many
+// plans it made.
+func (s *Service) AutoMarks(ctx context.Context) (int, error) {
+	camps, err := s.campaigns.InState(ctx, campaign.StateOpen, campaign.StatePaused)
+	if err != nil {
+		return 0, err
+	}
+	admin := identity.Principal{Role: identity.RoleAdmin}
+	now := s.clock.Now()
+	made := 0
+	for _, c := range camps {
+		if c.Setup == nil || c.Setup.Goal.Primary == "" {
+			continue
+		}
+		launch := c.Setup.StartsAt
+		if launch.IsZero() {
+			launch = time.UnixMicro(int64(c.CreatedAt))
+		}
+		for _, m := range []struct {
+			mark string
+			at   time.Duration
+		}{{Mark14, 14 * 24 * time.Hour}, {Mark30, 30 * 24 * time.Hour}} {
+			if now.Before(launch.Add(m.at)) {
+				continue
+			}
+			var n int
+			if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM optimize_plans WHERE campaign_id = $1 AND mark = $2 AND auto`,
+				c.ID, m.mark).Scan(&n); err != nil {
+				return made, fmt.Errorf("report: auto plans: %w", err)
+			}
+			if n > 0 {
+				continue
+			}
+			_, err := s.optimize(ctx, admin, c.ID, m.mark, true)
+			switch {
+			case errors.Is(err, errPlanExists):
+			case err != nil:
+				return made, err
+			default:
+				made++
+			}
+		}
+	}
+	return made, nil
+}
+
+// Plans returns a campaign's plans, newest first.
+func (s *Service) Plans(ctx context.Context, p identity.Principal, campaignID string) ([]Plan, error) {
+	if p.BrandID() == "" && !p.IsAdmin() {
+		return nil, errs.NotFoundf("campaign %s not found", campaignID)
+	}
+	camp, err := s.campaigns.Get(ctx, p, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	raws, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (Plan, error) {
+		var raw string
+		var applied int64
+		if err := r.Scan(&raw, &applied); err != nil {
+			return Plan{}, err
+		}
+		var pl Plan
+		if err := json.Unmarshal([]byte(raw), &pl); err != nil {
+			return pl, fmt.Errorf("plan unreadable: %w", err)
+		}
+		pl.AppliedAt = clock.Micros(applied)
+		return pl, nil
+	}, `SELECT plan, applied_at FROM optimize_plans WHERE campaign_id = $1 ORDER BY id DESC`, camp.ID)
+	if err != nil {
+		return nil, fmt.Errorf("report: plans: %w", err)
+	}
+	return raws, nil
 }
 
 func lowerIsBetter(m campaign.Metric) bool { return m == campaign.MetricCPA || m == campaign.MetricCPE }

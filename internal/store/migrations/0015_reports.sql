@@ -89,16 +89,19 @@ CREATE TABLE collaborations (
 );
 
 -- Rankings proposed by the optimize loop and, once the brand confirmed,
--- applied. plan is the JSON of the ranking.
+-- applied. plan is the JSON of the ranking. auto marks the plan the job
+-- queue made when the campaign reached its 14- or 30-day mark: one each.
 CREATE TABLE optimize_plans (
     id           TEXT PRIMARY KEY,
     campaign_id  TEXT NOT NULL REFERENCES campaigns (id),
     mark         TEXT NOT NULL,
     plan         TEXT NOT NULL,
+    auto         BOOLEAN NOT NULL DEFAULT FALSE,
     created_at   BIGINT NOT NULL,
     applied_at   BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX optimize_plans_campaign ON optimize_plans (campaign_id, id);
+CREATE UNIQUE INDEX optimize_plans_auto ON optimize_plans (campaign_id, mark) WHERE auto;
 
 -- The campaign's operating cost (agency, tooling…), counted in spend.
 ALTER TABLE campaigns ADD COLUMN operating_cost BIGINT NOT NULL DEFAULT 0;
