@@ -200,6 +200,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("secret key: %w", err)
 		}
 		a.Orders.SetSecretBox(box)
+		a.Creators.SetSecretBox(box)
 	}
 	if cfg.Sandbox {
 		a.Orders.EnableSandbox()

@@ -75,18 +75,45 @@ type storedToken struct {
 	AccountID        string    `json:"account_id"`
 }
 
-func encodeToken(t platform.Token) (string, error) {
+// tokenAAD binds a sealed token to its account: a ciphertext copied into
+// another row does not open.
+func tokenAAD(p platform.Name, accountID string) string {
+	return "creator_accounts/" + string(p) + "/" + accountID + "/token"
+}
+
+// encodeToken returns t as stored: JSON sealed with AES-256-GCM when the
+// service has a key (SetSecretBox), plain JSON otherwise.
+func (s *Service) encodeToken(p platform.Name, accountID string, t platform.Token) (string, error) {
 	b, err := json.Marshal(storedToken{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: t.ExpiresAt.UTC(),
 		RefreshExpiresAt: t.RefreshExpiresAt.UTC(), IssuedAt: t.IssuedAt.UTC(), Scopes: t.Scopes, AccountID: t.AccountID})
 	if err != nil {
 		return "", fmt.Errorf("creator: encode token: %w", err)
 	}
-	return string(b), nil
+	if s.box == nil {
+		return string(b), nil
+	}
+	sealed, err := s.box.Seal(string(b), tokenAAD(p, accountID))
+	if err != nil {
+		return "", fmt.Errorf("creator: seal token: %w", err)
+	}
+	return sealed, nil
 }
 
-func decodeToken(s string) (platform.Token, error) {
+// decodeToken reads a stored token, sealed or (stored before a key was
+// configured) plain.
+func (s *Service) decodeToken(p platform.Name, accountID, raw string) (platform.Token, error) {
+	if strings.HasPrefix(raw, "v1.") {
+		if s.box == nil {
+			return platform.Token{}, fmt.Errorf("creator: the %s token of account %s is encrypted and this server has no key (PAYPER_SECRET_KEY)", p, accountID)
+		}
+		plain, err := s.box.Open(raw, tokenAAD(p, accountID))
+		if err != nil {
+			return platform.Token{}, fmt.Errorf("creator: the %s token of account %s does not open with this server's key: %w", p, accountID, err)
+		}
+		raw = plain
+	}
 	var st storedToken
-	if err := json.Unmarshal([]byte(s), &st); err != nil {
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return platform.Token{}, fmt.Errorf("creator: stored token unreadable: %w", err)
 	}
 	return platform.Token{AccessToken: st.AccessToken, RefreshToken: st.RefreshToken, ExpiresAt: st.ExpiresAt,
@@ -408,7 +435,7 @@ func read(ctx context.Context, conn platform.Connector, tok platform.Token) (pla
 }
 
 func (s *Service) store(ctx context.Context, creatorID string, name platform.Name, tok platform.Token, prof platform.Profile, ppm int64, ok bool) (Account, error) {
-	enc, err := encodeToken(tok)
+	enc, err := s.encodeToken(name, prof.AccountID, tok)
 	if err != nil {
 		return Account{}, err
 	}

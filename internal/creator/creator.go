@@ -23,6 +23,7 @@ import (
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/platform"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -43,7 +44,14 @@ type Service struct {
 	// refreshes an account's token once at a time without polling; the
 	// lease in creator_accounts does the same across servers.
 	locks sync.Map
+	// box seals tokens at rest; nil stores them as plain JSON (only
+	// allowed without a real platform, see app).
+	box *secret.Box
 }
+
+// SetSecretBox sets the key tokens are sealed with at rest. Tokens stored
+// before stay readable and are sealed when next refreshed.
+func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
 
 // New returns a Service that connects accounts through the connectors in
 // platforms, with callbackURL (publicURL + "/v1/connect/callback") as the

@@ -16,6 +16,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -517,6 +518,78 @@ func TestProfile(t *testing.T) {
 		}
 		if _, err := e.Creators.UpdateProfile(e.Ctx, identity.Principal{Role: identity.RoleAdmin}, "crt_nope", creator.ProfileUpdate{}); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("unknown creator: %v", err)
+		}
+	})
+}
+
+// TestTokensSealedAtRest: with a key, tokens are stored sealed (the access
+// and refresh tokens never in clear), read back, and rotated tokens are
+// sealed again; a token stored before the key was set stays readable and is
+// sealed at its next refresh; another key opens nothing; a sealed token
+// copied to another account's row does not open there.
+func TestTokensSealedAtRest(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		stored := func(rowID string) string {
+			t.Helper()
+			var raw string
+			if err := db.Read().QueryRowContext(e.Ctx, `SELECT token FROM creator_accounts WHERE id = $1`, rowID).Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		// Before a key: plain JSON.
+		ana := e.Creator(t, "Ana", "DE")
+		e.SandboxAccount(t, "ana", 4200)
+		legacy := e.Connect(t, ana, "ana")
+		if raw := stored(legacy.ID); !strings.HasPrefix(raw, "{") {
+			t.Fatalf("token without a key stored as %q", raw)
+		}
+		box, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Creators.SetSecretBox(box)
+		maria := e.Creator(t, "Maria", "DE")
+		e.SandboxAccount(t, "maria", 4200)
+		a := e.Connect(t, maria, "maria")
+		tok, err := e.Creators.Token(e.Ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := stored(a.ID)
+		if !strings.HasPrefix(raw, "v1.") || strings.Contains(raw, tok.AccessToken) || strings.Contains(raw, tok.RefreshToken) {
+			t.Fatalf("token stored in clear: %q", raw)
+		}
+		// A refresh stores the rotated token sealed; the legacy one gets sealed too.
+		e.Clock.Advance(time.Hour)
+		fresh, err := e.Creators.Token(e.Ctx, a.ID)
+		if err != nil || fresh.AccessToken == tok.AccessToken {
+			t.Fatalf("refresh: %v %v", fresh, err)
+		}
+		if raw2 := stored(a.ID); raw2 == raw || !strings.HasPrefix(raw2, "v1.") {
+			t.Errorf("rotated token stored as %q", raw2)
+		}
+		if _, err := e.Creators.Token(e.Ctx, legacy.ID); err != nil {
+			t.Fatalf("legacy token: %v", err)
+		}
+		if raw := stored(legacy.ID); !strings.HasPrefix(raw, "v1.") {
+			t.Errorf("legacy token not sealed at its refresh: %q", raw)
+		}
+		// Another key opens nothing.
+		other, _ := secret.New([]byte("fedcba9876543210fedcba9876543210"))
+		svc := creator.New(db, e.Clock, e.Registry, creatortest.CallbackURL)
+		svc.SetSecretBox(other)
+		if _, err := svc.Token(e.Ctx, a.ID); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("another key: %v", err)
+		}
+		// Copied into the other account's row, the ciphertext does not open.
+		if _, err := db.Writer().ExecContext(e.Ctx, `UPDATE creator_accounts SET token = $1 WHERE id = $2`, stored(a.ID), legacy.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Creators.Token(e.Ctx, legacy.ID); !errors.Is(err, secret.ErrOpen) {
+			t.Errorf("moved ciphertext: %v", err)
 		}
 	})
 }

@@ -47,7 +47,7 @@ func (s *Service) Token(ctx context.Context, accountRowID string) (platform.Toke
 	if err != nil {
 		return platform.Token{}, err
 	}
-	tok, err := decodeToken(raw)
+	tok, err := s.decodeToken(a.Platform, a.AccountID, raw)
 	if err != nil {
 		return platform.Token{}, err
 	}
@@ -154,7 +154,7 @@ func (s *Service) refresh(ctx context.Context, rowID, seenAccess string) (platfo
 			if err := usable(a); err != nil {
 				return err
 			}
-			if tok, err = decodeToken(raw); err != nil {
+			if tok, err = s.decodeToken(a.Platform, a.AccountID, raw); err != nil {
 				return err
 			}
 			now := s.clock.Now()
@@ -230,7 +230,7 @@ func (s *Service) refreshLeased(ctx context.Context, a Account, tok platform.Tok
 	if fresh.AccountID == "" {
 		fresh.AccountID = tok.AccountID
 	}
-	enc, err := encodeToken(fresh)
+	enc, err := s.encodeToken(a.Platform, a.AccountID, fresh)
 	if err != nil {
 		return platform.Token{}, errors.Join(err, release(""))
 	}
