@@ -1,0 +1,88 @@
+package payout
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/payper/payper/internal/money"
+)
+
+// Provider names.
+const (
+	ProviderStripe = "stripe"
+	ProviderWise   = "wise"
+	ProviderManual = "manual"
+)
+
+// Transfer is one payout to send: Amount is in whole cents (its micro-units
+// are a multiple of 10,000) of EUR or USD.
+type Transfer struct {
+	// PayoutID is payper's payout id: the idempotency key of everything the
+	// provider is asked for this payout (Stripe's Idempotency-Key, Wise's
+	// customerTransactionId derives from it), so a retry never pays twice.
+	PayoutID  string
+	CreatorID string
+	Amount    money.Amount
+	// Destination is where the money goes, as the provider knows it: a
+	// Stripe connected account id (acct_…), or for Wise the JSON of the
+	// recipient's bank details (see the wise package).
+	Destination string
+	// Reference is shown to the creator by their bank where possible.
+	Reference string
+}
+
+// Sent is what a provider did with a transfer.
+type Sent struct {
+	// Ref is the provider's id of the transfer (tr_…, a Wise transfer id).
+	Ref string
+	// Paid: the provider reports the money delivered already (Stripe
+	// transfers to a connected balance); otherwise the payout stays
+	// processing until a webhook says paid or failed.
+	Paid bool
+}
+
+// Event is a provider's webhook about a transfer.
+type Event struct {
+	// ID is the provider's event id (deduplication).
+	ID string
+	// Ref is the provider's transfer id; PayoutID payper's, when the
+	// provider echoes it (metadata, customerTransactionId).
+	Ref, PayoutID string
+	// State is StatePaid or StateFailed; "" for an event about something
+	// else (ignored).
+	State  string
+	Reason string
+}
+
+// Provider sends payouts and reads its webhooks. Implementations are safe for
+// concurrent use.
+type Provider interface {
+	// Name returns the provider's name (ProviderStripe, ProviderWise).
+	Name() string
+	// Send sends t. Calling it again with the same PayoutID sends nothing
+	// new and returns the same Sent. Errors: ErrRejected (the provider
+	// refused the transfer for good: bad destination, insufficient platform
+	// balance…), ErrUnavailable (try again later: network, 5xx, 429), or
+	// another error.
+	Send(ctx context.Context, t Transfer) (Sent, error)
+	// ParseWebhook verifies a webhook delivery's signature over the raw
+	// body and reads it. A bad or missing signature is ErrBadSignature.
+	ParseWebhook(h http.Header, body []byte) (Event, error)
+}
+
+// Errors a Provider returns (wrapped).
+var (
+	ErrRejected     = errors.New("payout: the provider rejected the transfer")
+	ErrUnavailable  = errors.New("payout: the provider is unavailable; try again later")
+	ErrBadSignature = errors.New("payout: webhook signature missing or wrong")
+)
+
+// Payout states.
+const (
+	StateRequested  = "requested"  // the amount is held from the available balance
+	StateProcessing = "processing" // sent to the provider
+	StatePaid       = "paid"       // delivered: the hold is posted
+	StateFailed     = "failed"     // the provider failed it: the hold is voided, money back to available
+	StateCanceled   = "canceled"   // canceled before it was sent: the hold is voided
+)
