@@ -67,8 +67,14 @@ type CreatorBalance struct {
 // Balance returns a creator's balances in currency c (zeros when the creator
 // has none). It returns an error only when the database fails.
 func (l *Ledger) Balance(ctx context.Context, creatorID string, c money.Currency) (CreatorBalance, error) {
+	return l.BalanceTx(ctx, l.db.Read(), creatorID, c)
+}
+
+// BalanceTx is Balance read through q (a transaction, to decide on the
+// balance it will change).
+func (l *Ledger) BalanceTx(ctx context.Context, q store.Queryer, creatorID string, c money.Currency) (CreatorBalance, error) {
 	b := CreatorBalance{CreatorID: creatorID, Currency: c}
-	rows, err := l.db.Read().QueryContext(ctx, `SELECT kind, posted, pending_out FROM ledger_accounts WHERE owner_id = $1 AND currency = $2`, creatorID, string(c))
+	rows, err := q.QueryContext(ctx, `SELECT kind, posted, pending_out FROM ledger_accounts WHERE owner_id = $1 AND currency = $2`, creatorID, string(c))
 	if err != nil {
 		return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
 	}
@@ -92,7 +98,7 @@ func (l *Ledger) Balance(ctx context.Context, creatorID string, c money.Currency
 	if err := rows.Err(); err != nil {
 		return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
 	}
-	if err := l.db.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(posted_amount), 0) FROM ledger_holds WHERE owner_id = $1 AND currency = $2 AND kind = $3 AND state = $4`,
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(posted_amount), 0) FROM ledger_holds WHERE owner_id = $1 AND currency = $2 AND kind = $3 AND state = $4`,
 		creatorID, string(c), KindPayoutHold, HoldPosted).Scan(&b.PaidOut); err != nil {
 		return b, fmt.Errorf("ledger: read payouts of %s: %w", creatorID, err)
 	}

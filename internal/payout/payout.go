@@ -1,0 +1,552 @@
+// Package payout pays creators their available balance on demand, in EUR or
+// USD, through Stripe Connect, Wise or a manual run the operator does
+// outside payper. A payout is a ledger hold on the creator's available
+// balance while the provider sends it: posted when the provider reports it
+// paid, voided — the money back to available — when it fails or is
+// canceled. Payouts go out in whole cents; the sub-cent remainder stays
+// available.
+//
+//	requested → processing → paid
+//	          ↘ canceled     ↘ failed
+package payout
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/secret"
+	"github.com/payper/payper/internal/store"
+)
+
+// Prefix prefixes payout ids.
+const Prefix = "po"
+
+// DefaultMinimum is the smallest payout (10.00) unless configured.
+const DefaultMinimum = 10 * money.Scale
+
+// cent is one cent in micro-units.
+const cent = money.Scale / 100
+
+// Payout is one withdrawal.
+type Payout struct {
+	ID          string       `json:"id"`
+	CreatorID   string       `json:"creator_id"`
+	Provider    string       `json:"provider"`
+	Amount      money.Amount `json:"amount"`
+	State       string       `json:"state"`
+	HoldID      string       `json:"hold_id"`
+	ProviderRef string       `json:"provider_ref,omitempty"`
+	Reason      string       `json:"reason,omitempty"`
+	RequestedAt clock.Micros `json:"requested_at"`
+	UpdatedAt   clock.Micros `json:"updated_at"`
+	ResolvedAt  clock.Micros `json:"resolved_at,omitempty"`
+}
+
+// Request asks for a payout: Amount, or All of the available balance in
+// Currency, through Provider.
+type Request struct {
+	Amount   json.RawMessage `json:"amount"`
+	All      bool            `json:"all"`
+	Currency string          `json:"currency"`
+	Provider string          `json:"provider"`
+}
+
+// Config tunes payouts.
+type Config struct {
+	// Minimum is the smallest payout in micro-units (DefaultMinimum when 0).
+	Minimum int64
+}
+
+// Service requests, sends and settles payouts.
+type Service struct {
+	db        *store.DB
+	clock     clock.Clock
+	ledger    *ledger.Ledger
+	providers map[string]Provider
+	box       *secret.Box
+	cfg       Config
+	log       *slog.Logger
+}
+
+// New returns a Service sending through the given providers (manual needs
+// none: it is always available).
+func New(db *store.DB, clk clock.Clock, l *ledger.Ledger, cfg Config, log *slog.Logger, providers ...Provider) *Service {
+	if cfg.Minimum <= 0 {
+		cfg.Minimum = DefaultMinimum
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{db: db, clock: clk, ledger: l, providers: map[string]Provider{}, cfg: cfg, log: log}
+	for _, p := range providers {
+		s.providers[p.Name()] = p
+	}
+	return s
+}
+
+// SetSecretBox sets the key destinations are sealed with at rest.
+func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
+
+// Provider returns the configured provider name, or nil.
+func (s *Service) Provider(name string) Provider { return s.providers[name] }
+
+const payoutCols = `id, creator_id, provider, amount, currency, state, hold_id, provider_ref, reason, requested_at, updated_at, resolved_at`
+
+func scanPayout(r store.Scanner) (Payout, error) {
+	var p Payout
+	var amount int64
+	var cur string
+	err := r.Scan(&p.ID, &p.CreatorID, &p.Provider, &amount, &cur, &p.State, &p.HoldID, &p.ProviderRef, &p.Reason, &p.RequestedAt, &p.UpdatedAt, &p.ResolvedAt)
+	p.Amount = money.New(amount, money.Currency(cur))
+	return p, err
+}
+
+func destAAD(creatorID, provider string) string {
+	return "payout_destinations/" + creatorID + "/" + provider
+}
+
+// DestinationValidator is implemented by providers that can check a
+// destination before it is stored.
+type DestinationValidator interface {
+	ValidateDestination(destination string) error
+}
+
+// SetDestination stores where the creator p acts for is paid through
+// provider (a Stripe connected account id, Wise recipient details as JSON),
+// sealed at rest. It returns Forbidden for other keys, Invalid for an
+// unconfigured provider or a destination the provider refuses, and
+// Unavailable when no encryption key is configured.
+func (s *Service) SetDestination(ctx context.Context, p identity.Principal, provider, destination string) error {
+	if p.CreatorID() == "" {
+		return errs.E(errs.Forbidden, "forbidden", "only a creator sets where they are paid")
+	}
+	prov := s.providers[provider]
+	if prov == nil {
+		return errs.Invalidf("provider", "not_configured", "payouts through %q are not configured on this server", provider)
+	}
+	if v, ok := prov.(DestinationValidator); ok {
+		if err := v.ValidateDestination(destination); err != nil {
+			return &errs.Error{Kind: errs.Invalid, Code: "invalid_destination", Field: "destination", Message: err.Error(), Err: err}
+		}
+	}
+	if s.box == nil {
+		return errs.E(errs.Unavailable, "encryption_key_missing", "payout destinations are stored encrypted and this server has no key (PAYPER_SECRET_KEY)")
+	}
+	sealed, err := s.box.Seal(destination, destAAD(p.CreatorID(), provider))
+	if err != nil {
+		return fmt.Errorf("payout: seal destination: %w", err)
+	}
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO payout_destinations (creator_id, provider, destination, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (creator_id, provider) DO UPDATE SET destination = excluded.destination, updated_at = excluded.updated_at`,
+		p.CreatorID(), provider, sealed, s.clock.Now().UnixMicro())
+	if err != nil {
+		return fmt.Errorf("payout: store destination: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) destination(ctx context.Context, q store.Queryer, creatorID, provider string) (string, error) {
+	var sealed string
+	err := q.QueryRowContext(ctx, `SELECT destination FROM payout_destinations WHERE creator_id = $1 AND provider = $2`, creatorID, provider).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.Invalidf("provider", "no_destination", "set where you are paid through %s first", provider)
+	}
+	if err != nil {
+		return "", fmt.Errorf("payout: read destination: %w", err)
+	}
+	if s.box == nil {
+		return "", errs.E(errs.Unavailable, "encryption_key_missing", "payout destinations are encrypted and this server has no key")
+	}
+	return s.box.Open(sealed, destAAD(creatorID, provider))
+}
+
+// RequestPayout holds an amount of the available balance of the creator p
+// acts for and queues its payout: Amount (whole cents), or All of the
+// available balance rounded down to whole cents (the sub-cent rest stays
+// available), in EUR or USD, through a configured provider (manual always
+// is). It returns Invalid for bad fields (every one at once) — below the
+// minimum, not whole cents, an unconfigured provider, no destination —,
+// Conflict insufficient_funds when the available balance is smaller, and
+// Forbidden for other keys. Nothing is held on error.
+func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Request) (Payout, error) {
+	if p.CreatorID() == "" {
+		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only a creator requests payouts")
+	}
+	var c errs.Collector
+	cur := money.Currency(strings.ToUpper(strings.TrimSpace(r.Currency)))
+	var amount money.Amount
+	switch {
+	case r.All && len(r.Amount) > 0:
+		c.Addf("amount", "conflict", "give an amount or all, not both")
+	case !r.All && len(r.Amount) == 0:
+		c.Addf("amount", "required", `give an amount such as {"amount":"25.00","currency":"EUR"} or "all": true`)
+	case !r.All:
+		if err := amount.UnmarshalJSON(r.Amount); err != nil {
+			c.Add("amount", err)
+		} else {
+			if cur == "" {
+				cur = amount.Currency
+			}
+			switch {
+			case amount.Currency != cur:
+				c.Addf("amount.currency", "currency_mismatch", "amount is in %s, currency says %s", amount.Currency, cur)
+			case amount.Micros%cent != 0:
+				c.Addf("amount.amount", "not_whole_cents", "payouts go out in whole cents, not %s", money.FormatMicros(amount.Micros))
+			case amount.Micros < s.cfg.Minimum:
+				c.Addf("amount.amount", "below_minimum", "the smallest payout is %s", money.FormatMicros(s.cfg.Minimum))
+			}
+		}
+	}
+	if cur != money.EUR && cur != money.USD {
+		c.Addf("currency", "invalid", "payouts are in EUR or USD")
+	}
+	provider := r.Provider
+	if provider == "" {
+		provider = ProviderManual
+	}
+	if provider != ProviderManual && s.providers[provider] == nil {
+		c.Addf("provider", "not_configured", "payouts through %q are not configured on this server: use %s", provider, strings.Join(s.names(), ", "))
+	}
+	if err := c.Err(); err != nil {
+		return Payout{}, err
+	}
+	if provider != ProviderManual {
+		if _, err := s.destination(ctx, s.db.Read(), p.CreatorID(), provider); err != nil {
+			return Payout{}, err
+		}
+	}
+	now := s.clock.Now().UnixMicro()
+	po := Payout{ID: id.New(Prefix), CreatorID: p.CreatorID(), Provider: provider, State: StateRequested,
+		RequestedAt: clock.Micros(now), UpdatedAt: clock.Micros(now)}
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		amt := amount
+		if r.All {
+			bal, err := s.ledger.BalanceTx(ctx, tx, p.CreatorID(), cur)
+			if err != nil {
+				return err
+			}
+			amt = money.New(bal.Available-bal.Available%cent, cur)
+			if amt.Micros < s.cfg.Minimum {
+				return errs.Invalidf("amount", "below_minimum", "your available balance (%s %s) is below the smallest payout (%s)",
+					money.FormatMicros(bal.Available), cur, money.FormatMicros(s.cfg.Minimum))
+			}
+		}
+		h, err := s.ledger.HoldPayoutTx(ctx, tx, ledger.PayoutRequest{Key: "payout:" + po.ID, CreatorID: p.CreatorID(), Amount: amt})
+		if err != nil {
+			return err
+		}
+		po.Amount, po.HoldID = amt, h.HoldID
+		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', $8, $8, 0)`,
+			po.ID, po.CreatorID, po.Provider, amt.Micros, string(cur), po.State, po.HoldID, now)
+		return err
+	})
+	if err != nil {
+		if errs.KindOf(err) != errs.Internal {
+			return Payout{}, err
+		}
+		return Payout{}, fmt.Errorf("payout: request: %w", err)
+	}
+	return po, nil
+}
+
+func (s *Service) names() []string {
+	out := []string{ProviderManual}
+	for n := range s.providers {
+		out = append(out, n)
+	}
+	return out
+}
+
+// List returns payouts, newest first: the creator's own for a creator key,
+// every payout (optionally of one state) for the admin.
+func (s *Service) List(ctx context.Context, p identity.Principal, state string) ([]Payout, error) {
+	creator := p.CreatorID()
+	if creator == "" && !p.IsAdmin() {
+		return nil, errs.E(errs.Forbidden, "forbidden", "payouts are a creator's or the operator's")
+	}
+	out, err := store.QueryAll(ctx, s.db.Read(), scanPayout, `SELECT `+payoutCols+` FROM payouts WHERE ($1 = '' OR creator_id = $1)
+		AND ($2 = '' OR state = $2) ORDER BY id DESC LIMIT 1000`, creator, state)
+	if err != nil {
+		return nil, fmt.Errorf("payout: list: %w", err)
+	}
+	return out, nil
+}
+
+// lock reads a payout inside tx, locking it (PostgreSQL).
+func lock(ctx context.Context, tx *store.Tx, where string, args ...any) (Payout, error) {
+	p, err := scanPayout(tx.QueryRowContext(ctx, `SELECT `+payoutCols+` FROM payouts WHERE `+where+tx.ForUpdate(), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, errs.NotFoundf("payout not found")
+	}
+	if err != nil {
+		return p, fmt.Errorf("payout: read: %w", err)
+	}
+	return p, nil
+}
+
+// settle moves a payout to paid (posting its hold) or failed/canceled
+// (voiding it) inside tx; a payout already settled is left alone.
+func (s *Service) settle(ctx context.Context, tx *store.Tx, po *Payout, state, reason string) error {
+	if po.State == StatePaid || po.State == StateFailed || po.State == StateCanceled {
+		return nil
+	}
+	var err error
+	if state == StatePaid {
+		_, err = s.ledger.PostHoldTx(ctx, tx, "payout-post:"+po.ID, po.HoldID, 0)
+	} else {
+		_, err = s.ledger.VoidHoldTx(ctx, tx, "payout-void:"+po.ID, po.HoldID)
+	}
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now().UnixMicro()
+	po.State, po.Reason, po.UpdatedAt, po.ResolvedAt = state, reason, clock.Micros(now), clock.Micros(now)
+	_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3, resolved_at = $3 WHERE id = $4`,
+		state, reason, now, po.ID)
+	return err
+}
+
+// Cancel cancels a payout still requested (not yet sent): its hold is
+// voided and the money is available again. The creator may cancel their
+// own, the admin any. It returns NotFound for a payout p may not see and
+// Conflict not_cancelable once it was sent.
+func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID string) (Payout, error) {
+	var out Payout
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		po, err := lock(ctx, tx, `id = $1`, payoutID)
+		if err != nil {
+			return err
+		}
+		if !p.IsAdmin() && po.CreatorID != p.CreatorID() {
+			return errs.NotFoundf("payout %s not found", payoutID)
+		}
+		if po.State != StateRequested {
+			return errs.Conflictf("not_cancelable", "payout %s is %s: only a requested payout can be canceled", po.ID, po.State)
+		}
+		if err := s.settle(ctx, tx, &po, StateCanceled, "canceled"); err != nil {
+			return err
+		}
+		out = po
+		return nil
+	})
+	return out, err
+}
+
+// Process sends every requested payout of a configured provider (not the
+// manual ones: the operator exports those). A payout is first claimed
+// (requested → processing, after which it can no longer be canceled), then
+// sent: paid at once when the provider says so, else processing until its
+// webhook; failed (hold voided) when the provider rejects it. When the
+// provider is unavailable, or the server stops between the claim and the
+// answer, the payout stays processing without a provider reference and the
+// next run sends it again — sending is idempotent by payout id, so it is
+// never paid twice. It returns how many it sent.
+func (s *Service) Process(ctx context.Context) (int, error) {
+	ids, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (string, error) {
+		var v string
+		return v, r.Scan(&v)
+	}, `SELECT id FROM payouts WHERE provider <> $1 AND (state = $2 OR (state = $3 AND provider_ref = '')) ORDER BY id LIMIT 500`,
+		ProviderManual, StateRequested, StateProcessing)
+	if err != nil {
+		return 0, fmt.Errorf("payout: due: %w", err)
+	}
+	sent := 0
+	for _, pid := range ids {
+		var po Payout
+		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if po, err = lock(ctx, tx, `id = $1`, pid); err != nil {
+				return err
+			}
+			if po.State != StateRequested && !(po.State == StateProcessing && po.ProviderRef == "") {
+				po = Payout{}
+				return nil
+			}
+			po.State = StateProcessing
+			_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, attempts = attempts + 1, updated_at = $2 WHERE id = $3`,
+				StateProcessing, s.clock.Now().UnixMicro(), po.ID)
+			return err
+		})
+		if err != nil {
+			return sent, fmt.Errorf("payout: claim %s: %w", pid, err)
+		}
+		prov := s.providers[po.Provider]
+		if po.ID == "" || prov == nil {
+			continue
+		}
+		dest, err := s.destination(ctx, s.db.Read(), po.CreatorID, po.Provider)
+		if err != nil {
+			return sent, err
+		}
+		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
+			Reference: "payper payout " + po.ID})
+		if errors.Is(sendErr, ErrUnavailable) {
+			s.log.Warn("payout provider unavailable; will retry", "payout", po.ID, "provider", po.Provider, "err", sendErr)
+			continue
+		}
+		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+			cur, err := lock(ctx, tx, `id = $1`, po.ID)
+			if err != nil {
+				return err
+			}
+			if cur.State != StateProcessing {
+				return nil // a webhook settled it meanwhile
+			}
+			switch {
+			case errors.Is(sendErr, ErrRejected):
+				return s.settle(ctx, tx, &cur, StateFailed, sendErr.Error())
+			case sendErr != nil:
+				return sendErr
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, updated_at = $2 WHERE id = $3`,
+				res.Ref, s.clock.Now().UnixMicro(), cur.ID); err != nil {
+				return err
+			}
+			cur.ProviderRef = res.Ref
+			if res.Paid {
+				return s.settle(ctx, tx, &cur, StatePaid, "")
+			}
+			return nil
+		})
+		if err != nil {
+			return sent, fmt.Errorf("payout: send %s: %w", po.ID, err)
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+// Webhook takes a provider's webhook delivery: its signature is verified
+// over the raw body, a redelivered event does nothing, and the payout it is
+// about becomes paid (hold posted) or failed (hold voided, money back to
+// available). It returns NotFound for an unknown provider, Unauthorized for
+// a bad signature, and nil for events about nothing payper knows.
+func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, body []byte) error {
+	prov := s.providers[provider]
+	if prov == nil {
+		return errs.NotFoundf("no payout webhook for %q", provider)
+	}
+	ev, err := prov.ParseWebhook(h, body)
+	if errors.Is(err, ErrBadSignature) {
+		return &errs.Error{Kind: errs.Unauthorized, Code: "bad_signature", Message: "the webhook signature does not match the body", Err: err}
+	}
+	if err != nil {
+		return &errs.Error{Kind: errs.Invalid, Code: "invalid_payload", Message: err.Error(), Err: err}
+	}
+	if ev.State == "" || (ev.Ref == "" && ev.PayoutID == "") {
+		return nil
+	}
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		var po Payout
+		var err error
+		if ev.PayoutID != "" {
+			po, err = lock(ctx, tx, `id = $1 AND provider = $2`, ev.PayoutID, provider)
+		} else {
+			po, err = lock(ctx, tx, `provider = $1 AND provider_ref = $2`, provider, ev.Ref)
+		}
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ev.ID != "" {
+			res, err := tx.ExecContext(ctx, `INSERT INTO payout_events (provider, event_id, payout_id, received_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (provider, event_id) DO NOTHING`, provider, ev.ID, po.ID, s.clock.Now().UnixMicro())
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil
+			}
+		}
+		return s.settle(ctx, tx, &po, ev.State, ev.Reason)
+	})
+	if err != nil {
+		return fmt.Errorf("payout: webhook: %w", err)
+	}
+	return nil
+}
+
+// ExportManual returns the manual payouts still requested as CSV (id,
+// creator, amount, currency, requested at) for the operator to pay outside
+// payper, and marks them processing. Admin only.
+func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byte, int, error) {
+	if !p.IsAdmin() {
+		return nil, 0, errs.E(errs.Forbidden, "forbidden", "only the operator exports payouts")
+	}
+	var buf bytes.Buffer
+	n := 0
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		buf.Reset()
+		n = 0
+		ps, err := store.QueryAll(ctx, tx, scanPayout, `SELECT `+payoutCols+` FROM payouts WHERE state = $1 AND provider = $2 ORDER BY id`+tx.ForUpdate(),
+			StateRequested, ProviderManual)
+		if err != nil {
+			return err
+		}
+		w := csv.NewWriter(&buf)
+		_ = w.Write([]string{"payout_id", "creator_id", "amount", "currency", "requested_at"})
+		now := s.clock.Now().UnixMicro()
+		for _, po := range ps {
+			_ = w.Write([]string{po.ID, po.CreatorID, money.FormatMicros(po.Amount.Micros), string(po.Amount.Currency),
+				strconv.FormatInt(int64(po.RequestedAt), 10)})
+			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, updated_at = $2 WHERE id = $3`, StateProcessing, now, po.ID); err != nil {
+				return err
+			}
+			n++
+		}
+		w.Flush()
+		return w.Error()
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("payout: export: %w", err)
+	}
+	return buf.Bytes(), n, nil
+}
+
+// MarkManual records the outcome of a manual payout the operator sent
+// (paid) or could not send (failed, with a reason). Admin only; a payout
+// not processing manually is a Conflict.
+func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID, state, reason string) (Payout, error) {
+	if !p.IsAdmin() {
+		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only the operator marks manual payouts")
+	}
+	if state != StatePaid && state != StateFailed {
+		return Payout{}, errs.Invalidf("state", "invalid", "state must be paid or failed")
+	}
+	if state == StateFailed && strings.TrimSpace(reason) == "" {
+		return Payout{}, errs.Invalidf("reason", "required", "say why the payout failed: the creator sees it")
+	}
+	var out Payout
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		po, err := lock(ctx, tx, `id = $1`, payoutID)
+		if err != nil {
+			return err
+		}
+		if po.Provider != ProviderManual || po.State != StateProcessing {
+			return errs.Conflictf("not_markable", "payout %s is a %s payout in state %s: only exported manual payouts are marked", po.ID, po.Provider, po.State)
+		}
+		if err := s.settle(ctx, tx, &po, state, strings.TrimSpace(reason)); err != nil {
+			return err
+		}
+		out = po
+		return nil
+	})
+	return out, err
+}
