@@ -31,6 +31,7 @@ import (
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/payout"
 	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/store"
 )
@@ -55,6 +56,8 @@ type Deps struct {
 	Attrib *attrib.Service
 	// Report builds reports, imports ad results and runs the optimize loop.
 	Report *report.Service
+	// Payouts requests, sends and settles creator payouts.
+	Payouts *payout.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	Log        *slog.Logger
@@ -118,7 +121,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -26,6 +26,7 @@ import (
 	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/payout"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/sandbox"
 	"github.com/payper/payper/internal/report"
@@ -64,6 +65,10 @@ type Config struct {
 	SecretKey []byte
 	// Ads configures the ad accounts results are imported from.
 	Ads AdsConfig
+	// Payouts tunes payouts; PayoutProviders are the configured providers
+	// (manual payouts need none).
+	Payouts         payout.Config
+	PayoutProviders []payout.Provider
 }
 
 // AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
@@ -111,6 +116,8 @@ type App struct {
 	Attrib *attrib.Service
 	// Report builds reports and runs the optimize loop.
 	Report *report.Service
+	// Payouts pays creators.
+	Payouts *payout.Service
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -178,10 +185,13 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	}
 	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs,
 		OnTick: func(ctx context.Context) error {
-			if a.Report == nil {
+			if a.Report == nil || a.Payouts == nil {
 				return nil
 			}
-			_, err := a.Report.AutoMarks(ctx)
+			if _, err := a.Report.AutoMarks(ctx); err != nil {
+				return err
+			}
+			_, err := a.Payouts.Process(ctx)
 			return err
 		}}); err != nil {
 		return nil, err
@@ -193,8 +203,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Orders = orders.New(db, cfg.Clock, a.PublicURL)
+	var box *secret.Box
 	if cfg.SecretKey != nil {
-		box, err := secret.New(cfg.SecretKey)
+		box, err = secret.New(cfg.SecretKey)
 		if err != nil {
 			a.Links.Recorder.Close(ctx)
 			return nil, fmt.Errorf("secret key: %w", err)
@@ -212,6 +223,10 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	}
 	a.Orders.SetObserver(a.Attrib)
 	a.Market.OnAccept(a.Attrib.FlatFeeTx)
+	a.Payouts = payout.New(db, cfg.Clock, l, cfg.Payouts, cfg.Log, cfg.PayoutProviders...)
+	if box != nil {
+		a.Payouts.SetSecretBox(box)
+	}
 	a.Report = report.New(report.Deps{DB: db, Clock: cfg.Clock, Campaigns: a.Campaigns, Market: a.Market, Sources: cfg.Ads.sources(),
 		Handles: func(ctx context.Context, ids []string) (map[string]string, error) {
 			sums, err := a.Creators.Summaries(ctx, db.Read(), ids)
@@ -225,7 +240,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 			return out, nil
 		}})
 	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err

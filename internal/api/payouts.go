@@ -1,0 +1,125 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/payout"
+)
+
+func (s *Server) payoutRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/creator/payouts", anyKey, s.requestPayout},
+		{"GET", "/v1/creator/payouts", anyKey, s.listPayouts},
+		{"POST", "/v1/creator/payouts/{id}/cancel", anyKey, s.cancelPayout},
+		{"PUT", "/v1/creator/payout_destinations/{provider}", anyKey, s.setDestination},
+		{"GET", "/v1/admin/payouts", anyKey, s.listPayouts},
+		{"POST", "/v1/admin/payouts/manual_export", anyKey, s.exportManual},
+		{"POST", "/v1/admin/payouts/{id}/mark", anyKey, s.markPayout},
+		{"POST", "/webhooks/payouts/{provider}", public, s.payoutWebhook},
+	}
+}
+
+func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var in payout.Request
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	po, err := s.Payouts.RequestPayout(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, po)
+}
+
+// listPayouts serves a creator's own payouts, or every payout (?state=) to the admin.
+func (s *Server) listPayouts(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	state := r.URL.Query().Get("state")
+	switch state {
+	case "", payout.StateRequested, payout.StateProcessing, payout.StatePaid, payout.StateFailed, payout.StateCanceled:
+	default:
+		return errs.Invalidf("state", "invalid", "state must be requested, processing, paid, failed or canceled")
+	}
+	if r.URL.Path == "/v1/admin/payouts" && !p.IsAdmin() {
+		return errs.E(errs.Forbidden, "forbidden", "only the operator lists every payout")
+	}
+	ps, err := s.Payouts.List(r.Context(), p, state)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list[payout.Payout]{Data: ps})
+}
+
+func (s *Server) cancelPayout(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	po, err := s.Payouts.Cancel(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, po)
+}
+
+// setDestination takes {"destination": <the provider's destination: a
+// Stripe account id string, Wise recipient details object>}.
+func (s *Server) setDestination(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var in struct {
+		Destination json.RawMessage `json:"destination"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	dest := string(in.Destination)
+	var str string
+	if json.Unmarshal(in.Destination, &str) == nil {
+		dest = str
+	}
+	if dest == "" || dest == "null" {
+		return errs.Invalidf("destination", "required", "destination is required")
+	}
+	if err := s.Payouts.SetDestination(r.Context(), p, r.PathValue("provider"), dest); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"provider": r.PathValue("provider"), "status": "saved"})
+}
+
+func (s *Server) exportManual(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	b, n, err := s.Payouts.ExportManual(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("X-Payouts-Exported", itoa(n))
+	_, err = w.Write(b)
+	return err
+}
+
+func (s *Server) markPayout(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var in struct {
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	po, err := s.Payouts.MarkManual(r.Context(), p, r.PathValue("id"), in.State, in.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, po)
+}
+
+// payoutWebhook takes a payout provider's signed delivery (raw body).
+func (s *Server) payoutWebhook(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if err := s.Payouts.Webhook(r.Context(), r.PathValue("provider"), r.Header, body); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+func itoa(n int) string { return strconv.Itoa(n) }
