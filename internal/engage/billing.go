@@ -302,6 +302,7 @@ func (s *Service) readAccount(ctx context.Context, ref string, posts []due) (map
 		return out, s.readFailed(plat, ref, err, backoff)
 	}
 	s.m.reads.WithLabelValues(string(plat), "ok").Inc()
+	s.m.limitedUntil.WithLabelValues(string(plat)).Set(0)
 	return out, backoff
 }
 
@@ -312,6 +313,7 @@ func (s *Service) readFailed(plat platform.Name, ref string, err error, backoff 
 	case errors.As(err, &rl):
 		s.m.reads.WithLabelValues(string(plat), "rate_limited").Inc()
 		s.m.rateLimited.WithLabelValues(string(plat)).Inc()
+		s.m.limitedUntil.WithLabelValues(string(plat)).Set(float64(s.clock.Now().Add(rl.RetryAfter).Unix()))
 		s.log.Info("platform rate limit: posts wait", "platform", plat, "account", ref, "retry_after", rl.RetryAfter)
 		return func(d due) time.Duration { return max(rl.RetryAfter, backoff(d)) }
 	case errors.Is(err, platform.ErrReconnect):

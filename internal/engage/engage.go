@@ -168,6 +168,9 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec
 	billed      *prometheus.CounterVec
 	polled      prometheus.Counter
+	// limitedUntil is when the last rate limit seen on a platform lifts
+	// (unix seconds; 0 once a read succeeds again).
+	limitedUntil *prometheus.GaugeVec
 }
 
 func newMetrics() metrics {
@@ -179,13 +182,15 @@ func newMetrics() metrics {
 		billed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "payper_engagement_billed_micros_total",
 			Help: "Gross micro-units granted by engagement billing, by currency."}, []string{"currency"}),
 		polled: prometheus.NewCounter(prometheus.CounterOpts{Name: "payper_posts_polled_total", Help: "Post reads stored."}),
+		limitedUntil: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "payper_platform_rate_limited_until_seconds",
+			Help: "When the last rate limit or quota a platform reported lifts (unix seconds), 0 when reads succeed."}, []string{"platform"}),
 	}
 }
 
 // RegisterMetrics registers the loop's metrics (platform reads and rate
 // limits, posts polled, money billed) with r.
 func (s *Service) RegisterMetrics(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{s.m.reads, s.m.rateLimited, s.m.billed, s.m.polled} {
+	for _, c := range []prometheus.Collector{s.m.reads, s.m.rateLimited, s.m.billed, s.m.polled, s.m.limitedUntil} {
 		if err := r.Register(c); err != nil {
 			return fmt.Errorf("engage: register metrics: %w", err)
 		}
