@@ -422,7 +422,10 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	next := nowUS + s.cfg.PollInterval.Microseconds()
+	nextOf, err := s.nextPolls(ctx, tx, posts, nowUS)
+	if err != nil {
+		return res, err
+	}
 	var updates, removals, waits, snaps [][]any
 	amounts := map[string]int64{}
 	details := map[string][]growthDetail{}
@@ -486,7 +489,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			details[p.creator] = append(details[p.creator], growthDetail{PostID: p.id, Growth: growth, Amount: amount})
 		}
-		updates = append(updates, []any{p.id, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, next, int64(0)})
+		updates = append(updates, []any{p.id, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, nextOf[p.plat], int64(0)})
 	}
 
 	// Move the marks first, each only if no other server polled the post
@@ -630,3 +633,27 @@ var errAlreadyDone = errs.Conflictf("already_done", "another server did it first
 // errMarksMoved: another server polled some of the chunk's posts since their
 // marks were read; bill again with the marks locked and re-read.
 var errMarksMoved = errors.New("engage: marks moved since they were read")
+
+// nextPolls returns, per platform of posts, when its posts are read next:
+// after the poll interval, or later when the platform's daily quota cannot
+// read all its live posts that often (a platform.Pacer: YouTube).
+func (s *Service) nextPolls(ctx context.Context, tx *store.Tx, posts []due, nowUS int64) (map[platform.Name]int64, error) {
+	out := map[platform.Name]int64{}
+	for _, p := range posts {
+		if _, ok := out[p.plat]; ok {
+			continue
+		}
+		interval := s.cfg.PollInterval
+		if c, err := s.platforms.Get(p.plat); err == nil {
+			if pacer, ok := c.(platform.Pacer); ok {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts WHERE platform = $1 AND state = $2`, string(p.plat), PostLive).Scan(&n); err != nil {
+					return nil, fmt.Errorf("engage: live %s posts: %w", p.plat, err)
+				}
+				interval = max(interval, pacer.MinPollInterval(n))
+			}
+		}
+		out[p.plat] = nowUS + interval.Microseconds()
+	}
+	return out, nil
+}

@@ -758,3 +758,43 @@ func TestStaleMarksRelock(t *testing.T) {
 		e.audit()
 	})
 }
+
+// pacedSandbox is the sandbox connector with a daily quota, like YouTube's.
+type pacedSandbox struct {
+	*sandbox.Client
+	perPost time.Duration
+}
+
+func (p pacedSandbox) MinPollInterval(livePosts int) time.Duration { return time.Duration(livePosts) * p.perPost }
+
+// TestQuotaStretchesPolling: a platform whose quota cannot read its live
+// posts every poll interval (a platform.Pacer) is polled less often.
+func TestQuotaStretchesPolling(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		e.deps.Platforms = platform.NewRegistry(pacedSandbox{Client: e.accounts.client, perPost: 2 * time.Minute})
+		svc, err := engage.New(e.deps, engage.Config{PollInterval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.svc = svc
+		camp := e.campaign(100*eur, campaign.Prices{Like: 10_000}, 0, false)
+		var posts []string
+		for _, h := range []string{"ana", "ben"} {
+			p := e.creator(h, camp)
+			post, _ := e.post(p, h, camp, "Glow #glowup #ad")
+			posts = append(posts, post.ID)
+		}
+		e.tick()
+		for _, id := range posts {
+			var next, last int64
+			if err := db.Read().QueryRowContext(e.ctx, `SELECT next_poll_at, last_polled_at FROM post_marks WHERE post_id = $1`, id).Scan(&next, &last); err != nil {
+				t.Fatal(err)
+			}
+			// Two live posts × 2 minutes: every 4 minutes, not every minute.
+			if next-last != (4 * time.Minute).Microseconds() {
+				t.Errorf("post %s: next poll %d µs after the last, want 4 minutes", id, next-last)
+			}
+		}
+	})
+}

@@ -122,6 +122,14 @@ type Connector interface {
 	RecentMedia(ctx context.Context, tok Token, limit int) ([]MediaCounts, error)
 }
 
+// Pacer is implemented by connectors whose daily quota bounds how often
+// posts can be read (YouTube): MinPollInterval is the shortest interval at
+// which livePosts posts can each be read all day within the quota. The
+// engagement loop polls such a platform's posts no more often.
+type Pacer interface {
+	MinPollInterval(livePosts int) time.Duration
+}
+
 // MaxRecentMedia is the most media items RecentMedia returns at once.
 const MaxRecentMedia = 50
 

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/payper/payper/internal/platform"
 )
 
 // DailyQuota is the Data API's default daily quota per Google Cloud project,
@@ -88,3 +90,15 @@ func (m *meter) read(now time.Time) (units, analytics int64) {
 	m.roll(now)
 	return m.units, m.analytics
 }
+
+// quotaReserve is the part of the daily quota kept for connects, profiles
+// and post submissions, not spent on polling.
+const quotaReserve = 1_000
+
+// MinPollInterval implements platform.Pacer: polling livePosts videos no
+// more often than this spends at most the daily quota less quotaReserve.
+func (c *Client) MinPollInterval(livePosts int) time.Duration {
+	return PollIntervalFor(livePosts, DailyQuota-quotaReserve)
+}
+
+var _ platform.Pacer = (*Client)(nil)
