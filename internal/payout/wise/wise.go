@@ -1,0 +1,556 @@
+package wise
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/payout"
+)
+
+// DefaultBaseURL is Wise's production API.
+const DefaultBaseURL = "https://api.wise.com"
+
+// Retry policy for 429, 5xx and network errors: up to maxAttempts calls,
+// waiting backoffBase, 2×, 4×… (at most backoffMax) or the server's
+// Retry-After (at most retryAfterMax) in between.
+const (
+	maxAttempts   = 4
+	backoffBase   = 250 * time.Millisecond
+	backoffMax    = 4 * time.Second
+	retryAfterMax = 30 * time.Second
+	maxBody       = 1 << 20
+)
+
+// Config configures a Provider.
+type Config struct {
+	// APIToken is the Wise API token, sent as a bearer token. Required.
+	APIToken string
+	// ProfileID is the Wise business profile that pays. Required.
+	ProfileID int64
+	// BaseURL defaults to DefaultBaseURL; the sandbox is
+	// https://api.sandbox.transferwise.tech.
+	BaseURL string
+	// WebhookPublicKeyPEM is Wise's webhook signing key (PKIX "PUBLIC KEY"
+	// or PKCS #1 "RSA PUBLIC KEY" PEM). Required.
+	WebhookPublicKeyPEM string
+	// HTTP defaults to a client with a 30 s timeout.
+	HTTP *http.Client
+	// Sleep waits between retries; it defaults to a timer that stops early
+	// (returning ctx.Err()) when ctx is done. Tests inject one that does not
+	// wait.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Provider is the Wise payout.Provider. It is safe for concurrent use.
+type Provider struct {
+	token     string
+	profileID int64
+	base      string
+	pub       *rsa.PublicKey
+	http      *http.Client
+	sleep     func(ctx context.Context, d time.Duration) error
+}
+
+var _ payout.Provider = (*Provider)(nil)
+
+// New returns a Provider for cfg. It returns an error naming the field when
+// the token or profile id is missing, the base URL is not an http(s) URL, or
+// the webhook key is not an RSA public key in PEM.
+func New(cfg Config) (*Provider, error) {
+	if strings.TrimSpace(cfg.APIToken) == "" {
+		return nil, errors.New("wise: config: APIToken is required")
+	}
+	if cfg.ProfileID <= 0 {
+		return nil, fmt.Errorf("wise: config: ProfileID must be positive, not %d", cfg.ProfileID)
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("wise: config: BaseURL %q is not an http(s) URL", base)
+	}
+	pub, err := parsePublicKey(cfg.WebhookPublicKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("wise: config: WebhookPublicKeyPEM: %w", err)
+	}
+	p := &Provider{
+		token:     cfg.APIToken,
+		profileID: cfg.ProfileID,
+		base:      strings.TrimRight(base, "/"),
+		pub:       pub,
+		http:      cfg.HTTP,
+		sleep:     cfg.Sleep,
+	}
+	if p.http == nil {
+		p.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	if p.sleep == nil {
+		p.sleep = sleepCtx
+	}
+	return p, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func parsePublicKey(s string) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse public key: %w", err)
+		}
+		rk, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("the key is a %T, not RSA", k)
+		}
+		return rk, nil
+	case "RSA PUBLIC KEY":
+		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse RSA public key: %w", err)
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("PEM block %q is not a public key", block.Type)
+}
+
+// Name returns payout.ProviderWise.
+func (p *Provider) Name() string { return payout.ProviderWise }
+
+// CustomerTransactionID returns the customerTransactionId Send uses for a
+// payout: the version-5 (SHA-1, name-based) UUID of the name
+// "urn:payper:payout:<payoutID>" in the RFC 9562 URL namespace. The same
+// payout id always gives the same UUID. It never fails.
+func CustomerTransactionID(payoutID string) string {
+	return uuidV5(namespaceURL, "urn:payper:payout:"+payoutID)
+}
+
+// namespaceURL is RFC 9562's URL namespace 6ba7b811-9dad-11d1-80b4-00c04fd430c8.
+var namespaceURL = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+
+func uuidV5(ns [16]byte, name string) string {
+	h := sha1.New()
+	h.Write(ns[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return formatUUID(u)
+}
+
+func formatUUID(u [16]byte) string {
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}
+
+// Wire shapes.
+type (
+	quoteRequest struct {
+		SourceCurrency string      `json:"sourceCurrency"`
+		TargetCurrency string      `json:"targetCurrency"`
+		SourceAmount   json.Number `json:"sourceAmount"`
+	}
+	quoteAnswer struct {
+		ID string `json:"id"`
+	}
+	accountAnswer struct {
+		ID int64 `json:"id"`
+	}
+	transferRequest struct {
+		TargetAccount         int64           `json:"targetAccount"`
+		QuoteUUID             string          `json:"quoteUuid"`
+		CustomerTransactionID string          `json:"customerTransactionId"`
+		Details               transferDetails `json:"details"`
+	}
+	transferDetails struct {
+		Reference string `json:"reference"`
+	}
+	transferAnswer struct {
+		ID                    int64       `json:"id"`
+		Status                string      `json:"status"`
+		CustomerTransactionID string      `json:"customerTransactionId,omitempty"`
+		SourceCurrency        string      `json:"sourceCurrency,omitempty"`
+		SourceValue           json.Number `json:"sourceValue,omitempty"`
+	}
+	paymentRequest struct {
+		Type string `json:"type"`
+	}
+	paymentAnswer struct {
+		Type      string `json:"type"`
+		Status    string `json:"status"`
+		ErrorCode string `json:"errorCode,omitempty"`
+	}
+)
+
+// Transfer states Send acts on (Wise's transfer status values).
+const (
+	stateWaiting   = "incoming_payment_waiting"
+	stateSent      = "outgoing_payment_sent"
+	stateRefunded  = "funds_refunded"
+	stateCancelled = "cancelled"
+	stateBounced   = "bounced_back"
+)
+
+// failedStates are the terminal states payper treats as a failed payout.
+var failedStates = map[string]bool{stateRefunded: true, stateCancelled: true, stateBounced: true}
+
+// Funding error codes.
+const (
+	codeInsufficientFunds = "transfer.insufficient_funds"
+	codeInvalidState      = "transfer.invalid-state"
+)
+
+// Send quotes t.Amount, creates the recipient from t.Destination (a Recipient
+// as JSON), creates the transfer with customerTransactionId =
+// CustomerTransactionID(t.PayoutID) and funds it from the Wise balance. It
+// returns Sent{Ref: the Wise transfer id}, Paid only if Wise already reports
+// the transfer outgoing_payment_sent (a retry after delivery).
+//
+// A retry with the same PayoutID gets the same transfer back and funds it at
+// most once. Errors (wrapped): payout.ErrRejected for a bad transfer or
+// destination (with the *errs.Error naming the fields), Wise validation
+// errors (naming Wise's codes, paths and messages), insufficient balance, or
+// a transfer Wise already cancelled or refunded; payout.ErrUnavailable when
+// 429, 5xx or network errors outlast the retries or ctx ends; a plain error
+// for anything else (e.g. a wrong token, an unreadable answer, a payout id
+// already used for a different amount).
+func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, error) {
+	amount, rcpt, err := checkTransfer(t)
+	if err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w: %w", t.PayoutID, payout.ErrRejected, err)
+	}
+	cur := string(t.Amount.Currency)
+
+	var q quoteAnswer
+	err = p.call(ctx, "create quote", fmt.Sprintf("/v3/profiles/%d/quotes", p.profileID),
+		quoteRequest{SourceCurrency: cur, TargetCurrency: cur, SourceAmount: json.Number(amount)}, &q)
+	if err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+	}
+	if q.ID == "" {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: create quote: the answer has no id", t.PayoutID)
+	}
+
+	var acct accountAnswer
+	if err := p.call(ctx, "create recipient", "/v1/accounts", recipientBody(rcpt, p.profileID), &acct); err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+	}
+	if acct.ID <= 0 {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: create recipient: the answer has no id", t.PayoutID)
+	}
+
+	ctid := CustomerTransactionID(t.PayoutID)
+	var tr transferAnswer
+	err = p.call(ctx, "create transfer", "/v1/transfers", transferRequest{
+		TargetAccount:         acct.ID,
+		QuoteUUID:             q.ID,
+		CustomerTransactionID: ctid,
+		Details:               transferDetails{Reference: t.Reference},
+	}, &tr)
+	if err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+	}
+	if err := checkTransferAnswer(tr, ctid, t.Amount); err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: create transfer: %w", t.PayoutID, err)
+	}
+	sent := payout.Sent{Ref: strconv.FormatInt(tr.ID, 10)}
+	switch {
+	case failedStates[tr.Status]:
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: transfer %d is %s: %w", t.PayoutID, tr.ID, tr.Status, payout.ErrRejected)
+	case tr.Status == stateSent:
+		sent.Paid = true
+		return sent, nil
+	}
+	if err := p.fund(ctx, tr.ID); err != nil {
+		return payout.Sent{}, fmt.Errorf("wise: payout %s: transfer %d: %w", t.PayoutID, tr.ID, err)
+	}
+	return sent, nil
+}
+
+// checkTransfer returns t's amount as Wise's decimal and its recipient, or an
+// *errs.Error naming the bad field.
+func checkTransfer(t payout.Transfer) (string, Recipient, error) {
+	if t.PayoutID == "" {
+		return "", Recipient{}, errs.Invalidf("payoutId", "required", "the payout id is required")
+	}
+	if t.Amount.Currency != money.EUR && t.Amount.Currency != money.USD {
+		return "", Recipient{}, errs.Invalidf("amount.currency", "unsupported_currency",
+			"currency %q is not supported by Wise payouts (EUR or USD)", t.Amount.Currency)
+	}
+	cents, rem := t.Amount.Cents()
+	if t.Amount.Micros <= 0 || rem != 0 {
+		return "", Recipient{}, errs.Invalidf("amount", "invalid_amount",
+			"the amount must be a positive number of whole cents, not %s", money.FormatMicros(t.Amount.Micros))
+	}
+	r, err := ParseRecipient(t.Destination)
+	if err != nil {
+		return "", Recipient{}, errs.WithField(err, "destination")
+	}
+	if r.Currency != string(t.Amount.Currency) {
+		return "", Recipient{}, errs.Invalidf("destination.currency", "currency_mismatch",
+			"the recipient's account is in %s but the payout is in %s", r.Currency, t.Amount.Currency)
+	}
+	return fmt.Sprintf("%d.%02d", cents/100, cents%100), r, nil
+}
+
+// checkTransferAnswer refuses an answer that is not about this payout: no id,
+// another customerTransactionId, or (a reused payout id) another amount.
+func checkTransferAnswer(tr transferAnswer, ctid string, a money.Amount) error {
+	if tr.ID <= 0 {
+		return errors.New("the answer has no id")
+	}
+	if tr.CustomerTransactionID != "" && !strings.EqualFold(tr.CustomerTransactionID, ctid) {
+		return fmt.Errorf("transfer %d has customerTransactionId %s, not %s", tr.ID, tr.CustomerTransactionID, ctid)
+	}
+	if tr.SourceCurrency != "" && tr.SourceCurrency != string(a.Currency) {
+		return fmt.Errorf("transfer %d is in %s, not %s: was the payout id reused?", tr.ID, tr.SourceCurrency, a.Currency)
+	}
+	if tr.SourceValue != "" {
+		m, err := money.ParseMicros(tr.SourceValue.String())
+		if err != nil {
+			return fmt.Errorf("transfer %d: sourceValue %q: %w", tr.ID, tr.SourceValue, err)
+		}
+		if m != a.Micros {
+			return fmt.Errorf("transfer %d is for %s %s, not %s: was the payout id reused?",
+				tr.ID, tr.SourceValue, tr.SourceCurrency, a)
+		}
+	}
+	return nil
+}
+
+// fund pays transfer id from the balance. Already funded is success.
+func (p *Provider) fund(ctx context.Context, id int64) error {
+	var ans paymentAnswer
+	err := p.call(ctx, "fund transfer", fmt.Sprintf("/v3/profiles/%d/transfers/%d/payments", p.profileID, id),
+		paymentRequest{Type: "BALANCE"}, &ans)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.HasCode(codeInvalidState) {
+		// Funded already (by the call a crash interrupted) or past funding;
+		// a cancellation was caught from the transfer's status or comes by
+		// webhook.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch ans.Status {
+	case "COMPLETED":
+		return nil
+	case "REJECTED":
+		if ans.ErrorCode == codeInsufficientFunds {
+			return fmt.Errorf("fund transfer: %w: insufficient balance (%s)", payout.ErrRejected, ans.ErrorCode)
+		}
+		return fmt.Errorf("fund transfer: %w: funding rejected (%s)", payout.ErrRejected, ans.ErrorCode)
+	}
+	return fmt.Errorf("fund transfer: unexpected funding status %q (errorCode %q)", ans.Status, ans.ErrorCode)
+}
+
+// APIError is an error answer from Wise. Send wraps it together with
+// payout.ErrRejected or payout.ErrUnavailable where that applies.
+type APIError struct {
+	Op     string // "create quote", "create recipient", "create transfer", "fund transfer"
+	Status int    // HTTP status
+	// Problems are Wise's errors[] entries, or one built from the
+	// {"error","error_description"} or funding {"errorCode"} shapes.
+	Problems []Problem
+	// Body is the start of a body that none of those shapes fit.
+	Body string
+}
+
+// Problem is one of Wise's {"code","message","path","arguments"} errors.
+type Problem struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Path      string `json:"path,omitempty"`
+	Arguments []any  `json:"arguments,omitempty"`
+}
+
+// Error names the operation, the status and every problem.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: HTTP %d", e.Op, e.Status)
+	for i, pr := range e.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(pr.Code)
+		if pr.Path != "" {
+			fmt.Fprintf(&b, " at %s", pr.Path)
+		}
+		if pr.Message != "" {
+			fmt.Fprintf(&b, ": %s", pr.Message)
+		}
+	}
+	if len(e.Problems) == 0 && e.Body != "" {
+		fmt.Fprintf(&b, ": %s", e.Body)
+	}
+	return b.String()
+}
+
+// HasCode reports whether one of e's problems has the code.
+func (e *APIError) HasCode(code string) bool {
+	for _, pr := range e.Problems {
+		if pr.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func parseAPIError(op string, status int, body []byte) *APIError {
+	e := &APIError{Op: op, Status: status}
+	var shape struct {
+		Errors           []Problem `json:"errors"`
+		Error            string    `json:"error"`
+		ErrorDescription string    `json:"error_description"`
+		Message          string    `json:"message"`
+		ErrorCode        string    `json:"errorCode"`
+	}
+	if json.Unmarshal(body, &shape) == nil {
+		e.Problems = shape.Errors
+		if shape.ErrorCode != "" {
+			e.Problems = append(e.Problems, Problem{Code: shape.ErrorCode, Message: shape.Message})
+		}
+		if shape.Error != "" {
+			msg := shape.ErrorDescription
+			if msg == "" {
+				msg = shape.Message
+			}
+			e.Problems = append(e.Problems, Problem{Code: shape.Error, Message: msg})
+		}
+	}
+	if len(e.Problems) == 0 && len(body) > 0 {
+		e.Body = compactJSON(body)
+	}
+	return e
+}
+
+// call POSTs in as JSON to path and decodes a 2xx answer into out, retrying
+// 429, 5xx and network errors. Errors: *APIError wrapped with ErrUnavailable
+// (retries exhausted) or ErrRejected (400, 422), a bare *APIError for other
+// statuses, ErrUnavailable for network errors or ctx's end.
+func (p *Provider) call(ctx context.Context, op, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", op, err)
+	}
+	var last error
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w: %w", op, payout.ErrUnavailable, err)
+		}
+		wait, err := p.try(ctx, op, path, body, out)
+		if err == nil {
+			return nil
+		}
+		if wait < 0 { // not retryable
+			return err
+		}
+		last = err
+		if attempt+1 >= maxAttempts {
+			break
+		}
+		if wait == 0 {
+			wait = min(backoffBase<<attempt, backoffMax)
+		}
+		if err := p.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%s: %w: %w (after %v)", op, payout.ErrUnavailable, err, last)
+		}
+	}
+	return fmt.Errorf("%w: %d attempts: %w", payout.ErrUnavailable, maxAttempts, last)
+}
+
+// try makes one request. wait < 0: the error is final; otherwise the call
+// may be retried after wait (0: the default backoff).
+func (p *Provider) try(ctx context.Context, op, path string, body []byte, out any) (wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return 0, fmt.Errorf("%s: read answer: %w", op, err)
+	}
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		if err := json.Unmarshal(raw, out); err != nil {
+			return -1, fmt.Errorf("%s: decode answer (%s): %w", op, compactJSON(raw), err)
+		}
+		return -1, nil
+	case s == http.StatusTooManyRequests || s >= 500 || s == http.StatusRequestTimeout:
+		return retryAfter(resp.Header.Get("Retry-After")), parseAPIError(op, s, raw)
+	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
+		ae := parseAPIError(op, s, raw)
+		if op == "fund transfer" && ae.HasCode(codeInvalidState) {
+			return -1, ae // the caller decides
+		}
+		return -1, fmt.Errorf("%w: %w", payout.ErrRejected, ae)
+	case s == http.StatusForbidden && resp.Header.Get("X-2fa-Approval") != "":
+		ae := parseAPIError(op, s, raw)
+		ae.Problems = append(ae.Problems, Problem{Code: "sca_required",
+			Message: "Wise asks for strong customer authentication, which this client does not perform"})
+		return -1, ae
+	default:
+		return -1, parseAPIError(op, s, raw)
+	}
+}
+
+// retryAfter reads a Retry-After in seconds (dates are ignored), capped.
+func retryAfter(h string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, retryAfterMax)
+}
