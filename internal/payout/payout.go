@@ -141,6 +141,10 @@ func (s *Service) SetDestination(ctx context.Context, p identity.Principal, prov
 	}
 	if v, ok := prov.(DestinationValidator); ok {
 		if err := v.ValidateDestination(destination); err != nil {
+			var e *errs.Error
+			if errors.As(err, &e) && e.Kind == errs.Invalid {
+				return errs.WithField(err, "destination")
+			}
 			return &errs.Error{Kind: errs.Invalid, Code: "invalid_destination", Field: "destination", Message: err.Error(), Err: err}
 		}
 	}

@@ -244,3 +244,10 @@ func compactJSON(b []byte) string {
 	}
 	return s
 }
+
+// ValidateDestination implements payout.DestinationValidator: the
+// destination must be a valid Recipient's JSON (see ParseRecipient).
+func (p *Provider) ValidateDestination(destination string) error {
+	_, err := ParseRecipient(destination)
+	return err
+}
