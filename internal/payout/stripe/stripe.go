@@ -1,0 +1,390 @@
+// Package stripe pays creators through Stripe Connect: each creator has an
+// Express connected account (acct_…), and a payout is a transfer from the
+// platform's Stripe balance to that account. Stripe then pays the connected
+// account out to the creator's bank on its own schedule; for payper the
+// payout is paid once the transfer exists.
+//
+// It uses the official client, github.com/stripe/stripe-go, with the
+// library's own retries turned off: a payout that fails with
+// payout.ErrUnavailable is retried by payper's job queue under the same
+// Idempotency-Key, so a retry never pays twice.
+package stripe
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v84"
+
+	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/payout"
+)
+
+// DefaultBaseURL is Stripe's API.
+const DefaultBaseURL = stripego.APIURL
+
+// Tolerance is how far a webhook's signed timestamp may be from now.
+const Tolerance = 300 * time.Second
+
+// maxIdempotencyKey is the longest Idempotency-Key Stripe accepts.
+const maxIdempotencyKey = 255
+
+// Config configures a Provider.
+type Config struct {
+	// SecretKey is the platform's API key (sk_live_…, sk_test_…).
+	SecretKey string
+	// WebhookSecret is the signing secret of the webhook endpoint (whsec_…).
+	WebhookSecret string
+	// BaseURL is the API's address: Stripe's when empty; tests point it at
+	// stripe-mock or a fake.
+	BaseURL string
+	// HTTP sends the requests; stripe-go's default client (80 s timeout)
+	// when nil.
+	HTTP *http.Client
+	// Clock tells the time webhook timestamps are checked against;
+	// time.Now when nil.
+	Clock func() time.Time
+}
+
+// Provider is the Stripe Connect payout provider. It is safe for concurrent
+// use.
+type Provider struct {
+	api           *stripego.Client
+	webhookSecret string
+	clock         func() time.Time
+}
+
+var _ payout.Provider = (*Provider)(nil)
+
+// New returns a Provider for cfg. It fails if SecretKey or WebhookSecret is
+// empty or BaseURL is not an absolute http(s) URL.
+func New(cfg Config) (*Provider, error) {
+	if strings.TrimSpace(cfg.SecretKey) == "" {
+		return nil, errors.New("stripe: config: SecretKey is required")
+	}
+	if strings.TrimSpace(cfg.WebhookSecret) == "" {
+		return nil, errors.New("stripe: config: WebhookSecret is required")
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("stripe: config: BaseURL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("stripe: config: BaseURL %q is not an absolute http(s) URL", base)
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	backends := stripego.NewBackendsWithConfig(&stripego.BackendConfig{
+		URL:               stripego.String(strings.TrimRight(base, "/")),
+		HTTPClient:        cfg.HTTP,
+		MaxNetworkRetries: stripego.Int64(0),
+		EnableTelemetry:   stripego.Bool(false),
+		LeveledLogger:     &stripego.LeveledLogger{Level: stripego.LevelNull},
+	})
+	return &Provider{
+		api:           stripego.NewClient(cfg.SecretKey, stripego.WithBackends(backends)),
+		webhookSecret: cfg.WebhookSecret,
+		clock:         clock,
+	}, nil
+}
+
+// Name returns payout.ProviderStripe. It cannot fail.
+func (p *Provider) Name() string { return payout.ProviderStripe }
+
+// CreateAccount makes an Express connected account for a creator, able to
+// receive transfers, and returns its id (acct_…). country is the creator's
+// ISO 3166-1 alpha-2 country; creatorID is kept in the account's metadata.
+// Retrying with the same arguments within Stripe's 24 h idempotency window
+// returns the same account.
+//
+// On failure it returns "" and an error: a plain one for invalid arguments
+// or a request Stripe refuses (with Stripe's message), one wrapping
+// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx.
+func (p *Provider) CreateAccount(ctx context.Context, creatorID, country, email string) (string, error) {
+	if creatorID == "" {
+		return "", errors.New("stripe: create account: creator id is required")
+	}
+	if len(country) != 2 {
+		return "", fmt.Errorf("stripe: create account: country %q is not a two-letter ISO code", country)
+	}
+	country = strings.ToUpper(country)
+	if !strings.Contains(email, "@") {
+		return "", fmt.Errorf("stripe: create account: email %q is not an email address", email)
+	}
+	params := &stripego.AccountCreateParams{
+		Type:    stripego.String(string(stripego.AccountTypeExpress)),
+		Country: stripego.String(country),
+		Email:   stripego.String(email),
+		Capabilities: &stripego.AccountCreateCapabilitiesParams{
+			Transfers: &stripego.AccountCreateCapabilitiesTransfersParams{Requested: stripego.Bool(true)},
+		},
+	}
+	params.AddMetadata("creator_id", creatorID)
+	sum := sha256.Sum256([]byte(creatorID + "\x00" + country + "\x00" + email))
+	params.SetIdempotencyKey("account:" + hex.EncodeToString(sum[:16]))
+	acct, err := p.api.V1Accounts.Create(ctx, params)
+	if err != nil {
+		return "", fmt.Errorf("stripe: create account: %w", classify(err, nil))
+	}
+	if acct.ID == "" {
+		return "", errors.New("stripe: create account: the answer has no account id")
+	}
+	return acct.ID, nil
+}
+
+// OnboardingLink returns the URL of a new account link the creator opens to
+// finish onboarding accountID (type account_onboarding). Stripe sends the
+// creator to returnURL when done and to refreshURL when the link has expired
+// or was used already; refreshURL should make a new link.
+//
+// On failure it returns "" and an error: a plain one for invalid arguments
+// or a request Stripe refuses (an unknown account…), one wrapping
+// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx.
+func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error) {
+	if !strings.HasPrefix(accountID, "acct_") {
+		return "", fmt.Errorf("stripe: onboarding link: %q is not a connected account id (acct_…)", accountID)
+	}
+	for _, u := range []struct{ name, v string }{{"refresh URL", refreshURL}, {"return URL", returnURL}} {
+		if err := checkURL(u.v); err != nil {
+			return "", fmt.Errorf("stripe: onboarding link: %s: %w", u.name, err)
+		}
+	}
+	link, err := p.api.V1AccountLinks.Create(ctx, &stripego.AccountLinkCreateParams{
+		Account:    stripego.String(accountID),
+		RefreshURL: stripego.String(refreshURL),
+		ReturnURL:  stripego.String(returnURL),
+		Type:       stripego.String(string(stripego.AccountLinkTypeAccountOnboarding)),
+	})
+	if err != nil {
+		return "", fmt.Errorf("stripe: onboarding link: %w", classify(err, nil))
+	}
+	if link.URL == "" {
+		return "", errors.New("stripe: onboarding link: the answer has no URL")
+	}
+	return link.URL, nil
+}
+
+// Send transfers t.Amount from the platform's balance to the connected
+// account t.Destination (acct_…), with Idempotency-Key "payout:"+PayoutID,
+// transfer_group PayoutID and metadata payout_id and creator_id; t.Reference
+// becomes the transfer's description. A transfer to a connected account's
+// balance is immediate, so Send returns Sent{Ref: tr_…, Paid: true}.
+//
+// Calling it again for the same payout returns the same transfer: Stripe
+// replays the answer to a key for 24 hours, and because keys expire, Send
+// first looks for a transfer already made for the payout (listing its
+// transfer_group) and returns that one without sending anything.
+//
+// On failure it returns a zero Sent and an error wrapping
+// payout.ErrUnavailable (network, timeout, 429, 409 concurrent use of the
+// key, 5xx: try again later) or payout.ErrRejected with Stripe's message
+// (an invalid request or card error: unknown destination, insufficient
+// platform balance…), or a plain error: t is invalid (an amount that is not
+// a positive whole number of cents, a currency other than EUR or USD, a
+// destination that is not acct_…), the idempotency key was used before with
+// other parameters, or the API key is refused (401, 403).
+func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, error) {
+	params, err := transferParams(t)
+	if err != nil {
+		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: %w", t.PayoutID, err)
+	}
+	if sent, found, err := p.sent(ctx, t, params); err != nil || found {
+		return sent, err
+	}
+	tr, err := p.api.V1Transfers.Create(ctx, params)
+	if err != nil {
+		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: %w", t.PayoutID, classify(err, payout.ErrRejected))
+	}
+	if tr.ID == "" {
+		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: the answer has no transfer id", t.PayoutID)
+	}
+	return payout.Sent{Ref: tr.ID, Paid: true}, nil
+}
+
+// sent looks for the transfer made for t already, by transfer_group and
+// metadata payout_id; found is false when there is none. It fails like Send
+// (ErrUnavailable when Stripe cannot answer), and with a plain error when
+// the transfer found was reversed or differs from params.
+func (p *Provider) sent(ctx context.Context, t payout.Transfer, params *stripego.TransferCreateParams) (s payout.Sent, found bool, err error) {
+	const limit = 10
+	list := &stripego.TransferListParams{TransferGroup: stripego.String(t.PayoutID)}
+	list.Limit = stripego.Int64(limit)
+	n := 0
+	for tr, err := range p.api.V1Transfers.List(ctx, list) {
+		if err != nil {
+			return payout.Sent{}, false, fmt.Errorf("stripe: send payout %s: look for an earlier transfer: %w", t.PayoutID, classify(err, nil))
+		}
+		if n++; n > limit {
+			break // one page is plenty: payper makes one transfer per payout
+		}
+		if tr.ID == "" || tr.TransferGroup != t.PayoutID || tr.Metadata["payout_id"] != t.PayoutID {
+			continue
+		}
+		switch {
+		case tr.Reversed:
+			return payout.Sent{}, true, fmt.Errorf("stripe: send payout %s: transfer %s was made for it already and reversed", t.PayoutID, tr.ID)
+		case tr.Amount != *params.Amount || string(tr.Currency) != *params.Currency ||
+			tr.Destination == nil || tr.Destination.ID != *params.Destination:
+			return payout.Sent{}, true, fmt.Errorf("stripe: send payout %s: transfer %s was made for it already, of %s %s to %s",
+				t.PayoutID, tr.ID, cents(tr.Amount), strings.ToUpper(string(tr.Currency)), destinationID(tr))
+		}
+		return payout.Sent{Ref: tr.ID, Paid: true}, true, nil
+	}
+	return payout.Sent{}, false, nil
+}
+
+func destinationID(tr *stripego.Transfer) string {
+	if tr.Destination == nil {
+		return "no destination"
+	}
+	return tr.Destination.ID
+}
+
+// transferParams builds the request for t, or fails if t cannot be sent.
+func transferParams(t payout.Transfer) (*stripego.TransferCreateParams, error) {
+	if t.PayoutID == "" {
+		return nil, errors.New("payout id is required")
+	}
+	key := "payout:" + t.PayoutID
+	if len(key) > maxIdempotencyKey {
+		return nil, fmt.Errorf("payout id is longer than %d bytes", maxIdempotencyKey-len("payout:"))
+	}
+	if !strings.HasPrefix(t.Destination, "acct_") {
+		return nil, fmt.Errorf("destination %q is not a connected account id (acct_…)", t.Destination)
+	}
+	var currency string
+	switch t.Amount.Currency {
+	case money.EUR:
+		currency = string(stripego.CurrencyEUR)
+	case money.USD:
+		currency = string(stripego.CurrencyUSD)
+	default:
+		return nil, fmt.Errorf("currency %q is not supported (EUR or USD)", t.Amount.Currency)
+	}
+	cents, rest := t.Amount.Cents()
+	if rest != 0 {
+		return nil, fmt.Errorf("amount %s is not a whole number of cents", t.Amount)
+	}
+	if cents <= 0 {
+		return nil, fmt.Errorf("amount %s is not positive", t.Amount)
+	}
+	params := &stripego.TransferCreateParams{
+		Amount:        stripego.Int64(cents),
+		Currency:      stripego.String(currency),
+		Destination:   stripego.String(t.Destination),
+		TransferGroup: stripego.String(t.PayoutID),
+	}
+	if t.Reference != "" {
+		params.Description = stripego.String(t.Reference)
+	}
+	params.AddMetadata("payout_id", t.PayoutID)
+	if t.CreatorID != "" {
+		params.AddMetadata("creator_id", t.CreatorID)
+	}
+	params.SetIdempotencyKey(key)
+	return params, nil
+}
+
+// classify maps an error of the Stripe client to payper's: ErrUnavailable
+// for anything worth retrying (no answer, an unreadable answer, 409, 429,
+// 5xx), rejected (when not nil) for an invalid_request_error or card_error
+// about the request, and a plain error carrying Stripe's message otherwise
+// (a reused idempotency key, a refused API key). The result wraps err.
+func classify(err error, rejected error) error {
+	var se *stripego.Error
+	if !errors.As(err, &se) {
+		// No answer, or not one the client could read: the request may or
+		// may not have been carried out, and a retry under the same
+		// idempotency key is safe.
+		return fmt.Errorf("%w: %w", payout.ErrUnavailable, err)
+	}
+	switch {
+	case se.HTTPStatusCode == http.StatusTooManyRequests,
+		se.HTTPStatusCode == http.StatusConflict, // idempotency_key_in_use: a concurrent request with the key
+		se.HTTPStatusCode >= 500,
+		se.Type == stripego.ErrorTypeAPI:
+		return &apiError{kind: payout.ErrUnavailable, err: se}
+	case se.Type == stripego.ErrorTypeIdempotency:
+		return &apiError{prefix: "idempotency key reused with other parameters", err: se}
+	case se.HTTPStatusCode == http.StatusUnauthorized, se.HTTPStatusCode == http.StatusForbidden:
+		// The platform's key, not the transfer: fix the configuration.
+		return &apiError{prefix: "stripe refused the API key", err: se}
+	case rejected != nil && (se.Type == stripego.ErrorTypeInvalidRequest || se.Type == stripego.ErrorTypeCard):
+		return &apiError{kind: rejected, err: se}
+	default:
+		return &apiError{prefix: "stripe refused the request", err: se}
+	}
+}
+
+// apiError is an error answer of Stripe's, classified: it reads as kind (or
+// prefix) followed by Stripe's message, and unwraps to both kind and the
+// *stripe.Error.
+type apiError struct {
+	kind   error
+	prefix string
+	err    *stripego.Error
+}
+
+func (e *apiError) Error() string {
+	head := e.prefix
+	if e.kind != nil {
+		head = e.kind.Error()
+	}
+	return head + ": " + describe(e.err)
+}
+
+func (e *apiError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}
+
+// describe is Stripe's message with its status, type, code and parameter.
+func describe(se *stripego.Error) string {
+	var b strings.Builder
+	b.WriteString(se.Msg)
+	if b.Len() == 0 {
+		b.WriteString(http.StatusText(se.HTTPStatusCode))
+	}
+	fmt.Fprintf(&b, " (status %d", se.HTTPStatusCode)
+	if se.Type != "" {
+		fmt.Fprintf(&b, ", %s", se.Type)
+	}
+	if se.Code != "" {
+		fmt.Fprintf(&b, ", code %s", se.Code)
+	}
+	if se.Param != "" {
+		fmt.Fprintf(&b, ", param %s", se.Param)
+	}
+	if se.RequestID != "" {
+		fmt.Fprintf(&b, ", request %s", se.RequestID)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// checkURL fails unless s is an absolute http(s) URL.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
