@@ -27,6 +27,7 @@ type common struct {
 	links                    links.Config
 	secretKey, secretKeyFile string
 	ads                      app.AdsConfig
+	ext                      external
 }
 
 func (c *common) register(f *flags) {
@@ -48,6 +49,7 @@ func (c *common) register(f *flags) {
 	f.str(&c.ads.TikTokAdvertiser, "tiktok-advertiser-id", "PAYPER_TIKTOK_ADVERTISER_ID", "", "TikTok advertiser id")
 	f.str(&c.ads.TikTokCurrency, "tiktok-ads-currency", "PAYPER_TIKTOK_ADS_CURRENCY", "EUR", "currency of the TikTok ad account (its reports do not say)")
 	f.str(&c.ads.TikTokURL, "tiktok-ads-api-url", "PAYPER_TIKTOK_ADS_API_URL", "", "TikTok Business API base URL (default https://business-api.tiktok.com)")
+	c.ext.register(f)
 	f.str(&c.secretKeyFile, "secret-key-file", "PAYPER_SECRET_KEY_FILE", "", "file holding the key; default on SQLite: <database file>.key, made on first start (PostgreSQL needs a key given)")
 }
 
@@ -89,8 +91,16 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
+	conns, err := c.ext.connectors()
+	if err != nil {
+		return nil, err
+	}
+	providers, pcfg, err := c.ext.payouts()
+	if err != nil {
+		return nil, err
+	}
 	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
-		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads})
+		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads, Connectors: conns, PayoutProviders: providers, Payouts: pcfg})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -69,6 +69,10 @@ type Config struct {
 	// (manual payouts need none).
 	Payouts         payout.Config
 	PayoutProviders []payout.Provider
+	// Connectors are the real platforms configured (Instagram, TikTok,
+	// YouTube), beside the sandbox. Their tokens are secrets: Open refuses
+	// them without a SecretKey.
+	Connectors []platform.Connector
 }
 
 // AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
@@ -135,6 +139,10 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if (len(cfg.Connectors) > 0 || len(cfg.PayoutProviders) > 0) && cfg.SecretKey == nil {
+		return nil, errors.New("real platforms or payout providers are configured but no secret key is: their tokens and creators' payout details " +
+			"must be encrypted at rest; set PAYPER_SECRET_KEY (32 bytes, base64) or PAYPER_SECRET_KEY_FILE")
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -172,6 +180,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
 		a.Platforms.Set(sandbox.NewClient(a.PublicURL+sandbox.Prefix, "payper", platformHTTPClient(), cfg.Clock))
+	}
+	for _, c := range cfg.Connectors {
+		a.Platforms.Set(c)
 	}
 	a.Creators = creator.New(db, cfg.Clock, a.Platforms, a.PublicURL+creator.CallbackPath)
 	a.Market = market.New(db, cfg.Clock, a.Campaigns, a.Creators)

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payper/payper/internal/platform/instagram"
+	"github.com/payper/payper/internal/store/storetest"
+)
+
+// startServerEnv is startServer with more environment.
+func startServerEnv(t *testing.T, dbURL string, extra map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	env := map[string]string{"PAYPER_ADMIN_TOKEN": adminToken, "PAYPER_LOG_LEVEL": "error", "PAYPER_SECRET_KEY": testSecretKey}
+	for k, v := range extra {
+		env[k] = v
+	}
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL}, func(k string) string { return env[k] }, out, io.Discard)
+	}()
+	select {
+	case addr := <-out.addr:
+		t.Cleanup(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Error("server did not shut down within 20s")
+			}
+		})
+		return "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server exited before listening: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server did not start within 30s")
+	}
+	return ""
+}
+
+// TestServeRefusesRealPlatformsWithoutKey: a real connector's tokens must be
+// encrypted at rest, so serve will not start with one and no key.
+func TestServeRefusesRealPlatformsWithoutKey(t *testing.T) {
+	env := map[string]string{"PAYPER_INSTAGRAM_CLIENT_ID": "app", "PAYPER_INSTAGRAM_CLIENT_SECRET": "secret", "PAYPER_ADMIN_TOKEN": adminToken}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody@127.0.0.1:1/none"},
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PAYPER_SECRET_KEY") {
+		t.Fatalf("serve with Instagram and no key: %v", err)
+	}
+	env["PAYPER_INSTAGRAM_CLIENT_SECRET"] = ""
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody@127.0.0.1:1/none"},
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "secret") {
+		t.Fatalf("serve with an Instagram id and no secret: %v", err)
+	}
+}
+
+// TestInstagramEndToEnd: a creator connects Instagram through the (fake)
+// OAuth flow, submits a post, and the campaign bills the platform's counts;
+// the token expires, the account asks to reconnect, nothing is billed
+// meanwhile, and after reconnecting the growth of the gap is billed once.
+// On both stores, through the real connector over HTTP.
+func TestInstagramEndToEnd(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		fake := instagram.NewFake("ig-app", "ig-secret")
+		fake.SetNow(time.Now())
+		fake.AddAccount("17841400000000001", "mia.glow", 8000)
+		ig := httptest.NewServer(fake)
+		defer ig.Close()
+		base := startServerEnv(t, dbURL, map[string]string{"PAYPER_INSTAGRAM_CLIENT_ID": "ig-app", "PAYPER_INSTAGRAM_CLIENT_SECRET": "ig-secret",
+			"PAYPER_INSTAGRAM_AUTH_URL": ig.URL, "PAYPER_INSTAGRAM_GRAPH_URL": ig.URL, "PAYPER_POLL_INTERVAL": "1s"})
+		c := client{t: t, base: base}
+		brand := str(c.must(201, "POST", "/v1/brands", adminToken, `{"name":"Glow Labs"}`), "api_key")
+		camp := str(c.must(201, "POST", "/v1/campaigns", brand, `{"name":"Serum","budget":{"amount":"100","currency":"EUR"}}`), "id")
+		now := time.Now().UTC()
+		c.must(200, "PUT", "/v1/campaigns/"+camp+"/setup", brand, fmt.Sprintf(`{
+			"goal": {"primary": "roas", "primary_target": "3"},
+			"brief": {"product": "Glow serum", "message": "Morning routine", "required_hashtags": ["#GlowSerum"], "landing_url": "https://glow.example"},
+			"prices": {"view": "0.002", "like": "0.05", "comment": "0.25"},
+			"ends_at": %q, "eligibility": {"platforms": ["instagram"]}}`, now.Add(30*24*time.Hour).Format(time.RFC3339)))
+		c.must(201, "POST", "/v1/campaigns/"+camp+"/fund", brand, `{"payment":{"reference":"pay-ig"}}`)
+		c.must(200, "POST", "/v1/campaigns/"+camp+"/open", brand, "")
+		rc := c.must(201, "POST", "/v1/creators", adminToken, `{"name":"Mia","country":"DE"}`)
+		mia := str(rc, "api_key")
+		connect := func() map[string]any {
+			t.Helper()
+			conn := c.must(201, "POST", "/v1/creator/connections", mia, `{"platform":"instagram"}`)
+			if !strings.HasPrefix(str(conn, "authorize_url"), ig.URL+"/oauth/authorize?") {
+				t.Fatalf("authorize url %s", str(conn, "authorize_url"))
+			}
+			browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := browser.Get(str(conn, "authorize_url"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.must(200, "GET", loc.Path+"?"+loc.RawQuery, "", "")
+		}
+		acc := connect()
+		if acc["status"] != "connected" || acc["handle"] != "mia.glow" {
+			t.Fatalf("connected account %v", acc)
+		}
+		app := c.must(201, "POST", "/v1/campaigns/"+camp+"/applications", mia, `{"pitch":"skincare nerd"}`)
+		c.must(200, "POST", "/v1/applications/"+str(app, "id")+"/accept", brand, "")
+		time.Sleep(1100 * time.Millisecond) // Instagram's timestamps are to the second: publish after the acceptance
+		fake.SetNow(time.Now())
+		if err := fake.AddMedia("17841400000000001", instagram.FakeMedia{ID: "18000000000000001", Caption: "Morning glow #GlowSerum #ad",
+			MediaType: "VIDEO", ProductType: "REELS", Timestamp: time.Now().UTC(), LikeCount: 0, CommentsCount: 0,
+			Insights: map[string]int64{"views": 0, "likes": 0, "comments": 0, "shares": 0, "saved": 0}}); err != nil {
+			t.Fatal(err)
+		}
+		post := c.must(201, "POST", "/v1/campaigns/"+camp+"/posts", mia, `{"platform":"instagram","media":"18000000000000001"}`)
+		if post["state"] != "live" {
+			t.Fatalf("post %v", post)
+		}
+		spent := func() int64 {
+			t.Helper()
+			return micros(t, c.must(200, "GET", "/v1/campaigns/"+camp+"/money", brand, ""), "spent")
+		}
+		tick := func() { // posts are due again after the 1 s poll interval
+			t.Helper()
+			time.Sleep(1100 * time.Millisecond)
+			c.must(200, "POST", "/v1/admin/engagement/tick", adminToken, "")
+		}
+		tick() // the first read sets the marks
+		if err := fake.SetCounts("18000000000000001", 40, 4, map[string]int64{"views": 1000, "likes": 40, "comments": 4, "shares": 1, "saved": 2}); err != nil {
+			t.Fatal(err)
+		}
+		tick()
+		// 1000 views × 0.002 + 40 likes × 0.05 + 4 comments × 0.25 = 5.00
+		if s := spent(); s != 5_000_000 {
+			t.Fatalf("spent %d, want 5.00", s)
+		}
+		// The token expires: reconnect needed, nothing billed, nothing lost.
+		fake.ExpireTokens()
+		_ = fake.SetCounts("18000000000000001", 50, 4, map[string]int64{"views": 1500, "likes": 50, "comments": 4, "shares": 1, "saved": 2})
+		tick()
+		if s := spent(); s != 5_000_000 {
+			t.Fatalf("spent %d while the token is dead", s)
+		}
+		accs := c.must(200, "GET", "/v1/creator/accounts", mia, "")["data"].([]any)
+		if len(accs) != 1 || accs[0].(map[string]any)["status"] != "reconnect_needed" {
+			t.Fatalf("accounts %v, want reconnect_needed", accs)
+		}
+		if acc := connect(); acc["status"] != "connected" {
+			t.Fatalf("reconnect %v", acc)
+		}
+		tick()
+		tick() // the failed read backed its post off: allow two intervals
+		// The gap: 500 views × 0.002 + 10 likes × 0.05 = 1.50, billed once.
+		if s := spent(); s != 6_500_000 {
+			t.Logf("posts: %s", c.do("GET", "/v1/campaigns/"+camp+"/posts", brand, "").Raw)
+			t.Logf("accounts: %s", c.do("GET", "/v1/creator/accounts", mia, "").Raw)
+			t.Logf("requests: %v", fake.Requests()[len(fake.Requests())-6:])
+			t.Fatalf("spent %d after reconnecting, want 6.50", s)
+		}
+		tick()
+		if s := spent(); s != 6_500_000 {
+			t.Fatalf("spent %d after another tick, want 6.50", s)
+		}
+		// Tokens are sealed at rest.
+		if strings.Contains(c.do("GET", "/v1/creator/accounts", mia, "").Raw, "access_token") {
+			t.Fatal("the API shows the token")
+		}
+	})
+}
