@@ -9,6 +9,7 @@ import (
 
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/payout"
+	"github.com/payper/payper/internal/payout/stripe"
 	"github.com/payper/payper/internal/payout/wise"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/instagram"
@@ -23,6 +24,7 @@ type external struct {
 	ttKey, ttSecret, ttAuthURL, ttAPIURL                        string
 	ytID, ytSecret, ytAuthURL, ytTokenURL, ytAPIURL, ytAnalyURL string
 	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL       string
+	stripeKey, stripeWebhook, stripeURL                         string
 	payoutMinimum                                               string
 }
 
@@ -46,6 +48,9 @@ func (e *external) register(f *flags) {
 	f.str(&e.wiseKey, "wise-webhook-public-key", "PAYPER_WISE_WEBHOOK_PUBLIC_KEY", "", "Wise's webhook signing public key (PEM)")
 	f.str(&e.wiseKeyFile, "wise-webhook-public-key-file", "PAYPER_WISE_WEBHOOK_PUBLIC_KEY_FILE", "", "file holding Wise's webhook public key (PEM)")
 	f.str(&e.wiseURL, "wise-api-url", "PAYPER_WISE_API_URL", "", "Wise API base URL (default https://api.wise.com)")
+	f.str(&e.stripeKey, "stripe-secret-key", "PAYPER_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_…) for Connect payouts; empty = Stripe off")
+	f.str(&e.stripeWebhook, "stripe-webhook-secret", "PAYPER_STRIPE_WEBHOOK_SECRET", "", "Stripe webhook signing secret (whsec_…)")
+	f.str(&e.stripeURL, "stripe-api-url", "PAYPER_STRIPE_API_URL", "", "Stripe API base URL (default https://api.stripe.com; stripe-mock in tests)")
 	f.str(&e.payoutMinimum, "payout-minimum", "PAYPER_PAYOUT_MINIMUM", "10.00", "smallest payout a creator may request")
 }
 
@@ -103,6 +108,13 @@ func (e *external) payouts() ([]payout.Provider, payout.Config, error) {
 		p, err := wise.New(wise.Config{APIToken: e.wiseToken, ProfileID: profile, BaseURL: e.wiseURL, WebhookPublicKeyPEM: key})
 		if err != nil {
 			return nil, cfg, fmt.Errorf("wise: %w", err)
+		}
+		out = append(out, p)
+	}
+	if e.stripeKey != "" || e.stripeWebhook != "" {
+		p, err := stripe.New(stripe.Config{SecretKey: e.stripeKey, WebhookSecret: e.stripeWebhook, BaseURL: e.stripeURL})
+		if err != nil {
+			return nil, cfg, fmt.Errorf("stripe: %w", err)
 		}
 		out = append(out, p)
 	}

@@ -17,6 +17,7 @@ func (s *Server) payoutRoutes() []Route {
 		{"GET", "/v1/creator/payouts", anyKey, s.listPayouts},
 		{"POST", "/v1/creator/payouts/{id}/cancel", anyKey, s.cancelPayout},
 		{"PUT", "/v1/creator/payout_destinations/{provider}", anyKey, s.setDestination},
+		{"POST", "/v1/creator/payout_destinations/{provider}/onboarding", anyKey, s.onboard},
 		{"GET", "/v1/admin/payouts", anyKey, s.listPayouts},
 		{"POST", "/v1/admin/payouts/manual_export", anyKey, s.exportManual},
 		{"POST", "/v1/admin/payouts/{id}/mark", anyKey, s.markPayout},
@@ -123,3 +124,20 @@ func (s *Server) payoutWebhook(w http.ResponseWriter, r *http.Request, _ identit
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// onboard starts a provider's onboarding (Stripe Connect) and answers its URL.
+func (s *Server) onboard(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var in struct {
+		Country   string `json:"country"`
+		Email     string `json:"email"`
+		ReturnURL string `json:"return_url"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, err := s.Payouts.Onboard(r.Context(), p, r.PathValue("provider"), in.Country, in.Email, in.ReturnURL)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"onboarding_url": u})
+}

@@ -554,3 +554,55 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 	})
 	return out, err
 }
+
+// Onboarder is implemented by providers whose creators open an account
+// with the provider through an onboarding page (Stripe Connect).
+type Onboarder interface {
+	CreateAccount(ctx context.Context, creatorID, country, email string) (string, error)
+	OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error)
+}
+
+// Onboard starts or resumes the creator p acts for's onboarding with a
+// provider that has one (Stripe): their connected account is made once and
+// stored as their destination, and the returned URL is the provider's page
+// to finish it, which sends them back to returnURL. It returns Invalid for
+// a provider without onboarding or bad fields, Unavailable when the
+// provider cannot be reached.
+func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, country, email, returnURL string) (string, error) {
+	if p.CreatorID() == "" {
+		return "", errs.E(errs.Forbidden, "forbidden", "only a creator onboards for payouts")
+	}
+	ob, ok := s.providers[provider].(Onboarder)
+	if !ok {
+		return "", errs.Invalidf("provider", "no_onboarding", "%q has no onboarding: set the destination instead", provider)
+	}
+	var c errs.Collector
+	if len(country) != 2 || strings.ToUpper(country) != country {
+		c.Addf("country", "invalid", "country must be an ISO 3166-1 alpha-2 code in upper case")
+	}
+	if !strings.Contains(email, "@") || len(email) > 254 {
+		c.Addf("email", "invalid", "email must be the creator's email address")
+	}
+	if !strings.HasPrefix(returnURL, "https://") && !strings.HasPrefix(returnURL, "http://") {
+		c.Addf("return_url", "invalid", "return_url must be an absolute http(s) URL")
+	}
+	if err := c.Err(); err != nil {
+		return "", err
+	}
+	acct, err := s.destination(ctx, s.db.Read(), p.CreatorID(), provider)
+	if errs.CodeOf(err) == "no_destination" {
+		if acct, err = ob.CreateAccount(ctx, p.CreatorID(), country, email); err != nil {
+			return "", &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Message: fmt.Sprintf("%s: %v", provider, err), Err: err}
+		}
+		if err := s.SetDestination(ctx, p, provider, acct); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	link, err := ob.OnboardingLink(ctx, acct, returnURL, returnURL)
+	if err != nil {
+		return "", &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Message: fmt.Sprintf("%s: %v", provider, err), Err: err}
+	}
+	return link, nil
+}
