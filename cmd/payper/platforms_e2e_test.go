@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func startServerEnv(t *testing.T, dbURL string, extra map[string]string) string 
 		env[k] = v
 	}
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL}, func(k string) string { return env[k] }, out, io.Discard)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL}, func(k string) string { return env[k] }, out, testLog())
 	}()
 	select {
 	case addr := <-out.addr:
@@ -178,4 +179,13 @@ func TestInstagramEndToEnd(t *testing.T) {
 			t.Fatal("the API shows the token")
 		}
 	})
+}
+
+// testLog is where servers started by tests log: nowhere, unless
+// PAYPER_TEST_LOG is set (then stderr).
+func testLog() io.Writer {
+	if os.Getenv("PAYPER_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -398,7 +398,7 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
-			Reference: "payper payout " + po.ID})
+			Reference: po.ID}) // 29 characters: within Wise's 35
 		if errors.Is(sendErr, ErrUnavailable) {
 			s.log.Warn("payout provider unavailable; will retry", "payout", po.ID, "provider", po.Provider, "err", sendErr)
 			continue
