@@ -93,6 +93,29 @@ func TestPayoutsEndToEnd(t *testing.T) {
 		if b := bal(); micros(t, b, "paid_out") != 14_980_000 || micros(t, b, "pending_payout") != 0 || micros(t, b, "available") != 5_000 {
 			t.Fatalf("after paid %v", b)
 		}
+		// A second Wise payout that Wise refunds: failed, money back.
+		c.must(200, "POST", "/sandbox/driver/posts/"+w.posts["ana"]+"/counts", adminToken, `{"likes":300}`)
+		tick()
+		tick()
+		po2 := c.must(201, "POST", "/v1/creator/payouts", ana, `{"amount":{"amount":"12.50","currency":"EUR"},"provider":"wise"}`)
+		tick()
+		trs = fake.Transfers()
+		if len(trs) != 2 {
+			t.Fatalf("wise transfers %+v", trs)
+		}
+		body, h = fake.Webhook(strconv.FormatInt(trs[1].ID, 10), "funds_refunded")
+		if st := deliver(body, h); st != 200 {
+			t.Fatalf("refund webhook answered %d", st)
+		}
+		for _, p := range c.must(200, "GET", "/v1/creator/payouts", ana, "")["data"].([]any) {
+			if m := p.(map[string]any); m["id"] == str(po2, "id") && (m["state"] != "failed" || m["reason"] != "funds_refunded") {
+				t.Errorf("refunded payout %v", m)
+			}
+		}
+		// 0.005 + 300 × 0.05 × 0.9 = 13.505 available again; 14.98 paid out.
+		if b := bal(); micros(t, b, "available") != 13_505_000 || micros(t, b, "paid_out") != 14_980_000 || micros(t, b, "pending_payout") != 0 {
+			t.Fatalf("after a refunded payout %v", b)
+		}
 		// ben: a manual payout, exported, then marked failed: money back.
 		c.must(200, "POST", "/sandbox/driver/posts/"+w.posts["ben"]+"/counts", adminToken, `{"likes":300}`)
 		tick()
