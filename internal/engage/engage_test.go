@@ -765,7 +765,9 @@ type pacedSandbox struct {
 	perPost time.Duration
 }
 
-func (p pacedSandbox) MinPollInterval(livePosts int) time.Duration { return time.Duration(livePosts) * p.perPost }
+func (p pacedSandbox) MinPollInterval(livePosts int) time.Duration {
+	return time.Duration(livePosts) * p.perPost
+}
 
 // TestQuotaStretchesPolling: a platform whose quota cannot read its live
 // posts every poll interval (a platform.Pacer) is polled less often.
