@@ -7,6 +7,7 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -53,11 +54,16 @@ func Start(ctx context.Context, dbURL string, start time.Time, cfg engage.Config
 	}
 	clk := clock.NewFake(start)
 	admin := id.Secret(24)
-	// Store secrets are sealed with the database's own key file (as serve
-	// uses), or, on PostgreSQL, a key of this run only.
-	key, err := secret.ParseKey(secret.GenerateKey())
-	if f := secret.KeyFileFor(dbURL); f != "" && err == nil {
+	// Secrets are sealed with the database's own key file (as serve uses),
+	// or, on PostgreSQL, a key derived from the database URL, so that every
+	// Env on one database (restarts, several servers) shares it. Demo and
+	// tests only: a real server takes its key from configuration.
+	var key []byte
+	if f := secret.KeyFileFor(dbURL); f != "" {
 		key, err = secret.LoadOrCreateKeyFile(f)
+	} else {
+		sum := sha256.Sum256([]byte("payper demo key|" + dbURL))
+		key = sum[:]
 	}
 	if err != nil {
 		ln.Close()
