@@ -35,19 +35,32 @@ func TestPayoutsEndToEnd(t *testing.T) {
 			time.Sleep(1100 * time.Millisecond)
 			c.must(200, "POST", "/v1/admin/engagement/tick", adminToken, "")
 		}
+		balOf := func(h string) map[string]any {
+			t.Helper()
+			bs := c.must(200, "GET", "/v1/creators/"+w.ids[h]+"/balances", w.creators[h], "")["balances"].([]any)
+			if len(bs) == 0 {
+				return map[string]any{"available": map[string]any{"amount": "0"}}
+			}
+			return bs[0].(map[string]any)
+		}
+		bal := func() map[string]any { return balOf("ana") }
+		// untilAvailable ticks (each after the 1 s poll interval and holding
+		// period) until h's available balance is want: billing and release
+		// run on the queue, so under load they may take a tick more.
+		untilAvailable := func(h string, want int64) {
+			t.Helper()
+			for range 8 {
+				tick()
+				if micros(t, balOf(h), "available") == want {
+					return
+				}
+			}
+			t.Fatalf("%s's available balance is %v, want %d", h, balOf(h), want)
+		}
 		tick() // first reads set the marks
 		// 333 likes × 0.05 = 16.65 gross; ana keeps 90 %: 14.985.
 		c.must(200, "POST", "/sandbox/driver/posts/"+w.posts["ana"]+"/counts", adminToken, `{"likes":333}`)
-		tick()
-		tick() // the holding period (1 s) ends: released
-		bal := func() map[string]any {
-			t.Helper()
-			bs := c.must(200, "GET", "/v1/creators/"+w.ids["ana"]+"/balances", w.creators["ana"], "")["balances"].([]any)
-			return bs[0].(map[string]any)
-		}
-		if a := micros(t, bal(), "available"); a != 14_985_000 {
-			t.Fatalf("available %d, want 14.985", a)
-		}
+		untilAvailable("ana", 14_985_000)
 		ana := w.creators["ana"]
 		c.fails(400, "below_minimum", "amount.amount", "POST", "/v1/creator/payouts", ana, `{"amount":{"amount":"9.99","currency":"EUR"},"provider":"manual"}`)
 		c.fails(400, "no_destination", "provider", "POST", "/v1/creator/payouts", ana, `{"all":true,"currency":"EUR","provider":"wise"}`)
@@ -95,8 +108,7 @@ func TestPayoutsEndToEnd(t *testing.T) {
 		}
 		// A second Wise payout that Wise refunds: failed, money back.
 		c.must(200, "POST", "/sandbox/driver/posts/"+w.posts["ana"]+"/counts", adminToken, `{"likes":300}`)
-		tick()
-		tick()
+		untilAvailable("ana", 13_505_000)
 		po2 := c.must(201, "POST", "/v1/creator/payouts", ana, `{"amount":{"amount":"12.50","currency":"EUR"},"provider":"wise"}`)
 		tick()
 		trs = fake.Transfers()
@@ -118,8 +130,7 @@ func TestPayoutsEndToEnd(t *testing.T) {
 		}
 		// ben: a manual payout, exported, then marked failed: money back.
 		c.must(200, "POST", "/sandbox/driver/posts/"+w.posts["ben"]+"/counts", adminToken, `{"likes":300}`)
-		tick()
-		tick()
+		untilAvailable("ben", 13_500_000)
 		ben := w.creators["ben"]
 		mp := c.must(201, "POST", "/v1/creator/payouts", ben, `{"amount":{"amount":"10","currency":"EUR"}}`)
 		r := c.do("POST", "/v1/admin/payouts/manual_export", adminToken, "")
