@@ -72,8 +72,12 @@ type Server struct {
 	// reqPrefix and reqSeq make request ids.
 	reqPrefix string
 	reqSeq    atomic.Uint64
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
+	// The redirect's metric children (redirectFast).
+	redirectOnce sync.Once
+	redirectObs  prometheus.Observer
+	redirect302  prometheus.Counter
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
 }
 
 // auth says who may call a route.
@@ -148,7 +152,26 @@ func (s *Server) coreRoutes() []Route {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.redirectFast(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// redirectMetrics counts a redirect served by redirectFast under the same
+// route label as the mux's, with children looked up once.
+func (s *Server) redirectMetrics(status int, took time.Duration) {
+	s.redirectOnce.Do(func() {
+		label := "GET " + links.RedirectPath + "{slug}"
+		s.redirectObs = s.duration.WithLabelValues(label)
+		s.redirect302 = s.requests.WithLabelValues(label, http.MethodGet, "302")
+	})
+	if status == http.StatusFound {
+		s.redirect302.Inc()
+	} else {
+		s.requests.WithLabelValues("GET "+links.RedirectPath+"{slug}", http.MethodGet, strconv.Itoa(status)).Inc()
+	}
+	s.redirectObs.Observe(took.Seconds())
 }
 
 type statusWriter struct {

@@ -351,9 +351,12 @@ func (s *Service) list(ctx context.Context, where string, arg string) ([]Link, e
 		return nil, fmt.Errorf("links: list: %w", err)
 	}
 	counts := map[string]*Counts{}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT link_id,
-			SUM(CASE WHEN bot THEN 0 ELSE 1 END), SUM(CASE WHEN bot THEN 1 ELSE 0 END), SUM(CASE WHEN is_unique THEN 1 ELSE 0 END)
-		FROM clicks WHERE link_id IN (SELECT id FROM links WHERE `+where+`) GROUP BY link_id`, arg)
+	// From the rollups, which the recorder updates with every batch of
+	// clicks it writes (a link is its campaign, creator and placement).
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT l.id, COALESCE(SUM(r.clicks_human), 0), COALESCE(SUM(r.clicks_bot), 0),
+			COALESCE(SUM(r.clicks_unique), 0)
+		FROM links l JOIN rollups r ON r.campaign_id = l.campaign_id AND r.creator_id = l.creator_id AND r.placement = l.placement
+		WHERE l.`+where+` GROUP BY l.id`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("links: count clicks: %w", err)
 	}

@@ -105,3 +105,28 @@ CREATE UNIQUE INDEX optimize_plans_auto ON optimize_plans (campaign_id, mark) WH
 
 -- The campaign's operating cost (agency, tooling…), counted in spend.
 ALTER TABLE campaigns ADD COLUMN operating_cost BIGINT NOT NULL DEFAULT 0;
+
+-- Backfill what happened before rollups existed: clicks per link and day,
+-- engagement earnings and fees per creator and day (voided ones returned
+-- their money), and engagement counts (each post's high-water marks, on
+-- the day of its creator's last read in the campaign).
+INSERT INTO rollups (campaign_id, creator_id, placement, day, clicks_human, clicks_bot, clicks_unique)
+SELECT l.campaign_id, l.creator_id, l.placement, c.at / 86400000000,
+    SUM(CASE WHEN c.bot THEN 0 ELSE 1 END), SUM(CASE WHEN c.bot THEN 1 ELSE 0 END), SUM(CASE WHEN c.is_unique THEN 1 ELSE 0 END)
+FROM clicks c JOIN links l ON l.id = c.link_id
+GROUP BY l.campaign_id, l.creator_id, l.placement, c.at / 86400000000;
+
+INSERT INTO rollups (campaign_id, creator_id, placement, day, earn_interactions, fees)
+SELECT campaign_id, creator_id, '', accrued_at / 86400000000, SUM(net), SUM(fee)
+FROM earnings WHERE state <> 'voided'
+GROUP BY campaign_id, creator_id, accrued_at / 86400000000
+ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET earn_interactions = excluded.earn_interactions, fees = excluded.fees;
+
+INSERT INTO rollups (campaign_id, creator_id, placement, day, views, likes, comments, shares, saves)
+SELECT p.campaign_id, p.creator_id, '', MAX(m.last_polled_at) / 86400000000,
+    SUM(m.hwm_views), SUM(m.hwm_likes), SUM(m.hwm_comments), SUM(m.hwm_shares), SUM(m.hwm_saves)
+FROM post_marks m JOIN posts p ON p.id = m.post_id
+WHERE m.last_polled_at > 0
+GROUP BY p.campaign_id, p.creator_id
+ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET views = excluded.views, likes = excluded.likes,
+    comments = excluded.comments, shares = excluded.shares, saves = excluded.saves;

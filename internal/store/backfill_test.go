@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/payper/payper/internal/store"
+	"github.com/payper/payper/internal/store/storetest"
+)
+
+// TestRollupBackfill: a database holding clicks, engagement earnings and
+// read posts from before the rollups existed (migrations up to 0014) gets
+// them summarized when migration 0015 runs, so reports and link counts do
+// not lose the history.
+func TestRollupBackfill(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ms, err := store.Migrations(db.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.Writer().ExecContext(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		for _, m := range ms {
+			if m.Version >= 15 {
+				break
+			}
+			exec(m.SQL)
+			exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)`, m.Version, m.Name)
+		}
+		const day = int64(86_400_000_000)
+		d := 20_000 * day // a day in 2024
+		exec(`INSERT INTO brands (id, name, created_at) VALUES ('brd_1', 'Glow', 0)`)
+		exec(`INSERT INTO creators (id, name, country, created_at) VALUES ('crt_1', 'Ana', 'DE', 0)`)
+		exec(`INSERT INTO campaigns (id, brand_id, name, currency, budget, state, created_at, updated_at) VALUES ('cmp_1', 'brd_1', 'S', 'EUR', 100000000, 'open', 0, 0)`)
+		exec(`INSERT INTO links (id, slug, campaign_id, creator_id, placement, medium, destination, utm_source, utm_campaign, created_at)
+			VALUES ('lnk_1', 'abc', 'cmp_1', 'crt_1', 'bio', 'influencer', 'https://glow.example', 'ana', 's', 0)`)
+		for i, c := range []struct {
+			at          int64
+			bot, unique bool
+		}{{d + 1, false, true}, {d + 2, false, false}, {d + 3, true, false}, {d + day + 5, false, true}} {
+			exec(`INSERT INTO clicks (link_id, click_id, at, visitor, country, device, referrer_host, bot, is_unique)
+				VALUES ('lnk_1', $1, $2, 'v', 'DE', 'mobile', '', $3, $4)`, string(rune('a'+i)), c.at, c.bot, c.unique)
+		}
+		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
+			VALUES ('pst_1', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', 'm1', 0, 'live', 0)`)
+		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, hwm_likes, hwm_comments, last_polled_at) VALUES ('pst_1', 'cmp_1', 900, 40, 3, $1)`, d+day+9)
+		for i, e := range []struct {
+			net, fee int64
+			state    string
+		}{{9_000_000, 1_000_000, "released"}, {4_500_000, 500_000, "held"}, {1_800_000, 200_000, "voided"}} {
+			exec(`INSERT INTO earnings (id, campaign_id, creator_id, currency, requested, gross, fee, net, detail, accrue_tx_id, state, accrued_at, release_at)
+				VALUES ($1, 'cmp_1', 'crt_1', 'EUR', $2, $2, $3, $4, '[]', 'ltx', $5, $6, 0)`, "ern_"+string(rune('a'+i)), e.net+e.fee, e.fee, e.net, e.state, d+10)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		type row struct {
+			placement                                   string
+			day, human, bot, unique, views, likes, earn int64
+			fees                                        int64
+		}
+		rows, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (row, error) {
+			var x row
+			return x, r.Scan(&x.placement, &x.day, &x.human, &x.bot, &x.unique, &x.views, &x.likes, &x.earn, &x.fees)
+		}, `SELECT placement, day, clicks_human, clicks_bot, clicks_unique, views, likes, earn_interactions, fees FROM rollups
+			WHERE campaign_id = 'cmp_1' ORDER BY placement, day`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []row{
+			{"", 20_000, 0, 0, 0, 0, 0, 13_500_000, 1_500_000}, // the voided earning returned its money
+			{"", 20_001, 0, 0, 0, 900, 40, 0, 0},               // high-water marks, on the last read's day
+			{"bio", 20_000, 2, 1, 1, 0, 0, 0, 0},
+			{"bio", 20_001, 1, 0, 1, 0, 0, 0, 0},
+		}
+		if len(rows) != len(want) {
+			t.Fatalf("rollups %+v, want %+v", rows, want)
+		}
+		for i := range want {
+			if rows[i] != want[i] {
+				t.Errorf("row %d: %+v, want %+v", i, rows[i], want[i])
+			}
+		}
+	})
+}
