@@ -4,7 +4,9 @@
 package ads
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,3 +208,30 @@ func (e *ThrottleError) Is(target error) bool { return target == ErrThrottled }
 
 // Unwrap returns the platform's last answer, or nil.
 func (e *ThrottleError) Unwrap() error { return e.Err }
+
+// Text is a JSON string or number kept as its text: the ad platforms send
+// numbers as strings, and sometimes as numbers. null reads as "".
+type Text string
+
+// UnmarshalJSON reads a JSON string, number or null; anything else is an
+// error.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*t = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*t = Text(n)
+	return nil
+}

@@ -1,6 +1,7 @@
 package ads_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -62,5 +63,19 @@ func TestCheckRange(t *testing.T) {
 	}
 	if _, _, err := ads.CheckRange([]string{""}, from, to); err == nil {
 		t.Error("empty id accepted")
+	}
+}
+
+// TestText: numbers as strings, as numbers, and null read as their text.
+func TestText(t *testing.T) {
+	var v struct{ A, B, C ads.Text }
+	if err := json.Unmarshal([]byte(`{"A":"12.34","B":1234567890123456789,"C":null}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.A != "12.34" || v.B != "1234567890123456789" || v.C != "" {
+		t.Errorf("read %+v", v)
+	}
+	if err := json.Unmarshal([]byte(`{"A":true}`), &v); err == nil {
+		t.Error("a boolean read as text")
 	}
 }

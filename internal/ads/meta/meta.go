@@ -3,7 +3,6 @@
 package meta
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -202,46 +201,22 @@ func (c *Client) params(from, to time.Time, filter []string) url.Values {
 	return v
 }
 
-// flexString accepts a JSON string or number and keeps its text.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		*f = ""
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*f = flexString(n)
-	return nil
-}
-
 type action struct {
-	ActionType string     `json:"action_type"`
-	Value      flexString `json:"value"`
+	ActionType string   `json:"action_type"`
+	Value      ads.Text `json:"value"`
 }
 
 type insightRow struct {
-	AdID             string     `json:"ad_id"`
-	DateStart        string     `json:"date_start"`
-	DateStop         string     `json:"date_stop"`
-	AccountCurrency  string     `json:"account_currency"`
-	Spend            flexString `json:"spend"`
-	Impressions      flexString `json:"impressions"`
-	Clicks           flexString `json:"clicks"`
-	InlineLinkClicks flexString `json:"inline_link_clicks"`
-	Actions          []action   `json:"actions"`
-	ActionValues     []action   `json:"action_values"`
+	AdID             string   `json:"ad_id"`
+	DateStart        string   `json:"date_start"`
+	DateStop         string   `json:"date_stop"`
+	AccountCurrency  string   `json:"account_currency"`
+	Spend            ads.Text `json:"spend"`
+	Impressions      ads.Text `json:"impressions"`
+	Clicks           ads.Text `json:"clicks"`
+	InlineLinkClicks ads.Text `json:"inline_link_clicks"`
+	Actions          []action `json:"actions"`
+	ActionValues     []action `json:"action_values"`
 }
 
 type page struct {
@@ -289,7 +264,7 @@ func (c *Client) convert(row insightRow) (ads.DailyResult, error) {
 		}
 	}
 	if v, ok := findAction(row.ActionValues, pt); ok {
-		if r.PurchaseValue, err = amount(flexString(v)); err != nil {
+		if r.PurchaseValue, err = amount(ads.Text(v)); err != nil {
 			return fail("action_values["+pt+"]", err)
 		}
 	}
@@ -297,7 +272,7 @@ func (c *Client) convert(row insightRow) (ads.DailyResult, error) {
 }
 
 // amount parses a non-negative decimal string into micro-units; "" is 0.
-func amount(s flexString) (int64, error) {
+func amount(s ads.Text) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
@@ -359,10 +334,10 @@ func (c *Client) pageSize() int {
 }
 
 type reportRun struct {
-	ID              string     `json:"id"`
-	ReportRunID     string     `json:"report_run_id"`
-	AsyncStatus     string     `json:"async_status"`
-	AsyncPercentage flexString `json:"async_percent_completion"`
+	ID              string   `json:"id"`
+	ReportRunID     string   `json:"report_run_id"`
+	AsyncStatus     string   `json:"async_status"`
+	AsyncPercentage ads.Text `json:"async_percent_completion"`
 }
 
 // asyncInsights starts a report run, polls it until "Job Completed" at 100 %

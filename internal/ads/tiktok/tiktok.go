@@ -7,7 +7,6 @@
 package tiktok
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,33 +138,9 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 	return out, nil
 }
 
-// text accepts a JSON string or number and keeps its text.
-type text string
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		*t = ""
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*t = text(n)
-	return nil
-}
-
 type row struct {
-	Dimensions map[string]text `json:"dimensions"`
-	Metrics    map[string]text `json:"metrics"`
+	Dimensions map[string]ads.Text `json:"dimensions"`
+	Metrics    map[string]ads.Text `json:"metrics"`
 }
 
 type envelope struct {
@@ -342,7 +317,7 @@ func (c *Client) convert(rw row) (ads.DailyResult, error) {
 }
 
 // decimal parses a non-negative money-like metric; "" is 0.
-func decimal(t text) (int64, error) {
+func decimal(t ads.Text) (int64, error) {
 	if t == "" {
 		return 0, nil
 	}
