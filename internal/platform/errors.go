@@ -1,8 +1,10 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -182,4 +184,30 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// Send does req with hc and reads at most limit bytes of the answer. A
+// request that fails, or an answer that cannot be read, is a *Error of the
+// named platform, of kind ErrUnavailable unless ctx ended (then it only
+// wraps the cause, which matches ctx's error). Any status is returned as
+// is: the connector decides what it means.
+func Send(ctx context.Context, hc *http.Client, name Name, req *http.Request, limit int64) (int, http.Header, []byte, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		e := &Error{Platform: name, Message: "request failed", Err: err}
+		if ctx.Err() == nil {
+			e.Kind = ErrUnavailable
+		}
+		return 0, nil, nil, e
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		e := &Error{Platform: name, Status: resp.StatusCode, Message: "reading the response failed", Err: err}
+		if ctx.Err() == nil {
+			e.Kind = ErrUnavailable
+		}
+		return 0, nil, nil, e
+	}
+	return resp.StatusCode, resp.Header, b, nil
 }

@@ -257,24 +257,7 @@ func (c *Client) api(ctx context.Context, tok platform.Token, method, path strin
 }
 
 func (c *Client) send(ctx context.Context, req *http.Request) (int, http.Header, []byte, error) {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		e := &platform.Error{Platform: platform.Sandbox, Message: "request failed", Err: err}
-		if ctx.Err() == nil {
-			e.Kind = platform.ErrUnavailable
-		}
-		return 0, nil, nil, e
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		e := &platform.Error{Platform: platform.Sandbox, Status: resp.StatusCode, Message: "reading the response failed", Err: err}
-		if ctx.Err() == nil {
-			e.Kind = platform.ErrUnavailable
-		}
-		return 0, nil, nil, e
-	}
-	return resp.StatusCode, resp.Header, b, nil
+	return platform.Send(ctx, c.hc, platform.Sandbox, req, maxResponse)
 }
 
 // statusError maps a non-200 answer to the platform's error kinds.

@@ -655,24 +655,7 @@ func (c *Client) api(ctx context.Context, tok platform.Token, method, path, fiel
 }
 
 func (c *Client) send(ctx context.Context, req *http.Request) (int, http.Header, []byte, error) {
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		e := &platform.Error{Platform: platform.TikTok, Message: "request failed", Err: err}
-		if ctx.Err() == nil {
-			e.Kind = platform.ErrUnavailable
-		}
-		return 0, nil, nil, e
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		e := &platform.Error{Platform: platform.TikTok, Status: resp.StatusCode, Message: "reading the response failed", Err: err}
-		if ctx.Err() == nil {
-			e.Kind = platform.ErrUnavailable
-		}
-		return 0, nil, nil, e
-	}
-	return resp.StatusCode, resp.Header, b, nil
+	return platform.Send(ctx, c.hc, platform.TikTok, req, maxResponse)
 }
 
 // Error codes by the class they fall in. Codes in neither list fall back on
