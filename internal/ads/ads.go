@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -234,4 +235,39 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	}
 	*t = Text(n)
 	return nil
+}
+
+// Results gathers an import's daily results, refusing an (ad, day) the
+// platform reported twice.
+type Results struct {
+	platform string
+	seen     map[string]bool
+	rows     []DailyResult
+}
+
+// NewResults returns an empty Results for a platform (named in errors).
+func NewResults(platform string) *Results {
+	return &Results{platform: platform, seen: map[string]bool{}}
+}
+
+// Add adds r; it returns an error when r's ad and day were added before.
+func (rs *Results) Add(r DailyResult) error {
+	key := r.AdID + "|" + r.Day.Format(time.DateOnly)
+	if rs.seen[key] {
+		return fmt.Errorf("%s: ad %s reported twice for %s", rs.platform, r.AdID, r.Day.Format(time.DateOnly))
+	}
+	rs.seen[key] = true
+	rs.rows = append(rs.rows, r)
+	return nil
+}
+
+// Sorted returns the results by ad, then day.
+func (rs *Results) Sorted() []DailyResult {
+	sort.Slice(rs.rows, func(i, j int) bool {
+		if rs.rows[i].AdID != rs.rows[j].AdID {
+			return rs.rows[i].AdID < rs.rows[j].AdID
+		}
+		return rs.rows[i].Day.Before(rs.rows[j].Day)
+	})
+	return rs.rows
 }

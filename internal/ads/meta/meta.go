@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -121,8 +120,7 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 		}
 	}
 
-	var out []ads.DailyResult
-	seen := make(map[string]bool)
+	results := ads.NewResults("meta")
 	for _, q := range queries {
 		params := c.params(from, to, q.filter)
 		var rows []insightRow
@@ -146,21 +144,12 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 			if err != nil {
 				return nil, err
 			}
-			key := r.AdID + "|" + r.Day.Format(time.DateOnly)
-			if seen[key] {
-				return nil, fmt.Errorf("meta: ad %s reported twice for %s", r.AdID, r.Day.Format(time.DateOnly))
+			if err := results.Add(r); err != nil {
+				return nil, err
 			}
-			seen[key] = true
-			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].AdID != out[j].AdID {
-			return out[i].AdID < out[j].AdID
-		}
-		return out[i].Day.Before(out[j].Day)
-	})
-	return out, nil
+	return results.Sorted(), nil
 }
 
 func (c *Client) asyncAfterDays() int {

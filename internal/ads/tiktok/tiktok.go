@@ -16,7 +16,6 @@ import (
 	"math/bits"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -102,8 +101,7 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 	if span <= 0 {
 		span = DefaultMaxDaysPerRequest
 	}
-	var out []ads.DailyResult
-	seen := map[string]bool{}
+	results := ads.NewResults("tiktok")
 	for start := from; !start.After(to); start = start.AddDate(0, 0, span) {
 		end := start.AddDate(0, 0, span-1)
 		if end.After(to) {
@@ -121,21 +119,12 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 			if err != nil {
 				return nil, err
 			}
-			key := r.AdID + "|" + r.Day.Format(time.DateOnly)
-			if seen[key] {
-				return nil, fmt.Errorf("tiktok: ad %s reported twice for %s", r.AdID, r.Day.Format(time.DateOnly))
+			if err := results.Add(r); err != nil {
+				return nil, err
 			}
-			seen[key] = true
-			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].AdID != out[j].AdID {
-			return out[i].AdID < out[j].AdID
-		}
-		return out[i].Day.Before(out[j].Day)
-	})
-	return out, nil
+	return results.Sorted(), nil
 }
 
 type row struct {
