@@ -3,6 +3,7 @@ package engage
 import (
 	"context"
 	"fmt"
+	"math/bits"
 
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
@@ -192,7 +193,7 @@ func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creat
 		if g <= 0 {
 			continue
 		}
-		n := share * g / amount // the creator's part of g, pro rata
+		n := mulDiv(share, g, amount) // the creator's part of g, pro rata
 		if g == left || i == len(es)-1 {
 			n = shareLeft
 		}
@@ -214,4 +215,12 @@ func (s *Service) ReverseTx(ctx context.Context, tx *store.Tx, campaignID, creat
 		}
 	}
 	return res, roll.Flush(ctx, tx)
+}
+
+// mulDiv returns floor(a × b / c) for non-negative a, b and positive c,
+// exactly (the product may exceed int64).
+func mulDiv(a, b, c int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return int64(q)
 }

@@ -62,27 +62,37 @@ func TestRollupBackfill(t *testing.T) {
 			exec(`INSERT INTO earnings (id, campaign_id, creator_id, currency, requested, gross, fee, net, detail, accrue_tx_id, state, accrued_at, release_at)
 				VALUES ($1, 'cmp_1', 'crt_1', 'EUR', $2, $2, $3, $4, '[]', 'ltx', $5, $6, 0)`, "ern_"+string(rune('a'+i)), e.net+e.fee, e.fee, e.net, e.state, d+10)
 		}
+		exec(`INSERT INTO earnings (id, campaign_id, creator_id, currency, requested, gross, fee, net, detail, accrue_tx_id, state, accrued_at,
+			release_at, kind, source_id, clawed_gross, clawed_net) VALUES ('ern_k', 'cmp_1', 'crt_1', 'EUR', 3000000, 3000000, 300000, 2700000, '[]', 'ltx',
+			'held', $1, 0, 'commission', 'ord_1', 1000000, 900000)`, d+20)
+		exec(`INSERT INTO orders (id, brand_id, channel, source, external_id, amount, currency, discount_codes, customer_id, click_id, status,
+			placed_at, received_at, updated_at, request_hash) VALUES ('ord_1', 'brd_1', 'api', 'api', 'A1', 50000000, 'EUR', '["ANA"]', '', '', 'paid', $1, $1, $1, '')`, d+30)
+		exec(`INSERT INTO conversions (order_id, brand_id, campaign_id, creator_id, method, code, amount, currency, refunded, status, placed_at,
+			created_at, updated_at) VALUES ('ord_1', 'brd_1', 'cmp_1', 'crt_1', 'code', 'ANA', 50000000, 'EUR', 10000000, 'paid', $1, $1, $1)`, d+30)
 		if _, err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		type row struct {
 			placement                                   string
 			day, human, bot, unique, views, likes, earn int64
-			fees                                        int64
+			commission, fees, conversions, revenue      int64
 		}
 		rows, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (row, error) {
 			var x row
-			return x, r.Scan(&x.placement, &x.day, &x.human, &x.bot, &x.unique, &x.views, &x.likes, &x.earn, &x.fees)
-		}, `SELECT placement, day, clicks_human, clicks_bot, clicks_unique, views, likes, earn_interactions, fees FROM rollups
+			return x, r.Scan(&x.placement, &x.day, &x.human, &x.bot, &x.unique, &x.views, &x.likes, &x.earn, &x.commission, &x.fees, &x.conversions, &x.revenue)
+		}, `SELECT placement, day, clicks_human, clicks_bot, clicks_unique, views, likes, earn_interactions, earn_commission, fees,
+			conversions, revenue FROM rollups
 			WHERE campaign_id = 'cmp_1' ORDER BY placement, day`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []row{
-			{"", 20_000, 0, 0, 0, 0, 0, 13_500_000, 1_500_000}, // the voided earning returned its money
-			{"", 20_001, 0, 0, 0, 900, 40, 0, 0},               // high-water marks, on the last read's day
-			{"bio", 20_000, 2, 1, 1, 0, 0, 0, 0},
-			{"bio", 20_001, 1, 0, 1, 0, 0, 0, 0},
+			// The voided earning returned its money; the commission lost
+			// 1.00 gross (0.90 net) to a refund; the code sale is net of it.
+			{"", 20_000, 0, 0, 0, 0, 0, 13_500_000, 1_800_000, 1_700_000, 1, 40_000_000},
+			{"", 20_001, 0, 0, 0, 900, 40, 0, 0, 0, 0, 0}, // high-water marks, on the last read's day
+			{"bio", 20_000, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0},
+			{"bio", 20_001, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0},
 		}
 		if len(rows) != len(want) {
 			t.Fatalf("rollups %+v, want %+v", rows, want)

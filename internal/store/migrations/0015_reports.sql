@@ -107,8 +107,8 @@ CREATE UNIQUE INDEX optimize_plans_auto ON optimize_plans (campaign_id, mark) WH
 ALTER TABLE campaigns ADD COLUMN operating_cost BIGINT NOT NULL DEFAULT 0;
 
 -- Backfill what happened before rollups existed: clicks per link and day,
--- engagement earnings and fees per creator and day (voided ones returned
--- their money), and engagement counts (each post's high-water marks, on
+-- earnings by kind and fees per creator and day, less what clawbacks took
+-- (voided ones returned their money), conversions, and engagement counts (each post's high-water marks, on
 -- the day of its creator's last read in the campaign).
 INSERT INTO rollups (campaign_id, creator_id, placement, day, clicks_human, clicks_bot, clicks_unique)
 SELECT l.campaign_id, l.creator_id, l.placement, c.at / 86400000000,
@@ -116,11 +116,32 @@ SELECT l.campaign_id, l.creator_id, l.placement, c.at / 86400000000,
 FROM clicks c JOIN links l ON l.id = c.link_id
 GROUP BY l.campaign_id, l.creator_id, l.placement, c.at / 86400000000;
 
-INSERT INTO rollups (campaign_id, creator_id, placement, day, earn_interactions, fees)
-SELECT campaign_id, creator_id, '', accrued_at / 86400000000, SUM(net), SUM(fee)
+INSERT INTO rollups (campaign_id, creator_id, placement, day, earn_interactions, earn_commission, earn_cpa, earn_flat_fee, fees)
+SELECT campaign_id, creator_id, '', accrued_at / 86400000000,
+    SUM(CASE WHEN kind = 'interactions' THEN net - clawed_net ELSE 0 END),
+    SUM(CASE WHEN kind = 'commission' THEN net - clawed_net ELSE 0 END),
+    SUM(CASE WHEN kind = 'cpa' THEN net - clawed_net ELSE 0 END),
+    SUM(CASE WHEN kind = 'flat_fee' THEN net - clawed_net ELSE 0 END),
+    SUM(fee - (clawed_gross - clawed_net))
 FROM earnings WHERE state <> 'voided'
 GROUP BY campaign_id, creator_id, accrued_at / 86400000000
-ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET earn_interactions = excluded.earn_interactions, fees = excluded.fees;
+ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET earn_interactions = excluded.earn_interactions,
+    earn_commission = excluded.earn_commission, earn_cpa = excluded.earn_cpa, earn_flat_fee = excluded.earn_flat_fee, fees = excluded.fees;
+
+-- Conversions recorded before (0013) count on their order's day, under the
+-- placement of their link ('' for code sales).
+INSERT INTO rollups (campaign_id, creator_id, placement, day, conversions, redemptions, other_currency, revenue, refunded)
+SELECT v.campaign_id, v.creator_id, COALESCE(l.placement, ''), v.placed_at / 86400000000,
+    SUM(CASE WHEN v.amount > v.refunded AND v.status NOT IN ('voided', 'cancelled', 'failed', 'trash', 'refunded') THEN 1 ELSE 0 END),
+    SUM(CASE WHEN v.amount > v.refunded AND v.status NOT IN ('voided', 'cancelled', 'failed', 'trash', 'refunded') AND v.method = 'code' THEN 1 ELSE 0 END),
+    SUM(CASE WHEN v.amount > v.refunded AND v.status NOT IN ('voided', 'cancelled', 'failed', 'trash', 'refunded') AND v.currency <> m.currency THEN 1 ELSE 0 END),
+    SUM(CASE WHEN v.amount > v.refunded AND v.status NOT IN ('voided', 'cancelled', 'failed', 'trash', 'refunded') AND v.currency = m.currency
+        THEN v.amount - v.refunded ELSE 0 END),
+    SUM(CASE WHEN v.currency = m.currency THEN v.refunded ELSE 0 END)
+FROM conversions v JOIN campaigns m ON m.id = v.campaign_id LEFT JOIN links l ON l.id = v.link_id
+GROUP BY v.campaign_id, v.creator_id, COALESCE(l.placement, ''), v.placed_at / 86400000000
+ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET conversions = excluded.conversions,
+    redemptions = excluded.redemptions, other_currency = excluded.other_currency, revenue = excluded.revenue, refunded = excluded.refunded;
 
 INSERT INTO rollups (campaign_id, creator_id, placement, day, views, likes, comments, shares, saves)
 SELECT p.campaign_id, p.creator_id, '', MAX(m.last_polled_at) / 86400000000,
