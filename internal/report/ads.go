@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -102,6 +103,9 @@ func (s *Service) CreateAd(ctx context.Context, p identity.Principal, links *lin
 	if !labelRE.MatchString(d.Segment) {
 		c.Addf("segment", "invalid", "segment must be a slug: lower-case letters, digits and '-', at most 40")
 	}
+	if n := len("ad-" + d.Variant + "-" + d.Segment); n > 40 {
+		c.Addf("segment", "too_long", "the placement ad-<variant>-<segment> would be %d characters; variant and segment together may have 35", n)
+	}
 	if err := c.Err(); err != nil {
 		return AdPlacement{}, err
 	}
@@ -114,7 +118,8 @@ func (s *Service) CreateAd(ctx context.Context, p identity.Principal, links *lin
 		return AdPlacement{}, fmt.Errorf("report: check ad: %w", err)
 	}
 	if n > 0 {
-		return AdPlacement{}, errs.Conflictf("ad_exists", "campaign %s already has %s ad %s or variant %s for segment %s", camp.ID, a.Platform, a.AdID, a.Variant, a.Segment)
+		return AdPlacement{}, errs.Conflictf("ad_exists", "campaign %s already has %s ad %s, or an ad whose placement is %s (variant and segment are joined with '-': choose names that do not collide)",
+			camp.ID, a.Platform, a.AdID, a.Placement)
 	}
 	l, err := links.Create(ctx, p, camp.ID, linksDraft(d, a.Placement))
 	if err != nil {
@@ -224,6 +229,20 @@ func (s *Service) ImportRows(ctx context.Context, p identity.Principal, campaign
 	now := s.clock.Now().UnixMicro()
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		res.Changed, res.Unchanged = 0, 0
+		// Lock the placements imported into, in a fixed order, so two
+		// imports of the same days (PostgreSQL runs them at once) apply one
+		// after the other: each reads the other's rows as its old values.
+		ids := make([]string, 0, len(rows))
+		for _, r := range rows {
+			ids = append(ids, byAd[r.AdID].ID)
+		}
+		slices.Sort(ids)
+		for _, pid := range slices.Compact(ids) {
+			var got string
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM ad_placements WHERE id = $1`+tx.ForUpdate(), pid).Scan(&got); err != nil {
+				return err
+			}
+		}
 		var roll rollup.Batch
 		for _, r := range rows {
 			a := byAd[r.AdID]
@@ -384,9 +403,18 @@ func (s *Service) compareVariants(ctx context.Context, q store.Queryer, campaign
 		v.purchases += a.purchases
 		v.value += a.value
 	}
+	segments := map[string]map[string]bool{}
+	for _, a := range rows {
+		if segments[a.creator] == nil {
+			segments[a.creator] = map[string]bool{}
+		}
+		segments[a.creator][a.segment] = true
+	}
 	for _, a := range rows {
 		put(gkey{a.creator, ""}, a)
-		put(gkey{a.creator, a.segment}, a)
+		if len(segments[a.creator]) > 1 { // with one segment it is the overall comparison again
+			put(gkey{a.creator, a.segment}, a)
+		}
 	}
 	out := []VariantCompare{}
 	for _, k := range order {

@@ -128,7 +128,7 @@ func TestAdResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rep.Variants) != 2 {
+		if len(rep.Variants) != 1 { // one segment: the overall comparison only, not the same again per segment
 			t.Fatalf("variant comparisons %+v", rep.Variants)
 		}
 		v := rep.Variants[0]

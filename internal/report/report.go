@@ -5,8 +5,9 @@
 // campaign, per creator and per placement, over a window; whether the
 // campaign's goal is on target; paid-social placements and their imported
 // results; and the 14/30-day ranking that cuts, refreshes and scales
-// creators. Reports read only the rollups (internal/rollup), never raw
-// clicks, snapshots or orders.
+// creators. Reports read the rollups (internal/rollup), never raw clicks,
+// snapshots or orders; the variant comparison reads the imported daily ad
+// results (one row per ad and day).
 package report
 
 import (
@@ -182,8 +183,8 @@ type GoalStatus struct {
 	Metric campaign.Metric `json:"metric"`
 	Target string          `json:"target"`
 	Value  string          `json:"value"`
-	// Status is on_target, off_target or undefined (the metric is
-	// undefined in the window).
+	// Status is on_target, off_target, undefined (the metric is undefined
+	// in the window) or no_target (the goal sets no target for it).
 	Status string `json:"status"`
 }
 
