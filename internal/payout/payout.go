@@ -359,7 +359,10 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // provider is unavailable, or the server stops between the claim and the
 // answer, the payout stays processing without a provider reference and the
 // next run sends it again — sending is idempotent by payout id, so it is
-// never paid twice. It returns how many it sent.
+// never paid twice. A payout that fails in another way (its destination
+// unusable, an unexpected provider error) is logged and left processing
+// for the next run, without holding up the others. It returns how many it
+// sent, and an error only when the due payouts cannot be read or claimed.
 func (s *Service) Process(ctx context.Context) (int, error) {
 	ids, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (string, error) {
 		var v string
@@ -395,7 +398,9 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		}
 		dest, err := s.destination(ctx, s.db.Read(), po.CreatorID, po.Provider)
 		if err != nil {
-			return sent, err
+			// This payout waits for the operator; the others still go.
+			s.log.Error("payout destination unusable; the payout stays processing", "payout", po.ID, "provider", po.Provider, "err", err)
+			continue
 		}
 		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
 			Reference: po.ID}) // 29 characters: within Wise's 35
@@ -428,7 +433,11 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return sent, fmt.Errorf("payout: send %s: %w", po.ID, err)
+			// A provider error of no known class (or a database error on
+			// this payout): it stays processing without a reference and is
+			// sent again next run; the others still go.
+			s.log.Error("payout not sent; will retry", "payout", po.ID, "provider", po.Provider, "err", err)
+			continue
 		}
 		sent++
 	}
@@ -487,9 +496,12 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 	return nil
 }
 
-// ExportManual returns the manual payouts still requested as CSV (id,
-// creator, amount, currency, requested at) for the operator to pay outside
-// payper, and marks them processing. Admin only.
+// ExportManual returns every manual payout awaiting the operator's mark
+// as CSV (id, creator, amount, currency, requested at, exported before) for
+// the operator to pay outside payper, and marks the newly requested ones
+// processing (from then on they cannot be canceled); a lost export is
+// simply asked for again. It returns the CSV and how many were new. Admin
+// only.
 func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byte, int, error) {
 	if !p.IsAdmin() {
 		return nil, 0, errs.E(errs.Forbidden, "forbidden", "only the operator exports payouts")
@@ -499,21 +511,23 @@ func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byt
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		buf.Reset()
 		n = 0
-		ps, err := store.QueryAll(ctx, tx, scanPayout, `SELECT `+payoutCols+` FROM payouts WHERE state = $1 AND provider = $2 ORDER BY id`+tx.ForUpdate(),
-			StateRequested, ProviderManual)
+		ps, err := store.QueryAll(ctx, tx, scanPayout, `SELECT `+payoutCols+` FROM payouts WHERE state IN ($1, $2) AND provider = $3 ORDER BY id`+tx.ForUpdate(),
+			StateRequested, StateProcessing, ProviderManual)
 		if err != nil {
 			return err
 		}
 		w := csv.NewWriter(&buf)
-		_ = w.Write([]string{"payout_id", "creator_id", "amount", "currency", "requested_at"})
+		_ = w.Write([]string{"payout_id", "creator_id", "amount", "currency", "requested_at", "exported_before"})
 		now := s.clock.Now().UnixMicro()
 		for _, po := range ps {
 			_ = w.Write([]string{po.ID, po.CreatorID, money.FormatMicros(po.Amount.Micros), string(po.Amount.Currency),
-				strconv.FormatInt(int64(po.RequestedAt), 10)})
-			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, updated_at = $2 WHERE id = $3`, StateProcessing, now, po.ID); err != nil {
-				return err
+				strconv.FormatInt(int64(po.RequestedAt), 10), strconv.FormatBool(po.State == StateProcessing)})
+			if po.State == StateRequested {
+				if _, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, updated_at = $2 WHERE id = $3`, StateProcessing, now, po.ID); err != nil {
+					return err
+				}
+				n++
 			}
-			n++
 		}
 		w.Flush()
 		return w.Error()
