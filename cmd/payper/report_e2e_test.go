@@ -101,8 +101,9 @@ func TestReportsEndToEnd(t *testing.T) {
 			for _, p := range c.must(200, "GET", "/v1/campaigns/"+w.campaign+"/optimize", w.brand, "")["data"].([]any) {
 				if p.(map[string]any)["auto"] == true {
 					n++
-					if p.(map[string]any)["mark"] != "14d" {
-						t.Errorf("automatic plan %v", p)
+					win, _ := p.(map[string]any)["window"].(map[string]any)
+					if p.(map[string]any)["mark"] != "14d" || win["from"] != "2026-06-01" || win["to"] != "2026-06-14" {
+						t.Errorf("automatic plan %v: want the 14d mark judged on June 1–14", p)
 					}
 				}
 			}

@@ -91,13 +91,15 @@ const undefinedMark = "—"
 // Conflict goal_required without a goal, and NotFound for a campaign p may
 // not see.
 func (s *Service) Optimize(ctx context.Context, p identity.Principal, campaignID, mark string) (Plan, error) {
-	return s.optimize(ctx, p, campaignID, mark, false)
+	return s.optimize(ctx, p, campaignID, mark, false, nil)
 }
 
 // errPlanExists: the mark's automatic plan was made already.
 var errPlanExists = errs.Conflictf("plan_exists", "the mark's plan exists")
 
-func (s *Service) optimize(ctx context.Context, p identity.Principal, campaignID, mark string, auto bool) (Plan, error) {
+// optimize makes a plan; at, when set, is the window to judge on (the
+// automatic plans judge the days up to their mark, however late they run).
+func (s *Service) optimize(ctx context.Context, p identity.Principal, campaignID, mark string, auto bool, at *Window) (Plan, error) {
 	if p.BrandID() == "" && !p.IsAdmin() {
 		return Plan{}, errs.NotFoundf("campaign %s not found", campaignID)
 	}
@@ -119,6 +121,9 @@ func (s *Service) optimize(ctx context.Context, p identity.Principal, campaignID
 	w, err := ParseWindow(wname, "", "", now)
 	if err != nil {
 		return Plan{}, err
+	}
+	if at != nil {
+		w = *at
 	}
 	plan := Plan{ID: id.New(PlanPrefix), CampaignID: camp.ID, Mark: mark, Window: w, Primary: camp.Setup.Goal.Primary,
 		Secondary: camp.Setup.Goal.Secondary, Entries: []Entry{}, Auto: auto, CreatedAt: clock.MicrosOf(now)}
@@ -241,9 +246,11 @@ func (s *Service) optimize(ctx context.Context, p identity.Principal, campaignID
 
 // AutoMarks makes, once each, the ranking of every open or paused campaign
 // that reached its 14- or 30-day mark since launch (its start date, else
-// its creation), for the brand to review and apply. The job queue's tick
-// runs it; servers racing on one mark make one plan. It returns how many
-// plans it made.
+// its creation), for the brand to review and apply, judged on the days from
+// launch to the mark whenever it runs. The job queue's tick runs it;
+// servers racing on one mark make one plan. It returns how many plans it
+// made, and the failures of campaigns it could not rank (the others are
+// ranked regardless).
 func (s *Service) AutoMarks(ctx context.Context) (int, error) {
 	camps, err := s.campaigns.InState(ctx, campaign.StateOpen, campaign.StatePaused)
 	if err != nil {
@@ -252,6 +259,7 @@ func (s *Service) AutoMarks(ctx context.Context) (int, error) {
 	admin := identity.Principal{Role: identity.RoleAdmin}
 	now := s.clock.Now()
 	made := 0
+	var failed []error
 	for _, c := range camps {
 		if c.Setup == nil || c.Setup.Goal.Primary == "" {
 			continue
@@ -275,17 +283,23 @@ func (s *Service) AutoMarks(ctx context.Context) (int, error) {
 			if n > 0 {
 				continue
 			}
-			_, err := s.optimize(ctx, admin, c.ID, m.mark, true)
+			// The mark's days: from launch to the day before the mark.
+			first := launch.UTC().Truncate(24 * time.Hour)
+			w, err := ParseWindow(WindowCustom, first.Format(dateLayout), first.Add(m.at-24*time.Hour).Format(dateLayout), now)
+			if err == nil {
+				_, err = s.optimize(ctx, admin, c.ID, m.mark, true, &w)
+			}
 			switch {
 			case errors.Is(err, errPlanExists):
 			case err != nil:
-				return made, err
+				// One campaign's failure does not hold the others' plans back.
+				failed = append(failed, fmt.Errorf("report: %s plan of %s: %w", m.mark, c.ID, err))
 			default:
 				made++
 			}
 		}
 	}
-	return made, nil
+	return made, errors.Join(failed...)
 }
 
 // Plans returns a campaign's plans, newest first.
@@ -409,8 +423,9 @@ type ApplyChange struct {
 // 14-day window. Caps only bound what the escrow may pay each creator, so
 // no money moves: every later accrual is still the ledger's balancing
 // accrual from the same escrow. A plan applies once (Conflict
-// plan_applied), only while the campaign is open or paused (Conflict
-// campaign_not_open).
+// plan_applied), not after a later plan was applied (Conflict plan_stale:
+// its ranking no longer describes the campaign), and only while the
+// campaign is open or paused (Conflict campaign_not_open).
 func (s *Service) ApplyPlan(ctx context.Context, p identity.Principal, campaignID, planID string, confirm bool) (ApplyResult, error) {
 	if p.BrandID() == "" && !p.IsAdmin() {
 		return ApplyResult{}, errs.NotFoundf("campaign %s not found", campaignID)
@@ -440,6 +455,14 @@ func (s *Service) ApplyPlan(ctx context.Context, p identity.Principal, campaignI
 		}
 		if applied != 0 {
 			return errs.Conflictf("plan_applied", "plan %s was already applied", planID)
+		}
+		var newer int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM optimize_plans WHERE campaign_id = $1 AND applied_at > 0 AND id > $2`,
+			camp.ID, planID).Scan(&newer); err != nil {
+			return err
+		}
+		if newer > 0 {
+			return errs.Conflictf("plan_stale", "a plan made after %s was applied since: rank again and apply the new plan", planID)
 		}
 		if err := json.Unmarshal([]byte(raw), &res.Plan); err != nil {
 			return fmt.Errorf("report: stored plan %s unreadable: %w", planID, err)

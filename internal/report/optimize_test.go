@@ -90,6 +90,15 @@ func TestRanking(t *testing.T) {
 		if e[19].Reason == "" || e[0].Reason == "" {
 			t.Errorf("reasons: %q %q", e[0].Reason, e[19].Reason)
 		}
+		// A plan made before another plan was applied is stale then.
+		older, err := w.env.App.Report.Optimize(w.ctx, w.brand, w.camp.ID, report.MarkDemand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err = w.env.App.Report.Optimize(w.ctx, w.brand, w.camp.ID, report.MarkDemand)
+		if err != nil {
+			t.Fatal(err)
+		}
 		// Apply needs confirmation, then works once.
 		_, err = w.env.App.Report.ApplyPlan(w.ctx, w.brand, w.camp.ID, plan.ID, false)
 		if errs.CodeOf(err) != "confirm_required" {
@@ -101,6 +110,9 @@ func TestRanking(t *testing.T) {
 		}
 		if _, err := w.env.App.Report.ApplyPlan(w.ctx, w.brand, w.camp.ID, plan.ID, true); errs.CodeOf(err) != "plan_applied" {
 			t.Fatalf("second apply: %v", err)
+		}
+		if _, err := w.env.App.Report.ApplyPlan(w.ctx, w.brand, w.camp.ID, older.ID, true); errs.CodeOf(err) != "plan_stale" {
+			t.Fatalf("applying a plan older than the applied one: %v", err)
 		}
 		if c := res.Changes[0]; c.NewCap == nil || c.NewCap.Micros != 20*eur || c.OldCap.Micros != 10*eur {
 			t.Errorf("scale change %+v", c)
