@@ -210,6 +210,8 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 			cv.Note = NoteCapReached
 		case res.Granted < want-*asked:
 			cv.Note = NoteBudgetExhausted
+		case cv.Note != NoteCurrencyMismatch:
+			cv.Note = "" // paid in full: an earlier shortfall's note no longer applies
 		}
 		*asked = want
 		return nil
