@@ -205,19 +205,32 @@ func (s *Service) CreateCode(ctx context.Context, p identity.Principal, campaign
 		if camp.Setup != nil {
 			dsc.EndsAt = camp.Setup.EndsAt.Add(perf.Window())
 		}
-		created, err := maker.CreateCode(ctx, dsc)
-		if errors.Is(err, commerce.ErrCodeTaken) {
-			continue
-		}
-		if err != nil {
-			return Code{}, storeError(d.StoreID, err)
-		}
-		code.ExternalID = created.ExternalID
-		err = s.insertCode(ctx, camp.BrandID, code, false)
+		// Reserve the code here first, so a concurrent request (for this
+		// creator, or another creator who drew the same code) is refused
+		// before anything is made in the store, where a code payper does
+		// not know of would go unattributed.
+		err := s.insertCode(ctx, camp.BrandID, code, false)
 		if errs.CodeOf(err) == "code_taken" {
 			continue // another creator of the brand got it meanwhile
 		}
-		return code, err
+		if err != nil {
+			return Code{}, err
+		}
+		created, err := maker.CreateCode(ctx, dsc)
+		if err != nil {
+			if derr := s.dropCode(ctx, code.ID); derr != nil {
+				return Code{}, errors.Join(storeError(d.StoreID, err), derr)
+			}
+			if errors.Is(err, commerce.ErrCodeTaken) {
+				continue
+			}
+			return Code{}, storeError(d.StoreID, err)
+		}
+		code.ExternalID = created.ExternalID
+		if _, err := s.DB.Writer().ExecContext(ctx, `UPDATE discount_codes SET external_id = $1 WHERE id = $2`, code.ExternalID, code.ID); err != nil {
+			return Code{}, fmt.Errorf("attrib: record the store's id of code %s (made in the store as %s): %w", code.Code, code.ExternalID, err)
+		}
+		return code, nil
 	}
 	return Code{}, errs.Conflictf("code_collision", "%d codes from the pattern were all taken: change performance.code_pattern or enter a code by hand", codeAttempts)
 }
@@ -235,6 +248,14 @@ func storeError(storeID string, err error) error {
 		return err
 	}
 	return &errs.Error{Kind: errs.Unavailable, Code: "store_error", Message: fmt.Sprintf("store %s did not make the code: %v", storeID, err), Err: err}
+}
+
+// dropCode removes a code reserved for a store that did not make it.
+func (s *Service) dropCode(ctx context.Context, codeID string) error {
+	if _, err := s.DB.Writer().ExecContext(ctx, `DELETE FROM discount_codes WHERE id = $1`, codeID); err != nil {
+		return fmt.Errorf("attrib: release reserved code %s: %w", codeID, err)
+	}
+	return nil
 }
 
 func (s *Service) noCodeYet(ctx context.Context, campaignID, creatorID string) error {
