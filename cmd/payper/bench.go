@@ -39,8 +39,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators (connected accounts) the posts are spread over")
 		f.IntVar(&opt.Rounds, "rounds", opt.Rounds, "ticks timed through the queue (and as many timed directly)")
 		f.IntVar(&opt.LedgerRounds, "ledger-rounds", opt.LedgerRounds, "rounds of the side-by-side ledger baseline")
+		var profile string
+		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the timed rounds to this file (go tool pprof)")
 		if err := f.parse(args[1:]); err != nil {
 			return err
+		}
+		if profile != "" {
+			pf, err := os.Create(profile)
+			if err != nil {
+				return fmt.Errorf("bench pipeline: %w", err)
+			}
+			defer pf.Close()
+			opt.CPUProfile = pf
 		}
 		if opt.Posts < 1 || opt.Creators < 1 || opt.Rounds < 1 || opt.LedgerRounds < 1 {
 			return fmt.Errorf("bench pipeline: --posts, --creators, --rounds and --ledger-rounds must be at least 1")

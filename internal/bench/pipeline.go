@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/pprof"
+	"sync"
 	"time"
 
 	"github.com/payper/payper/internal/campaign"
@@ -23,6 +25,9 @@ type PipelineOptions struct {
 	Rounds   int    // ticks timed, each after fresh growth on every post
 	// LedgerRounds sizes the side-by-side batched-accrual baseline.
 	LedgerRounds int
+	// CPUProfile, when set, receives a CPU profile of the timed rounds only
+	// (not the setup or the ledger baseline), for go tool pprof.
+	CPUProfile io.Writer
 }
 
 // DefaultPipelineOptions are the figures docs/benchmarks.md records.
@@ -131,6 +136,14 @@ func Pipeline(ctx context.Context, out io.Writer, opt PipelineOptions) (Pipeline
 	d := sandbox.Delta{Views: 100, Likes: 7, Comments: 2, Shares: 1, Saves: 1}
 	perPost := d.Views*prices.View + d.Likes*prices.Like + d.Comments*prices.Comment + d.Shares*prices.Share + d.Saves*prices.Save
 	var viaQueue, direct []float64
+	stopProfile := func() {}
+	if opt.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(opt.CPUProfile); err != nil {
+			return res, fmt.Errorf("bench: %w", err)
+		}
+		stopProfile = sync.OnceFunc(pprof.StopCPUProfile)
+		defer stopProfile()
+	}
 	for r := 0; r < 2*opt.Rounds; r++ {
 		if err := a.Sandbox.GrowAll(ctx, d); err != nil {
 			return res, err
@@ -170,6 +183,7 @@ func Pipeline(ctx context.Context, out io.Writer, opt PipelineOptions) (Pipeline
 		}
 		fmt.Fprintf(out, "round %2d (%-6s): %d posts billed in %s = %.0f posts/s\n", r+1, how, posts, el.Round(time.Millisecond), rate)
 	}
+	stopProfile()
 	res.PostsPerSec, res.PollPostsPerSec = median(viaQueue), median(direct)
 	if rep, err := a.Ledger.Audit(ctx); err != nil {
 		return res, err

@@ -85,9 +85,7 @@ func (l *Ledger) Audit(ctx context.Context) (AuditReport, error) {
 	defer done()
 	a := &auditor{q: q}
 	a.tx, _ = q.(*sql.Tx)
-	if db, ok := l.db.Read().(*sql.DB); ok {
-		a.pool = auditPoolFor(db)
-	}
+	a.pool = auditPoolFor(l.db.ReadPool())
 	for _, c := range auditChecks {
 		rep.Checked = append(rep.Checked, c.name)
 		a.begin(c.name)
@@ -100,16 +98,9 @@ func (l *Ledger) Audit(ctx context.Context) (AuditReport, error) {
 	return rep, nil
 }
 
-// auditSnapshot opens a read-only transaction on the read pool, falling back
-// to plain reads when the pool cannot begin one.
+// auditSnapshot opens a read-only transaction on the read pool.
 func (l *Ledger) auditSnapshot(ctx context.Context) (store.Queryer, func(), error) {
-	type beginner interface {
-		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
-	}
-	b, ok := l.db.Read().(beginner)
-	if !ok {
-		return l.db.Read(), func() {}, nil
-	}
+	b := l.db.ReadPool()
 	opts := &sql.TxOptions{ReadOnly: true}
 	if l.db.Dialect() == store.Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
@@ -124,7 +115,7 @@ func (l *Ledger) auditSnapshot(ctx context.Context) (store.Queryer, func(), erro
 type auditor struct {
 	q          store.Queryer
 	tx         *sql.Tx    // the snapshot, when there is one
-	pool       *auditPool // prepared statements, when the read pool is a *sql.DB
+	pool       *auditPool // prepared statements on the read pool
 	violations []string
 
 	check      string // current check's number, prefixed to its violations

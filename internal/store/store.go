@@ -59,6 +59,10 @@ type DB struct {
 
 	stmts sync.Map // SQL text → *sql.Stmt prepared on write (SQLite bulk inserts)
 
+	// SQLite: statements prepared once per text (stmtcache.go).
+	rstmts, wstmts *stmtCache
+	reader         Queryer // read, through rstmts on SQLite
+
 	pgURL  string // PostgreSQL: the URL, for PgxPool
 	poolMu sync.Mutex
 	pool   *pgxpool.Pool
@@ -98,7 +102,7 @@ func openPostgres(rawURL string) (*DB, error) {
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{dialect: Postgres, write: db, read: db, MaxAttempts: 10, pgURL: rawURL}, nil
+	return &DB{dialect: Postgres, write: db, read: db, reader: db, MaxAttempts: 10, pgURL: rawURL}, nil
 }
 
 func openSQLite(rawURL string) (*DB, error) {
@@ -131,14 +135,21 @@ func openSQLite(rawURL string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &DB{dialect: SQLite, write: w, read: r, MaxAttempts: 10}, nil
+	db := &DB{dialect: SQLite, write: w, read: r, MaxAttempts: 10, rstmts: &stmtCache{db: r}, wstmts: &stmtCache{db: w}}
+	db.reader = cachedReader{DB: r, c: db.rstmts}
+	return db, nil
 }
 
 // Dialect reports which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
-// Read returns a Queryer for reads outside a transaction.
-func (db *DB) Read() Queryer { return db.read }
+// Read returns a Queryer for reads outside a transaction. On SQLite it runs
+// single statements through statements prepared once per text.
+func (db *DB) Read() Queryer { return db.reader }
+
+// ReadPool returns the *sql.DB reads go through (on PostgreSQL the one pool),
+// for what needs the pool itself: a read-only transaction, say.
+func (db *DB) ReadPool() *sql.DB { return db.read }
 
 // Ping reports whether the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -195,6 +206,11 @@ func (db *DB) Close() error {
 		v.(*sql.Stmt).Close()
 		return true
 	})
+	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -208,6 +224,9 @@ type Tx struct {
 	conn    *sql.Conn
 	dialect Dialect
 	db      *DB
+	// unprepared lists statements new to the SQLite statement cache, to be
+	// prepared once the transaction is over.
+	unprepared []string
 }
 
 // Dialect reports which database the transaction runs on.
@@ -222,7 +241,11 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = db.tryTx(ctx, fn)
+		var unprepared []string
+		unprepared, err = db.tryTx(ctx, fn)
+		if len(unprepared) > 0 && ctx.Err() == nil {
+			db.prepareLater(ctx, unprepared)
+		}
 		if err == nil || !retryable(err) || attempt >= db.MaxAttempts || ctx.Err() != nil {
 			return err
 		}
@@ -236,15 +259,17 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 }
 
-func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+// tryTx runs fn in one transaction. It also returns the statements the
+// transaction ran that the SQLite statement cache should prepare.
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (unprepared []string, err error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: get connection: %w", err)
+		return nil, fmt.Errorf("store: get connection: %w", err)
 	}
 	defer conn.Close()
 	stx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return nil, fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{Tx: stx, conn: conn, dialect: db.dialect, db: db}
 	defer func() {
@@ -255,17 +280,17 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}()
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
-		return err
+		return tx.unprepared, err
 	}
 	if err := stx.Commit(); err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			// database/sql may report a cancelled transaction as "already
 			// rolled back"; name the cause the caller can act on.
-			return fmt.Errorf("store: commit: %w (%v)", cerr, err)
+			return tx.unprepared, fmt.Errorf("store: commit: %w (%v)", cerr, err)
 		}
-		return fmt.Errorf("store: commit: %w", err)
+		return tx.unprepared, fmt.Errorf("store: commit: %w", err)
 	}
-	return nil
+	return tx.unprepared, nil
 }
 
 func retryable(err error) bool {
@@ -391,39 +416,50 @@ func insertSQL(table string, cols []string, n int) string {
 }
 
 // BulkUpdate sets cols of the rows of table whose key column equals each
-// row's first value: rows[i] is (key, cols[0], cols[1], …). On PostgreSQL the
-// values are COPYed into a temporary table that one UPDATE … FROM joins; on
-// SQLite they go in chunks of UPDATE … FROM (VALUES …) with anonymous
-// parameters (prepared once per database by PrepareBulkUpdate, when called).
-// Values must be string, int64 or bool. It returns how many rows of table
-// were updated.
+// row's first value: rows[i] is (key, cols[0], cols[1], …). key may name
+// several columns, separated by commas ("campaign_id,post_id"); each row then
+// starts with one value per key column. On PostgreSQL the values are COPYed
+// into a temporary table that one UPDATE … FROM joins; on SQLite they go in
+// chunks of UPDATE … FROM (VALUES …) with anonymous parameters (prepared once
+// per database by PrepareBulkUpdate, when called). Values must be string,
+// int64 or bool. It returns how many rows of table were updated.
 func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
 	return tx.bulkUpdate(ctx, table, key, "", cols, rows)
 }
 
 // BulkUpdateIf is BulkUpdate where each row also names the value its guard
-// column must still hold: rows[i] is (key, guard value, cols[0], …). Rows
+// column must still hold: rows[i] is (key…, guard value, cols[0], …). Rows
 // whose guard column holds anything else are left alone, so the count it
 // returns tells whether another writer got there first (compare-and-set).
 func (tx *Tx) BulkUpdateIf(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	return tx.bulkUpdate(ctx, table, key, guard, cols, rows)
 }
 
+// keyCols splits a comma-separated list of key columns.
+func keyCols(key string) []string {
+	ks := strings.Split(key, ",")
+	for i, k := range ks {
+		ks[i] = strings.TrimSpace(k)
+	}
+	return ks
+}
+
 func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	lead := []string{key}
+	keys := keyCols(key)
+	lead := keys
 	if guard != "" {
-		lead = append(lead, "guard_old")
+		lead = append(keys[:len(keys):len(keys)], "guard_old")
 	}
 	if len(rows[0]) != len(cols)+len(lead) {
 		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns", table, len(rows[0]), len(cols)+len(lead))
 	}
 	if tx.dialect == SQLite {
-		return tx.bulkUpdateSQLite(ctx, table, key, guard, cols, rows)
+		return tx.bulkUpdateSQLite(ctx, table, keys, guard, cols, rows)
 	}
-	all := append(lead, cols...)
+	all := append(lead[:len(lead):len(lead)], cols...)
 	defs := make([]string, len(all))
 	for i, c := range all {
 		var typ string
@@ -450,11 +486,14 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 	for i, c := range cols {
 		sets[i] = c + " = v." + c
 	}
-	where := table + "." + key + " = v." + key
-	if guard != "" {
-		where += " AND " + table + "." + guard + " = v.guard_old"
+	conds := make([]string, 0, len(lead))
+	for _, k := range keys {
+		conds = append(conds, table+"."+k+" = v."+k)
 	}
-	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+where)
+	if guard != "" {
+		conds = append(conds, table+"."+guard+" = v.guard_old")
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+strings.Join(conds, " AND "))
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
@@ -468,7 +507,7 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 	return n, nil
 }
 
-func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
+func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table string, keys []string, guard string, cols []string, rows [][]any) (int64, error) {
 	width := len(rows[0])
 	chunk := bulkChunk(width, len(rows))
 	args := make([]any, 0, chunk*width)
@@ -479,7 +518,7 @@ func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key, guard string, co
 		for _, r := range rows[start:end] {
 			args = append(args, r...)
 		}
-		query := updateSQL(table, key, guard, cols, end-start)
+		query := updateSQL(table, keys, guard, cols, end-start)
 		var res sql.Result
 		var err error
 		if cached, ok := tx.db.stmts.Load(query); ok {
@@ -506,11 +545,12 @@ func (db *DB) PrepareBulkUpdate(ctx context.Context, table, key, guard string, c
 	if db.dialect != SQLite {
 		return nil
 	}
-	width := len(cols) + 1
+	keys := keyCols(key)
+	width := len(cols) + len(keys)
 	if guard != "" {
 		width++
 	}
-	return db.prepareOnce(ctx, updateSQL(table, key, guard, cols, bulkChunk(width, 1<<30)))
+	return db.prepareOnce(ctx, updateSQL(table, keys, guard, cols, bulkChunk(width, 1<<30)))
 }
 
 func (db *DB) prepareOnce(ctx context.Context, query string) error {
@@ -528,12 +568,12 @@ func (db *DB) prepareOnce(ctx context.Context, query string) error {
 }
 
 // updateSQL is SQLite's UPDATE … FROM (VALUES …) for n rows; VALUES columns
-// are named column1, column2, … in order: the key, the guard's expected
+// are named column1, column2, … in order: the keys, the guard's expected
 // value when there is a guard, then cols.
-func updateSQL(table, key, guard string, cols []string, n int) string {
-	lead := 1
+func updateSQL(table string, keys []string, guard string, cols []string, n int) string {
+	lead := len(keys)
 	if guard != "" {
-		lead = 2
+		lead++
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "UPDATE %s SET ", table)
@@ -551,9 +591,15 @@ func updateSQL(table, key, guard string, cols []string, n int) string {
 		}
 		b.WriteString(row)
 	}
-	fmt.Fprintf(&b, ") AS v WHERE %s.%s = v.column1", table, key)
+	b.WriteString(") AS v WHERE ")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		fmt.Fprintf(&b, "%s.%s = v.column%d", table, k, i+1)
+	}
 	if guard != "" {
-		fmt.Fprintf(&b, " AND %s.%s = v.column2", table, guard)
+		fmt.Fprintf(&b, " AND %s.%s = v.column%d", table, guard, len(keys)+1)
 	}
 	return b.String()
 }

@@ -206,12 +206,96 @@ func TestStoreConformance(t *testing.T) {
 			if n0 != "guarded" || n1 != "before" {
 				t.Fatalf("after BulkUpdateIf: %q, %q", n0, n1)
 			}
+			// Several key columns: a row changes only where all of them match.
+			if err := db.WithTx(ctx, func(tx *store.Tx) error {
+				var err error
+				moved, err = tx.BulkUpdateIf(ctx, "brands", "id, name", "created_at", []string{"created_at"}, [][]any{
+					{"brd_bu_00002", "after 2", int64(-2), int64(42)}, // id, name and created_at match: changes
+					{"brd_bu_00003", "after 3", int64(3), int64(43)},  // its name is "before": stays
+				})
+				return err
+			}); err != nil || moved != 1 {
+				t.Fatalf("BulkUpdateIf on two key columns moved %d rows, %v; want 1", moved, err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM brands WHERE (id = 'brd_bu_00002' AND created_at = 42) OR (id = 'brd_bu_00003' AND created_at = 3)`); n != 2 {
+				t.Fatalf("after BulkUpdateIf on two key columns: %d of 2 rows as expected", n)
+			}
 			// A mismatched row is an error before anything is written.
 			if err := db.WithTx(ctx, func(tx *store.Tx) error {
 				_, err := tx.BulkUpdate(ctx, "brands", "id", []string{"name"}, [][]any{{"brd_bu_00000"}})
 				return err
 			}); err == nil {
 				t.Fatal("a row without its values was accepted")
+			}
+		})
+
+		t.Run("statements run again after a failure, a rollback and with rows open", func(t *testing.T) {
+			// On SQLite the same text runs through one prepared statement
+			// (stmtcache.go): it must behave as if parsed afresh each time.
+			ins := `INSERT INTO brands (id, name, created_at) VALUES ($1, $2, $3)`
+			for i := 0; i < 3; i++ {
+				if err := db.WithTx(ctx, func(tx *store.Tx) error {
+					_, err := tx.ExecContext(ctx, ins, fmt.Sprintf("brd_sc_%d", i), "x", int64(i))
+					return err
+				}); err != nil {
+					t.Fatalf("insert %d: %v", i, err)
+				}
+			}
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, ins, "brd_sc_1", "again", int64(9))
+				return err
+			})
+			if !store.IsUniqueViolation(err) {
+				t.Fatalf("a duplicate through the cached statement: %v, want a unique violation", err)
+			}
+			boom := errors.New("boom")
+			if err := db.WithTx(ctx, func(tx *store.Tx) error {
+				if _, err := tx.ExecContext(ctx, ins, "brd_sc_rolled", "x", int64(5)); err != nil {
+					return err
+				}
+				return boom
+			}); !errors.Is(err, boom) {
+				t.Fatalf("rollback: %v", err)
+			}
+			if err := db.WithTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, ins, "brd_sc_3", "x", int64(3))
+				return err
+			}); err != nil {
+				t.Fatalf("insert after a failure and a rollback: %v", err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM brands WHERE id LIKE 'brd_sc_%'`); n != 4 {
+				t.Fatalf("%d brands brd_sc_*, want 4 (0–3, not the rolled-back one)", n)
+			}
+			// Two iterations of one query at once, and the same query inside
+			// the loop: each sees its own rows.
+			q := `SELECT id FROM brands WHERE id LIKE $1 ORDER BY id`
+			outer, err := db.Read().QueryContext(ctx, q, "brd_sc_%")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer outer.Close()
+			var seen []string
+			for outer.Next() {
+				var id string
+				if err := outer.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				var inner int
+				rows, err := db.Read().QueryContext(ctx, q, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					inner++
+				}
+				rows.Close()
+				if inner != 1 {
+					t.Fatalf("the nested query for %s saw %d rows, want 1", id, inner)
+				}
+				seen = append(seen, id)
+			}
+			if err := outer.Err(); err != nil || len(seen) != 4 || seen[3] != "brd_sc_3" {
+				t.Fatalf("the outer query saw %v, %v", seen, err)
 			}
 		})
 

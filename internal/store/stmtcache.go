@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// SQLite (modernc.org/sqlite) parses and plans a statement's text every time
+// it runs unless the statement is prepared; database/sql prepares nothing by
+// itself. Parsing showed as a tenth of the engagement pipeline's CPU, so on
+// SQLite the reader pool and write transactions run the usual single-statement
+// DML through statements prepared once per text. PostgreSQL needs none of
+// this: pgx caches prepared statements per connection already.
+
+// maxCachedStmts bounds each cache: SQL built from data (it should not be)
+// must not grow it without end. Past the bound, queries run unprepared.
+const maxCachedStmts = 1024
+
+// stmtCache maps SQL text to a statement prepared on one *sql.DB.
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // string → *sql.Stmt
+	n  atomic.Int64
+}
+
+// get returns the prepared statement for query, preparing it on first use,
+// or nil when query is not worth caching or does not prepare (the caller
+// then runs it unprepared, and reports its error as usual).
+func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	if s, ok := c.m.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	if !cacheable(query) || c.n.Load() >= maxCachedStmts {
+		return nil
+	}
+	return c.prepare(ctx, query)
+}
+
+// lookup returns query's statement if it is cached, else nil.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	if s, ok := c.m.Load(query); ok {
+		return s.(*sql.Stmt)
+	}
+	return nil
+}
+
+// prepare prepares query on the pool and caches it; nil when it does not
+// prepare.
+func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
+	s, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := c.m.LoadOrStore(query, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	c.n.Add(1)
+	return s
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	c.m.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		c.m.Delete(k)
+		return true
+	})
+	c.n.Store(0)
+}
+
+// cacheable: one SELECT, INSERT, UPDATE, DELETE or WITH statement. Scripts
+// (several statements) and schema changes run unprepared.
+func cacheable(query string) bool {
+	q := strings.TrimSpace(query)
+	if i := strings.IndexByte(q, ';'); i >= 0 && i < len(q)-1 {
+		return false
+	}
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return strings.EqualFold(q[:4], "WITH")
+}
+
+// cachedReader is the SQLite reader pool's Queryer. A statement prepared on
+// the pool is prepared again on each connection it first runs on; a
+// connection with open rows is busy, so no prepared statement is ever
+// stepped by two queries at once.
+type cachedReader struct {
+	*sql.DB
+	c *stmtCache
+}
+
+// ExecContext runs query through its cached statement.
+func (r cachedReader) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := r.c.get(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return r.DB.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query through its cached statement.
+func (r cachedReader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := r.c.get(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return r.DB.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query through its cached statement.
+func (r cachedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := r.c.get(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return r.DB.QueryRowContext(ctx, query, args...)
+}
+
+// ExecContext runs a statement in the transaction. On SQLite, a statement
+// run before is run through a statement prepared once on the writer's
+// connection. The writer has that one connection, held by this
+// transaction, so a statement new to the cache runs unprepared and is
+// prepared when the transaction is over (WithTx). (Queries are not cached
+// inside a transaction: all of them share one connection, and a prepared
+// statement must not be stepped by a second query while the rows of a
+// first are still open.)
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx.dialect == SQLite && tx.db != nil {
+		if s := tx.db.wstmts.lookup(query); s != nil {
+			return tx.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		}
+		if cacheable(query) && tx.db.wstmts.n.Load() < maxCachedStmts {
+			tx.unprepared = append(tx.unprepared, query)
+		}
+	}
+	return tx.Tx.ExecContext(ctx, query, args...)
+}
+
+// prepareLater prepares, on the writer, the statements a finished
+// transaction ran unprepared. It must run with no transaction open in this
+// goroutine (the writer's connection is then free, or soon will be).
+func (db *DB) prepareLater(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		if db.wstmts.lookup(q) == nil {
+			db.wstmts.prepare(ctx, q)
+		}
+	}
+}
