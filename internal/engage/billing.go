@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ type PollResult struct {
 // due is a post waiting to be read, with its marks as read outside the
 // billing transaction.
 type due struct {
+	seq                       int64 // post_marks' row
 	id, creator, ref, mediaID string
 	plat                      platform.Name
 	marks
@@ -177,10 +179,9 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, posts []due,
 // creator is billed once per tick. It closes nothing; it returns the first
 // error of the query, or ctx's.
 func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, size int, out chan<- []due) error {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures,
-		m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed, m.last_polled_at
-		FROM posts p JOIN post_marks m ON m.post_id = p.id
-		WHERE p.campaign_id = $1 AND p.state = $2 AND m.next_poll_at <= $3 ORDER BY p.creator_id, p.id`, campaignID, PostLive, now)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, post_id, creator_id, account_ref, media_id, platform, failures,
+		hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, last_polled_at
+		FROM post_marks WHERE campaign_id = $1 AND live AND next_poll_at <= $2 ORDER BY creator_id, post_id`, campaignID, now)
 	if err != nil {
 		return fmt.Errorf("engage: due posts: %w", err)
 	}
@@ -198,7 +199,7 @@ func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, s
 	for rows.Next() {
 		var d due
 		var plat string
-		if err := rows.Scan(&d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures,
+		if err := rows.Scan(&d.seq, &d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures,
 			&d.hwm[0], &d.hwm[1], &d.hwm[2], &d.hwm[3], &d.hwm[4], &d.billed, &d.lastPolled); err != nil {
 			return fmt.Errorf("engage: due posts: %w", err)
 		}
@@ -351,11 +352,81 @@ func pricesOf(p campaign.Prices) [5]int64 {
 	return [5]int64{p.View, p.Like, p.Comment, p.Share, p.Save}
 }
 
-// growthDetail is one post's billed growth in an earning's detail.
+// growthDetail is one post's billed growth in an earning's detail, as it
+// is read back.
 type growthDetail struct {
 	PostID string           `json:"post_id"`
 	Growth map[string]int64 `json:"growth"`
 	Amount int64            `json:"amount"`
+}
+
+// billedPost is one post's billed growth as billing collects it: growth in
+// platform.Metrics order, 0 where nothing of that metric was billed.
+type billedPost struct {
+	postID string
+	growth [5]int64
+	amount int64
+}
+
+// metricsByName are the indexes of platform.Metrics in the order of their
+// names, the order encoding/json writes a map's keys in.
+var metricsByName = func() []int {
+	idx := make([]int, len(platform.Metrics))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return platform.Metrics[idx[a]] < platform.Metrics[idx[b]] })
+	return idx
+}()
+
+// appendDetail appends the JSON of an earning's detail — the same bytes
+// json.Marshal writes for the []growthDetail it stands for — to b. Billing
+// writes one per creator per tick, and encoding/json's reflection over a
+// map per post was a twentieth of a tick. Post ids are payper's own
+// (letters, digits and '_'); a character JSON would escape is escaped all
+// the same.
+func appendDetail(b []byte, posts []billedPost) []byte {
+	b = append(b, '[')
+	for i, p := range posts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"post_id":`...)
+		b = appendJSONString(b, p.postID)
+		b = append(b, `,"growth":{`...)
+		first := true
+		for _, m := range metricsByName {
+			if p.growth[m] == 0 {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, '"')
+			b = append(b, platform.Metrics[m]...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, p.growth[m], 10)
+		}
+		b = append(b, `},"amount":`...)
+		b = strconv.AppendInt(b, p.amount, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string; anything but plain printable
+// ASCII goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration, relock bool) (PollResult, error) {
@@ -387,30 +458,30 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	// unchanged; anywhere else another server polled meanwhile, and
 	// errMarksMoved sends the caller round again with relock.
 	type current struct {
-		state string
+		live bool
 		marks
 	}
 	cur := make(map[string]*current, len(posts))
 	if !relock {
 		for _, p := range posts {
-			cur[p.id] = &current{state: PostLive, marks: p.marks}
+			cur[p.id] = &current{live: true, marks: p.marks}
 		}
 	} else {
 		ids := make([]string, len(posts))
 		for i, p := range posts {
 			ids[i] = p.id
 		}
-		cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
-		rows, err := tx.QueryContext(ctx, `SELECT m.post_id, p.state, m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves,
-			m.billed, m.failures, m.last_polled_at FROM post_marks m JOIN posts p ON p.id = m.post_id
-			WHERE `+cond+` ORDER BY m.post_id`+tx.ForUpdate(), arg)
+		cond, arg := store.InText(tx.Dialect(), "post_id", 2, ids)
+		rows, err := tx.QueryContext(ctx, `SELECT post_id, live, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves,
+			billed, failures, last_polled_at FROM post_marks
+			WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id, post_id`+tx.ForUpdate(), campaignID, arg)
 		if err != nil {
 			return res, fmt.Errorf("engage: lock posts: %w", err)
 		}
 		for rows.Next() {
 			var id string
 			c := &current{}
-			if err := rows.Scan(&id, &c.state, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
+			if err := rows.Scan(&id, &c.live, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
 				rows.Close()
 				return res, fmt.Errorf("engage: lock posts: %w", err)
 			}
@@ -426,17 +497,17 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	if err != nil {
 		return res, err
 	}
-	var updates, removals, waits, snaps [][]any
+	var updates, removals, unlive, waits, snaps [][]any
 	amounts := map[string]int64{}
-	details := map[string][]growthDetail{}
+	details := map[string][]billedPost{}
 	for _, p := range posts {
 		c, ok := cur[p.id]
-		if !ok || c.state != PostLive || c.lastPolled >= nowUS {
+		if !ok || !c.live || c.lastPolled >= nowUS {
 			continue // rejected or removed meanwhile, or polled by another server at this very time
 		}
 		if wait, ok := deferred[p.id]; ok {
 			res.Deferred++
-			waits = append(waits, []any{p.id, nowUS + wait.Microseconds(), int64(c.failures + 1)})
+			waits = append(waits, []any{p.seq, nowUS + wait.Microseconds(), int64(c.failures + 1)})
 			continue
 		}
 		r, ok := readings[p.id]
@@ -446,14 +517,15 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		if r.removed != "" {
 			res.Removed++
 			removals = append(removals, []any{p.id, PostRemoved, r.removed})
+			unlive = append(unlive, []any{p.seq, false})
 			continue
 		}
 		res.PostsRead++
 		counts := countsOf(r.counts)
 		var amount int64
-		growth := map[string]int64{}
+		var growth [5]int64
 		hw := c.hwm
-		snap := []any{p.id, nowUS}
+		snap := []any{nowUS, p.id}
 		for i, cnt := range counts {
 			if !cnt.Known {
 				snap = append(snap, nil)
@@ -469,7 +541,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			if !billable || prices[i] == 0 || collabs[p.creator].EndedAt != 0 {
 				continue
 			}
-			growth[string(platform.Metrics[i])] = g
+			growth[i] = g
 			cost, err := money.MulMicros(prices[i], g)
 			if err == nil {
 				amount, err = money.AddMicros(amount, cost)
@@ -487,14 +559,14 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			if amounts[p.creator], err = money.AddMicros(amounts[p.creator], amount); err != nil {
 				return res, fmt.Errorf("engage: creator %s: amount overflows: %w", p.creator, err)
 			}
-			details[p.creator] = append(details[p.creator], growthDetail{PostID: p.id, Growth: growth, Amount: amount})
+			details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
 		}
-		updates = append(updates, []any{p.id, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, nextOf[p.plat], int64(0)})
+		updates = append(updates, []any{p.seq, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, nextOf[p.plat], int64(0)})
 	}
 
 	// Move the marks first, each only if no other server polled the post
 	// since its marks were read (last_polled_at unchanged).
-	n, err := tx.BulkUpdateIf(ctx, "post_marks", "post_id", "last_polled_at", pollCols, updates)
+	n, err := tx.BulkUpdateIf(ctx, "post_marks", marksKey, "last_polled_at", pollCols, updates)
 	if err != nil {
 		return res, err
 	}
@@ -533,10 +605,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			if r.Granted == 0 {
 				continue
 			}
-			detail, err := json.Marshal(details[creators[i]])
-			if err != nil {
-				return res, fmt.Errorf("engage: encode earning detail: %w", err)
-			}
+			detail := appendDetail(nil, details[creators[i]])
 			earnRows = append(earnRows, []any{id.New(id.Earning), camp.ID, creators[i], string(camp.Currency), r.Requested, r.Granted,
 				r.Fee, r.Earned, string(detail), r.TxID, EarningHeld, nowUS, nowUS + s.cfg.HoldingPeriod.Microseconds()})
 			k := rollup.Key{Campaign: camp.ID, Creator: creators[i], Day: today}
@@ -563,10 +632,13 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "post_marks", "post_id", []string{"next_poll_at", "failures"}, waits); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"next_poll_at", "failures"}, waits); err != nil {
 		return res, err
 	}
 	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, removals); err != nil {
+		return res, err
+	}
+	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"live"}, unlive); err != nil {
 		return res, err
 	}
 	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, snaps); err != nil {
@@ -585,13 +657,16 @@ func (s *Service) prepare(ctx context.Context) error {
 	if err := s.db.PrepareBulk(ctx, "post_snapshots", snapshotCols); err != nil {
 		return err
 	}
-	return s.db.PrepareBulkUpdate(ctx, "post_marks", "post_id", "last_polled_at", pollCols)
+	return s.db.PrepareBulkUpdate(ctx, "post_marks", marksKey, "last_polled_at", pollCols)
 }
+
+// marksKey is the key a poll rewrites post_marks by (on SQLite the rowid).
+const marksKey = "seq"
 
 var (
 	pollCols     = []string{"hwm_views", "hwm_likes", "hwm_comments", "hwm_shares", "hwm_saves", "billed", "last_polled_at", "next_poll_at", "failures"}
 	earningCols  = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail", "accrue_tx_id", "state", "accrued_at", "release_at"}
-	snapshotCols = []string{"post_id", "taken_at", "views", "likes", "comments", "shares", "saves", "billable"}
+	snapshotCols = []string{"taken_at", "post_id", "views", "likes", "comments", "shares", "saves", "billable"}
 )
 
 // CompleteEnded completes every open or paused campaign whose end date has

@@ -215,8 +215,9 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, campaignID s
 		if err != nil {
 			return fmt.Errorf("engage: insert post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_marks (post_id, campaign_id, next_poll_at) VALUES ($1, $2, $3)`,
-			post.ID, post.CampaignID, now.UnixMicro()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_marks (campaign_id, creator_id, post_id, account_ref, platform, media_id, live,
+			next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, post.CampaignID, post.CreatorID, post.ID, ref, string(post.Platform),
+			post.MediaID, post.State == PostLive, now.UnixMicro()); err != nil {
 			return fmt.Errorf("engage: insert post marks: %w", err)
 		}
 		return nil
@@ -261,7 +262,8 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, postID strin
 			post.State, post.StateReason, now.UnixMicro(), post.ID); err != nil {
 			return fmt.Errorf("engage: decide post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE post_marks SET next_poll_at = $1 WHERE post_id = $2`, now.UnixMicro(), post.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE post_marks SET next_poll_at = $1, live = $2 WHERE post_id = $3`,
+			now.UnixMicro(), post.State == PostLive, post.ID); err != nil {
 			return fmt.Errorf("engage: decide post: %w", err)
 		}
 		out = post
@@ -338,13 +340,14 @@ func (s *Service) RecordVerified(ctx context.Context, campaignID, creatorID, acc
 		pid := id.New(id.Post)
 		rows[i] = []any{pid, campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
 			m.PublishedAt.UnixMicro(), PostLive, now}
-		marks[i] = []any{pid, campaignID, now}
+		marks[i] = []any{campaignID, creatorID, pid, accountRef, string(p), m.ID, true, now}
 	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
 			"caption", "media_type", "published_at", "state", "submitted_at"}, rows); err != nil {
 			return err
 		}
-		return tx.BulkInsert(ctx, "post_marks", []string{"post_id", "campaign_id", "next_poll_at"}, marks)
+		return tx.BulkInsert(ctx, "post_marks", []string{"campaign_id", "creator_id", "post_id", "account_ref", "platform", "media_id",
+			"live", "next_poll_at"}, marks)
 	})
 }

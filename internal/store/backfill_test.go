@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/payper/payper/internal/store"
@@ -55,6 +56,10 @@ func TestRollupBackfill(t *testing.T) {
 		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
 			VALUES ('pst_1', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', 'm1', 0, 'live', 0)`)
 		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, hwm_likes, hwm_comments, last_polled_at) VALUES ('pst_1', 'cmp_1', 900, 40, 3, $1)`, d+day+9)
+		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
+			VALUES ('pst_2', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', 'm2', 0, 'removed', 0)`)
+		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, billed, next_poll_at) VALUES ('pst_2', 'cmp_1', 7, 1234, 99)`)
+		exec(`INSERT INTO post_snapshots (post_id, taken_at, views, likes, comments, shares, saves, billable) VALUES ('pst_1', $1, 900, 40, 3, NULL, 0, TRUE)`, d+day+9)
 		for i, e := range []struct {
 			net, fee int64
 			state    string
@@ -96,6 +101,35 @@ func TestRollupBackfill(t *testing.T) {
 		}
 		if len(rows) != len(want) {
 			t.Fatalf("rollups %+v, want %+v", rows, want)
+		}
+
+		// 0018: post_marks carry their post's creator, account, platform,
+		// media id and liveness; marks and snapshots keep their values.
+		type mark struct {
+			campaign, creator, post, ref, plat, media string
+			live                                      bool
+			views, likes, billed, last, next          int64
+		}
+		marks, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (mark, error) {
+			var m mark
+			return m, r.Scan(&m.campaign, &m.creator, &m.post, &m.ref, &m.plat, &m.media, &m.live, &m.views, &m.likes, &m.billed, &m.last, &m.next)
+		}, `SELECT campaign_id, creator_id, post_id, account_ref, platform, media_id, live, hwm_views, hwm_likes, billed, last_polled_at,
+			next_poll_at FROM post_marks ORDER BY post_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantMarks := []mark{
+			{"cmp_1", "crt_1", "pst_1", "acc_1", "sandbox", "m1", true, 900, 40, 0, d + day + 9, 0},
+			{"cmp_1", "crt_1", "pst_2", "acc_1", "sandbox", "m2", false, 7, 0, 1234, 0, 99},
+		}
+		if len(marks) != 2 || marks[0] != wantMarks[0] || marks[1] != wantMarks[1] {
+			t.Errorf("post_marks after 0018: %+v, want %+v", marks, wantMarks)
+		}
+		var snapViews, snapAt int64
+		var shares sql.NullInt64
+		if err := db.Read().QueryRowContext(ctx, `SELECT views, taken_at, shares FROM post_snapshots WHERE post_id = 'pst_1'`).Scan(&snapViews, &snapAt, &shares); err != nil ||
+			snapViews != 900 || snapAt != d+day+9 || shares.Valid {
+			t.Errorf("snapshot after 0018: views %d at %d, shares %v, %v", snapViews, snapAt, shares, err)
 		}
 		for i := range want {
 			if rows[i] != want[i] {
