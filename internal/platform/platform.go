@@ -305,7 +305,7 @@ func (c Count) MarshalJSON() ([]byte, error) {
 	if !c.Known {
 		return []byte("null"), nil
 	}
-	return fmt.Appendf(nil, "%d", c.Value), nil
+	return strconv.AppendInt(nil, c.Value, 10), nil
 }
 
 // UnmarshalJSON decodes a number (or a string holding one, as YouTube sends)

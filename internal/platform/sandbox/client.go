@@ -199,7 +199,11 @@ func (c *Client) Counts(ctx context.Context, tok platform.Token, mediaIDs []stri
 			if it.ID == "" {
 				return out, c.malformed("counts", errors.New("an item has no id"))
 			}
-			out[it.ID] = platform.MediaCounts{MediaID: it.ID, AccountID: it.AccountID, Counts: it.Counts}
+			counts, err := it.counts()
+			if err != nil {
+				return out, c.malformed("counts", err)
+			}
+			out[it.ID] = platform.MediaCounts{MediaID: it.ID, AccountID: it.AccountID, Counts: counts}
 		}
 	}
 	return out, nil

@@ -453,11 +453,32 @@ type countsRequest struct {
 }
 
 // countsItem is one post's counters; a metric the network does not report
-// for the post is null.
+// for the post is null. The counters are plain optional numbers on the
+// wire (encoding/json handles *int64 on its fast path; platform.Count's own
+// methods cost a call and a re-scan per value).
 type countsItem struct {
 	ID        string `json:"id"`
 	AccountID string `json:"account_id"`
-	platform.Counts
+	Views     *int64 `json:"views"`
+	Likes     *int64 `json:"likes"`
+	Comments  *int64 `json:"comments"`
+	Shares    *int64 `json:"shares"`
+	Saves     *int64 `json:"saves"`
+}
+
+// counts returns the item's counters; a negative one is an error.
+func (it countsItem) counts() (platform.Counts, error) {
+	var c [5]platform.Count
+	for i, v := range [5]*int64{it.Views, it.Likes, it.Comments, it.Shares, it.Saves} {
+		if v == nil {
+			continue
+		}
+		if *v < 0 {
+			return platform.Counts{}, fmt.Errorf("media %s: %s is negative (%d)", it.ID, platform.Metrics[i], *v)
+		}
+		c[i] = platform.Known(*v)
+	}
+	return platform.Counts{Views: c[0], Likes: c[1], Comments: c[2], Shares: c[3], Saves: c[4]}, nil
 }
 
 // countsResponse lists the counters of the requested posts that exist, in

@@ -665,11 +665,9 @@ func (w *World) liveCounts(ctx context.Context, ids []string) (map[string]counts
 	out := make(map[string]countsItem, len(ids))
 	for rows.Next() {
 		var it countsItem
-		var v, l, c, sh, sv sql.NullInt64
-		if err := rows.Scan(&it.ID, &it.AccountID, &v, &l, &c, &sh, &sv); err != nil {
+		if err := rows.Scan(&it.ID, &it.AccountID, &it.Views, &it.Likes, &it.Comments, &it.Shares, &it.Saves); err != nil {
 			return nil, fmt.Errorf("sandbox: read counts: %w", err)
 		}
-		it.Counts = platform.Counts{Views: countOf(v), Likes: countOf(l), Comments: countOf(c), Shares: countOf(sh), Saves: countOf(sv)}
 		out[it.ID] = it
 	}
 	if err := rows.Err(); err != nil {
