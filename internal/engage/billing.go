@@ -101,18 +101,19 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		dueErr = s.streamDue(rctx, campaignID, s.clock.Now().UnixMicro(), s.cfg.ChunkPosts, chunks)
 		close(chunks)
 	}()
-	type chunkRead struct {
-		posts    []due
-		readings map[string]reading
-		deferred map[string]time.Duration
-	}
-	reads := make(chan chunkRead, 1)
+	reads := make(chan *chunk, 1)
 	go func() {
 		defer close(reads)
 		for c := range chunks {
 			r, d := s.read(rctx, c)
+			// The chunk's rows are worked out here, beside the billing of
+			// the chunk before, so the single writer only writes them.
+			ch, err := s.planChunk(rctx, s.db.Read(), c, r, d, nil)
+			if err != nil {
+				ch = &chunk{posts: c, readings: r, deferred: d, err: err}
+			}
 			select {
-			case reads <- chunkRead{c, r, d}:
+			case reads <- ch:
 			case <-rctx.Done():
 				return
 			}
@@ -125,9 +126,9 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		}
 		<-dueDone
 	}
-	for cr := range reads {
-		res.PostsDue += len(cr.posts)
-		r, _, err := s.billChunk(ctx, campaignID, cr.posts, cr.readings, cr.deferred)
+	for ch := range reads {
+		res.PostsDue += len(ch.posts)
+		r, _, err := s.billChunk(ctx, campaignID, ch)
 		if err != nil {
 			finish()
 			return res, err
@@ -153,24 +154,33 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	return res, nil
 }
 
-// billChunk bills one chunk in its own transaction: first with the marks
-// read before the platform, and if another server moved any of them since,
-// again with the marks locked and re-read (relocked).
-func (s *Service) billChunk(ctx context.Context, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration) (r PollResult, relocked bool, err error) {
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		var err error
-		r, err = s.bill(ctx, tx, campaignID, posts, readings, deferred, false)
-		return err
-	})
-	if errors.Is(err, errMarksMoved) {
-		relocked = true
+// billChunk bills one chunk in its own transaction: first as planned from
+// the marks read before the platform, and if another server moved any of
+// them since, again with the marks locked and re-read (relocked).
+func (s *Service) billChunk(ctx context.Context, campaignID string, ch *chunk) (r PollResult, relocked bool, err error) {
+	if ch.err == nil {
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
-			r, err = s.bill(ctx, tx, campaignID, posts, readings, deferred, true)
+			r, err = s.bill(ctx, tx, campaignID, ch)
 			return err
 		})
+		if !errors.Is(err, errMarksMoved) {
+			return r, false, err
+		}
 	}
-	return r, relocked, err
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		cur, err := s.lockMarks(ctx, tx, campaignID, ch.posts)
+		if err != nil {
+			return err
+		}
+		fresh, err := s.planChunk(ctx, tx, ch.posts, ch.readings, ch.deferred, cur)
+		if err != nil {
+			return err
+		}
+		r, err = s.bill(ctx, tx, campaignID, fresh)
+		return err
+	})
+	return r, true, err
 }
 
 // streamDue sends the campaign's live posts due by now, with their marks,
@@ -429,19 +439,165 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, posts []due, readings map[string]reading, deferred map[string]time.Duration, relock bool) (PollResult, error) {
-	res := PollResult{CampaignID: campaignID, PostsDue: len(posts)}
+// chunk is a chunk of due posts as read from the platform, and its billing
+// worked out from the marks it was read with: what each post grew by above
+// its high-water marks, and the rows that record it. Only what the
+// campaign's state, prices and collaborations decide — what is paid — is
+// left for bill, under the campaign's lock.
+type chunk struct {
+	posts    []due
+	readings map[string]reading
+	deferred map[string]time.Duration
+	err      error // planning failed: bill with the marks locked, which plans again
+
+	now    int64 // when the posts were read (µs): their snapshots' time
+	read   []readPost
+	// updates move the marks of read posts (marksKey, guard, pollCols), in
+	// the order of read; each one's billed total is set by bill.
+	updates [][]any
+	// snaps are the read posts' snapshots (snapshotCols), in the order of
+	// read; each one's billable flag is set by bill.
+	snaps                   [][]any
+	waits, removals, unlive [][]any
+	// growth sums each creator's read growth (views…saves), billed or not.
+	growth map[string]*[5]int64
+	// relocked: the marks were locked and re-read in bill's transaction.
+	relocked bool
+}
+
+// readPost is one read post of a chunk.
+type readPost struct {
+	id, creator string
+	growth      [5]int64 // above the high-water marks, platform.Metrics order
+	billed      int64    // gross billed for the post before this read
+}
+
+// Positions, in a chunk's rows, of what bill fills in.
+const (
+	updBilled    = 7 // seq, guard, 5 marks, billed, …
+	snapBillable = 7 // taken_at, post_id, 5 counts, billable
+)
+
+// planChunk works out the chunk's rows from the posts' marks: those read
+// with the due posts (cur nil), or cur, as locked and re-read. q reads how
+// many posts a paced platform has live.
+func (s *Service) planChunk(ctx context.Context, q store.Queryer, posts []due, readings map[string]reading, deferred map[string]time.Duration, cur map[string]*current) (*chunk, error) {
+	now := s.clock.Now().UnixMicro()
+	ch := &chunk{posts: posts, readings: readings, deferred: deferred, now: now, relocked: cur != nil,
+		growth: map[string]*[5]int64{}}
+	nextOf, err := s.nextPolls(ctx, q, posts, now)
+	if err != nil {
+		return nil, err
+	}
+	ch.read = make([]readPost, 0, len(posts))
+	ch.updates = make([][]any, 0, len(posts))
+	ch.snaps = make([][]any, 0, len(posts))
+	for _, p := range posts {
+		c := &current{live: true, marks: p.marks}
+		if cur != nil {
+			var ok bool
+			if c, ok = cur[p.id]; !ok {
+				continue // gone meanwhile
+			}
+		}
+		if !c.live || c.lastPolled >= now {
+			continue // rejected or removed meanwhile, or polled by another server at this very time
+		}
+		if wait, ok := deferred[p.id]; ok {
+			ch.waits = append(ch.waits, []any{p.seq, now + wait.Microseconds(), int64(c.failures + 1)})
+			continue
+		}
+		r, ok := readings[p.id]
+		if !ok {
+			continue
+		}
+		if r.removed != "" {
+			ch.removals = append(ch.removals, []any{p.id, PostRemoved, r.removed})
+			ch.unlive = append(ch.unlive, []any{p.seq, false})
+			continue
+		}
+		rp := readPost{id: p.id, creator: p.creator, billed: c.billed}
+		hw := c.hwm
+		snap := make([]any, 2, len(snapshotCols))
+		snap[0], snap[1] = now, p.id
+		for i, cnt := range countsOf(r.counts) {
+			if !cnt.Known {
+				snap = append(snap, nil)
+				continue
+			}
+			snap = append(snap, cnt.Value)
+			if cnt.Value > hw[i] { // a count that falls bills nothing until it passes its old peak
+				rp.growth[i] = cnt.Value - hw[i]
+				hw[i] = cnt.Value
+			}
+		}
+		g := ch.growth[p.creator]
+		if g == nil {
+			g = new([5]int64)
+			ch.growth[p.creator] = g
+		}
+		for i, v := range rp.growth {
+			g[i] += v
+		}
+		ch.read = append(ch.read, rp)
+		ch.snaps = append(ch.snaps, append(snap, false))
+		ch.updates = append(ch.updates, []any{p.seq, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], c.billed, now, nextOf[p.plat], int64(0)})
+	}
+	return ch, nil
+}
+
+// current is a post's liveness and marks as bill starts from them.
+type current struct {
+	live bool
+	marks
+}
+
+// lockMarks locks and re-reads the marks of posts.
+func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, campaignID string, posts []due) (map[string]*current, error) {
+	ids := make([]string, len(posts))
+	for i, p := range posts {
+		ids[i] = p.id
+	}
+	cond, arg := store.InText(tx.Dialect(), "post_id", 2, ids)
+	rows, err := tx.QueryContext(ctx, `SELECT post_id, live, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves,
+		billed, failures, last_polled_at FROM post_marks
+		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id, post_id`+tx.ForUpdate(), campaignID, arg)
+	if err != nil {
+		return nil, fmt.Errorf("engage: lock posts: %w", err)
+	}
+	defer rows.Close()
+	cur := make(map[string]*current, len(posts))
+	for rows.Next() {
+		var id string
+		c := &current{}
+		if err := rows.Scan(&id, &c.live, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
+			return nil, fmt.Errorf("engage: lock posts: %w", err)
+		}
+		cur[id] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("engage: lock posts: %w", err)
+	}
+	return cur, nil
+}
+
+// bill writes a planned chunk in tx: under the campaign's lock it prices
+// the growth, moves the marks (only where unchanged since they were read,
+// unless relocked; errMarksMoved otherwise), accrues one balancing accrual
+// per creator, records earnings, snapshots and rollups, and completes the
+// campaign when the escrow is spent.
+func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch *chunk) (PollResult, error) {
+	res := PollResult{CampaignID: campaignID, PostsDue: len(ch.posts), Deferred: len(ch.waits), Removed: len(ch.removals),
+		PostsRead: len(ch.read)}
 	camp, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, campaignID)
 	if err != nil {
 		return res, err
 	}
 	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
-		res.Stopped = true
-		return res, nil
+		return PollResult{CampaignID: campaignID, PostsDue: len(ch.posts), Stopped: true}, nil
 	}
-	now := s.clock.Now()
-	nowUS := now.UnixMicro()
-	today := rollup.DayOf(nowUS)
+	now := time.UnixMicro(ch.now)
+	today := rollup.DayOf(ch.now)
 	var roll rollup.Batch
 	billable := camp.State == campaign.StateOpen && camp.Setup != nil && !now.Before(camp.Setup.StartsAt) && now.Before(camp.Setup.EndsAt)
 	collabs, err := campaign.Collaborations(ctx, tx, camp.ID)
@@ -452,97 +608,33 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 	if camp.Setup != nil {
 		prices = pricesOf(camp.Setup.Prices)
 	}
-
-	// The marks as read before the platform, or (relock) locked and re-read
-	// now. In the first case the update below only applies where they are
-	// unchanged; anywhere else another server polled meanwhile, and
-	// errMarksMoved sends the caller round again with relock.
-	type current struct {
-		live bool
-		marks
-	}
-	cur := make(map[string]*current, len(posts))
-	if !relock {
-		for _, p := range posts {
-			cur[p.id] = &current{live: true, marks: p.marks}
-		}
-	} else {
-		ids := make([]string, len(posts))
-		for i, p := range posts {
-			ids[i] = p.id
-		}
-		cond, arg := store.InText(tx.Dialect(), "post_id", 2, ids)
-		rows, err := tx.QueryContext(ctx, `SELECT post_id, live, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves,
-			billed, failures, last_polled_at FROM post_marks
-			WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id, post_id`+tx.ForUpdate(), campaignID, arg)
-		if err != nil {
-			return res, fmt.Errorf("engage: lock posts: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			c := &current{}
-			if err := rows.Scan(&id, &c.live, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
-				rows.Close()
-				return res, fmt.Errorf("engage: lock posts: %w", err)
+	for creator, g := range ch.growth {
+		k := rollup.Key{Campaign: camp.ID, Creator: creator, Day: today}
+		for i, v := range g {
+			if v != 0 {
+				roll.Add(k, rollup.Col(i), v) // Views…Saves
 			}
-			cur[id] = c
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return res, fmt.Errorf("engage: lock posts: %w", err)
 		}
 	}
 
-	nextOf, err := s.nextPolls(ctx, tx, posts, nowUS)
-	if err != nil {
-		return res, err
-	}
-	var updates, removals, unlive, waits, snaps [][]any
+	// Price the growth: each post's amount, its billed total, and per creator
+	// the posts and the sum.
 	amounts := map[string]int64{}
 	details := map[string][]billedPost{}
-	for _, p := range posts {
-		c, ok := cur[p.id]
-		if !ok || !c.live || c.lastPolled >= nowUS {
-			continue // rejected or removed meanwhile, or polled by another server at this very time
-		}
-		if wait, ok := deferred[p.id]; ok {
-			res.Deferred++
-			waits = append(waits, []any{p.seq, nowUS + wait.Microseconds(), int64(c.failures + 1)})
+	for i, p := range ch.read {
+		ch.snaps[i][snapBillable] = billable
+		if !billable || collabs[p.creator].EndedAt != 0 {
+			ch.updates[i][updBilled] = p.billed
 			continue
 		}
-		r, ok := readings[p.id]
-		if !ok {
-			continue
-		}
-		if r.removed != "" {
-			res.Removed++
-			removals = append(removals, []any{p.id, PostRemoved, r.removed})
-			unlive = append(unlive, []any{p.seq, false})
-			continue
-		}
-		res.PostsRead++
-		counts := countsOf(r.counts)
 		var amount int64
 		var growth [5]int64
-		hw := c.hwm
-		snap := []any{nowUS, p.id}
-		for i, cnt := range counts {
-			if !cnt.Known {
-				snap = append(snap, nil)
+		for m, g := range p.growth {
+			if g == 0 || prices[m] == 0 {
 				continue
 			}
-			snap = append(snap, cnt.Value)
-			if cnt.Value <= hw[i] {
-				continue // a count that falls bills nothing until it passes its old peak
-			}
-			g := cnt.Value - hw[i]
-			hw[i] = cnt.Value
-			roll.Add(rollup.Key{Campaign: camp.ID, Creator: p.creator, Day: today}, rollup.Col(i), g) // Views…Saves
-			if !billable || prices[i] == 0 || collabs[p.creator].EndedAt != 0 {
-				continue
-			}
-			growth[i] = g
-			cost, err := money.MulMicros(prices[i], g)
+			growth[m] = g
+			cost, err := money.MulMicros(prices[m], g)
 			if err == nil {
 				amount, err = money.AddMicros(amount, cost)
 			}
@@ -550,8 +642,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 				return res, fmt.Errorf("engage: post %s: amount overflows: %w", p.id, err)
 			}
 		}
-		snaps = append(snaps, append(snap, billable))
-		billed := c.billed
+		billed := p.billed
 		if amount > 0 {
 			if billed, err = money.AddMicros(billed, amount); err != nil {
 				return res, fmt.Errorf("engage: post %s: billed total overflows: %w", p.id, err)
@@ -561,18 +652,18 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
 		}
-		updates = append(updates, []any{p.seq, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], billed, nowUS, nextOf[p.plat], int64(0)})
+		ch.updates[i][updBilled] = billed
 	}
 
 	// Move the marks first, each only if no other server polled the post
 	// since its marks were read (last_polled_at unchanged).
-	n, err := tx.BulkUpdateIf(ctx, "post_marks", marksKey, "last_polled_at", pollCols, updates)
+	n, err := tx.BulkUpdateIf(ctx, "post_marks", marksKey, "last_polled_at", pollCols, ch.updates)
 	if err != nil {
 		return res, err
 	}
-	if n != int64(len(updates)) {
-		if relock {
-			return res, fmt.Errorf("engage: %d of %d marks moved under their lock", int64(len(updates))-n, len(updates))
+	if n != int64(len(ch.updates)) {
+		if ch.relocked {
+			return res, fmt.Errorf("engage: %d of %d marks moved under their lock", int64(len(ch.updates))-n, len(ch.updates))
 		}
 		return res, errMarksMoved
 	}
@@ -607,7 +698,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 			}
 			detail := appendDetail(nil, details[creators[i]])
 			earnRows = append(earnRows, []any{id.New(id.Earning), camp.ID, creators[i], string(camp.Currency), r.Requested, r.Granted,
-				r.Fee, r.Earned, string(detail), r.TxID, EarningHeld, nowUS, nowUS + s.cfg.HoldingPeriod.Microseconds()})
+				r.Fee, r.Earned, string(detail), r.TxID, EarningHeld, ch.now, ch.now + s.cfg.HoldingPeriod.Microseconds()})
 			k := rollup.Key{Campaign: camp.ID, Creator: creators[i], Day: today}
 			roll.Add(k, rollup.EarnInteractions, r.Earned)
 			roll.Add(k, rollup.Fees, r.Fee)
@@ -632,22 +723,22 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, pos
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"next_poll_at", "failures"}, waits); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"next_poll_at", "failures"}, ch.waits); err != nil {
 		return res, err
 	}
-	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, removals); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, ch.removals); err != nil {
 		return res, err
 	}
-	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"live"}, unlive); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"live"}, ch.unlive); err != nil {
 		return res, err
 	}
-	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, snaps); err != nil {
+	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, ch.snaps); err != nil {
 		return res, err
 	}
 	if err := roll.Flush(ctx, tx); err != nil {
 		return res, err
 	}
-	s.m.polled.Add(float64(len(snaps)))
+	s.m.polled.Add(float64(len(ch.snaps)))
 	return res, nil
 }
 
@@ -712,7 +803,7 @@ var errMarksMoved = errors.New("engage: marks moved since they were read")
 // nextPolls returns, per platform of posts, when its posts are read next:
 // after the poll interval, or later when the platform's daily quota cannot
 // read all its live posts that often (a platform.Pacer: YouTube).
-func (s *Service) nextPolls(ctx context.Context, tx *store.Tx, posts []due, nowUS int64) (map[platform.Name]int64, error) {
+func (s *Service) nextPolls(ctx context.Context, q store.Queryer, posts []due, nowUS int64) (map[platform.Name]int64, error) {
 	out := map[platform.Name]int64{}
 	for _, p := range posts {
 		if _, ok := out[p.plat]; ok {
@@ -722,7 +813,7 @@ func (s *Service) nextPolls(ctx context.Context, tx *store.Tx, posts []due, nowU
 		if c, err := s.platforms.Get(p.plat); err == nil {
 			if pacer, ok := c.(platform.Pacer); ok {
 				var n int
-				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts WHERE platform = $1 AND state = $2`, string(p.plat), PostLive).Scan(&n); err != nil {
+				if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts WHERE platform = $1 AND state = $2`, string(p.plat), PostLive).Scan(&n); err != nil {
 					return nil, fmt.Errorf("engage: live %s posts: %w", p.plat, err)
 				}
 				interval = max(interval, pacer.MinPollInterval(n))

@@ -19,5 +19,9 @@ func (s *Service) ReadNow(ctx context.Context, campaignID string) (func() (r Pol
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
-	return func() (PollResult, bool, error) { return s.billChunk(ctx, campaignID, posts, readings, deferred) }, nil
+	ch, err := s.planChunk(ctx, s.db.Read(), posts, readings, deferred, nil)
+	if err != nil {
+		return nil, err
+	}
+	return func() (PollResult, bool, error) { return s.billChunk(ctx, campaignID, ch) }, nil
 }
