@@ -450,8 +450,8 @@ type chunk struct {
 	deferred map[string]time.Duration
 	err      error // planning failed: bill with the marks locked, which plans again
 
-	now    int64 // when the posts were read (µs): their snapshots' time
-	read   []readPost
+	now  int64 // when the posts were read (µs): their snapshots' time
+	read []readPost
 	// updates move the marks of read posts (marksKey, guard, pollCols), in
 	// the order of read; each one's billed total is set by bill.
 	updates [][]any
