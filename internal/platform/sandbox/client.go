@@ -191,11 +191,15 @@ func (c *Client) Counts(ctx context.Context, tok platform.Token, mediaIDs []stri
 	out := make(map[string]platform.MediaCounts, len(ids))
 	for start := 0; start < len(ids); start += MaxCountsIDs {
 		chunk := ids[start:min(start+MaxCountsIDs, len(ids))]
-		var resp countsResponse
-		if err := c.api(ctx, tok, http.MethodPost, "/api/media/counts", countsRequest{IDs: chunk}, nil, &resp); err != nil {
+		var body []byte
+		if err := c.api(ctx, tok, http.MethodPost, "/api/media/counts", countsRequest{IDs: chunk}, nil, &body); err != nil {
 			return out, err
 		}
-		for _, it := range resp.Data {
+		items, err := decodeCounts(body)
+		if err != nil {
+			return out, c.malformed("POST /api/media/counts", err)
+		}
+		for _, it := range items {
 			if it.ID == "" {
 				return out, c.malformed("counts", errors.New("an item has no id"))
 			}
@@ -228,7 +232,8 @@ func (c *Client) RecentMedia(ctx context.Context, tok platform.Token, limit int)
 }
 
 // api performs one bearer-authenticated API call and decodes a 200 answer
-// into out. notFound is the Kind a 404 maps to.
+// into out (a *[]byte receives the body as it is). notFound is the Kind a
+// 404 maps to.
 func (c *Client) api(ctx context.Context, tok platform.Token, method, path string, in any, notFound error, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -253,6 +258,10 @@ func (c *Client) api(ctx context.Context, tok platform.Token, method, path strin
 	}
 	if status != http.StatusOK {
 		return c.statusError(status, hdr, respBody, notFound)
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = respBody // the caller decodes it
+		return nil
 	}
 	if err := json.Unmarshal(respBody, out); err != nil {
 		return c.malformed(method+" "+strings.SplitN(path, "?", 2)[0], err)

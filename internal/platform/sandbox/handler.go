@@ -509,13 +509,15 @@ func (h *Handler) counts(rw http.ResponseWriter, r *http.Request) {
 		h.internal(rw, r, err)
 		return
 	}
-	resp := countsResponse{Data: []countsItem{}}
+	resp := countsResponse{Data: make([]countsItem, 0, len(found))}
 	for _, id := range ids {
 		if it, ok := found[id]; ok {
 			resp.Data = append(resp.Data, it)
 		}
 	}
-	writeJSON(rw, http.StatusOK, resp)
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(http.StatusOK)
+	_, _ = rw.Write(append(appendCounts(make([]byte, 0, 160*len(resp.Data)+16), resp), '\n'))
 }
 
 func dedupe(ids []string) []string {
