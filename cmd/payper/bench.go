@@ -38,7 +38,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		f.IntVar(&opt.Posts, "posts", opt.Posts, "live sandbox posts billed per tick")
 		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators (connected accounts) the posts are spread over")
 		f.IntVar(&opt.Rounds, "rounds", opt.Rounds, "ticks timed through the queue (and as many timed directly)")
-		f.IntVar(&opt.LedgerRounds, "ledger-rounds", opt.LedgerRounds, "rounds of the side-by-side ledger baseline")
+		f.IntVar(&opt.LedgerRounds, "ledger-rounds", opt.LedgerRounds, "ledger baseline rounds (batched accruals) run after each pipeline round")
 		var profile string
 		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the timed rounds to this file (go tool pprof)")
 		if err := f.parse(args[1:]); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/payper/payper/internal/clock"
@@ -40,33 +41,18 @@ type LedgerResult struct {
 // "ratio: X.XX" = batched-accrual entry rows/s ÷ bulk-load rows/s.
 func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult, error) {
 	var res LedgerResult
-	db, desc, cleanup, err := TempDB(ctx, opt.DBURL)
+	rig, err := newLedgerRig(ctx, opt)
 	if err != nil {
 		return res, err
 	}
-	defer cleanup()
-	fmt.Fprintf(out, "payper bench ledger\nmachine:  %s\ndatabase: %s\n", Machine(), desc)
-	l, err := ledger.New(db, clock.System{}, ledger.DefaultConfig)
-	if err != nil {
-		return res, err
-	}
-	const campaign = "cmp_bench"
-	if _, err := l.Fund(ctx, ledger.FundRequest{Key: "bench-fund", CampaignID: campaign, BrandID: "brd_bench",
-		Amount: money.New(1_000_000_000*money.Scale, money.EUR), Reference: "bench"}); err != nil {
-		return res, err
-	}
-	creator := func(i int) string { return fmt.Sprintf("crt_bench_%03d", i%opt.Creators) }
-	// Warm up: create the creators' accounts and the connection pool.
-	for i := 0; i < opt.Creators; i++ {
-		if _, err := l.Accrue(ctx, campaign, ledger.AccrueItem{Key: fmt.Sprintf("warm-%d", i), CreatorID: creator(i), Amount: 1_000_000}); err != nil {
-			return res, err
-		}
-	}
+	defer rig.close()
+	fmt.Fprintf(out, "payper bench ledger\nmachine:  %s\ndatabase: %s\n", Machine(), rig.desc)
+	db, l, creator := rig.db, rig.l, rig.creator
 
 	// 1. Single accruals, one database transaction each.
 	start := time.Now()
 	for i := 0; i < opt.Singles; i++ {
-		if _, err := l.Accrue(ctx, campaign, ledger.AccrueItem{Key: fmt.Sprintf("single-%d", i), CreatorID: creator(i),
+		if _, err := l.Accrue(ctx, ledgerCampaign, ledger.AccrueItem{Key: fmt.Sprintf("single-%d", i), CreatorID: creator(i),
 			Amount: int64(1_000 + i%997*1_013), Ref: "bench single"}); err != nil {
 			return res, err
 		}
@@ -88,29 +74,14 @@ func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult
 	}
 	var batchRates, bulkRates, deltaRates []float64
 	for r := 0; r < opt.Rounds; r++ {
-		items := make([]ledger.AccrueItem, opt.BatchSize)
-		for i := range items {
-			items[i] = ledger.AccrueItem{Key: fmt.Sprintf("batch-%d-%d", r, i), CreatorID: creator(i),
-				Amount: int64(10_000 + (r*opt.BatchSize+i)%991*1_009), Ref: "bench batch"}
-		}
-		start := time.Now()
-		results, err := l.AccrueBatch(ctx, campaign, items)
+		b, err := rig.batchRound(ctx)
 		if err != nil {
 			return res, err
 		}
-		elapsed := time.Since(start)
-		rows := 0
-		for _, x := range results {
-			if x.Granted > 0 {
-				rows += 2
-			}
-			if x.Fee > 0 {
-				rows++
-			}
-		}
+		rows := b.rows
 		res.RowsPerRound = rows
-		batchRates = append(batchRates, perSec(rows, elapsed))
-		deltaRates = append(deltaRates, perSec(len(items), elapsed))
+		batchRates = append(batchRates, perSec(rows, b.elapsed))
+		deltaRates = append(deltaRates, perSec(b.deltas, b.elapsed))
 
 		bulk := make([][]any, rows)
 		for i := range bulk {
@@ -135,4 +106,81 @@ func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult
 	fmt.Fprintf(out, "bulk baseline:    the same rows into a bare table of the same shape, %s; median %.0f rows/s\n", method, res.BulkRowsPerSec)
 	fmt.Fprintf(out, "ratio: %.2f\n", res.Ratio)
 	return res, nil
+}
+
+const ledgerCampaign = "cmp_bench"
+
+// ledgerRig is the ledger benchmark's setting: a temporary database with a
+// ledger, a funded campaign and creators whose accounts exist. Other
+// benchmarks run its batched rounds as their baseline, side by side with
+// their own.
+type ledgerRig struct {
+	opt     LedgerOptions
+	db      *store.DB
+	desc    string
+	l       *ledger.Ledger
+	close   func()
+	creator func(i int) string
+	round   int
+}
+
+func newLedgerRig(ctx context.Context, opt LedgerOptions) (*ledgerRig, error) {
+	db, desc, cleanup, err := TempDB(ctx, opt.DBURL)
+	if err != nil {
+		return nil, err
+	}
+	rig := &ledgerRig{opt: opt, db: db, desc: desc, close: cleanup,
+		creator: func(i int) string { return fmt.Sprintf("crt_bench_%03d", i%opt.Creators) }}
+	if rig.l, err = ledger.New(db, clock.System{}, ledger.DefaultConfig); err != nil {
+		cleanup()
+		return nil, err
+	}
+	if _, err := rig.l.Fund(ctx, ledger.FundRequest{Key: "bench-fund", CampaignID: ledgerCampaign, BrandID: "brd_bench",
+		Amount: money.New(1_000_000_000*money.Scale, money.EUR), Reference: "bench"}); err != nil {
+		cleanup()
+		return nil, err
+	}
+	// Warm up: create the creators' accounts and the connection pool.
+	for i := 0; i < opt.Creators; i++ {
+		if _, err := rig.l.Accrue(ctx, ledgerCampaign, ledger.AccrueItem{Key: fmt.Sprintf("warm-%d", i), CreatorID: rig.creator(i), Amount: 1_000_000}); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	return rig, nil
+}
+
+// batchResult is one timed batched accrual.
+type batchResult struct {
+	deltas, rows int // rows: the ledger entries it wrote
+	elapsed      time.Duration
+}
+
+// batchRound times one batched accrual of opt.BatchSize deltas over the
+// creators: each delta its own balanced transaction, all in one database
+// transaction. It collects garbage first, untimed.
+func (rig *ledgerRig) batchRound(ctx context.Context) (batchResult, error) {
+	r := rig.round
+	rig.round++
+	items := make([]ledger.AccrueItem, rig.opt.BatchSize)
+	for i := range items {
+		items[i] = ledger.AccrueItem{Key: fmt.Sprintf("batch-%d-%d", r, i), CreatorID: rig.creator(i),
+			Amount: int64(10_000 + (r*rig.opt.BatchSize+i)%991*1_009), Ref: "bench batch"}
+	}
+	runtime.GC() // start clean: no garbage of an earlier round (or of another benchmark) is collected in this one
+	start := time.Now()
+	results, err := rig.l.AccrueBatch(ctx, ledgerCampaign, items)
+	if err != nil {
+		return batchResult{}, err
+	}
+	b := batchResult{deltas: len(items), elapsed: time.Since(start)}
+	for _, x := range results {
+		if x.Granted > 0 {
+			b.rows += 2
+		}
+		if x.Fee > 0 {
+			b.rows++
+		}
+	}
+	return b, nil
 }

@@ -418,8 +418,8 @@ func insertSQL(table string, cols []string, n int) string {
 // BulkUpdate sets cols of the rows of table whose key column equals each
 // row's first value: rows[i] is (key, cols[0], cols[1], …). key may name
 // several columns, separated by commas ("campaign_id,post_id"); each row then
-// starts with one value per key column. On PostgreSQL the values are COPYed
-// into a temporary table that one UPDATE … FROM joins; on SQLite they go in
+// starts with one value per key column. On PostgreSQL the values go as one
+// array per column into one UPDATE … FROM unnest(…); on SQLite they go in
 // chunks of UPDATE … FROM (VALUES …) with anonymous parameters (prepared once
 // per database by PrepareBulkUpdate, when called). Values must be string,
 // int64 or bool. It returns how many rows of table were updated.
@@ -459,28 +459,29 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 	if tx.dialect == SQLite {
 		return tx.bulkUpdateSQLite(ctx, table, keys, guard, cols, rows)
 	}
+	// PostgreSQL: one UPDATE … FROM unnest($1::type[], $2::type[], …), a
+	// parameter array per column: no temporary table to create and drop.
 	all := append(lead[:len(lead):len(lead)], cols...)
-	defs := make([]string, len(all))
+	args := make([]any, len(all))
+	types := make([]string, len(all))
 	for i, c := range all {
-		var typ string
 		switch rows[0][i].(type) {
 		case string:
-			typ = "TEXT"
+			types[i], args[i] = "text[]", column[string](rows, i)
 		case int64:
-			typ = "BIGINT"
+			types[i], args[i] = "bigint[]", column[int64](rows, i)
 		case bool:
-			typ = "BOOLEAN"
+			types[i], args[i] = "boolean[]", column[bool](rows, i)
 		default:
 			return 0, fmt.Errorf("store: bulk update of %s: column %s has unsupported type %T", table, c, rows[0][i])
 		}
-		defs[i] = c + " " + typ
+		if args[i] == nil {
+			return 0, fmt.Errorf("store: bulk update of %s: column %s mixes types", table, c)
+		}
 	}
-	tmp := "bulk_" + table
-	if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE "+tmp+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
-		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
-	}
-	if err := tx.BulkInsert(ctx, tmp, all, rows); err != nil {
-		return 0, err
+	params := make([]string, len(all))
+	for i := range all {
+		params[i] = fmt.Sprintf("$%d::%s", i+1, types[i])
 	}
 	sets := make([]string, len(cols))
 	for i, c := range cols {
@@ -493,11 +494,9 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 	if guard != "" {
 		conds = append(conds, table+"."+guard+" = v.guard_old")
 	}
-	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM "+tmp+" AS v WHERE "+strings.Join(conds, " AND "))
+	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM unnest("+strings.Join(params, ", ")+") AS v("+
+		strings.Join(all, ", ")+") WHERE "+strings.Join(conds, " AND "), args...)
 	if err != nil {
-		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+tmp); err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
 	n, err := res.RowsAffected()
@@ -505,6 +504,20 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// column returns the i-th values of rows as a []T, or nil when one of them
+// is not a T.
+func column[T any](rows [][]any, i int) any {
+	out := make([]T, len(rows))
+	for r, row := range rows {
+		v, ok := row[i].(T)
+		if !ok {
+			return nil
+		}
+		out[r] = v
+	}
+	return out
 }
 
 func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table string, keys []string, guard string, cols []string, rows [][]any) (int64, error) {
