@@ -169,7 +169,7 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, ch *chunk) (
 		}
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		cur, err := s.lockMarks(ctx, tx, campaignID, ch.posts)
+		cur, err := s.lockMarks(ctx, tx, ch.posts)
 		if err != nil {
 			return err
 		}
@@ -189,9 +189,10 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, ch *chunk) (
 // creator is billed once per tick. It closes nothing; it returns the first
 // error of the query, or ctx's.
 func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, size int, out chan<- []due) error {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, post_id, creator_id, account_ref, media_id, platform, failures,
-		hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves, billed, last_polled_at
-		FROM post_marks WHERE campaign_id = $1 AND live AND next_poll_at <= $2 ORDER BY creator_id, post_id`, campaignID, now)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.seq, p.post_id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures,
+		m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed, m.last_polled_at
+		FROM post_polls p JOIN post_marks m ON m.seq = p.seq
+		WHERE p.campaign_id = $1 AND m.live AND m.next_poll_at <= $2 ORDER BY p.creator_id, p.post_id`, campaignID, now)
 	if err != nil {
 		return fmt.Errorf("engage: due posts: %w", err)
 	}
@@ -553,15 +554,15 @@ type current struct {
 }
 
 // lockMarks locks and re-reads the marks of posts.
-func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, campaignID string, posts []due) (map[string]*current, error) {
+func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, posts []due) (map[string]*current, error) {
 	ids := make([]string, len(posts))
 	for i, p := range posts {
 		ids[i] = p.id
 	}
-	cond, arg := store.InText(tx.Dialect(), "post_id", 2, ids)
+	cond, arg := store.InText(tx.Dialect(), "post_id", 1, ids)
 	rows, err := tx.QueryContext(ctx, `SELECT post_id, live, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves,
 		billed, failures, last_polled_at FROM post_marks
-		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id, post_id`+tx.ForUpdate(), campaignID, arg)
+		WHERE `+cond+` ORDER BY seq`+tx.ForUpdate(), arg)
 	if err != nil {
 		return nil, fmt.Errorf("engage: lock posts: %w", err)
 	}
@@ -751,7 +752,7 @@ func (s *Service) prepare(ctx context.Context) error {
 	return s.db.PrepareBulkUpdate(ctx, "post_marks", marksKey, "last_polled_at", pollCols)
 }
 
-// marksKey is the key a poll rewrites post_marks by (on SQLite the rowid).
+// marksKey is post_marks' key, which a poll rewrites it by (on SQLite the rowid).
 const marksKey = "seq"
 
 var (

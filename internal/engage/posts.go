@@ -215,10 +215,14 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, campaignID s
 		if err != nil {
 			return fmt.Errorf("engage: insert post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_marks (campaign_id, creator_id, post_id, account_ref, platform, media_id, live,
-			next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, post.CampaignID, post.CreatorID, post.ID, ref, string(post.Platform),
-			post.MediaID, post.State == PostLive, now.UnixMicro()); err != nil {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO post_marks (post_id, live, next_poll_at) VALUES ($1, $2, $3) RETURNING seq`,
+			post.ID, post.State == PostLive, now.UnixMicro()).Scan(&seq); err != nil {
 			return fmt.Errorf("engage: insert post marks: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_polls (campaign_id, creator_id, post_id, account_ref, platform, media_id, seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, post.CampaignID, post.CreatorID, post.ID, ref, string(post.Platform), post.MediaID, seq); err != nil {
+			return fmt.Errorf("engage: insert post polls: %w", err)
 		}
 		return nil
 	})
@@ -340,14 +344,28 @@ func (s *Service) RecordVerified(ctx context.Context, campaignID, creatorID, acc
 		pid := id.New(id.Post)
 		rows[i] = []any{pid, campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
 			m.PublishedAt.UnixMicro(), PostLive, now}
-		marks[i] = []any{campaignID, creatorID, pid, accountRef, string(p), m.ID, true, now}
+		marks[i] = []any{pid, true, now}
 	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
 			"caption", "media_type", "published_at", "state", "submitted_at"}, rows); err != nil {
 			return err
 		}
-		return tx.BulkInsert(ctx, "post_marks", []string{"campaign_id", "creator_id", "post_id", "account_ref", "platform", "media_id",
-			"live", "next_poll_at"}, marks)
+		if err := tx.BulkInsert(ctx, "post_marks", []string{"post_id", "live", "next_poll_at"}, marks); err != nil {
+			return err
+		}
+		// post_polls points at each post's marks row.
+		ids := make([]string, len(marks))
+		for i, m := range marks {
+			ids[i] = m[0].(string)
+		}
+		cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
+		_, err := tx.ExecContext(ctx, `INSERT INTO post_polls (campaign_id, creator_id, post_id, account_ref, platform, media_id, seq)
+			SELECT p.campaign_id, p.creator_id, p.id, p.account_ref, p.platform, p.media_id, m.seq
+			FROM post_marks m JOIN posts p ON p.id = m.post_id WHERE `+cond, arg)
+		if err != nil {
+			return fmt.Errorf("engage: insert post polls: %w", err)
+		}
+		return nil
 	})
 }

@@ -103,8 +103,9 @@ func TestRollupBackfill(t *testing.T) {
 			t.Fatalf("rollups %+v, want %+v", rows, want)
 		}
 
-		// 0018: post_marks carry their post's creator, account, platform,
-		// media id and liveness; marks and snapshots keep their values.
+		// 0018: post_polls hold each post's campaign, creator, account,
+		// platform and media id and point at its marks, which keep their
+		// values and say whether the post is live.
 		type mark struct {
 			campaign, creator, post, ref, plat, media string
 			live                                      bool
@@ -113,8 +114,8 @@ func TestRollupBackfill(t *testing.T) {
 		marks, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (mark, error) {
 			var m mark
 			return m, r.Scan(&m.campaign, &m.creator, &m.post, &m.ref, &m.plat, &m.media, &m.live, &m.views, &m.likes, &m.billed, &m.last, &m.next)
-		}, `SELECT campaign_id, creator_id, post_id, account_ref, platform, media_id, live, hwm_views, hwm_likes, billed, last_polled_at,
-			next_poll_at FROM post_marks ORDER BY post_id`)
+		}, `SELECT p.campaign_id, p.creator_id, m.post_id, p.account_ref, p.platform, p.media_id, m.live, m.hwm_views, m.hwm_likes, m.billed,
+			m.last_polled_at, m.next_poll_at FROM post_marks m JOIN post_polls p ON p.seq = m.seq ORDER BY m.post_id`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +124,7 @@ func TestRollupBackfill(t *testing.T) {
 			{"cmp_1", "crt_1", "pst_2", "acc_1", "sandbox", "m2", false, 7, 0, 1234, 0, 99},
 		}
 		if len(marks) != 2 || marks[0] != wantMarks[0] || marks[1] != wantMarks[1] {
-			t.Errorf("post_marks after 0018: %+v, want %+v", marks, wantMarks)
+			t.Errorf("post_marks and post_polls after 0018: %+v, want %+v", marks, wantMarks)
 		}
 		var snapViews, snapAt int64
 		var shares sql.NullInt64
