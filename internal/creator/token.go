@@ -41,12 +41,18 @@ const (
 func (s *Service) Token(ctx context.Context, accountRowID string) (platform.Token, error) {
 	var raw string
 	a, err := s.readAccount(ctx, s.db.Read(), accountRowID, "", &raw)
-	if err == nil {
-		err = usable(a)
-	}
 	if err != nil {
 		return platform.Token{}, err
 	}
+	return s.tokenOf(ctx, a, raw)
+}
+
+// tokenOf is Token for the account a as read, with its stored token raw.
+func (s *Service) tokenOf(ctx context.Context, a Account, raw string) (platform.Token, error) {
+	if err := usable(a); err != nil {
+		return platform.Token{}, err
+	}
+	accountRowID := a.ID
 	tok, err := s.decodeToken(a.Platform, a.AccountID, raw)
 	if err != nil {
 		return platform.Token{}, err
@@ -65,7 +71,8 @@ func (s *Service) Token(ctx context.Context, accountRowID string) (platform.Toke
 // matching platform.ErrReconnect. fn's other errors are returned with
 // rate limits and outages as Unavailable errors (see Token).
 func (s *Service) WithToken(ctx context.Context, accountRowID string, fn func(ctx context.Context, c platform.Connector, tok platform.Token) error) error {
-	a, err := s.Account(ctx, accountRowID)
+	var raw string
+	a, err := s.readAccount(ctx, s.db.Read(), accountRowID, "", &raw)
 	if err != nil {
 		return err
 	}
@@ -73,7 +80,7 @@ func (s *Service) WithToken(ctx context.Context, accountRowID string, fn func(ct
 	if err != nil {
 		return err
 	}
-	tok, err := s.Token(ctx, accountRowID)
+	tok, err := s.tokenOf(ctx, a, raw)
 	if err != nil {
 		return err
 	}
