@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,15 +16,28 @@ import (
 // DML through statements prepared once per text. PostgreSQL needs none of
 // this: pgx caches prepared statements per connection already.
 
-// maxCachedStmts bounds each cache: SQL built from data (it should not be)
-// must not grow it without end. Past the bound, queries run unprepared.
-const maxCachedStmts = 1024
+// Each cache is bounded, in statements and in bytes of SQL text (a
+// prepared statement's size follows its text's): multi-row statements built
+// for a varying number of rows (rollup upserts, ledger account updates) come
+// in many lengths, and must not grow it without end. Past a bound, new
+// statements run unprepared; those cached stay.
+const (
+	maxCachedStmts = 1024
+	maxCachedBytes = 4 << 20
+)
 
 // stmtCache maps SQL text to a statement prepared on one *sql.DB.
 type stmtCache struct {
-	db *sql.DB
-	m  sync.Map // string → *sql.Stmt
-	n  atomic.Int64
+	db    *sql.DB
+	m     sync.Map // string → *sql.Stmt
+	n     atomic.Int64
+	bytes atomic.Int64 // of the cached texts
+}
+
+// wants reports whether query should be prepared and cached: one statement
+// of the usual kinds, with room left under the bounds.
+func (c *stmtCache) wants(query string) bool {
+	return cacheable(query) && c.n.Load() < maxCachedStmts && c.bytes.Load()+int64(len(query)) <= maxCachedBytes
 }
 
 // get returns the prepared statement for query, preparing it on first use,
@@ -33,10 +47,11 @@ func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
 	if s, ok := c.m.Load(query); ok {
 		return s.(*sql.Stmt)
 	}
-	if !cacheable(query) || c.n.Load() >= maxCachedStmts {
+	if !c.wants(query) {
 		return nil
 	}
-	return c.prepare(ctx, query)
+	s, _ := c.prepare(ctx, query) // the caller runs it unprepared and reports the error
+	return s
 }
 
 // lookup returns query's statement if it is cached, else nil.
@@ -47,19 +62,19 @@ func (c *stmtCache) lookup(query string) *sql.Stmt {
 	return nil
 }
 
-// prepare prepares query on the pool and caches it; nil when it does not
-// prepare.
-func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
+// prepare prepares query on the pool and caches it.
+func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 	s, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	if prev, loaded := c.m.LoadOrStore(query, s); loaded {
 		s.Close()
-		return prev.(*sql.Stmt)
+		return prev.(*sql.Stmt), nil
 	}
 	c.n.Add(1)
-	return s
+	c.bytes.Add(int64(len(query)))
+	return s, nil
 }
 
 // close closes every cached statement.
@@ -70,6 +85,7 @@ func (c *stmtCache) close() {
 		return true
 	})
 	c.n.Store(0)
+	c.bytes.Store(0)
 }
 
 // cacheable: one SELECT, INSERT, UPDATE, DELETE or WITH statement. Scripts
@@ -135,7 +151,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 		if s := tx.db.wstmts.lookup(query); s != nil {
 			return tx.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 		}
-		if cacheable(query) && tx.db.wstmts.n.Load() < maxCachedStmts {
+		if tx.db.wstmts.wants(query) && !slices.Contains(tx.unprepared, query) {
 			tx.unprepared = append(tx.unprepared, query)
 		}
 	}
@@ -148,7 +164,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 func (db *DB) prepareLater(ctx context.Context, queries []string) {
 	for _, q := range queries {
 		if db.wstmts.lookup(q) == nil {
-			db.wstmts.prepare(ctx, q)
+			_, _ = db.wstmts.prepare(ctx, q) // if it does not prepare, it runs unprepared next time
 		}
 	}
 }

@@ -57,9 +57,8 @@ type DB struct {
 	// MaxAttempts bounds how often WithTx runs a transaction that keeps failing with a retryable error.
 	MaxAttempts int
 
-	stmts sync.Map // SQL text → *sql.Stmt prepared on write (SQLite bulk inserts)
-
-	// SQLite: statements prepared once per text (stmtcache.go).
+	// SQLite: statements prepared once per text, on the reader pool and on
+	// the writer (stmtcache.go).
 	rstmts, wstmts *stmtCache
 	reader         Queryer // read, through rstmts on SQLite
 
@@ -202,10 +201,6 @@ func (db *DB) Close() error {
 		db.pool = nil
 	}
 	db.poolMu.Unlock()
-	db.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
 	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
 		if c != nil {
 			c.close()
@@ -369,18 +364,21 @@ func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows 
 		for _, r := range rows[start:end] {
 			args = append(args, r...)
 		}
-		query := insertSQL(table, cols, end-start)
-		if cached, ok := tx.db.stmts.Load(query); ok {
-			if _, err := tx.StmtContext(ctx, cached.(*sql.Stmt)).ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("store: insert into %s: %w", table, err)
-			}
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		if _, err := tx.execBulk(ctx, end-start == bulkChunk(len(cols), 1<<30), insertSQL(table, cols, end-start), args); err != nil {
 			return fmt.Errorf("store: insert into %s: %w", table, err)
 		}
 	}
 	return nil
+}
+
+// execBulk runs one chunk of a SQLite bulk statement: a full-size one
+// through the statement cache, a shorter one (the last of a bulk write, any
+// length) unprepared, so those do not fill the cache.
+func (tx *Tx) execBulk(ctx context.Context, full bool, query string, args []any) (sql.Result, error) {
+	if full {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
 // bulkChunk is how many rows one SQLite bulk INSERT statement carries.
@@ -416,48 +414,37 @@ func insertSQL(table string, cols []string, n int) string {
 }
 
 // BulkUpdate sets cols of the rows of table whose key column equals each
-// row's first value: rows[i] is (key, cols[0], cols[1], …). key may name
-// several columns, separated by commas ("campaign_id,post_id"); each row then
-// starts with one value per key column. On PostgreSQL the values go as one
-// array per column into one UPDATE … FROM unnest(…); on SQLite they go in
-// chunks of UPDATE … FROM (VALUES …) with anonymous parameters (prepared once
-// per database by PrepareBulkUpdate, when called). Values must be string,
-// int64 or bool. It returns how many rows of table were updated.
+// row's first value: rows[i] is (key, cols[0], cols[1], …). On PostgreSQL
+// the values go as one array per column into one UPDATE … FROM unnest(…);
+// on SQLite they go in chunks of UPDATE … FROM (VALUES …) with anonymous
+// parameters (prepared once per database by PrepareBulkUpdate, when
+// called). Values must be string, int64 or bool. It returns how many rows
+// of table were updated.
 func (tx *Tx) BulkUpdate(ctx context.Context, table, key string, cols []string, rows [][]any) (int64, error) {
 	return tx.bulkUpdate(ctx, table, key, "", cols, rows)
 }
 
 // BulkUpdateIf is BulkUpdate where each row also names the value its guard
-// column must still hold: rows[i] is (key…, guard value, cols[0], …). Rows
+// column must still hold: rows[i] is (key, guard value, cols[0], …). Rows
 // whose guard column holds anything else are left alone, so the count it
 // returns tells whether another writer got there first (compare-and-set).
 func (tx *Tx) BulkUpdateIf(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	return tx.bulkUpdate(ctx, table, key, guard, cols, rows)
 }
 
-// keyCols splits a comma-separated list of key columns.
-func keyCols(key string) []string {
-	ks := strings.Split(key, ",")
-	for i, k := range ks {
-		ks[i] = strings.TrimSpace(k)
-	}
-	return ks
-}
-
 func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	keys := keyCols(key)
-	lead := keys
+	lead := []string{key}
 	if guard != "" {
-		lead = append(keys[:len(keys):len(keys)], "guard_old")
+		lead = append(lead, "guard_old")
 	}
 	if len(rows[0]) != len(cols)+len(lead) {
 		return 0, fmt.Errorf("store: bulk update of %s: rows have %d values for %d columns", table, len(rows[0]), len(cols)+len(lead))
 	}
 	if tx.dialect == SQLite {
-		return tx.bulkUpdateSQLite(ctx, table, keys, guard, cols, rows)
+		return tx.bulkUpdateSQLite(ctx, table, key, guard, cols, rows)
 	}
 	// PostgreSQL: one UPDATE … FROM unnest($1::type[], $2::type[], …), a
 	// parameter array per column: no temporary table to create and drop.
@@ -487,15 +474,12 @@ func (tx *Tx) bulkUpdate(ctx context.Context, table, key, guard string, cols []s
 	for i, c := range cols {
 		sets[i] = c + " = v." + c
 	}
-	conds := make([]string, 0, len(lead))
-	for _, k := range keys {
-		conds = append(conds, table+"."+k+" = v."+k)
-	}
+	where := table + "." + key + " = v." + key
 	if guard != "" {
-		conds = append(conds, table+"."+guard+" = v.guard_old")
+		where += " AND " + table + "." + guard + " = v.guard_old"
 	}
 	res, err := tx.ExecContext(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" FROM unnest("+strings.Join(params, ", ")+") AS v("+
-		strings.Join(all, ", ")+") WHERE "+strings.Join(conds, " AND "), args...)
+		strings.Join(all, ", ")+") WHERE "+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update of %s: %w", table, err)
 	}
@@ -520,7 +504,7 @@ func column[T any](rows [][]any, i int) any {
 	return out
 }
 
-func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table string, keys []string, guard string, cols []string, rows [][]any) (int64, error) {
+func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table, key, guard string, cols []string, rows [][]any) (int64, error) {
 	width := len(rows[0])
 	chunk := bulkChunk(width, len(rows))
 	args := make([]any, 0, chunk*width)
@@ -531,14 +515,7 @@ func (tx *Tx) bulkUpdateSQLite(ctx context.Context, table string, keys []string,
 		for _, r := range rows[start:end] {
 			args = append(args, r...)
 		}
-		query := updateSQL(table, keys, guard, cols, end-start)
-		var res sql.Result
-		var err error
-		if cached, ok := tx.db.stmts.Load(query); ok {
-			res, err = tx.StmtContext(ctx, cached.(*sql.Stmt)).ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, query, args...)
-		}
+		res, err := tx.execBulk(ctx, end-start == bulkChunk(width, 1<<30), updateSQL(table, key, guard, cols, end-start), args)
 		if err != nil {
 			return total, fmt.Errorf("store: bulk update of %s: %w", table, err)
 		}
@@ -558,35 +535,30 @@ func (db *DB) PrepareBulkUpdate(ctx context.Context, table, key, guard string, c
 	if db.dialect != SQLite {
 		return nil
 	}
-	keys := keyCols(key)
-	width := len(cols) + len(keys)
+	width := len(cols) + 1
 	if guard != "" {
 		width++
 	}
-	return db.prepareOnce(ctx, updateSQL(table, keys, guard, cols, bulkChunk(width, 1<<30)))
+	return db.prepareOnce(ctx, updateSQL(table, key, guard, cols, bulkChunk(width, 1<<30)))
 }
 
 func (db *DB) prepareOnce(ctx context.Context, query string) error {
-	if _, ok := db.stmts.Load(query); ok {
+	if db.wstmts.lookup(query) != nil {
 		return nil
 	}
-	s, err := db.write.PrepareContext(ctx, query)
-	if err != nil {
+	if _, err := db.wstmts.prepare(ctx, query); err != nil {
 		return fmt.Errorf("store: prepare %.60s…: %w", query, err)
-	}
-	if _, loaded := db.stmts.LoadOrStore(query, s); loaded {
-		s.Close()
 	}
 	return nil
 }
 
 // updateSQL is SQLite's UPDATE … FROM (VALUES …) for n rows; VALUES columns
-// are named column1, column2, … in order: the keys, the guard's expected
+// are named column1, column2, … in order: the key, the guard's expected
 // value when there is a guard, then cols.
-func updateSQL(table string, keys []string, guard string, cols []string, n int) string {
-	lead := len(keys)
+func updateSQL(table, key, guard string, cols []string, n int) string {
+	lead := 1
 	if guard != "" {
-		lead++
+		lead = 2
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "UPDATE %s SET ", table)
@@ -604,15 +576,9 @@ func updateSQL(table string, keys []string, guard string, cols []string, n int) 
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(") AS v WHERE ")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		fmt.Fprintf(&b, "%s.%s = v.column%d", table, k, i+1)
-	}
+	fmt.Fprintf(&b, ") AS v WHERE %s.%s = v.column1", table, key)
 	if guard != "" {
-		fmt.Fprintf(&b, " AND %s.%s = v.column%d", table, guard, len(keys)+1)
+		fmt.Fprintf(&b, " AND %s.%s = v.column2", table, guard)
 	}
 	return b.String()
 }

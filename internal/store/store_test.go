@@ -206,20 +206,6 @@ func TestStoreConformance(t *testing.T) {
 			if n0 != "guarded" || n1 != "before" {
 				t.Fatalf("after BulkUpdateIf: %q, %q", n0, n1)
 			}
-			// Several key columns: a row changes only where all of them match.
-			if err := db.WithTx(ctx, func(tx *store.Tx) error {
-				var err error
-				moved, err = tx.BulkUpdateIf(ctx, "brands", "id, name", "created_at", []string{"created_at"}, [][]any{
-					{"brd_bu_00002", "after 2", int64(-2), int64(42)}, // id, name and created_at match: changes
-					{"brd_bu_00003", "after 3", int64(3), int64(43)},  // its name is "before": stays
-				})
-				return err
-			}); err != nil || moved != 1 {
-				t.Fatalf("BulkUpdateIf on two key columns moved %d rows, %v; want 1", moved, err)
-			}
-			if n := count(t, db, `SELECT COUNT(*) FROM brands WHERE (id = 'brd_bu_00002' AND created_at = 42) OR (id = 'brd_bu_00003' AND created_at = 3)`); n != 2 {
-				t.Fatalf("after BulkUpdateIf on two key columns: %d of 2 rows as expected", n)
-			}
 			// A mismatched row is an error before anything is written.
 			if err := db.WithTx(ctx, func(tx *store.Tx) error {
 				_, err := tx.BulkUpdate(ctx, "brands", "id", []string{"name"}, [][]any{{"brd_bu_00000"}})

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Full-size bulk chunks and ordinary statements are cached after the
+// transaction that first ran them; the short last chunk of a bulk write,
+// whose length varies, is not, so it cannot fill the cache.
+func TestWriterStatementCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := db.wstmts.n.Load() // what migrating cached
+	cols := []string{"id", "name", "created_at"}
+	full := bulkChunk(len(cols), 1<<30)
+	for _, n := range []int{3, full + 7, full + 11} {
+		rows := make([][]any, n)
+		for i := range rows {
+			rows[i] = []any{"brd_" + string(rune('a'+n%26)) + string(rune('0'+i%10)) + string(rune('a'+i/10%26)) + string(rune('a'+i/260%26)), "x", int64(i)}
+		}
+		if err := db.WithTx(ctx, func(tx *Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE brands SET name = $1 WHERE id = $2`, "y", "nobody"); err != nil {
+				return err
+			}
+			return tx.BulkInsert(ctx, "brands", cols, rows)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]bool{
+		`UPDATE brands SET name = $1 WHERE id = $2`: true,
+		insertSQL("brands", cols, full):             true,
+		insertSQL("brands", cols, 3):                false,
+		insertSQL("brands", cols, 7):                false,
+		insertSQL("brands", cols, 11):               false,
+	} {
+		if got := db.wstmts.lookup(q) != nil; got != want {
+			t.Errorf("cached %v, want %v: %.60s", got, want, q)
+		}
+	}
+	if n := db.wstmts.n.Load() - before; n != 2 {
+		t.Errorf("%d statements cached, want 2", n)
+	}
+}
+
+// The cache stops growing at its bound in bytes of text; statements past it
+// still run, unprepared.
+func TestStatementCacheBound(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pad := strings.Repeat(" ", 1<<20) // 1 MiB of blanks keeps each text distinct and large
+	for i := 0; i < 6; i++ {
+		var n int
+		q := "SELECT " + strconv.Itoa(i) + pad[:len(pad)-i]
+		if err := db.Read().QueryRowContext(ctx, q).Scan(&n); err != nil || n != i {
+			t.Fatalf("query %d: %d, %v", i, n, err)
+		}
+	}
+	if got := db.rstmts.bytes.Load(); got > maxCachedBytes || db.rstmts.n.Load() != 3 {
+		t.Fatalf("%d statements, %d bytes cached; want 3 under %d", db.rstmts.n.Load(), got, maxCachedBytes)
+	}
+}
