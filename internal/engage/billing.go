@@ -2,7 +2,6 @@ package engage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/jsonw"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/platform"
@@ -403,7 +403,7 @@ func appendDetail(b []byte, posts []billedPost) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"post_id":`...)
-		b = appendJSONString(b, p.postID)
+		b = jsonw.AppendString(b, p.postID)
 		b = append(b, `,"growth":{`...)
 		first := true
 		for _, m := range metricsByName {
@@ -424,20 +424,6 @@ func appendDetail(b []byte, posts []billedPost) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-// appendJSONString appends s as a JSON string; anything but plain printable
-// ASCII goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // chunk is a chunk of due posts as read from the platform, and its billing

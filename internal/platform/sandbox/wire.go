@@ -1,13 +1,13 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/payper/payper/internal/jsonw"
 	"github.com/payper/payper/internal/platform"
 )
 
@@ -27,9 +27,9 @@ func appendCounts(b []byte, resp countsResponse) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, it.ID)
+		b = jsonw.AppendString(b, it.ID)
 		b = append(b, `,"account_id":`...)
-		b = appendString(b, it.AccountID)
+		b = jsonw.AppendString(b, it.AccountID)
 		for m, v := range [5]*int64{it.Views, it.Likes, it.Comments, it.Shares, it.Saves} {
 			b = append(b, ',', '"')
 			b = append(b, platform.Metrics[m]...)
@@ -43,20 +43,6 @@ func appendCounts(b []byte, resp countsResponse) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']', '}')
-}
-
-// appendString appends s as a JSON string, as encoding/json writes it;
-// anything but plain printable ASCII goes through encoding/json itself.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // decodeCounts reads a counts answer: {"data":[item, …]}, each item an
