@@ -44,18 +44,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		if err := f.parse(args[1:]); err != nil {
 			return err
 		}
-		if profile != "" {
-			pf, err := os.Create(profile)
-			if err != nil {
-				return fmt.Errorf("bench pipeline: %w", err)
-			}
-			defer pf.Close()
-			opt.CPUProfile = pf
-		}
 		if opt.Posts < 1 || opt.Creators < 1 || opt.Rounds < 1 || opt.LedgerRounds < 1 {
 			return fmt.Errorf("bench pipeline: --posts, --creators, --rounds and --ledger-rounds must be at least 1")
 		}
-		_, err := bench.Pipeline(ctx, stdout, opt)
+		pf, err := createProfile("bench pipeline", profile)
+		if err != nil {
+			return err
+		}
+		if pf != nil {
+			defer pf.Close()
+			opt.CPUProfile = pf // the benchmark profiles its timed rounds only
+		}
+		_, err = bench.Pipeline(ctx, stdout, opt)
 		return err
 	case "redirect":
 		opt := bench.DefaultRedirectOptions
@@ -71,18 +71,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		if opt.Duration <= 0 || opt.Concurrency < 1 {
 			return fmt.Errorf("bench redirect: --duration must be positive and --concurrency at least 1")
 		}
-		if profile != "" {
-			pf, err := os.Create(profile)
-			if err != nil {
-				return fmt.Errorf("bench redirect: %w", err)
-			}
+		pf, err := createProfile("bench redirect", profile)
+		if err != nil {
+			return err
+		}
+		if pf != nil {
 			defer pf.Close()
 			if err := pprof.StartCPUProfile(pf); err != nil {
 				return fmt.Errorf("bench redirect: %w", err)
 			}
 			defer pprof.StopCPUProfile()
 		}
-		_, err := bench.Redirect(ctx, stdout, opt)
+		_, err = bench.Redirect(ctx, stdout, opt)
 		return err
 	case "report":
 		opt := bench.DefaultReportOptions
@@ -104,4 +104,17 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return fmt.Errorf("bench: unknown benchmark %q (want ledger, pipeline, redirect or report)", args[0])
+}
+
+// createProfile creates the file a --cpuprofile flag names, or returns nil
+// when it names none.
+func createProfile(cmd, path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return f, nil
 }

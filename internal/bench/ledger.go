@@ -45,7 +45,7 @@ func Ledger(ctx context.Context, out io.Writer, opt LedgerOptions) (LedgerResult
 	if err != nil {
 		return res, err
 	}
-	defer rig.close()
+	defer rig.cleanup()
 	fmt.Fprintf(out, "payper bench ledger\nmachine:  %s\ndatabase: %s\n", Machine(), rig.desc)
 	db, l, creator := rig.db, rig.l, rig.creator
 
@@ -119,7 +119,7 @@ type ledgerRig struct {
 	db      *store.DB
 	desc    string
 	l       *ledger.Ledger
-	close   func()
+	cleanup func() // removes the temporary database
 	creator func(i int) string
 	round   int
 }
@@ -129,7 +129,7 @@ func newLedgerRig(ctx context.Context, opt LedgerOptions) (*ledgerRig, error) {
 	if err != nil {
 		return nil, err
 	}
-	rig := &ledgerRig{opt: opt, db: db, desc: desc, close: cleanup,
+	rig := &ledgerRig{opt: opt, db: db, desc: desc, cleanup: cleanup,
 		creator: func(i int) string { return fmt.Sprintf("crt_bench_%03d", i%opt.Creators) }}
 	if rig.l, err = ledger.New(db, clock.System{}, ledger.DefaultConfig); err != nil {
 		cleanup()

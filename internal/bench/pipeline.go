@@ -143,7 +143,7 @@ func Pipeline(ctx context.Context, out io.Writer, opt PipelineOptions) (Pipeline
 	if err != nil {
 		return res, err
 	}
-	defer rig.close()
+	defer rig.cleanup()
 	fmt.Fprintf(out, "baseline: payper bench ledger's batched accrual (%d deltas over %d creators, one database transaction), %d round(s) after each pipeline round, on %s\n",
 		lopt.BatchSize, lopt.Creators, opt.LedgerRounds, rig.desc)
 	if _, err := rig.batchRound(ctx); err != nil { // warm-up, not counted
@@ -228,26 +228,4 @@ func Pipeline(ctx context.Context, out io.Writer, opt PipelineOptions) (Pipeline
 	fmt.Fprintf(out, "ledger batched accrual:                   %.0f deltas/s (median of %d, interleaved)\n", res.LedgerDeltasPerSec, len(ledgerRates))
 	fmt.Fprintf(out, "ratio: %.2f\n", res.Ratio)
 	return res, nil
-}
-
-// indent prefixes every line written through it, so a nested benchmark's
-// output (and its own "ratio:" line) is not mistaken for ours.
-type indent struct {
-	w       io.Writer
-	midLine bool
-}
-
-func (i *indent) Write(p []byte) (int, error) {
-	var b []byte
-	for _, c := range p {
-		if !i.midLine {
-			b = append(b, "    | "...)
-		}
-		b = append(b, c)
-		i.midLine = c != '\n'
-	}
-	if _, err := i.w.Write(b); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
