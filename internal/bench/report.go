@@ -196,6 +196,7 @@ type clickRef struct {
 // reportGen generates the benchmark's data and the rollups of it.
 type reportGen struct {
 	db          *store.DB
+	engage      *engage.Service
 	opt         ReportOptions
 	rng         *rand.Rand
 	brand       identity.Principal
@@ -218,7 +219,7 @@ const feeBps = 1000
 
 func newReportGen(ctx context.Context, out io.Writer, env *demo.Env, opt ReportOptions, start, now time.Time) (*reportGen, error) {
 	a := env.App
-	g := &reportGen{db: a.DB, opt: opt, rng: rand.New(rand.NewPCG(2026, 11)), from: start.UnixMicro(), to: now.UnixMicro(), commission: 1_000}
+	g := &reportGen{db: a.DB, engage: a.Engage, opt: opt, rng: rand.New(rand.NewPCG(2026, 11)), from: start.UnixMicro(), to: now.UnixMicro(), commission: 1_000}
 	b, _, err := a.Identity.CreateBrand(ctx, "Bench")
 	if err != nil {
 		return nil, err
@@ -518,20 +519,21 @@ func (g *reportGen) snapshots(ctx context.Context, out io.Writer) error {
 		g.roll.Add(k, rollup.Fees, fee)
 	}
 	// The posts' high-water marks are where their last snapshot left them.
-	return g.db.WithTx(ctx, func(tx *store.Tx) error {
-		for _, m := range marks {
-			var billed int64
-			for i, c := range m.counts {
-				billed += c * price[i]
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE post_marks SET hwm_views = $1, hwm_likes = $2, hwm_comments = $3, hwm_shares = $4,
-				hwm_saves = $5, billed = $6, last_polled_at = $7 WHERE post_id = $8`,
-				m.counts[0], m.counts[1], m.counts[2], m.counts[3], m.counts[4], billed, m.last, m.post); err != nil {
-				return fmt.Errorf("bench: post marks: %w", err)
-			}
+	byCreator := map[string][]engage.ImportedMarks{}
+	for i, m := range marks {
+		var billed int64
+		for k, c := range m.counts {
+			billed += c * price[k]
 		}
-		return nil
-	})
+		cr := g.creators[g.postCreator[i]].id
+		byCreator[cr] = append(byCreator[cr], engage.ImportedMarks{PostID: m.post, Billed: m.counts, Requested: billed, LastPolled: m.last})
+	}
+	for cr, ms := range byCreator {
+		if err := g.engage.RestoreMarks(ctx, g.campID, cr, ms); err != nil {
+			return fmt.Errorf("bench: post marks: %w", err)
+		}
+	}
+	return nil
 }
 
 // conversions writes the orders, their refunds and their conversions: one

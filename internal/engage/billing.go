@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -46,13 +47,27 @@ type PollResult struct {
 // due is a post waiting to be read, with its marks as read outside the
 // billing transaction.
 type due struct {
-	seq                       int64 // post_marks' row
 	id, creator, ref, mediaID string
 	plat                      platform.Name
 	marks
 }
 
-// marks are a post's billing state (post_marks).
+// dueOf returns the posts of groups due by now: live, with their next poll
+// passed.
+func dueOf(groups []*creatorMarks, now int64) []due {
+	var out []due
+	for _, g := range groups {
+		for i := range g.posts {
+			p := &g.posts[i]
+			if p.live && p.nextPoll <= now {
+				out = append(out, due{id: p.id, creator: g.creator, ref: p.ref, mediaID: p.mediaID, plat: p.plat, marks: p.marks})
+			}
+		}
+	}
+	return out
+}
+
+// marks are a post's billing state (its line in creator_marks).
 type marks struct {
 	hwm        hwm
 	billed     int64
@@ -93,24 +108,26 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	// the one before it is billed.
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
-	chunks := make(chan []due, 1)
+	chunks := make(chan []*creatorMarks, 1)
 	var dueErr error
 	dueDone := make(chan struct{})
+	dueAt := s.clock.Now().UnixMicro()
 	go func() {
 		defer close(dueDone)
-		dueErr = s.streamDue(rctx, campaignID, s.clock.Now().UnixMicro(), s.cfg.ChunkPosts, chunks)
+		dueErr = s.streamDue(rctx, campaignID, dueAt, s.cfg.ChunkPosts, chunks)
 		close(chunks)
 	}()
 	reads := make(chan *chunk, 1)
 	go func() {
 		defer close(reads)
 		for c := range chunks {
-			r, d := s.read(rctx, c)
+			posts := dueOf(c, dueAt)
+			r, d := s.read(rctx, posts)
 			// The chunk's rows are worked out here, beside the billing of
 			// the chunk before, so the single writer only writes them.
-			ch, err := s.planChunk(rctx, s.db.Read(), c, r, d, nil)
+			ch, err := s.planChunk(rctx, s.db.Read(), c, posts, r, d, false)
 			if err != nil {
-				ch = &chunk{posts: c, readings: r, deferred: d, err: err}
+				ch = &chunk{groups: c, posts: posts, readings: r, deferred: d, err: err}
 			}
 			select {
 			case reads <- ch:
@@ -169,11 +186,11 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, ch *chunk) (
 		}
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		cur, err := s.lockMarks(ctx, tx, ch.posts)
+		cur, err := s.lockMarks(ctx, tx, campaignID, ch.groups)
 		if err != nil {
 			return err
 		}
-		fresh, err := s.planChunk(ctx, tx, ch.posts, ch.readings, ch.deferred, cur)
+		fresh, err := s.planChunk(ctx, tx, cur, ch.posts, ch.readings, ch.deferred, true)
 		if err != nil {
 			return err
 		}
@@ -183,21 +200,19 @@ func (s *Service) billChunk(ctx context.Context, campaignID string, ch *chunk) (
 	return r, true, err
 }
 
-// streamDue sends the campaign's live posts due by now, with their marks,
-// to out in chunks of about size posts (the first a fifth of that, so
-// billing starts sooner), never splitting one creator's posts, so each
-// creator is billed once per tick. It closes nothing; it returns the first
-// error of the query, or ctx's.
-func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, size int, out chan<- []due) error {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.seq, p.post_id, p.creator_id, p.account_ref, p.media_id, p.platform, m.failures,
-		m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed, m.last_polled_at
-		FROM post_polls p JOIN post_marks m ON m.seq = p.seq
-		WHERE p.campaign_id = $1 AND m.live AND m.next_poll_at <= $2 ORDER BY p.creator_id, p.post_id`, campaignID, now)
+// streamDue sends the marks rows of the campaign's creators with posts due
+// by now to out, in creator order, in chunks of about size due posts (the
+// first a fifth of that, so billing starts sooner): a creator's posts are
+// never split, so each creator is billed once per tick. It closes nothing;
+// it returns the first error of the query, or ctx's.
+func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, size int, out chan<- []*creatorMarks) error {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, creator_id, version, marks FROM creator_marks
+		WHERE campaign_id = $1 AND next_poll_at <= $2 ORDER BY creator_id`, campaignID, now)
 	if err != nil {
 		return fmt.Errorf("engage: due posts: %w", err)
 	}
 	defer rows.Close()
-	send := func(c []due) error {
+	send := func(c []*creatorMarks) error {
 		select {
 		case out <- c:
 			return nil
@@ -206,22 +221,25 @@ func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, s
 		}
 	}
 	target := max(1, size/5)
-	var cur []due
+	var cur []*creatorMarks
+	n := 0 // due posts in cur
 	for rows.Next() {
-		var d due
-		var plat string
-		if err := rows.Scan(&d.seq, &d.id, &d.creator, &d.ref, &d.mediaID, &plat, &d.failures,
-			&d.hwm[0], &d.hwm[1], &d.hwm[2], &d.hwm[3], &d.hwm[4], &d.billed, &d.lastPolled); err != nil {
+		g, err := scanMarks(rows)
+		if err != nil {
 			return fmt.Errorf("engage: due posts: %w", err)
 		}
-		d.plat = platform.Name(plat)
-		if n := len(cur); n >= target && cur[n-1].creator != d.creator {
+		if len(cur) > 0 && n >= target {
 			if err := send(cur); err != nil {
 				return err
 			}
-			cur, target = nil, size
+			cur, n, target = nil, 0, size
 		}
-		cur = append(cur, d)
+		cur = append(cur, g)
+		for i := range g.posts {
+			if g.posts[i].live && g.posts[i].nextPoll <= now {
+				n++
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("engage: due posts: %w", err)
@@ -230,6 +248,20 @@ func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, s
 		return send(cur)
 	}
 	return nil
+}
+
+// scanMarks scans a creator_marks row's seq, creator_id, version and marks.
+func scanMarks(r store.Scanner) (*creatorMarks, error) {
+	g := &creatorMarks{}
+	var text string
+	if err := r.Scan(&g.seq, &g.creator, &g.version, &text); err != nil {
+		return nil, err
+	}
+	var err error
+	if g.posts, err = decodeMarks(text); err != nil {
+		return nil, fmt.Errorf("creator %s: %w", g.creator, err)
+	}
+	return g, nil
 }
 
 // read fetches the counts of posts, one Counts call per connected account,
@@ -432,20 +464,22 @@ func appendDetail(b []byte, posts []billedPost) []byte {
 // campaign's state, prices and collaborations decide — what is paid — is
 // left for bill, under the campaign's lock.
 type chunk struct {
-	posts    []due
+	groups   []*creatorMarks // the creators' marks rows as read
+	posts    []due           // their due posts
 	readings map[string]reading
 	deferred map[string]time.Duration
 	err      error // planning failed: bill with the marks locked, which plans again
 
 	now  int64 // when the posts were read (µs): their snapshots' time
 	read []readPost
-	// updates move the marks of read posts (marksKey, guard, pollCols), in
-	// the order of read; each one's billed total is set by bill.
-	updates [][]any
+	// writes are the creators' marks rows as the poll leaves them; the
+	// billed total of each read post is set by bill.
+	writes []*creatorMarks
 	// snaps are the read posts' snapshots (snapshotCols), in the order of
 	// read; each one's billable flag is set by bill.
-	snaps                   [][]any
-	waits, removals, unlive [][]any
+	snaps    [][]any
+	removals [][]any
+	waits    int // deferred posts
 	// growth sums each creator's read growth (views…saves), billed or not.
 	growth map[string]*[5]int64
 	// relocked: the marks were locked and re-read in bill's transaction.
@@ -456,116 +490,96 @@ type chunk struct {
 type readPost struct {
 	id, creator string
 	growth      [5]int64 // above the high-water marks, platform.Metrics order
-	billed      int64    // gross billed for the post before this read
+	mark        *postMark
 }
 
-// Positions, in a chunk's rows, of what bill fills in.
-const (
-	updBilled    = 7 // seq, guard, 5 marks, billed, …
-	snapBillable = 7 // taken_at, post_id, 5 counts, billable
-)
+// snapBillable is the position, in a snapshot row, of what bill fills in:
+// taken_at, post_id, 5 counts, billable.
+const snapBillable = 7
 
-// planChunk works out the chunk's rows from the posts' marks: those read
-// with the due posts (cur nil), or cur, as locked and re-read. q reads how
-// many posts a paced platform has live.
-func (s *Service) planChunk(ctx context.Context, q store.Queryer, posts []due, readings map[string]reading, deferred map[string]time.Duration, cur map[string]*current) (*chunk, error) {
+// planChunk works out the chunk's rows from groups, the creators' marks
+// rows: as read with the due posts, or locked and re-read (relocked). q
+// reads how many posts a paced platform has live.
+func (s *Service) planChunk(ctx context.Context, q store.Queryer, groups []*creatorMarks, posts []due, readings map[string]reading, deferred map[string]time.Duration, relocked bool) (*chunk, error) {
 	now := s.clock.Now().UnixMicro()
-	ch := &chunk{posts: posts, readings: readings, deferred: deferred, now: now, relocked: cur != nil,
+	ch := &chunk{groups: groups, posts: posts, readings: readings, deferred: deferred, now: now, relocked: relocked,
 		growth: map[string]*[5]int64{}}
 	nextOf, err := s.nextPolls(ctx, q, posts, now)
 	if err != nil {
 		return nil, err
 	}
 	ch.read = make([]readPost, 0, len(posts))
-	ch.updates = make([][]any, 0, len(posts))
 	ch.snaps = make([][]any, 0, len(posts))
-	for _, p := range posts {
-		c := &current{live: true, marks: p.marks}
-		if cur != nil {
-			var ok bool
-			if c, ok = cur[p.id]; !ok {
-				continue // gone meanwhile
+	for _, g := range groups {
+		w := &creatorMarks{seq: g.seq, creator: g.creator, version: g.version, posts: slices.Clone(g.posts)}
+		touched := false
+		for i := range w.posts {
+			p := &w.posts[i]
+			if !p.live || p.lastPolled >= now {
+				continue // rejected or removed meanwhile, or polled by another server at this very time
 			}
-		}
-		if !c.live || c.lastPolled >= now {
-			continue // rejected or removed meanwhile, or polled by another server at this very time
-		}
-		if wait, ok := deferred[p.id]; ok {
-			ch.waits = append(ch.waits, []any{p.seq, now + wait.Microseconds(), int64(c.failures + 1)})
-			continue
-		}
-		r, ok := readings[p.id]
-		if !ok {
-			continue
-		}
-		if r.removed != "" {
-			ch.removals = append(ch.removals, []any{p.id, PostRemoved, r.removed})
-			ch.unlive = append(ch.unlive, []any{p.seq, false})
-			continue
-		}
-		rp := readPost{id: p.id, creator: p.creator, billed: c.billed}
-		hw := c.hwm
-		snap := make([]any, 2, len(snapshotCols))
-		snap[0], snap[1] = now, p.id
-		for i, cnt := range countsOf(r.counts) {
-			if !cnt.Known {
-				snap = append(snap, nil)
+			if wait, ok := deferred[p.id]; ok {
+				p.nextPoll, p.failures = now+wait.Microseconds(), p.failures+1
+				ch.waits++
+				touched = true
 				continue
 			}
-			snap = append(snap, cnt.Value)
-			if cnt.Value > hw[i] { // a count that falls bills nothing until it passes its old peak
-				rp.growth[i] = cnt.Value - hw[i]
-				hw[i] = cnt.Value
+			r, ok := readings[p.id]
+			if !ok {
+				continue // not due in this chunk
 			}
+			touched = true
+			if r.removed != "" {
+				ch.removals = append(ch.removals, []any{p.id, PostRemoved, r.removed})
+				p.live = false
+				continue
+			}
+			rp := readPost{id: p.id, creator: g.creator, mark: p}
+			snap := make([]any, 2, len(snapshotCols))
+			snap[0], snap[1] = now, p.id
+			for i, cnt := range countsOf(r.counts) {
+				if !cnt.Known {
+					snap = append(snap, nil)
+					continue
+				}
+				snap = append(snap, cnt.Value)
+				if cnt.Value > p.hwm[i] { // a count that falls bills nothing until it passes its old peak
+					rp.growth[i] = cnt.Value - p.hwm[i]
+					p.hwm[i] = cnt.Value
+				}
+			}
+			p.lastPolled, p.nextPoll, p.failures = now, nextOf[p.plat], 0
+			gr := ch.growth[g.creator]
+			if gr == nil {
+				gr = new([5]int64)
+				ch.growth[g.creator] = gr
+			}
+			for i, v := range rp.growth {
+				gr[i] += v
+			}
+			ch.read = append(ch.read, rp)
+			ch.snaps = append(ch.snaps, append(snap, false))
 		}
-		g := ch.growth[p.creator]
-		if g == nil {
-			g = new([5]int64)
-			ch.growth[p.creator] = g
+		if touched {
+			ch.writes = append(ch.writes, w)
 		}
-		for i, v := range rp.growth {
-			g[i] += v
-		}
-		ch.read = append(ch.read, rp)
-		ch.snaps = append(ch.snaps, append(snap, false))
-		ch.updates = append(ch.updates, []any{p.seq, c.lastPolled, hw[0], hw[1], hw[2], hw[3], hw[4], c.billed, now, nextOf[p.plat], int64(0)})
 	}
 	return ch, nil
 }
 
-// current is a post's liveness and marks as bill starts from them.
-type current struct {
-	live bool
-	marks
-}
-
-// lockMarks locks and re-reads the marks of posts.
-func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, posts []due) (map[string]*current, error) {
-	ids := make([]string, len(posts))
-	for i, p := range posts {
-		ids[i] = p.id
+// lockMarks locks and re-reads the marks rows of groups' creators.
+func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, campaignID string, groups []*creatorMarks) ([]*creatorMarks, error) {
+	creators := make([]string, len(groups))
+	for i, g := range groups {
+		creators[i] = g.creator
 	}
-	cond, arg := store.InText(tx.Dialect(), "post_id", 1, ids)
-	rows, err := tx.QueryContext(ctx, `SELECT post_id, live, hwm_views, hwm_likes, hwm_comments, hwm_shares, hwm_saves,
-		billed, failures, last_polled_at FROM post_marks
-		WHERE `+cond+` ORDER BY seq`+tx.ForUpdate(), arg)
+	cond, arg := store.InText(tx.Dialect(), "creator_id", 2, creators)
+	out, err := store.QueryAll(ctx, tx, scanMarks, `SELECT seq, creator_id, version, marks FROM creator_marks
+		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id`+tx.ForUpdate(), campaignID, arg)
 	if err != nil {
-		return nil, fmt.Errorf("engage: lock posts: %w", err)
+		return nil, fmt.Errorf("engage: lock marks: %w", err)
 	}
-	defer rows.Close()
-	cur := make(map[string]*current, len(posts))
-	for rows.Next() {
-		var id string
-		c := &current{}
-		if err := rows.Scan(&id, &c.live, &c.hwm[0], &c.hwm[1], &c.hwm[2], &c.hwm[3], &c.hwm[4], &c.billed, &c.failures, &c.lastPolled); err != nil {
-			return nil, fmt.Errorf("engage: lock posts: %w", err)
-		}
-		cur[id] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("engage: lock posts: %w", err)
-	}
-	return cur, nil
+	return out, nil
 }
 
 // bill writes a planned chunk in tx: under the campaign's lock it prices
@@ -574,7 +588,7 @@ func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, posts []due) (map
 // per creator, records earnings, snapshots and rollups, and completes the
 // campaign when the escrow is spent.
 func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch *chunk) (PollResult, error) {
-	res := PollResult{CampaignID: campaignID, PostsDue: len(ch.posts), Deferred: len(ch.waits), Removed: len(ch.removals),
+	res := PollResult{CampaignID: campaignID, PostsDue: len(ch.posts), Deferred: ch.waits, Removed: len(ch.removals),
 		PostsRead: len(ch.read)}
 	camp, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, campaignID)
 	if err != nil {
@@ -611,7 +625,6 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 	for i, p := range ch.read {
 		ch.snaps[i][snapBillable] = billable
 		if !billable || collabs[p.creator].EndedAt != 0 {
-			ch.updates[i][updBilled] = p.billed
 			continue
 		}
 		var amount int64
@@ -629,28 +642,34 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 				return res, fmt.Errorf("engage: post %s: amount overflows: %w", p.id, err)
 			}
 		}
-		billed := p.billed
 		if amount > 0 {
-			if billed, err = money.AddMicros(billed, amount); err != nil {
+			billed, err := money.AddMicros(p.mark.billed, amount)
+			if err != nil {
 				return res, fmt.Errorf("engage: post %s: billed total overflows: %w", p.id, err)
 			}
 			if amounts[p.creator], err = money.AddMicros(amounts[p.creator], amount); err != nil {
 				return res, fmt.Errorf("engage: creator %s: amount overflows: %w", p.creator, err)
 			}
 			details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
+			p.mark.billed = billed
 		}
-		ch.updates[i][updBilled] = billed
 	}
 
-	// Move the marks first, each only if no other server polled the post
-	// since its marks were read (last_polled_at unchanged).
-	n, err := tx.BulkUpdateIf(ctx, "post_marks", marksKey, "last_polled_at", pollCols, ch.updates)
+	// Move the marks first, each creator's row only if no other server
+	// wrote it since it was read (version unchanged).
+	rows := make([][]any, len(ch.writes))
+	var buf []byte
+	for i, w := range ch.writes {
+		buf = appendMarks(buf[:0], w.posts)
+		rows[i] = []any{w.seq, w.version, string(buf), nextPollOf(w.posts), w.version + 1}
+	}
+	n, err := tx.BulkUpdateIf(ctx, "creator_marks", "seq", "version", marksCols, rows)
 	if err != nil {
 		return res, err
 	}
-	if n != int64(len(ch.updates)) {
+	if n != int64(len(rows)) {
 		if ch.relocked {
-			return res, fmt.Errorf("engage: %d of %d marks moved under their lock", int64(len(ch.updates))-n, len(ch.updates))
+			return res, fmt.Errorf("engage: %d of %d marks rows moved under their lock", int64(len(rows))-n, len(rows))
 		}
 		return res, errMarksMoved
 	}
@@ -710,13 +729,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"next_poll_at", "failures"}, ch.waits); err != nil {
-		return res, err
-	}
 	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, ch.removals); err != nil {
-		return res, err
-	}
-	if _, err := tx.BulkUpdate(ctx, "post_marks", marksKey, []string{"live"}, ch.unlive); err != nil {
 		return res, err
 	}
 	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, ch.snaps); err != nil {
@@ -735,14 +748,11 @@ func (s *Service) prepare(ctx context.Context) error {
 	if err := s.db.PrepareBulk(ctx, "post_snapshots", snapshotCols); err != nil {
 		return err
 	}
-	return s.db.PrepareBulkUpdate(ctx, "post_marks", marksKey, "last_polled_at", pollCols)
+	return s.db.PrepareBulkUpdate(ctx, "creator_marks", "seq", "version", marksCols)
 }
 
-// marksKey is post_marks' key, which a poll rewrites it by (on SQLite the rowid).
-const marksKey = "seq"
-
 var (
-	pollCols     = []string{"hwm_views", "hwm_likes", "hwm_comments", "hwm_shares", "hwm_saves", "billed", "last_polled_at", "next_poll_at", "failures"}
+	marksCols    = []string{"marks", "next_poll_at", "version"}
 	earningCols  = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail", "accrue_tx_id", "state", "accrued_at", "release_at"}
 	snapshotCols = []string{"taken_at", "post_id", "views", "likes", "comments", "shares", "saves", "billable"}
 )

@@ -781,21 +781,21 @@ func TestQuotaStretchesPolling(t *testing.T) {
 		}
 		e.svc = svc
 		camp := e.campaign(100*eur, campaign.Prices{Like: 10_000}, 0, false)
-		var posts []string
+		var posts []engage.Post
 		for _, h := range []string{"ana", "ben"} {
 			p := e.creator(h, camp)
 			post, _ := e.post(p, h, camp, "Glow #glowup #ad")
-			posts = append(posts, post.ID)
+			posts = append(posts, post)
 		}
 		e.tick()
-		for _, id := range posts {
-			var next, last int64
-			if err := db.Read().QueryRowContext(e.ctx, `SELECT next_poll_at, last_polled_at FROM post_marks WHERE post_id = $1`, id).Scan(&next, &last); err != nil {
+		for _, p := range posts {
+			next, last, err := e.svc.Schedule(e.ctx, camp.ID, p.CreatorID, p.ID)
+			if err != nil {
 				t.Fatal(err)
 			}
 			// Two live posts × 2 minutes: every 4 minutes, not every minute.
-			if next-last != (4 * time.Minute).Microseconds() {
-				t.Errorf("post %s: next poll %d µs after the last, want 4 minutes", id, next-last)
+			if last == 0 || next-last != (4*time.Minute).Microseconds() {
+				t.Errorf("post %s: last read %d, next %d µs after it, want 4 minutes", p.ID, last, next-last)
 			}
 		}
 	})

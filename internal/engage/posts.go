@@ -54,29 +54,34 @@ type SubmitInput struct {
 }
 
 const postCols = `p.id, p.campaign_id, p.creator_id, p.account_ref, p.platform, p.media_id, p.permalink, p.caption, p.media_type,
-	p.published_at, p.state, p.state_reason, p.warnings, p.submitted_at, p.decided_at, m.last_polled_at,
-	m.hwm_views, m.hwm_likes, m.hwm_comments, m.hwm_shares, m.hwm_saves, m.billed`
+	p.published_at, p.state, p.state_reason, p.warnings, p.submitted_at, p.decided_at`
 
-const postFrom = ` FROM posts p JOIN post_marks m ON m.post_id = p.id `
+const postFrom = ` FROM posts p `
 
+// scanPost scans a post without its marks (see setMarks).
 func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var p Post
 	var plat, warnings string
-	var hv, hl, hc, hs, hsv int64
 	if err := row.Scan(&p.ID, &p.CampaignID, &p.CreatorID, &p.accountRef, &plat, &p.MediaID, &p.Permalink, &p.Caption, &p.MediaType,
-		&p.PublishedAt, &p.State, &p.StateReason, &warnings, &p.SubmittedAt, &p.DecidedAt, &p.LastPolled,
-		&hv, &hl, &hc, &hs, &hsv, &p.Requested); err != nil {
+		&p.PublishedAt, &p.State, &p.StateReason, &warnings, &p.SubmittedAt, &p.DecidedAt); err != nil {
 		return p, err
 	}
 	p.Platform = platform.Name(plat)
-	p.Billed = platform.Counts{Views: platform.Known(hv), Likes: platform.Known(hl), Comments: platform.Known(hc),
-		Shares: platform.Known(hs), Saves: platform.Known(hsv)}
 	if warnings != "" {
 		if err := json.Unmarshal([]byte(warnings), &p.Warnings); err != nil {
 			return p, fmt.Errorf("engage: post %s: stored warnings unreadable: %w", p.ID, err)
 		}
 	}
 	return p, nil
+}
+
+// setMarks sets what the post's marks say: when it was last read, the
+// counts billed up to and the amount requested for it.
+func (p *Post) setMarks(m postMark) {
+	p.LastPolled = clock.Micros(m.lastPolled)
+	p.Billed = platform.Counts{Views: platform.Known(m.hwm[0]), Likes: platform.Known(m.hwm[1]), Comments: platform.Known(m.hwm[2]),
+		Shares: platform.Known(m.hwm[3]), Saves: platform.Known(m.hwm[4])}
+	p.Requested = m.billed
 }
 
 // platformError turns a connector failure into an API error.
@@ -215,16 +220,10 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, campaignID s
 		if err != nil {
 			return fmt.Errorf("engage: insert post: %w", err)
 		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO post_marks (post_id, live, next_poll_at) VALUES ($1, $2, $3) RETURNING seq`,
-			post.ID, post.State == PostLive, now.UnixMicro()).Scan(&seq); err != nil {
-			return fmt.Errorf("engage: insert post marks: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_polls (campaign_id, creator_id, post_id, account_ref, platform, media_id, seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, post.CampaignID, post.CreatorID, post.ID, ref, string(post.Platform), post.MediaID, seq); err != nil {
-			return fmt.Errorf("engage: insert post polls: %w", err)
-		}
-		return nil
+		return editMarks(ctx, tx, post.CampaignID, post.CreatorID, func(posts []postMark) ([]postMark, error) {
+			return append(posts, postMark{id: post.ID, ref: ref, mediaID: post.MediaID, plat: post.Platform,
+				live: post.State == PostLive, nextPoll: now.UnixMicro()}), nil
+		})
 	})
 	if err != nil {
 		return Post{}, err
@@ -266,9 +265,16 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, postID strin
 			post.State, post.StateReason, now.UnixMicro(), post.ID); err != nil {
 			return fmt.Errorf("engage: decide post: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE post_marks SET next_poll_at = $1, live = $2 WHERE post_id = $3`,
-			now.UnixMicro(), post.State == PostLive, post.ID); err != nil {
-			return fmt.Errorf("engage: decide post: %w", err)
+		if err := editMarks(ctx, tx, post.CampaignID, post.CreatorID, func(posts []postMark) ([]postMark, error) {
+			for i := range posts {
+				if posts[i].id == post.ID {
+					posts[i].live, posts[i].nextPoll = post.State == PostLive, now.UnixMicro()
+					return posts, nil
+				}
+			}
+			return nil, fmt.Errorf("engage: post %s missing from its marks row", post.ID)
+		}); err != nil {
+			return err
 		}
 		out = post
 		return nil
@@ -290,19 +296,23 @@ func (s *Service) postFor(ctx context.Context, q store.Queryer, p identity.Princ
 	if err != nil {
 		return Post{}, fmt.Errorf("engage: read post %s: %w", postID, err)
 	}
-	if p.IsAdmin() || p.CreatorID() == post.CreatorID {
-		return post, nil
-	}
-	if b := p.BrandID(); b != "" {
+	allowed := p.IsAdmin() || p.CreatorID() == post.CreatorID
+	if b := p.BrandID(); b != "" && !allowed {
 		camp, err := s.campaigns.Internal(ctx, q, post.CampaignID)
 		if err != nil {
 			return Post{}, err
 		}
-		if camp.BrandID == b {
-			return post, nil
-		}
+		allowed = camp.BrandID == b
 	}
-	return Post{}, errs.NotFoundf("post %s not found", postID)
+	if !allowed {
+		return Post{}, errs.NotFoundf("post %s not found", postID)
+	}
+	m, err := postMarkOf(ctx, q, post.CampaignID, post.CreatorID, post.ID)
+	if err != nil {
+		return Post{}, err
+	}
+	post.setMarks(m)
+	return post, nil
 }
 
 // GetPost returns a post its creator, the campaign's brand or the admin may see.
@@ -324,6 +334,19 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 	if err != nil {
 		return nil, fmt.Errorf("engage: list posts: %w", err)
 	}
+	if len(out) > 0 {
+		marks, err := marksOf(ctx, s.db.Read(), campaignID, creator)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			m, ok := marks[out[i].ID]
+			if !ok {
+				return nil, fmt.Errorf("engage: post %s missing from its marks row", out[i].ID)
+			}
+			out[i].setMarks(m)
+		}
+	}
 	if creator != "" && len(out) == 0 {
 		if _, err := s.apps.AcceptedAt(ctx, s.db.Read(), campaignID, creator); err != nil {
 			return nil, err
@@ -339,33 +362,20 @@ func (s *Service) ListPosts(ctx context.Context, p identity.Principal, campaignI
 func (s *Service) RecordVerified(ctx context.Context, campaignID, creatorID, accountRef string, p platform.Name, media []platform.Media) error {
 	now := s.clock.Now().UnixMicro()
 	rows := make([][]any, len(media))
-	marks := make([][]any, len(media))
+	marks := make([]postMark, len(media))
 	for i, m := range media {
 		pid := id.New(id.Post)
 		rows[i] = []any{pid, campaignID, creatorID, accountRef, string(p), m.ID, m.Permalink, m.Caption, m.Type,
 			m.PublishedAt.UnixMicro(), PostLive, now}
-		marks[i] = []any{pid, true, now}
+		marks[i] = postMark{id: pid, ref: accountRef, mediaID: m.ID, plat: p, live: true, nextPoll: now}
 	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.BulkInsert(ctx, "posts", []string{"id", "campaign_id", "creator_id", "account_ref", "platform", "media_id", "permalink",
 			"caption", "media_type", "published_at", "state", "submitted_at"}, rows); err != nil {
 			return err
 		}
-		if err := tx.BulkInsert(ctx, "post_marks", []string{"post_id", "live", "next_poll_at"}, marks); err != nil {
-			return err
-		}
-		// post_polls points at each post's marks row.
-		ids := make([]string, len(marks))
-		for i, m := range marks {
-			ids[i] = m[0].(string)
-		}
-		cond, arg := store.InText(tx.Dialect(), "m.post_id", 1, ids)
-		_, err := tx.ExecContext(ctx, `INSERT INTO post_polls (campaign_id, creator_id, post_id, account_ref, platform, media_id, seq)
-			SELECT p.campaign_id, p.creator_id, p.id, p.account_ref, p.platform, p.media_id, m.seq
-			FROM post_marks m JOIN posts p ON p.id = m.post_id WHERE `+cond, arg)
-		if err != nil {
-			return fmt.Errorf("engage: insert post polls: %w", err)
-		}
-		return nil
+		return editMarks(ctx, tx, campaignID, creatorID, func(posts []postMark) ([]postMark, error) {
+			return append(posts, marks...), nil
+		})
 	})
 }

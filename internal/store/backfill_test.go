@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"testing"
 
 	"github.com/payper/payper/internal/store"
@@ -55,10 +56,13 @@ func TestRollupBackfill(t *testing.T) {
 		}
 		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
 			VALUES ('pst_1', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', 'm1', 0, 'live', 0)`)
-		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, hwm_likes, hwm_comments, last_polled_at) VALUES ('pst_1', 'cmp_1', 900, 40, 3, $1)`, d+day+9)
+		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, hwm_likes, hwm_comments, last_polled_at, next_poll_at) VALUES ('pst_1', 'cmp_1', 900, 40, 3, $1, 60)`, d+day+9)
 		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
 			VALUES ('pst_2', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', 'm2', 0, 'removed', 0)`)
-		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, billed, next_poll_at) VALUES ('pst_2', 'cmp_1', 7, 1234, 99)`)
+		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_views, billed, next_poll_at) VALUES ('pst_2', 'cmp_1', 7, 1234, 40)`)
+		exec(`INSERT INTO posts (id, campaign_id, creator_id, account_ref, platform, media_id, published_at, state, submitted_at)
+			VALUES ('pst_3', 'cmp_1', 'crt_1', 'acc_1', 'sandbox', $1, 0, 'live', 0)`, "odd%09\tid\n")
+		exec(`INSERT INTO post_marks (post_id, campaign_id, hwm_saves, failures, next_poll_at) VALUES ('pst_3', 'cmp_1', 5, 2, 50)`)
 		exec(`INSERT INTO post_snapshots (post_id, taken_at, views, likes, comments, shares, saves, billable) VALUES ('pst_1', $1, 900, 40, 3, NULL, 0, TRUE)`, d+day+9)
 		for i, e := range []struct {
 			net, fee int64
@@ -103,28 +107,25 @@ func TestRollupBackfill(t *testing.T) {
 			t.Fatalf("rollups %+v, want %+v", rows, want)
 		}
 
-		// 0018: post_polls hold each post's campaign, creator, account,
-		// platform and media id and point at its marks, which keep their
-		// values and say whether the post is live.
-		type mark struct {
-			campaign, creator, post, ref, plat, media string
-			live                                      bool
-			views, likes, billed, last, next          int64
-		}
-		marks, err := store.QueryAll(ctx, db.Read(), func(r store.Scanner) (mark, error) {
-			var m mark
-			return m, r.Scan(&m.campaign, &m.creator, &m.post, &m.ref, &m.plat, &m.media, &m.live, &m.views, &m.likes, &m.billed, &m.last, &m.next)
-		}, `SELECT p.campaign_id, p.creator_id, m.post_id, p.account_ref, p.platform, p.media_id, m.live, m.hwm_views, m.hwm_likes, m.billed,
-			m.last_polled_at, m.next_poll_at FROM post_marks m JOIN post_polls p ON p.seq = m.seq ORDER BY m.post_id`)
-		if err != nil {
+		// 0018 and 0019: the billing state of a creator's posts in a
+		// campaign is one creator_marks row, a line per post keeping its
+		// account, platform, media id (escaped), liveness and marks; the
+		// row's next poll is the earliest of its live posts.
+		var next, version int64
+		var text string
+		if err := db.Read().QueryRowContext(ctx, `SELECT next_poll_at, version, marks FROM creator_marks WHERE campaign_id = 'cmp_1' AND creator_id = 'crt_1'`).
+			Scan(&next, &version, &text); err != nil {
 			t.Fatal(err)
 		}
-		wantMarks := []mark{
-			{"cmp_1", "crt_1", "pst_1", "acc_1", "sandbox", "m1", true, 900, 40, 0, d + day + 9, 0},
-			{"cmp_1", "crt_1", "pst_2", "acc_1", "sandbox", "m2", false, 7, 0, 1234, 0, 99},
+		wantText := "pst_1\tacc_1\tsandbox\tm1\t1\t900\t40\t3\t0\t0\t0\t" + strconv.FormatInt(d+day+9, 10) + "\t60\t0\n" +
+			"pst_2\tacc_1\tsandbox\tm2\t0\t7\t0\t0\t0\t0\t1234\t0\t40\t0\n" +
+			"pst_3\tacc_1\tsandbox\todd%2509%09id%0A\t1\t0\t0\t0\t0\t5\t0\t0\t50\t2\n"
+		if next != 50 || version != 0 || text != wantText {
+			t.Errorf("creator_marks after 0019: next %d, version %d, marks\n%q\nwant next 50, version 0, marks\n%q", next, version, text, wantText)
 		}
-		if len(marks) != 2 || marks[0] != wantMarks[0] || marks[1] != wantMarks[1] {
-			t.Errorf("post_marks and post_polls after 0018: %+v, want %+v", marks, wantMarks)
+		var n int
+		if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM creator_marks`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("creator_marks rows: %d, %v; want 1", n, err)
 		}
 		var snapViews, snapAt int64
 		var shares sql.NullInt64
