@@ -29,3 +29,22 @@ INSERT INTO creator_marks (campaign_id, creator_id, next_poll_at, marks)
     ORDER BY p.campaign_id, p.creator_id;
 DROP TABLE post_marks;
 DROP TABLE post_polls;
+
+-- Every poll appends a snapshot per post: a B-tree over (taken_at, post_id)
+-- cost a third of that append, and nothing looks snapshots up by it (they
+-- are read by time range, or all of them). A BRIN index on taken_at serves
+-- time ranges of an append-only table for almost nothing (as for clicks in
+-- 0017).
+ALTER TABLE post_snapshots DROP CONSTRAINT post_snapshots_pkey;
+CREATE INDEX post_snapshots_taken ON post_snapshots USING brin (taken_at);
+
+-- An earning's detail lists every post billed in it (about 90 bytes a
+-- post): pglz compressed it at about a quarter of a millisecond an earning.
+-- lz4, where the server was built with it, is several times faster.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+        ALTER TABLE earnings ALTER COLUMN detail SET COMPRESSION lz4;
+    END IF;
+END
+$$;
