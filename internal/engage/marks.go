@@ -288,6 +288,7 @@ type ImportedMarks struct {
 // them. Every post must be the creator's in the campaign; on error nothing
 // is changed.
 func (s *Service) RestoreMarks(ctx context.Context, campaignID, creatorID string, marks []ImportedMarks) error {
+	now := s.clock.Now().UnixMicro()
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		return editMarks(ctx, tx, campaignID, creatorID, func(posts []postMark) ([]postMark, error) {
 			at := make(map[string]int, len(posts))
@@ -303,6 +304,13 @@ func (s *Service) RestoreMarks(ctx context.Context, campaignID, creatorID string
 					if v < 0 {
 						return nil, errs.Invalidf("billed", "negative", "post %s: billed counts must not be negative", m.PostID)
 					}
+				}
+				if m.Requested < 0 {
+					return nil, errs.Invalidf("requested", "negative", "post %s: the requested amount must not be negative", m.PostID)
+				}
+				// A post read "in the future" would not be polled until then.
+				if m.LastPolled < 0 || m.LastPolled > now {
+					return nil, errs.Invalidf("last_polled", "out_of_range", "post %s: last read at %d µs, not between 0 and now (%d)", m.PostID, m.LastPolled, now)
 				}
 				posts[i].hwm, posts[i].billed, posts[i].lastPolled = m.Billed, m.Requested, m.LastPolled
 			}
