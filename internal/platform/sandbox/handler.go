@@ -347,17 +347,12 @@ func (h *Handler) api(scope string, next http.HandlerFunc) http.HandlerFunc {
 			apiError(rw, http.StatusUnauthorized, "invalid_token", "an Authorization: Bearer access token is required")
 			return
 		}
-		s, err := h.world.authenticate(r.Context(), strings.TrimSpace(tok))
+		s, until, reason, err := h.world.authenticate(r.Context(), strings.TrimSpace(tok))
 		if errors.Is(err, errInvalidToken) {
 			rw.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="sandbox", error="invalid_token", error_description=%q`, err.Error()))
 			apiError(rw, http.StatusUnauthorized, "invalid_token", err.Error())
 			return
 		}
-		if err != nil {
-			h.internal(rw, r, err)
-			return
-		}
-		until, reason, err := h.world.rateLimit(r.Context(), s.AccountID)
 		if err != nil {
 			h.internal(rw, r, err)
 			return

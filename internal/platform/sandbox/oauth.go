@@ -227,25 +227,36 @@ func (s session) has(scope string) bool {
 // expired or revoked access token.
 var errInvalidToken = errors.New("invalid access token")
 
-// authenticate checks a bearer access token.
-func (w *World) authenticate(ctx context.Context, accessToken string) (session, error) {
+// authenticate returns the session of a live access token, with the
+// latest end of a rate limit on its account's calls still in force and its
+// reason (a zero time when none is): one query, as every API call asks both.
+func (w *World) authenticate(ctx context.Context, accessToken string) (session, time.Time, string, error) {
 	var s session
-	var scopes string
-	var expires, revoked int64
-	err := w.db.Read().QueryRowContext(ctx, `SELECT account_id, scopes, expires_at, revoked_at FROM sandbox_oauth_tokens
-		WHERE hash = $1 AND kind = 'access'`, hashSecret(accessToken)).Scan(&s.AccountID, &scopes, &expires, &revoked)
+	var scopes, reason string
+	var expires, revoked, until int64
+	now := micros(w.clock.Now())
+	err := w.db.Read().QueryRowContext(ctx, `SELECT t.account_id, t.scopes, t.expires_at, t.revoked_at,
+		COALESCE((SELECT limited_until FROM sandbox_rate_limits WHERE (scope = '' OR scope = t.account_id) AND limited_until > $2
+			ORDER BY limited_until DESC LIMIT 1), 0),
+		COALESCE((SELECT reason FROM sandbox_rate_limits WHERE (scope = '' OR scope = t.account_id) AND limited_until > $2
+			ORDER BY limited_until DESC LIMIT 1), '')
+		FROM sandbox_oauth_tokens t WHERE t.hash = $1 AND t.kind = 'access'`, hashSecret(accessToken), now).
+		Scan(&s.AccountID, &scopes, &expires, &revoked, &until, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
-		return session{}, fmt.Errorf("unknown access token: %w", errInvalidToken)
+		return session{}, time.Time{}, "", fmt.Errorf("unknown access token: %w", errInvalidToken)
 	}
 	if err != nil {
-		return session{}, fmt.Errorf("sandbox: read access token: %w", err)
+		return session{}, time.Time{}, "", fmt.Errorf("sandbox: read access token: %w", err)
 	}
 	switch {
 	case revoked != 0:
-		return session{}, fmt.Errorf("access token revoked: %w", errInvalidToken)
-	case expires <= micros(w.clock.Now()):
-		return session{}, fmt.Errorf("access token expired: %w", errInvalidToken)
+		return session{}, time.Time{}, "", fmt.Errorf("access token revoked: %w", errInvalidToken)
+	case expires <= now:
+		return session{}, time.Time{}, "", fmt.Errorf("access token expired: %w", errInvalidToken)
 	}
 	s.Scopes = strings.Fields(scopes)
-	return s, nil
+	if until == 0 {
+		return s, time.Time{}, "", nil
+	}
+	return s, fromMicros(until), reason, nil
 }

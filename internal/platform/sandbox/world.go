@@ -634,23 +634,6 @@ func (w *World) SetRateLimited(ctx context.Context, account string, until time.T
 	})
 }
 
-// rateLimit returns the latest end of a limit on accountID's calls still in
-// force, and its reason; a zero time when none is.
-func (w *World) rateLimit(ctx context.Context, accountID string) (time.Time, string, error) {
-	var until int64
-	var reason string
-	err := w.db.Read().QueryRowContext(ctx, `SELECT limited_until, reason FROM sandbox_rate_limits
-		WHERE (scope = '' OR scope = $1) AND limited_until > $2 ORDER BY limited_until DESC LIMIT 1`,
-		accountID, micros(w.clock.Now())).Scan(&until, &reason)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, "", nil
-	}
-	if err != nil {
-		return time.Time{}, "", fmt.Errorf("sandbox: read rate limits: %w", err)
-	}
-	return fromMicros(until), reason, nil
-}
-
 // liveCounts returns the owner and counters of the posts among ids that
 // exist and are not deleted, by id: all a counts request needs, read without
 // the rest of each post.
