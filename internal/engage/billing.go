@@ -84,10 +84,11 @@ type reading struct {
 // PollCampaign reads every due live post of a campaign from its platform and
 // bills the growth above each metric's high-water mark. Posts go in chunks of
 // whole creators (about Config.ChunkPosts posts): while one chunk is billed,
-// the next is read. Each chunk is one database transaction in which the
-// campaign row and the chunk's posts are locked and their marks re-read, so
-// a concurrent poll of the same campaign (another server) bills nothing
-// twice. Per creator the growth of all their posts is one
+// the next is read. Each chunk is one database transaction under the
+// campaign row's lock, which rewrites each creator's marks row only if no
+// one wrote it since it was read (its version), and otherwise locks and
+// re-reads the rows and bills from them, so a concurrent poll of the same
+// campaign (another server) bills nothing twice. Per creator the growth of all their posts is one
 // balancing accrual; the per-creator cap holds; an escrow spent by this poll
 // completes the campaign. While the campaign is paused the marks move but
 // nothing is billed. A campaign in any other state is left alone.
