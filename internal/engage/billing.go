@@ -491,7 +491,11 @@ type chunk struct {
 type readPost struct {
 	id, creator string
 	growth      [5]int64 // above the high-water marks, platform.Metrics order
-	mark        *postMark
+	billed      int64    // gross billed for the post before this read
+	// mark is the post's line in its creator's row as the poll leaves it;
+	// bill sets its billed total (from billed, so that a transaction run
+	// again sets the same).
+	mark *postMark
 }
 
 // snapBillable is the position, in a snapshot row, of what bill fills in:
@@ -535,7 +539,7 @@ func (s *Service) planChunk(ctx context.Context, q store.Queryer, groups []*crea
 				p.live = false
 				continue
 			}
-			rp := readPost{id: p.id, creator: g.creator, mark: p}
+			rp := readPost{id: p.id, creator: g.creator, billed: p.billed, mark: p}
 			snap := make([]any, 2, len(snapshotCols))
 			snap[0], snap[1] = now, p.id
 			for i, cnt := range countsOf(r.counts) {
@@ -625,6 +629,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 	details := map[string][]billedPost{}
 	for i, p := range ch.read {
 		ch.snaps[i][snapBillable] = billable
+		p.mark.billed = p.billed
 		if !billable || collabs[p.creator].EndedAt != 0 {
 			continue
 		}
@@ -644,7 +649,7 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 			}
 		}
 		if amount > 0 {
-			billed, err := money.AddMicros(p.mark.billed, amount)
+			billed, err := money.AddMicros(p.billed, amount)
 			if err != nil {
 				return res, fmt.Errorf("engage: post %s: billed total overflows: %w", p.id, err)
 			}

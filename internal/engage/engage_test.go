@@ -759,6 +759,35 @@ func TestStaleMarksRelock(t *testing.T) {
 	})
 }
 
+// A billing transaction that the database makes run again (a
+// serialization failure) bills and records the same as one that ran once.
+func TestBillingRetriedTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		camp := e.campaign(100*eur, campaign.Prices{Like: 100_000, View: 1_000}, 0, false)
+		ana := e.creator("ana", camp)
+		post, sp := e.post(ana, "ana", camp, "#glowup #ad")
+		e.add(sp.ID, sandbox.Delta{Likes: 10, Views: 300})
+		e.clk.Advance(time.Minute)
+		r, err := e.svc.BillRetried(e.ctx, camp.ID)
+		const want = 10*100_000 + 300*1_000
+		if err != nil || r.Granted != want || r.PostsRead != 1 {
+			t.Fatalf("retried bill: %+v, %v; want %d granted for one post", r, err, want)
+		}
+		if s := e.escrow(camp.ID).Spent; s != want {
+			t.Fatalf("spent %d, want %d", s, want)
+		}
+		got, err := e.svc.GetPost(e.ctx, ana, post.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Requested != want || got.Billed.Likes.Value != 10 || got.Billed.Views.Value != 300 {
+			t.Fatalf("post after a retried bill: requested %d, billed %+v; want %d, 10 likes, 300 views", got.Requested, got.Billed, want)
+		}
+		e.audit()
+	})
+}
+
 // pacedSandbox is the sandbox connector with a daily quota, like YouTube's.
 type pacedSandbox struct {
 	*sandbox.Client

@@ -1,11 +1,49 @@
 package engage
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/payper/payper/internal/store"
+)
 
 // ReadNow reads a campaign's due posts and their counts at once, and
 // returns a function that bills them later, as PollCampaign would: the
 // marks it then starts from may be stale.
 func (s *Service) ReadNow(ctx context.Context, campaignID string) (func() (r PollResult, relocked bool, err error), error) {
+	ch, err := s.readPlan(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	return func() (PollResult, bool, error) { return s.billChunk(ctx, campaignID, ch) }, nil
+}
+
+// BillRetried reads and bills a campaign's due posts in one chunk, in a
+// transaction whose first attempt is rolled back and run again, as
+// store.WithTx does after a serialization failure.
+func (s *Service) BillRetried(ctx context.Context, campaignID string) (PollResult, error) {
+	ch, err := s.readPlan(ctx, campaignID)
+	if err != nil {
+		return PollResult{}, err
+	}
+	var r PollResult
+	attempts := 0
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		attempts++
+		var err error
+		if r, err = s.bill(ctx, tx, campaignID, ch); err == nil && attempts == 1 {
+			return fmt.Errorf("test: roll the first attempt back: %w", store.ErrRetry)
+		}
+		return err
+	})
+	if err == nil && attempts != 2 {
+		err = fmt.Errorf("test: billed in %d attempts, want 2", attempts)
+	}
+	return r, err
+}
+
+// readPlan reads a campaign's due posts and plans their billing as one chunk.
+func (s *Service) readPlan(ctx context.Context, campaignID string) (*chunk, error) {
 	chunks := make(chan []*creatorMarks, 1000)
 	now := s.clock.Now().UnixMicro()
 	if err := s.streamDue(ctx, campaignID, now, 1<<30, chunks); err != nil {
@@ -21,11 +59,7 @@ func (s *Service) ReadNow(ctx context.Context, campaignID string) (func() (r Pol
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
-	ch, err := s.planChunk(ctx, s.db.Read(), groups, posts, readings, deferred, false)
-	if err != nil {
-		return nil, err
-	}
-	return func() (PollResult, bool, error) { return s.billChunk(ctx, campaignID, ch) }, nil
+	return s.planChunk(ctx, s.db.Read(), groups, posts, readings, deferred, false)
 }
 
 // Schedule returns when a post was last read and is read next (µs).
