@@ -58,8 +58,7 @@ func dueOf(groups []*creatorMarks, now int64) []due {
 	var out []due
 	for _, g := range groups {
 		for i := range g.posts {
-			p := &g.posts[i]
-			if p.live && p.nextPoll <= now {
+			if p := &g.posts[i]; p.dueBy(now) {
 				out = append(out, due{id: p.id, creator: g.creator, ref: p.ref, mediaID: p.mediaID, plat: p.plat, marks: p.marks})
 			}
 		}
@@ -88,10 +87,11 @@ type reading struct {
 // campaign row's lock, which rewrites each creator's marks row only if no
 // one wrote it since it was read (its version), and otherwise locks and
 // re-reads the rows and bills from them, so a concurrent poll of the same
-// campaign (another server) bills nothing twice. Per creator the growth of all their posts is one
-// balancing accrual; the per-creator cap holds; an escrow spent by this poll
-// completes the campaign. While the campaign is paused the marks move but
-// nothing is billed. A campaign in any other state is left alone.
+// campaign (another server) bills nothing twice. Per creator the growth of
+// all their posts is one balancing accrual; the per-creator cap holds; an
+// escrow spent by this poll completes the campaign. While the campaign is
+// paused the marks move but nothing is billed. A campaign in any other
+// state is left alone.
 func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResult, error) {
 	res := PollResult{CampaignID: campaignID}
 	camp, err := s.campaigns.Internal(ctx, s.db.Read(), campaignID)
@@ -237,7 +237,7 @@ func (s *Service) streamDue(ctx context.Context, campaignID string, now int64, s
 		}
 		cur = append(cur, g)
 		for i := range g.posts {
-			if g.posts[i].live && g.posts[i].nextPoll <= now {
+			if g.posts[i].dueBy(now) {
 				n++
 			}
 		}

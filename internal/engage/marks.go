@@ -33,6 +33,9 @@ type postMark struct {
 	nextPoll int64
 }
 
+// dueBy reports whether the post is live and its next poll has come by now.
+func (p *postMark) dueBy(now int64) bool { return p.live && p.nextPoll <= now }
+
 // creatorMarks is one creator_marks row, decoded.
 type creatorMarks struct {
 	seq     int64
