@@ -5,9 +5,11 @@
 //	payper migrate           apply database migrations and exit
 //	payper version           print the version
 //	payper admin create-key  issue an API key (admin by default)
-//	payper bench ledger      benchmark the ledger
+//	payper admin audit       check the ledger's invariants
+//	payper demo              run a sandbox campaign end to end and print a summary
+//	payper bench NAME        run a benchmark: ledger, pipeline, redirect or report
 //
-// Every flag has an environment override, named in its help text.
+// Every server setting has an environment override, named in its help text.
 package main
 
 import (
