@@ -16,7 +16,9 @@ import (
 
 // Token refresh timing.
 const (
-	// RefreshMargin: a token expiring within this margin is refreshed before use.
+	// RefreshMargin: a token expiring within this margin is refreshed before
+	// use. A long-lived token is refreshed earlier: within a twentieth of its
+	// lifetime (see refreshMargin).
 	RefreshMargin = 5 * time.Minute
 	// refreshLease is how long a server may hold an account's refresh
 	// before another server may take over (a crash mid-refresh).
@@ -57,10 +59,23 @@ func (s *Service) tokenOf(ctx context.Context, a Account, raw string) (platform.
 	if err != nil {
 		return platform.Token{}, err
 	}
-	if !tok.NeedsRefresh(s.clock.Now(), RefreshMargin) {
+	if !tok.NeedsRefresh(s.clock.Now(), refreshMargin(tok)) {
 		return tok, nil
 	}
 	return s.refresh(ctx, accountRowID, tok.AccessToken)
+}
+
+// refreshMargin is how long before its expiry tok is refreshed:
+// RefreshMargin, or a twentieth of its lifetime when that is longer. A
+// token is refreshed only when used, and an Instagram token (60 days, no
+// refresh token) cannot be refreshed once expired: with a margin of
+// minutes, an account polled every 15 minutes would often miss it and need
+// reconnecting; with three days it cannot.
+func refreshMargin(tok platform.Token) time.Duration {
+	if tok.IssuedAt.IsZero() || !tok.ExpiresAt.After(tok.IssuedAt) {
+		return RefreshMargin
+	}
+	return max(RefreshMargin, tok.ExpiresAt.Sub(tok.IssuedAt)/20)
 }
 
 // WithToken calls fn with the account's connector and a usable token (see
