@@ -359,23 +359,40 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // provider is unavailable, or the server stops between the claim and the
 // answer, the payout stays processing without a provider reference and the
 // next run sends it again — sending is idempotent by payout id, so it is
-// never paid twice. A payout that fails in another way (its destination
-// unusable, an unexpected provider error) is logged and left processing
-// for the next run, without holding up the others. It returns how many it
+// never paid twice. A payout whose provider is not configured here or whose
+// destination cannot be read is logged and not claimed: it stays requested,
+// so its creator can still cancel it. One the provider answers oddly (an
+// unexpected error) is logged and left processing for the next run. Neither
+// holds up the others. It returns how many it
 // sent, and an error only when the due payouts cannot be read or claimed.
 func (s *Service) Process(ctx context.Context) (int, error) {
-	ids, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (string, error) {
-		var v string
-		return v, r.Scan(&v)
-	}, `SELECT id FROM payouts WHERE provider <> $1 AND (state = $2 OR (state = $3 AND provider_ref = '')) ORDER BY id LIMIT 500`,
-		ProviderManual, StateRequested, StateProcessing)
+	type duePayout struct{ id, provider, creator string }
+	dues, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (duePayout, error) {
+		var d duePayout
+		return d, r.Scan(&d.id, &d.provider, &d.creator)
+	}, `SELECT id, provider, creator_id FROM payouts WHERE provider <> $1 AND (state = $2 OR (state = $3 AND provider_ref = ''))
+		ORDER BY id LIMIT 500`, ProviderManual, StateRequested, StateProcessing)
 	if err != nil {
 		return 0, fmt.Errorf("payout: due: %w", err)
 	}
 	sent := 0
-	for _, pid := range ids {
+	for _, d := range dues {
+		pid := d.id
+		// What sending needs is checked before the claim: a payout that
+		// cannot be sent stays requested, so its creator can still cancel it.
+		prov := s.providers[d.provider]
+		if prov == nil {
+			s.log.Warn("payout provider not configured on this server; the payout waits", "payout", pid, "provider", d.provider)
+			continue
+		}
+		dest, err := s.destination(ctx, s.db.Read(), d.creator, d.provider)
+		if err != nil {
+			// This payout waits for the creator or the operator; the others still go.
+			s.log.Error("payout destination unusable; the payout waits", "payout", pid, "provider", d.provider, "err", err)
+			continue
+		}
 		var po Payout
-		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
 			if po, err = lock(ctx, tx, `id = $1`, pid); err != nil {
 				return err
@@ -392,14 +409,7 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, fmt.Errorf("payout: claim %s: %w", pid, err)
 		}
-		prov := s.providers[po.Provider]
-		if po.ID == "" || prov == nil {
-			continue
-		}
-		dest, err := s.destination(ctx, s.db.Read(), po.CreatorID, po.Provider)
-		if err != nil {
-			// This payout waits for the operator; the others still go.
-			s.log.Error("payout destination unusable; the payout stays processing", "payout", po.ID, "provider", po.Provider, "err", err)
+		if po.ID == "" {
 			continue
 		}
 		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,

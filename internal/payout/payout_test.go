@@ -352,3 +352,46 @@ func TestLifecycle(t *testing.T) {
 		w.audit(t)
 	})
 }
+
+// A payout that cannot be sent — its provider is not configured on the
+// server that processes, or the creator's destination is gone — is not
+// claimed: it stays requested, nothing is sent, and its creator can still
+// cancel it, which returns the money.
+func TestUnsendablePayoutStaysRequested(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL, 100*eur)
+		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
+			t.Fatal(err)
+		}
+		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("30", payout.ProviderWise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another server, without Wise configured, processes.
+		bare := payout.New(w.env.App.DB, w.env.Clock, w.env.App.Ledger, payout.Config{}, nil)
+		if n, err := bare.Process(w.ctx); err != nil || n != 0 {
+			t.Fatalf("process without the provider: sent %d, %v", n, err)
+		}
+		// The destination is gone: the row is removed behind the service's back.
+		if _, err := w.env.App.DB.Writer().ExecContext(w.ctx, `DELETE FROM payout_destinations`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 0 {
+			t.Fatalf("process without a destination: sent %d, %v", n, err)
+		}
+		if w.prov.calls != 0 {
+			t.Fatalf("the provider was called %d times", w.prov.calls)
+		}
+		list, err := w.svc.List(w.ctx, w.creator, "")
+		if err != nil || len(list) != 1 || list[0].State != payout.StateRequested {
+			t.Fatalf("payouts %+v, %v; want one still requested", list, err)
+		}
+		if _, err := w.svc.Cancel(w.ctx, w.creator, p1.ID); err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		if b := w.balance(t); b.Available != 100*eur || b.PendingPayout != 0 {
+			t.Fatalf("after cancel: %+v", b)
+		}
+		w.audit(t)
+	})
+}

@@ -192,9 +192,9 @@ func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, re
 // payout.ErrUnavailable (network, timeout, 429, 409 concurrent use of the
 // key, 5xx: try again later) or payout.ErrRejected with Stripe's message
 // (an invalid request or card error: unknown destination, insufficient
-// platform balance…), or a plain error: t is invalid (an amount that is not
-// a positive whole number of cents, a currency other than EUR or USD, a
-// destination that is not acct_…), the idempotency key was used before with
+// platform balance…, or a destination that is not acct_…), or a plain
+// error: t is invalid (an amount that is not a positive whole number of
+// cents, a currency other than EUR or USD), the idempotency key was used before with
 // other parameters, or the API key is refused (401, 403).
 func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, error) {
 	params, err := transferParams(t)
@@ -253,6 +253,23 @@ func destinationID(tr *stripego.Transfer) string {
 	return tr.Destination.ID
 }
 
+// ValidateDestination refuses a destination that is not a Stripe connected
+// account id (acct_ and letters or digits), before it is stored: a payout
+// to it could never be sent.
+func (p *Provider) ValidateDestination(destination string) error {
+	return validAccountID(destination)
+}
+
+func validAccountID(id string) error {
+	rest, ok := strings.CutPrefix(id, "acct_")
+	if !ok || rest == "" || len(id) > 255 || strings.ContainsFunc(rest, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) {
+		return fmt.Errorf("destination %q is not a Stripe connected account id (acct_ and letters or digits)", id)
+	}
+	return nil
+}
+
 // transferParams builds the request for t, or fails if t cannot be sent.
 func transferParams(t payout.Transfer) (*stripego.TransferCreateParams, error) {
 	if t.PayoutID == "" {
@@ -262,8 +279,10 @@ func transferParams(t payout.Transfer) (*stripego.TransferCreateParams, error) {
 	if len(key) > maxIdempotencyKey {
 		return nil, fmt.Errorf("payout id is longer than %d bytes", maxIdempotencyKey-len("payout:"))
 	}
-	if !strings.HasPrefix(t.Destination, "acct_") {
-		return nil, fmt.Errorf("destination %q is not a connected account id (acct_…)", t.Destination)
+	if err := validAccountID(t.Destination); err != nil {
+		// The creator's destination, not payper's request: the payout fails
+		// and its money returns to the creator's balance.
+		return nil, fmt.Errorf("%w: %w", err, payout.ErrRejected)
 	}
 	var currency string
 	switch t.Amount.Currency {

@@ -229,19 +229,21 @@ func TestSendRefusesBadTransfers(t *testing.T) {
 	f := newFake(t, answerJSON(200, `{"id":"tr_1","object":"transfer"}`))
 	p := newProvider(t, f.URL, fakeKey)
 	for _, tc := range []struct {
-		name string
-		edit func(*payout.Transfer)
+		name     string
+		edit     func(*payout.Transfer)
+		rejected bool // the creator's destination: the payout fails (ErrRejected); else a plain error
 	}{
-		{"sub-cent amount", func(tr *payout.Transfer) { tr.Amount = eur(12_345_000) }},
-		{"one micro-unit over", func(tr *payout.Transfer) { tr.Amount = eur(10_000_001) }},
-		{"zero", func(tr *payout.Transfer) { tr.Amount = eur(0) }},
-		{"negative", func(tr *payout.Transfer) { tr.Amount = eur(-10_000) }},
-		{"GBP", func(tr *payout.Transfer) { tr.Amount = money.New(10_000, money.Currency("GBP")) }},
-		{"no currency", func(tr *payout.Transfer) { tr.Amount = money.New(10_000, "") }},
-		{"no destination", func(tr *payout.Transfer) { tr.Destination = "" }},
-		{"Wise destination", func(tr *payout.Transfer) { tr.Destination = `{"iban":"DE89370400440532013000"}` }},
-		{"no payout id", func(tr *payout.Transfer) { tr.PayoutID = "" }},
-		{"payout id too long for a key", func(tr *payout.Transfer) { tr.PayoutID = strings.Repeat("p", 249) }},
+		{"sub-cent amount", func(tr *payout.Transfer) { tr.Amount = eur(12_345_000) }, false},
+		{"one micro-unit over", func(tr *payout.Transfer) { tr.Amount = eur(10_000_001) }, false},
+		{"zero", func(tr *payout.Transfer) { tr.Amount = eur(0) }, false},
+		{"negative", func(tr *payout.Transfer) { tr.Amount = eur(-10_000) }, false},
+		{"GBP", func(tr *payout.Transfer) { tr.Amount = money.New(10_000, money.Currency("GBP")) }, false},
+		{"no currency", func(tr *payout.Transfer) { tr.Amount = money.New(10_000, "") }, false},
+		{"no destination", func(tr *payout.Transfer) { tr.Destination = "" }, true},
+		{"Wise destination", func(tr *payout.Transfer) { tr.Destination = `{"iban":"DE89370400440532013000"}` }, true},
+		{"acct_ alone", func(tr *payout.Transfer) { tr.Destination = "acct_" }, true},
+		{"no payout id", func(tr *payout.Transfer) { tr.PayoutID = "" }, false},
+		{"payout id too long for a key", func(tr *payout.Transfer) { tr.PayoutID = strings.Repeat("p", 249) }, false},
 	} {
 		tr := transfer()
 		tc.edit(&tr)
@@ -250,9 +252,17 @@ func TestSendRefusesBadTransfers(t *testing.T) {
 			t.Errorf("%s: Send = %+v, want an error", tc.name, sent)
 			continue
 		}
-		if errors.Is(err, payout.ErrRejected) || errors.Is(err, payout.ErrUnavailable) {
-			t.Errorf("%s: Send error %v is ErrRejected/ErrUnavailable, want a plain error", tc.name, err)
+		if errors.Is(err, payout.ErrUnavailable) || errors.Is(err, payout.ErrRejected) != tc.rejected {
+			t.Errorf("%s: Send error %v: ErrRejected %v, want %v (and never ErrUnavailable)", tc.name, err, errors.Is(err, payout.ErrRejected), tc.rejected)
 		}
+	}
+	for _, d := range []string{"", "acct_", "acct_1Nv0 FGQ", "tr_1Nv0FGQ9RKHgCVdK", "acct_1Nv0FGQ9RKHgCVdK\n", `{"iban":"DE89"}`} {
+		if err := p.ValidateDestination(d); err == nil {
+			t.Errorf("ValidateDestination(%q) = nil, want an error", d)
+		}
+	}
+	if err := p.ValidateDestination("acct_1Nv0FGQ9RKHgCVdK"); err != nil {
+		t.Errorf("ValidateDestination of a real account id: %v", err)
 	}
 	if n := len(f.requests()); n != 0 {
 		t.Errorf("fake got %d requests for invalid transfers, want none", n)
