@@ -815,11 +815,14 @@ func (s *Service) nextPolls(ctx context.Context, q store.Queryer, posts []due, n
 		interval := s.cfg.PollInterval
 		if c, err := s.platforms.Get(p.plat); err == nil {
 			if pacer, ok := c.(platform.Pacer); ok {
-				var n int
-				if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts WHERE platform = $1 AND state = $2`, string(p.plat), PostLive).Scan(&n); err != nil {
+				perAccount, err := store.QueryAll(ctx, q, func(r store.Scanner) (int, error) {
+					var n int
+					return n, r.Scan(&n)
+				}, `SELECT COUNT(*) FROM posts WHERE platform = $1 AND state = $2 GROUP BY account_ref`, string(p.plat), PostLive)
+				if err != nil {
 					return nil, fmt.Errorf("engage: live %s posts: %w", p.plat, err)
 				}
-				interval = max(interval, pacer.MinPollInterval(n))
+				interval = max(interval, pacer.MinPollInterval(perAccount))
 			}
 		}
 		out[p.plat] = nowUS + interval.Microseconds()

@@ -794,8 +794,12 @@ type pacedSandbox struct {
 	perPost time.Duration
 }
 
-func (p pacedSandbox) MinPollInterval(livePosts int) time.Duration {
-	return time.Duration(livePosts) * p.perPost
+func (p pacedSandbox) MinPollInterval(livePerAccount []int) time.Duration {
+	n := 0
+	for _, v := range livePerAccount {
+		n += v
+	}
+	return time.Duration(n) * p.perPost
 }
 
 // TestQuotaStretchesPolling: a platform whose quota cannot read its live

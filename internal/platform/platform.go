@@ -124,10 +124,12 @@ type Connector interface {
 
 // Pacer is implemented by connectors whose daily quota bounds how often
 // posts can be read (YouTube): MinPollInterval is the shortest interval at
-// which livePosts posts can each be read all day within the quota. The
-// engagement loop polls such a platform's posts no more often.
+// which the live posts can each be read all day within the quota, given how
+// many each connected account has (livePerAccount, one number per account:
+// the engagement loop reads each account's posts in calls of their own).
+// The engagement loop polls such a platform's posts no more often.
 type Pacer interface {
-	MinPollInterval(livePosts int) time.Duration
+	MinPollInterval(livePerAccount []int) time.Duration
 }
 
 // MaxRecentMedia is the most media items RecentMedia returns at once.

@@ -49,8 +49,9 @@
 //   - The Data API quota is 10,000 units a day per Google Cloud project,
 //     reset at midnight Pacific time. quotaExceeded fails with a
 //     *platform.RateLimitError whose RetryAfter runs to that midnight. The
-//     Client counts the units it spends (UnitsUsed) and PollIntervalFor turns a
-//     number of tracked videos into the poll interval the quota allows. The
+//     Client counts the units it spends (UnitsUsed) and PollIntervalFor turns
+//     the tracked videos of each connected account (each read with its own
+//     calls) into the poll interval the quota allows. The
 //     Analytics API has its own quota, counted apart (AnalyticsCalls).
 //   - The Data API cannot tell a Short from a video: Media.Type is TypeShort
 //     when FindMedia was given a /shorts/ permalink, TypeVideo otherwise.

@@ -12,26 +12,35 @@ import (
 // in units; it resets at midnight Pacific time.
 const DailyQuota = 10_000
 
-// PollIntervalFor returns the shortest interval at which posts videos can be
+// PollIntervalFor returns the shortest interval at which the videos of
+// connected accounts — postsPerAccount holds how many each has — can be
 // polled without spending more than quota Data API units a day.
 //
-// One poll of n videos costs ceil(n/50) units: one videos.list call (1 unit)
-// per MaxIDsPerCall ids; the shares read alongside go to the Analytics API,
-// whose quota is separate. A day then allows quota/cost polls, one every
-// 24 h·cost/quota, rounded up to the second. For example 120 posts cost 3
-// units a poll; with the default 10,000 units that is one poll every 26 s
-// (25.92 s). Pass as quota what remains after the units kept for other calls
-// (connects, Profile, RecentMedia, FindMedia: about 1 to 3 units each).
+// Each account's videos are read with its own token, so one poll of an
+// account with n videos costs ceil(n/50) units: one videos.list call (1
+// unit) per MaxIDsPerCall ids; the shares read alongside go to the
+// Analytics API, whose quota is separate. 200 accounts of one video each
+// cost 200 units a poll, not 4. A day then allows quota/cost polls, one
+// every 24 h·cost/quota, rounded up to the second. For example one account
+// with 120 videos costs 3 units a poll; with the default 10,000 units that
+// is one poll every 26 s (25.92 s). Pass as quota what remains after the
+// units kept for other calls (connects, Profile, RecentMedia, FindMedia:
+// about 1 to 3 units each).
 //
-// It returns 0 when posts ≤ 0 (nothing to poll) and 24 h when quota ≤ 0.
-func PollIntervalFor(posts int, quota int64) time.Duration {
-	if posts <= 0 {
+// It returns 0 when there is nothing to poll and 24 h when quota ≤ 0.
+func PollIntervalFor(postsPerAccount []int, quota int64) time.Duration {
+	var cost int64
+	for _, n := range postsPerAccount {
+		if n > 0 {
+			cost += int64((n + MaxIDsPerCall - 1) / MaxIDsPerCall)
+		}
+	}
+	if cost == 0 {
 		return 0
 	}
 	if quota <= 0 {
 		return 24 * time.Hour
 	}
-	cost := int64((posts + MaxIDsPerCall - 1) / MaxIDsPerCall)
 	const day = int64(24 * time.Hour / time.Second)
 	if cost > math.MaxInt64/day {
 		return time.Duration(math.MaxInt64)
@@ -95,10 +104,11 @@ func (m *meter) read(now time.Time) (units, analytics int64) {
 // and post submissions, not spent on polling.
 const quotaReserve = 1_000
 
-// MinPollInterval implements platform.Pacer: polling livePosts videos no
-// more often than this spends at most the daily quota less quotaReserve.
-func (c *Client) MinPollInterval(livePosts int) time.Duration {
-	return PollIntervalFor(livePosts, DailyQuota-quotaReserve)
+// MinPollInterval implements platform.Pacer: polling the accounts' live
+// videos no more often than this spends at most the daily quota less
+// quotaReserve.
+func (c *Client) MinPollInterval(livePerAccount []int) time.Duration {
+	return PollIntervalFor(livePerAccount, DailyQuota-quotaReserve)
 }
 
 var _ platform.Pacer = (*Client)(nil)

@@ -1,6 +1,7 @@
 package youtube_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -14,10 +15,15 @@ func TestMinPollInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.MinPollInterval(900); got != 173*time.Second {
-		t.Errorf("900 posts: %s, want 2m53s (172.8 s rounded up)", got)
+	if got := c.MinPollInterval([]int{900}); got != 173*time.Second {
+		t.Errorf("900 posts of one account: %s, want 2m53s (172.8 s rounded up)", got)
 	}
-	if got := c.MinPollInterval(0); got != 0 {
+	// 200 channels of one video each: 200 units a poll, 9,000 allow one
+	// every 1,920 s.
+	if got := c.MinPollInterval(slices.Repeat([]int{1}, 200)); got != 1920*time.Second {
+		t.Errorf("200 accounts of one post: %s, want 32m", got)
+	}
+	if got := c.MinPollInterval(nil); got != 0 {
 		t.Errorf("no posts: %s", got)
 	}
 }

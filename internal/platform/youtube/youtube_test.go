@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -569,20 +570,26 @@ func TestQuotaResetsAtPacificMidnightInSummer(t *testing.T) {
 func TestPollIntervalFor(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		posts int
+		posts []int // per account
 		quota int64
 		want  time.Duration
 	}{
-		{120, youtube.DailyQuota, 26 * time.Second}, // 3 units a poll: 86400·3/10000 = 25.92 s
-		{50, youtube.DailyQuota, 9 * time.Second},   // 8.64 s
-		{51, youtube.DailyQuota, 18 * time.Second},  // 2 units: 17.28 s
-		{1, 24, time.Hour},
-		{5000, 1000, 2*time.Hour + 24*time.Minute}, // 100 units: 86400·100/1000 s
-		{0, youtube.DailyQuota, 0},
-		{10, 0, 24 * time.Hour},
+		{[]int{120}, youtube.DailyQuota, 26 * time.Second}, // 3 units a poll: 86400·3/10000 = 25.92 s
+		{[]int{50}, youtube.DailyQuota, 9 * time.Second},   // 8.64 s
+		{[]int{51}, youtube.DailyQuota, 18 * time.Second},  // 2 units: 17.28 s
+		{[]int{1}, 24, time.Hour},
+		{[]int{5000}, 1000, 2*time.Hour + 24*time.Minute}, // 100 units: 86400·100/1000 s
+		{[]int{0}, youtube.DailyQuota, 0},
+		{nil, youtube.DailyQuota, 0},
+		{[]int{10}, 0, 24 * time.Hour},
+		// Each account is read in its own calls: 120 videos over 3 accounts
+		// of 40 are 3 units, over 120 accounts of one, 120 units.
+		{[]int{40, 40, 40}, youtube.DailyQuota, 26 * time.Second},
+		{slices.Repeat([]int{1}, 120), youtube.DailyQuota, 1037 * time.Second}, // 86400·120/10000 = 1036.8 s
+		{[]int{51, 0, 1}, youtube.DailyQuota, 26 * time.Second},                // 2 + 0 + 1 units
 	} {
 		if got := youtube.PollIntervalFor(tc.posts, tc.quota); got != tc.want {
-			t.Errorf("PollIntervalFor(%d, %d) = %v, want %v", tc.posts, tc.quota, got, tc.want)
+			t.Errorf("PollIntervalFor(%v, %d) = %v, want %v", tc.posts, tc.quota, got, tc.want)
 		}
 	}
 }
