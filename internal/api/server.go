@@ -60,8 +60,18 @@ type Deps struct {
 	Payouts *payout.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
-	Log        *slog.Logger
-	Version    string
+	// ReadyChecks are asked by /readyz after the database ping; any error
+	// makes the server not ready, named by the check.
+	ReadyChecks []ReadyCheck
+	Log         *slog.Logger
+	Version     string
+}
+
+// ReadyCheck is one component's readiness: Check returns nil when the
+// component can do its work, or an error saying why not.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
 }
 
 // Server serves the API.
@@ -265,6 +275,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ identity.Princ
 	if err := s.DB.Ping(ctx); err != nil {
 		s.Log.Warn("readiness check failed", "err", err)
 		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: "database unreachable"}})
+	}
+	for _, c := range s.ReadyChecks {
+		if err := c.Check(ctx); err != nil {
+			s.Log.Warn("readiness check failed", "check", c.Name, "err", err)
+			return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: c.Name + ": " + err.Error()}})
+		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.DB.Dialect())})
 }
