@@ -12,6 +12,7 @@ import (
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/store"
 )
 
 type errorDetail struct {
@@ -61,11 +62,26 @@ func writeError(w http.ResponseWriter, r *http.Request, reqID string, log *slog.
 		if len(e.Fields) > 1 {
 			body.Error.Fields = e.Fields
 		}
+		if e.Kind == errs.Unavailable && w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		}
+	case store.IsUnavailable(err):
+		// An outage, not a bug: the client should come back, and the
+		// operator sees a warning with the cause.
+		status = http.StatusServiceUnavailable
+		body.Error = errorDetail{Code: "unavailable", Message: "the database is unavailable; retry later"}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
 	default:
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
 	}
 	_ = writeJSON(w, status, body)
 }
+
+// retryAfterSeconds is the Retry-After of a 503: long enough for a
+// database to restart or a failover to finish, short enough that clients
+// do not give up on a blip.
+const retryAfterSeconds = 5
 
 // maxBody bounds request bodies.
 const maxBody = 1 << 20

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -272,14 +274,28 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ identity.Prin
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	notReady := func(msg string) error {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: msg}})
+	}
 	if err := s.DB.Ping(ctx); err != nil {
 		s.Log.Warn("readiness check failed", "err", err)
-		return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: "database unreachable"}})
+		return notReady("database unreachable")
+	}
+	// A database that answers may still refuse writes (a full disk, a
+	// read-only standby): a server that cannot take money is not ready.
+	if err := s.DB.CheckWritable(ctx); err != nil {
+		s.Log.Warn("readiness check failed", "check", "database writes", "err", err)
+		msg := "database cannot take writes (the server log says why)"
+		if errors.Is(err, syscall.ENOSPC) || store.IsUnavailable(err) && strings.Contains(err.Error(), "full") {
+			msg = "database cannot take writes: disk full"
+		}
+		return notReady(msg)
 	}
 	for _, c := range s.ReadyChecks {
 		if err := c.Check(ctx); err != nil {
 			s.Log.Warn("readiness check failed", "check", c.Name, "err", err)
-			return writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "not_ready", Message: c.Name + ": " + err.Error()}})
+			return notReady(c.Name + ": " + err.Error())
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.DB.Dialect())})

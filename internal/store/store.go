@@ -56,6 +56,11 @@ type DB struct {
 	read    *sql.DB // SQLite: a pool of readers (WAL lets them run beside the writer); PostgreSQL: same as write
 	// MaxAttempts bounds how often WithTx runs a transaction that keeps failing with a retryable error.
 	MaxAttempts int
+	// MinFreeBytes is the free space on a SQLite database's file system
+	// below which CheckWritable reports the disk full; 0 means
+	// DefaultMinFreeBytes.
+	MinFreeBytes int64
+	path         string // SQLite: the database file
 
 	// SQLite: statements prepared once per text, on the reader pool and on
 	// the writer (stmtcache.go).
@@ -134,7 +139,7 @@ func openSQLite(rawURL string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	db := &DB{dialect: SQLite, write: w, read: r, MaxAttempts: 10, rstmts: &stmtCache{db: r}, wstmts: &stmtCache{db: w}}
+	db := &DB{dialect: SQLite, write: w, read: r, MaxAttempts: 10, path: path, rstmts: &stmtCache{db: r}, wstmts: &stmtCache{db: w}}
 	db.reader = cachedReader{DB: r, c: db.rstmts}
 	return db, nil
 }
