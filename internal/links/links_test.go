@@ -486,3 +486,75 @@ func TestClickIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectsDuringWriteOutage follows a link while the database refuses
+// clicks: every redirect is answered, and once the database takes writes
+// again each click is stored once and counted once.
+func TestRedirectsDuringWriteOutage(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db, links.Config{Recorder: links.RecorderOptions{Batch: 16, RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond}})
+		acme := e.brand(t, "Acme")
+		camp := e.openCampaign(t, acme, "Outage")
+		maria := e.creator(t, "maria", acme, camp, true)
+		bio, err := e.links.Create(e.Ctx, acme, camp.ID, links.Draft{CreatorID: maria.SubjectID, Placement: "bio"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore := links.RefuseClicks(t, db)
+		const n = 100
+		ids := map[string]bool{}
+		for i := range n {
+			r := httptest.NewRequest("GET", "/r/"+bio.Slug, nil)
+			r.Header.Set("User-Agent", safariIPhone)
+			if i%4 == 0 {
+				r.Header.Set("User-Agent", "facebookexternalhit/1.1")
+			}
+			dest, err := e.links.Follow(e.Ctx, bio.Slug, e.links.VisitOf(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[u.Query().Get("click_id")] = true
+			if i == n/2 {
+				if err := e.links.Recorder.Flush(e.Ctx); err == nil {
+					t.Fatal("flush succeeded while the database refuses clicks")
+				}
+			}
+		}
+		if err := e.links.Recorder.Flush(e.Ctx); err == nil {
+			t.Fatal("flush succeeded while the database refuses clicks")
+		}
+		restore()
+		var ferr error
+		for range 50 {
+			if ferr = e.links.Recorder.Flush(e.Ctx); ferr == nil {
+				break
+			}
+		}
+		if ferr != nil {
+			t.Fatalf("clicks not written once the database takes them: %v", ferr)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM clicks`); got != n || len(ids) != n {
+			t.Fatalf("%d clicks stored (%d distinct ids answered), want %d", got, len(ids), n)
+		}
+		for id := range ids {
+			if got := count(t, db, `SELECT COUNT(*) FROM clicks WHERE click_id = $1`, id); got != 1 {
+				t.Fatalf("click %s stored %d times", id, got)
+			}
+		}
+		list, err := e.links.List(e.Ctx, acme, camp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := list[0].Clicks; c.Human != n*3/4 || c.Bot != n/4 || c.Unique != 1 {
+			t.Fatalf("counts %+v, want %d human (1 unique) and %d bot", c, n*3/4, n/4)
+		}
+		if e.links.Recorder.Dropped() != 0 {
+			t.Fatalf("%d clicks dropped", e.links.Recorder.Dropped())
+		}
+	})
+}

@@ -1,0 +1,4 @@
+package links
+
+// RefuseClicks is refuseClicks for the package's external tests.
+var RefuseClicks = refuseClicks
