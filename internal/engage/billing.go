@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +19,6 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/jsonw"
 	"github.com/payper/payper/internal/ledger"
-	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
@@ -33,6 +35,9 @@ type PollResult struct {
 	Deferred int `json:"deferred"`
 	// Removed posts are gone from the platform.
 	Removed int `json:"removed"`
+	// Flagged posts reported an impossible count (PostFlagged): nothing of
+	// that reading is billed.
+	Flagged int `json:"flagged"`
 	// Requested and Granted are gross micro-units of the campaign currency.
 	Requested int64 `json:"requested"`
 	Granted   int64 `json:"granted"`
@@ -154,6 +159,7 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 		res.PostsRead += r.PostsRead
 		res.Deferred += r.Deferred
 		res.Removed += r.Removed
+		res.Flagged += r.Flagged
 		res.Requested += r.Requested
 		res.Granted += r.Granted
 		res.Earnings += r.Earnings
@@ -480,7 +486,8 @@ type chunk struct {
 	// read; each one's billable flag is set by bill.
 	snaps    [][]any
 	removals [][]any
-	waits    int // deferred posts
+	flags    [][]any // posts whose reading was impossible: id, PostFlagged, why
+	waits    int     // deferred posts
 	// growth sums each creator's read growth (views…saves), billed or not.
 	growth map[string]*[5]int64
 	// relocked: the marks were locked and re-read in bill's transaction.
@@ -539,6 +546,13 @@ func (s *Service) planChunk(ctx context.Context, q store.Queryer, groups []*crea
 				p.live = false
 				continue
 			}
+			if why := implausible(r.counts); why != "" {
+				// Neither billed nor recorded: the marks stay where they were,
+				// and the post waits for a person (Decide).
+				ch.flags = append(ch.flags, []any{p.id, PostFlagged, why})
+				p.live = false
+				continue
+			}
 			rp := readPost{id: p.id, creator: g.creator, billed: p.billed, mark: p}
 			snap := make([]any, 2, len(snapshotCols))
 			snap[0], snap[1] = now, p.id
@@ -572,6 +586,37 @@ func (s *Service) planChunk(ctx context.Context, q store.Queryer, groups []*crea
 	return ch, nil
 }
 
+// implausible says why a reading is impossible — a known count below zero
+// or above MaxPlausibleCount — or returns "" for a plausible one.
+func implausible(c platform.Counts) string {
+	var why []string
+	for i, cnt := range countsOf(c) {
+		if cnt.Known && (cnt.Value < 0 || cnt.Value > MaxPlausibleCount) {
+			why = append(why, fmt.Sprintf("%s %d", platform.Metrics[i], cnt.Value))
+		}
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("impossible reading: %s (a count must be between 0 and %d)", strings.Join(why, ", "), int64(MaxPlausibleCount))
+}
+
+// satAdd returns a + b for amounts ≥ 0, math.MaxInt64 where that overflows.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// satMul returns a × b for a, b ≥ 0, math.MaxInt64 where that overflows.
+func satMul(a, b int64) int64 {
+	if hi, lo := bits.Mul64(uint64(a), uint64(b)); hi != 0 || lo > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
 // lockMarks locks and re-reads the marks rows of groups' creators.
 func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, campaignID string, groups []*creatorMarks) ([]*creatorMarks, error) {
 	creators := make([]string, len(groups))
@@ -594,7 +639,7 @@ func (s *Service) lockMarks(ctx context.Context, tx *store.Tx, campaignID string
 // campaign when the escrow is spent.
 func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch *chunk) (PollResult, error) {
 	res := PollResult{CampaignID: campaignID, PostsDue: len(ch.posts), Deferred: ch.waits, Removed: len(ch.removals),
-		PostsRead: len(ch.read)}
+		Flagged: len(ch.flags), PostsRead: len(ch.read)}
 	camp, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, campaignID)
 	if err != nil {
 		return res, err
@@ -624,9 +669,12 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 	}
 
 	// Price the growth: each post's amount, its billed total, and per creator
-	// the posts and the sum.
+	// the posts and the sum. The arithmetic saturates and no amount asks for
+	// more than the escrow holds, so a reading however large (within
+	// MaxPlausibleCount) asks for at most the rest of the budget.
 	amounts := map[string]int64{}
 	details := map[string][]billedPost{}
+	left := int64(-1) // the escrow left, read when something is to be billed
 	for i, p := range ch.read {
 		ch.snaps[i][snapBillable] = billable
 		p.mark.billed = p.billed
@@ -636,29 +684,28 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 		var amount int64
 		var growth [5]int64
 		for m, g := range p.growth {
-			if g == 0 || prices[m] == 0 {
+			if g == 0 || prices[m] <= 0 {
 				continue
 			}
 			growth[m] = g
-			cost, err := money.MulMicros(prices[m], g)
-			if err == nil {
-				amount, err = money.AddMicros(amount, cost)
-			}
-			if err != nil {
-				return res, fmt.Errorf("engage: post %s: amount overflows: %w", p.id, err)
-			}
+			amount = satAdd(amount, satMul(prices[m], g))
 		}
-		if amount > 0 {
-			billed, err := money.AddMicros(p.billed, amount)
-			if err != nil {
-				return res, fmt.Errorf("engage: post %s: billed total overflows: %w", p.id, err)
-			}
-			if amounts[p.creator], err = money.AddMicros(amounts[p.creator], amount); err != nil {
-				return res, fmt.Errorf("engage: creator %s: amount overflows: %w", p.creator, err)
-			}
-			details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
-			p.mark.billed = billed
+		if amount <= 0 {
+			continue
 		}
+		if left < 0 {
+			st, err := s.ledger.EscrowWith(ctx, tx, camp.ID)
+			if err != nil {
+				return res, err
+			}
+			left = max(st.Remaining, 0)
+		}
+		if amount = min(amount, left); amount == 0 {
+			continue
+		}
+		amounts[p.creator] = min(satAdd(amounts[p.creator], amount), left)
+		details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
+		p.mark.billed = satAdd(p.billed, amount)
 	}
 
 	// Move the marks first, each creator's row only if no other server
@@ -735,8 +782,11 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 		}
 	}
 
-	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, ch.removals); err != nil {
+	if _, err := tx.BulkUpdate(ctx, "posts", "id", []string{"state", "state_reason"}, append(ch.removals, ch.flags...)); err != nil {
 		return res, err
+	}
+	for _, f := range ch.flags {
+		s.log.Warn("impossible reading: post flagged, nothing billed", "campaign", camp.ID, "post", f[0], "reason", f[2])
 	}
 	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, ch.snaps); err != nil {
 		return res, err

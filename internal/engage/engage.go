@@ -31,7 +31,18 @@ const (
 	PostLive            = "live"             // polled and billed
 	PostRejected        = "rejected"         // the brand declined the content
 	PostRemoved         = "removed"          // deleted on the platform, or no longer visible
+	// PostFlagged: the platform reported an impossible count for the post
+	// (see MaxPlausibleCount); it is neither read nor billed until the brand
+	// or an admin approves it again (Decide).
+	PostFlagged = "flagged"
 )
+
+// MaxPlausibleCount is the largest counter a reading may report: a
+// thousand billion, some fifty times the most-viewed video's views. A
+// reading with a count above it, or below zero, is impossible: the post is
+// flagged (PostFlagged, with the counter in its state reason) and the
+// reading bills nothing.
+const MaxPlausibleCount = 1_000_000_000_000
 
 // Earning states.
 const (

@@ -239,10 +239,13 @@ func joinPlatforms(ps []campaign.Platform) string {
 	return strings.Join(out, ", ")
 }
 
-// Decide approves or rejects a post waiting for the brand's approval. Only
-// the campaign's brand (or the admin) may; approve makes it live — its
-// engagement since publication is then billed —, reject ends it with reason.
-// It returns a Conflict when the post is not waiting for approval.
+// Decide approves or rejects a post waiting for the brand's approval, or
+// one flagged for an impossible reading (PostFlagged). Only the campaign's
+// brand (or the admin) may; approve makes it live — its engagement since
+// publication, or for a flagged post its growth above the marks it had
+// before the impossible reading, is then billed; a reading still
+// impossible flags it again —, reject ends it with reason. It returns a
+// Conflict when the post is neither waiting for approval nor flagged.
 func (s *Service) Decide(ctx context.Context, p identity.Principal, postID string, approve bool, reason string) (Post, error) {
 	if len(reason) > 1000 {
 		return Post{}, errs.Invalidf("reason", "too_long", "reason is longer than 1000 bytes")
@@ -253,7 +256,10 @@ func (s *Service) Decide(ctx context.Context, p identity.Principal, postID strin
 		if err != nil {
 			return err
 		}
-		if post.State != PostPendingApproval {
+		if !p.IsAdmin() && p.BrandID() == "" { // its creator sees the post, but does not decide it
+			return errs.NotFoundf("post %s not found", postID)
+		}
+		if post.State != PostPendingApproval && post.State != PostFlagged {
 			return errs.Conflictf("post_not_pending", "post %s is %s, not waiting for approval", post.ID, post.State)
 		}
 		now := s.clock.Now()
