@@ -42,6 +42,7 @@ type world struct {
 	ctx      context.Context
 	env      *demo.Env
 	brand    identity.Principal
+	brandKey string // the brand's API key
 	creators map[string]identity.Principal
 }
 
@@ -53,11 +54,11 @@ func newWorld(t *testing.T, dbURL string) *world {
 	}
 	t.Cleanup(func() { env.Close() })
 	w := &world{t: t, ctx: context.Background(), env: env, creators: map[string]identity.Principal{}}
-	b, _, err := env.App.Identity.CreateBrand(w.ctx, "Glow Labs")
+	b, key, err := env.App.Identity.CreateBrand(w.ctx, "Glow Labs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.brand = identity.Principal{Role: identity.RoleBrand, SubjectID: b.ID}
+	w.brand, w.brandKey = identity.Principal{Role: identity.RoleBrand, SubjectID: b.ID}, key
 	return w
 }
 

@@ -124,12 +124,7 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 	if cv.existed {
 		contribute(&roll, rk, cv, camp.Currency, -1)
 	}
-	refunded := int64(0)
-	for _, r := range o.Refunds {
-		if r.Amount.Currency == o.Amount.Currency {
-			refunded += r.Amount.Micros
-		}
-	}
+	refunded := refundedOf(o)
 	now := clock.MicrosOf(s.Clock.Now())
 	cv.Amount, cv.Refunded, cv.Status, cv.UpdatedAt = o.Amount, money.New(refunded, o.Amount.Currency), o.Status, now
 	contribute(&roll, rk, cv, camp.Currency, 1)
@@ -160,6 +155,20 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 		return err
 	}
 	return saveConversion(ctx, tx, &cv)
+}
+
+// refundedOf is what was refunded of an order in its own currency, clamped
+// to 0…its amount: a store may report refunds that add up to more than the
+// order (or an order edited down below them), and a conversion never takes
+// back more than the sale.
+func refundedOf(o orders.Order) int64 {
+	var refunded int64
+	for _, r := range o.Refunds {
+		if r.Amount.Currency == o.Amount.Currency && r.Amount.Micros > 0 {
+			refunded = min(refunded+r.Amount.Micros, max(o.Amount.Micros, 0))
+		}
+	}
+	return refunded
 }
 
 // counts reports whether an order counts as a conversion: not cancelled

@@ -478,6 +478,8 @@ func (c Conversion) parse() (money.Amount, error) {
 		col.Add("amount", err)
 	} else if a.Micros <= 0 {
 		col.Addf("amount.amount", "invalid_amount", "amount must be greater than zero")
+	} else if a.Micros > MaxAmount {
+		col.Addf("amount.amount", codeAmountTooLarge, "amount must be at most %s", money.FormatMicros(MaxAmount))
 	}
 	if c.Code != "" && !printable(c.Code, maxCode) {
 		col.Addf("code", "invalid", "code must be 1 to %d printable ASCII characters without spaces", maxCode)
@@ -682,6 +684,8 @@ func (s *Service) RefundConversion(ctx context.Context, p identity.Principal, or
 		col.Add("amount", err)
 	} else if a.Micros <= 0 {
 		col.Addf("amount.amount", "invalid_amount", "amount must be greater than zero")
+	} else if a.Micros > MaxAmount {
+		col.Addf("amount.amount", codeAmountTooLarge, "amount must be at most %s", money.FormatMicros(MaxAmount))
 	}
 	if err := col.Err(); err != nil {
 		return Order{}, err

@@ -415,7 +415,8 @@ func TestWooCommerceFixtures(t *testing.T) {
 	})
 }
 
-// TestRefusedDeliveries checks that every refused delivery stores nothing.
+// TestRefusedDeliveries checks that every refused delivery (unsigned,
+// another shop's, an unknown store's, without a delivery id) stores nothing.
 func TestRefusedDeliveries(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -454,9 +455,8 @@ func TestRefusedDeliveries(t *testing.T) {
 			{"unknown store", orders.Shopify, "sto_00000000000000000000000000", shopifyHeaders("orders/create", "x", create), create, errs.NotFound, "not_found"},
 			{"store on the other platform", orders.WooCommerce, e.shop.ID, wooHeaders("order.created", "x", woo), woo, errs.NotFound, "not_found"},
 			{"no delivery id", orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", "", create), create, errs.Invalid, "missing_delivery_id"},
-			{"signed garbage", orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", "x", []byte("{")), []byte("{"), errs.Invalid, "invalid_payload"},
-			{"float amount", orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", "x", []byte(`{"id":1,"currency":"EUR","total_price":"1.5e3"}`)),
-				[]byte(`{"id":1,"currency":"EUR","total_price":"1.5e3"}`), errs.Invalid, "invalid_amount"},
+			// A signed payload payper refuses is acknowledged and recorded
+			// as rejected: see TestBadAmountsRejected.
 		}
 		for _, c := range cases {
 			_, err := e.svc.Receive(e.ctx, c.platform, c.store, c.h, c.body)

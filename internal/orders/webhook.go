@@ -39,6 +39,7 @@ const (
 	OutcomeIgnored      = "ignored"       // a topic payper does not take in
 	OutcomePing         = "ping"          // WooCommerce's unsigned ping on webhook creation
 	OutcomeUnknownOrder = "unknown_order" // a refund of an order payper never received
+	OutcomeRejected     = "rejected"      // a signed payload payper refuses: recorded, nothing else changed
 )
 
 // Receipt says what a webhook delivery did.
@@ -46,6 +47,26 @@ type Receipt struct {
 	Outcome string `json:"outcome"`
 	// OrderID is payper's id of the order the delivery touched, if any.
 	OrderID string `json:"order_id,omitempty"`
+	// Error says why a rejected delivery was refused.
+	Error *Rejection `json:"error,omitempty"`
+}
+
+// Rejection is why a signed delivery was refused: the error's code, its
+// message and the payload field it names (as the API's errors do).
+type Rejection struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// rejectionOf describes an Invalid error of a payload.
+func rejectionOf(err error) *Rejection {
+	r := &Rejection{Code: errs.CodeOf(err), Message: err.Error()}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		r.Message, r.Field = e.Message, e.Field
+	}
+	return r
 }
 
 var (
@@ -86,6 +107,7 @@ type delivery struct {
 	order            *incoming // an order to upsert
 	refunds          []incomingRefund
 	refundOrder      string // Shopify refunds/create: the platform order id the refunds belong to
+	rejected         *Rejection
 }
 
 type incoming struct {
@@ -109,8 +131,18 @@ type incomingRefund struct {
 // (shopify or woocommerce): h are the request's headers, body its raw
 // bytes (at most MaxWebhookBody). It returns NotFound for an unknown store,
 // Unauthorized when the signature is missing or wrong or the shop header
-// names another shop, and Invalid for a signed payload it cannot read;
-// nothing is stored on error. A delivery id seen before does nothing; an
+// names another shop, and Invalid when the delivery id header is missing;
+// nothing is stored on error. A signed payload payper refuses (unreadable,
+// a negative total, a refund of zero or less, an amount above MaxAmount)
+// is no error: answering 4xx would make the store retry it, and Shopify
+// and WooCommerce disable a webhook that keeps failing, losing the good
+// orders after it (Shopify retries a non-2xx answer 8 times over 4 hours
+// and then deletes an API-made subscription:
+// https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks;
+// WooCommerce disables a webhook after 5 failed deliveries:
+// https://github.com/woocommerce/woocommerce/blob/trunk/docs/building-a-woo-store/webhooks.md).
+// It is recorded once as OutcomeRejected with the reason in the receipt,
+// and nothing else changes. A delivery id seen before does nothing; an
 // order already stored is updated, never duplicated; a refund is added once.
 // Everything one delivery stores is written in one transaction.
 func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.Header, body []byte) (Receipt, error) {
@@ -166,7 +198,10 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 		}
 	}
 	if err != nil {
-		return Receipt{}, err
+		if errs.KindOf(err) != errs.Invalid {
+			return Receipt{}, err
+		}
+		d = delivery{id: d.id, event: d.event, topic: d.topic, rejected: rejectionOf(err)}
 	}
 	return s.apply(ctx, st, d, now)
 }
@@ -207,6 +242,12 @@ func (s *Service) apply(ctx context.Context, st Store, d delivery, now clock.Mic
 		}
 		rc.Outcome = OutcomeIgnored
 		switch {
+		case d.rejected != nil:
+			rc.Outcome, rc.Error = OutcomeRejected, d.rejected
+			detail, _ := json.Marshal(d.rejected)
+			_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, detail = $2 WHERE store_id = $3 AND delivery_id = $4`,
+				rc.Outcome, string(detail), st.ID, d.id)
+			return err
 		case d.order != nil:
 			if rc.OrderID, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
 				return err
@@ -295,15 +336,17 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func badPayload(format string, args ...any) error {
-	return errs.Invalidf("", "invalid_payload", format, args...)
+// badPayload refuses a payload, naming the field at fault ("body" when it
+// is not the expected JSON at all).
+func badPayload(field, format string, args ...any) error {
+	return errs.Invalidf(field, "invalid_payload", format, args...)
 }
 
 func decodePayload(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return badPayload("the webhook body is not the expected JSON: %v", err)
+		return badPayload("body", "the webhook body is not the expected JSON: %v", err)
 	}
 	return nil
 }
@@ -320,12 +363,53 @@ func platformTime(s string, def clock.Micros) clock.Micros {
 	return def
 }
 
-func parseAmount(field, value, currency string) (money.Amount, error) {
-	a, err := money.Parse(strings.TrimSpace(value), money.Currency(strings.ToUpper(strings.TrimSpace(currency))))
+// MaxAmount bounds an order's amount and a refund's, in micro-units (one
+// billion of any currency): anything larger is a broken or hostile payload,
+// and the bound keeps sums of refunds far from int64's limit.
+const MaxAmount int64 = 1_000_000_000 * money.Scale
+
+// Codes of a payload amount refused.
+const (
+	codeNegativeAmount = "negative_amount" // below zero (an order) or not above it (a refund)
+	codeAmountTooLarge = "amount_too_large"
+)
+
+// parseAmount reads a payload's decimal amount in currency: Invalid naming
+// field (the amount) or currencyField when either is unreadable, and
+// negative_amount or amount_too_large when the amount is outside
+// 0…MaxAmount.
+func parseAmount(field, value, currencyField, currency string) (money.Amount, error) {
+	cur := money.Currency(strings.ToUpper(strings.TrimSpace(currency)))
+	if !cur.Valid() {
+		return money.Amount{}, errs.Invalidf(currencyField, "unknown_currency", "%s %q is not a supported currency", currencyField, currency)
+	}
+	a, err := money.Parse(strings.TrimSpace(value), cur)
 	if err != nil {
-		return a, errs.WithField(err, field)
+		var e *errs.Error
+		if errors.As(err, &e) {
+			c := *e
+			c.Field = field
+			return money.Amount{}, &c
+		}
+		return money.Amount{}, errs.Invalidf(field, "invalid_amount", "%s %q is not a decimal amount", field, value)
+	}
+	switch {
+	case a.Micros < 0:
+		return money.Amount{}, errs.Invalidf(field, codeNegativeAmount, "%s %q is negative", field, value)
+	case a.Micros > MaxAmount:
+		return money.Amount{}, errs.Invalidf(field, codeAmountTooLarge, "%s %q is more than %s", field, value, money.FormatMicros(MaxAmount))
 	}
 	return a, nil
+}
+
+// parseRefundAmount is parseAmount for a refund, which must be more than
+// zero.
+func parseRefundAmount(field, value, currencyField, currency string) (money.Amount, error) {
+	a, err := parseAmount(field, value, currencyField, currency)
+	if err == nil && a.Micros == 0 {
+		return a, errs.Invalidf(field, codeNegativeAmount, "%s %q must be more than zero", field, value)
+	}
+	return a, err
 }
 
 func normCodes(codes []string) []string {
@@ -379,9 +463,9 @@ func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 		return nil, err
 	}
 	if !printable(string(p.ID), maxOrderID) {
-		return nil, badPayload("the order has no id")
+		return nil, badPayload("id", "the order has no id")
 	}
-	a, err := parseAmount("total_price", p.TotalPrice, p.Currency)
+	a, err := parseAmount("total_price", p.TotalPrice, "currency", p.Currency)
 	if err != nil {
 		return nil, err
 	}
@@ -427,27 +511,35 @@ func parseShopifyRefund(body []byte, now clock.Micros) (string, []incomingRefund
 	if err := decodePayload(body, &p); err != nil {
 		return "", nil, err
 	}
-	if !printable(string(p.ID), 255) || !printable(string(p.OrderID), maxOrderID) {
-		return "", nil, badPayload("the refund has no id or order_id")
+	if !printable(string(p.ID), 255) {
+		return "", nil, badPayload("id", "the refund has no id")
+	}
+	if !printable(string(p.OrderID), maxOrderID) {
+		return "", nil, badPayload("order_id", "the refund has no order_id")
 	}
 	r := incomingRefund{id: string(p.ID), createdAt: platformTime(p.CreatedAt, now)}
 	for i, t := range p.Transactions {
 		if t.Kind != "refund" || (t.Status != "success" && t.Status != "") {
 			continue
 		}
-		a, err := parseAmount(fmt.Sprintf("transactions[%d].amount", i), t.Amount, t.Currency)
+		field := fmt.Sprintf("transactions[%d].amount", i)
+		a, err := parseRefundAmount(field, t.Amount, fmt.Sprintf("transactions[%d].currency", i), t.Currency)
 		if err != nil {
 			return "", nil, err
 		}
 		if r.amount.Currency == "" {
 			r.amount.Currency = a.Currency
 		}
-		if r.amount, err = r.amount.Add(a); err != nil {
-			return "", nil, errs.WithField(err, fmt.Sprintf("transactions[%d]", i))
+		if a.Currency != r.amount.Currency {
+			return "", nil, errs.Invalidf(fmt.Sprintf("transactions[%d].currency", i), "currency_mismatch",
+				"the refund's transactions are in %s and %s", r.amount.Currency, a.Currency)
+		}
+		if r.amount.Micros += a.Micros; r.amount.Micros > MaxAmount {
+			return "", nil, errs.Invalidf(field, codeAmountTooLarge, "the refund's transactions total more than %s", money.FormatMicros(MaxAmount))
 		}
 	}
 	if r.amount.Currency == "" {
-		return "", nil, badPayload("refund %s has no successful refund transaction", p.ID)
+		return "", nil, badPayload("transactions", "refund %s has no successful refund transaction", p.ID)
 	}
 	return string(p.OrderID), []incomingRefund{r}, nil
 }
@@ -475,7 +567,7 @@ type wooOrder struct {
 
 // parseWooOrder reads an order.created or order.updated payload with its
 // refunds (WooCommerce sends refund totals negative; they are stored
-// positive). The click id comes from a meta_data entry keyed click_id,
+// positive, and a refund of nothing is left out). The click id comes from a meta_data entry keyed click_id,
 // payper_click_id or _payper_click_id. customer_id 0 is a guest.
 func parseWooOrder(body []byte, now clock.Micros) (*incoming, []incomingRefund, error) {
 	var p wooOrder
@@ -483,9 +575,9 @@ func parseWooOrder(body []byte, now clock.Micros) (*incoming, []incomingRefund, 
 		return nil, nil, err
 	}
 	if !printable(string(p.ID), maxOrderID) {
-		return nil, nil, badPayload("the order has no id")
+		return nil, nil, badPayload("id", "the order has no id")
 	}
-	a, err := parseAmount("total", p.Total, p.Currency)
+	a, err := parseAmount("total", p.Total, "currency", p.Currency)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -507,11 +599,16 @@ func parseWooOrder(body []byte, now clock.Micros) (*incoming, []incomingRefund, 
 	var refunds []incomingRefund
 	for i, r := range p.Refunds {
 		if !printable(string(r.ID), 255) {
-			return nil, nil, badPayload("refunds[%d] has no id", i)
+			return nil, nil, badPayload(fmt.Sprintf("refunds[%d].id", i), "refunds[%d] has no id", i)
 		}
-		ra, err := parseAmount(fmt.Sprintf("refunds[%d].total", i), strings.TrimPrefix(strings.TrimSpace(r.Total), "-"), p.Currency)
+		// WooCommerce writes a refund's total negative ("-12.50"): one
+		// minus sign is its convention, anything else ("--2.00") is refused.
+		ra, err := parseAmount(fmt.Sprintf("refunds[%d].total", i), strings.TrimPrefix(strings.TrimSpace(r.Total), "-"), "currency", p.Currency)
 		if err != nil {
 			return nil, nil, err
+		}
+		if ra.Micros == 0 { // a refund of items alone gives no money back
+			continue
 		}
 		refunds = append(refunds, incomingRefund{id: string(r.ID), amount: ra, createdAt: o.updatedAt})
 	}
