@@ -98,6 +98,12 @@ type reading struct {
 // paused the marks move but nothing is billed. A campaign in any other
 // state is left alone.
 func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResult, error) {
+	return s.pollCampaign(ctx, campaignID, false)
+}
+
+// pollCampaign is PollCampaign; final reads every live post, due or not
+// (the read before an ended campaign completes).
+func (s *Service) pollCampaign(ctx context.Context, campaignID string, final bool) (PollResult, error) {
 	res := PollResult{CampaignID: campaignID}
 	camp, err := s.campaigns.Internal(ctx, s.db.Read(), campaignID)
 	if err != nil {
@@ -118,6 +124,9 @@ func (s *Service) PollCampaign(ctx context.Context, campaignID string) (PollResu
 	var dueErr error
 	dueDone := make(chan struct{})
 	dueAt := s.clock.Now().UnixMicro()
+	if final {
+		dueAt = neverPoll // every live post is due
+	}
 	go func() {
 		defer close(dueDone)
 		dueErr = s.streamDue(rctx, campaignID, dueAt, s.cfg.ChunkPosts, chunks)
@@ -650,7 +659,9 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 	now := time.UnixMicro(ch.now)
 	today := rollup.DayOf(ch.now)
 	var roll rollup.Batch
-	billable := camp.State == campaign.StateOpen && camp.Setup != nil && !now.Before(camp.Setup.StartsAt) && now.Before(camp.Setup.EndsAt)
+	// A campaign past its end date bills until it is completed: the final
+	// read (CompleteEnded) bills what grew up to it.
+	billable := camp.State == campaign.StateOpen && camp.Setup != nil && !now.Before(camp.Setup.StartsAt)
 	collabs, err := campaign.Collaborations(ctx, tx, camp.ID)
 	if err != nil {
 		return res, err
@@ -814,7 +825,13 @@ var (
 )
 
 // CompleteEnded completes every open or paused campaign whose end date has
-// passed (state_reason end_date_reached) and returns their ids.
+// passed (state_reason end_date_reached) and returns their ids. An open one
+// is first read one last time — every live post, due or not — and the
+// growth up to that read is billed (at most the escrow left): engagement
+// that came after a post's last poll and before the end is not lost, and
+// neither is what came between the end and this read, which the creators
+// cannot tell apart. Posts the platform cannot read then (rate limit,
+// outage) are not billed for it.
 func (s *Service) CompleteEnded(ctx context.Context) ([]string, error) {
 	camps, err := s.campaigns.InState(ctx, campaign.StateOpen, campaign.StatePaused)
 	if err != nil {
@@ -825,6 +842,16 @@ func (s *Service) CompleteEnded(ctx context.Context) ([]string, error) {
 	for _, c := range camps {
 		if c.Setup == nil || now.Before(c.Setup.EndsAt) {
 			continue
+		}
+		if c.State == campaign.StateOpen {
+			r, err := s.pollCampaign(ctx, c.ID, true)
+			if err != nil {
+				return done, fmt.Errorf("engage: final read of %s: %w", c.ID, err)
+			}
+			if r.Deferred > 0 {
+				s.log.Warn("final read before completion: some posts could not be read and are not billed for it",
+					"campaign", c.ID, "unread", r.Deferred)
+			}
 		}
 		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 			locked, err := s.campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, c.ID)

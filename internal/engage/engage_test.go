@@ -149,6 +149,7 @@ type env struct {
 	apps     *apps
 	brand    identity.Principal
 	deps     engage.Deps
+	endsAt   time.Time // of the campaigns made next (60 days after t0 by default)
 }
 
 func setup(t *testing.T, db *store.DB) *env {
@@ -171,7 +172,7 @@ func setup(t *testing.T, db *store.DB) *env {
 	e := &env{t: t, ctx: ctx, db: db, clk: clk, world: w, ledger: l, camps: campaign.New(db, l, clk), ident: ident,
 		accounts: &accounts{clk: clk, client: sandbox.NewClient(srv.URL+sandbox.Prefix, "engage-test", srv.Client(), clk),
 			refs: map[string]string{}, handles: map[string]string{}, toks: map[string]platform.Token{}},
-		apps: &apps{at: map[string]time.Time{}}}
+		apps: &apps{at: map[string]time.Time{}}, endsAt: t0.Add(60 * 24 * time.Hour)}
 	e.deps = engage.Deps{DB: db, Ledger: l, Campaigns: e.camps, Accounts: e.accounts, Applications: e.apps,
 		Platforms: platform.NewRegistry(e.accounts.client), Clock: clk}
 	e.svc, err = engage.New(e.deps, engage.Config{PollInterval: time.Minute})
@@ -195,7 +196,7 @@ func (e *env) campaign(budget int64, prices campaign.Prices, creatorCap int64, a
 	}
 	s := campaign.Setup{Goal: campaign.Goal{Primary: campaign.MetricROAS, PrimaryTarget: 3 * money.Scale}, Brief: campaign.Brief{Product: "Serum", Message: "Morning routine", RequiredHashtags: []string{"#GlowUp"},
 		LandingURL: "https://shop.example/glow"}, Prices: prices, CreatorCap: creatorCap, ContentApproval: approval,
-		EndsAt: t0.Add(60 * 24 * time.Hour), Eligibility: campaign.Eligibility{Platforms: []campaign.Platform{campaign.PlatformSandbox}}}
+		EndsAt: e.endsAt, Eligibility: campaign.Eligibility{Platforms: []campaign.Platform{campaign.PlatformSandbox}}}
 	if _, err := e.camps.Configure(e.ctx, e.brand, c.ID, s); err != nil {
 		e.t.Fatal(err)
 	}
