@@ -260,6 +260,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
 	}
+	a.API.ReadyChecks = append(a.API.ReadyChecks, api.ReadyCheck{Name: "click recorder", Check: a.Links.Recorder.Ready})
 	a.Handler = a.API
 	if cfg.Sandbox {
 		mux := http.NewServeMux()

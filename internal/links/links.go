@@ -382,9 +382,33 @@ func (s *Service) list(ctx context.Context, where string, arg string) ([]Link, e
 	return ls, nil
 }
 
+// MaxSlugLen is the longest slug Resolve looks up.
+const MaxSlugLen = 64
+
+// ValidSlug reports whether slug could be a link's: 1 to MaxSlugLen ASCII
+// letters, digits, '-' or '_' (Create makes 8 lower-case base32hex
+// characters). Anything else, a NUL or invalid UTF-8 included, cannot be
+// one, so it is never sent to the database.
+func ValidSlug(slug string) bool {
+	if len(slug) == 0 || len(slug) > MaxSlugLen {
+		return false
+	}
+	for i := 0; i < len(slug); i++ {
+		c := slug[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // Resolve returns the link with the given slug, from a short-lived cache
-// when it was resolved recently, or NotFound.
+// when it was resolved recently, or NotFound (also for a slug that cannot
+// be one, without asking the database).
 func (s *Service) Resolve(ctx context.Context, slug string) (Link, error) {
+	if !ValidSlug(slug) {
+		return Link{}, errs.NotFoundf("no such link")
+	}
 	now := time.Now()
 	s.mu.RLock()
 	c, ok := s.cache[slug]

@@ -15,6 +15,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
+	"github.com/payper/payper/internal/links/linkstest"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/store"
@@ -501,7 +502,7 @@ func TestRedirectsDuringWriteOutage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		restore := links.RefuseClicks(t, db)
+		restore := linkstest.RefuseClicks(t, db)
 		const n = 100
 		ids := map[string]bool{}
 		for i := range n {

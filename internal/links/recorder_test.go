@@ -18,6 +18,7 @@ import (
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/links/linkstest"
 	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -186,37 +187,6 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return 0
 }
 
-// refuseClicks makes every insert into clicks fail, as a full disk or a
-// database that refuses writes would, until the returned function is called.
-func refuseClicks(t *testing.T, db *store.DB) (restore func()) {
-	t.Helper()
-	ctx := context.Background()
-	var stmts, undo []string
-	if db.Dialect() == store.Postgres {
-		stmts = []string{
-			`CREATE FUNCTION refuse_clicks() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'clicks refused (test)'; END $$`,
-			`CREATE TRIGGER refuse_clicks BEFORE INSERT ON clicks FOR EACH STATEMENT EXECUTE FUNCTION refuse_clicks()`,
-		}
-		undo = []string{`DROP TRIGGER refuse_clicks ON clicks`, `DROP FUNCTION refuse_clicks()`}
-	} else {
-		stmts = []string{`CREATE TRIGGER refuse_clicks BEFORE INSERT ON clicks BEGIN SELECT RAISE(ABORT, 'clicks refused (test)'); END`}
-		undo = []string{`DROP TRIGGER refuse_clicks`}
-	}
-	for _, q := range stmts {
-		if _, err := db.Writer().ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	return func() {
-		t.Helper()
-		for _, q := range undo {
-			if _, err := db.Writer().ExecContext(ctx, q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-	}
-}
-
 // linkedClick returns click i on link with the link's campaign, creator and
 // placement, so that writing it adds to the rollups; even clicks are bots.
 func linkedClick(t *testing.T, db *store.DB, link string, i int) Click {
@@ -321,7 +291,7 @@ func TestRecorderKeepsClicksWhileWritesFail(t *testing.T) {
 		if err := r.Ready(context.Background()); err != nil {
 			t.Fatalf("ready before any write: %v", err)
 		}
-		restore := refuseClicks(t, db)
+		restore := linkstest.RefuseClicks(t, db)
 		const perG, gs = 40, 5
 		want := make([]Click, perG*gs)
 		for i := range want {
@@ -456,7 +426,7 @@ func TestRecorderCloseWhileWritesFail(t *testing.T) {
 		link := seedLink(t, db)
 		var logs syncBuffer
 		log := slog.New(slog.NewTextHandler(&logs, nil))
-		restore := refuseClicks(t, db)
+		restore := linkstest.RefuseClicks(t, db)
 		r := NewRecorder(db, RecorderOptions{RetryMin: time.Millisecond, RetryMax: time.Millisecond, Log: log})
 		want := make([]Click, 30)
 		for i := range want {
@@ -474,7 +444,7 @@ func TestRecorderCloseWhileWritesFail(t *testing.T) {
 		}
 		checkStoredOnce(t, db, want)
 
-		restore = refuseClicks(t, db)
+		restore = linkstest.RefuseClicks(t, db)
 		defer restore()
 		r2 := NewRecorder(db, RecorderOptions{RetryMin: time.Millisecond, RetryMax: time.Millisecond, Log: log})
 		for i := range 12 {

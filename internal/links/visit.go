@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/id"
@@ -43,18 +45,11 @@ type Visit struct {
 // country from the configured header.
 func (s *Service) VisitOf(r *http.Request) Visit {
 	v := Visit{Method: r.Method, UserAgent: r.UserAgent(), Referer: r.Referer(), Query: r.URL.RawQuery}
-	v.IP = r.RemoteAddr
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		v.IP = host
-	}
+	var xff []string
 	if s.cfg.TrustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
-				v.IP = ip
-			}
-		}
+		xff = r.Header.Values("X-Forwarded-For")
 	}
+	v.IP = ClientIP(r.RemoteAddr, xff)
 	if s.cfg.CountryHeader != "" {
 		v.Country = r.Header.Get(s.cfg.CountryHeader)
 	}
@@ -65,6 +60,43 @@ func (s *Service) VisitOf(r *http.Request) Visit {
 		}
 	}
 	return v
+}
+
+// ClientIP returns the client's address of a request from its peer address
+// (host:port, or a bare address) and, behind a trusted proxy, its
+// X-Forwarded-For header values: the last entry of the last value, which
+// the proxy in front of payper added. An entry may carry a port. It returns
+// the address in canonical form (IPv4-mapped IPv6 as IPv4, no zone), the
+// peer's when the entry is missing or not an IP address, or "" when
+// neither is one.
+func ClientIP(remoteAddr string, xff []string) string {
+	if len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if ip := parseIP(strings.TrimSpace(last)); ip != "" {
+			return ip
+		}
+	}
+	return parseIP(remoteAddr)
+}
+
+// parseIP returns the canonical form of an address given alone, as
+// host:port or as [host]:port, or "" when it is not one.
+func parseIP(s string) string {
+	if s == "" {
+		return ""
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return ""
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone("").String()
 }
 
 // botMarks are lower-case substrings of the user agents of crawlers, link
@@ -168,8 +200,39 @@ func (s *Service) classify(v Visit) (bool, string) {
 	return c.bot, c.device
 }
 
-// ReferrerHost returns the lower-case host of a Referer header, or "".
+// ReferrerHost returns the lower-case host of a Referer header, or "" when
+// it has none or the host cannot be one: longer than 253 bytes, or holding
+// invalid UTF-8, a control character (NUL included), a space or a
+// backslash. So a stored click's referrer host is always valid UTF-8
+// without NUL, which PostgreSQL refuses.
 func ReferrerHost(ref string) string {
+	return strings.ToLower(cleanHost(referrerHost(ref)))
+}
+
+func cleanHost(h string) string {
+	if len(h) > 253 {
+		return ""
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return ""
+		}
+		if h[i] >= utf8.RuneSelf {
+			if !utf8.ValidString(h[i:]) {
+				return ""
+			}
+			for _, r := range h[i:] {
+				if unicode.IsControl(r) || unicode.IsSpace(r) {
+					return ""
+				}
+			}
+			break
+		}
+	}
+	return h
+}
+
+func referrerHost(ref string) string {
 	_, rest, ok := strings.Cut(ref, "://")
 	if !ok {
 		return ""
@@ -182,14 +245,14 @@ func ReferrerHost(ref string) string {
 	}
 	if strings.HasPrefix(rest, "[") {
 		if i := strings.IndexByte(rest, ']'); i >= 0 {
-			return strings.ToLower(rest[1:i])
+			return rest[1:i]
 		}
 		return ""
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
 		rest = rest[:i]
 	}
-	return strings.ToLower(rest)
+	return rest
 }
 
 func countryOf(raw string) string {

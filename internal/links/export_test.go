@@ -1,4 +1,0 @@
-package links
-
-// RefuseClicks is refuseClicks for the package's external tests.
-var RefuseClicks = refuseClicks
