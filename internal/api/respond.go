@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,13 +88,25 @@ const retryAfterSeconds = 5
 const maxBody = 1 << 20
 
 // decode reads exactly one JSON object into v (whatever the declared
-// Content-Type), rejecting unknown fields,
+// Content-Type), rejecting strings with control characters or bad UTF-8
+// (checkText: 400 invalid_text naming the field), unknown fields,
 // trailing data and bodies over maxBody, with an Invalid error naming the
 // offending field where there is one.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	// The body is read as JSON whatever Content-Type says (curl -d sends
 	// a form type); a declared type only sharpens the error message.
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return errs.Invalidf("", "invalid_json", "request body could not be read: %v", err)
+	}
+	if err := checkText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		err = jsonError(err)
@@ -173,7 +186,11 @@ func page(r *http.Request) (before string, limit int, err error) {
 		}
 		limit = n
 	}
-	return q.Get("before"), limit, nil
+	before = q.Get("before")
+	if before != "" && !idShaped(before) {
+		return "", 0, errs.Invalidf("before", "invalid_cursor", "before must be the next_before of a previous page")
+	}
+	return before, limit, nil
 }
 
 // list is a page of results; NextBefore is the cursor for the next page.

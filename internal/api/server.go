@@ -137,7 +137,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {
@@ -243,6 +243,9 @@ func (s *Server) newRequestID() string {
 
 func (s *Server) serve(rt Route, w http.ResponseWriter, r *http.Request) error {
 	var p identity.Principal
+	if err := checkQuery(r); err != nil {
+		return err
+	}
 	if rt.auth != public {
 		token, ok := bearer(r)
 		if !ok {
@@ -255,7 +258,72 @@ func (s *Server) serve(rt Route, w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if err := checkPath(rt.Pattern, r); err != nil {
+		return err
+	}
 	return rt.h(w, r, p)
+}
+
+// checkPath answers 404, before any handler or SQL runs, for a path value
+// that cannot name anything: one with control characters or bad UTF-8, one
+// over 128 bytes, or an {id} (or {…_id}) that is not shaped like payper's
+// ids (a lower-case prefix, "_", 26 base32hex characters).
+func checkPath(pattern string, r *http.Request) error {
+	for rest := pattern; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return nil
+		}
+		name := strings.TrimSuffix(rest[i+1:i+j], "...")
+		rest = rest[i+j+1:]
+		v := r.PathValue(name)
+		if len(v) > 128 || errs.BadText(name, v, false) != nil ||
+			((name == "id" || strings.HasSuffix(name, "_id")) && !idShaped(v)) {
+			return errs.NotFoundf("no %s %q here", name, v)
+		}
+	}
+}
+
+// idShaped reports whether s has the shape of an id made by package id.
+func idShaped(s string) bool {
+	p, rest, ok := strings.Cut(s, "_")
+	if !ok || len(p) < 2 || len(p) > 8 || len(rest) != 26 {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	for _, c := range []byte(rest) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'v') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkQuery refuses a query parameter whose name or value has control
+// characters or bad UTF-8: 400 invalid_text naming the parameter.
+func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for k, vs := range r.URL.Query() {
+		if err := errs.BadText("query parameter", k, false); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := errs.BadText(k, v, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -99,12 +99,14 @@ func hashKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// validName checks a single-line name: present, valid UTF-8 without control
+// characters (no NUL, tab or line break), at most 200 characters.
 func validName(c *errs.Collector, field, v string) {
 	switch {
 	case strings.TrimSpace(v) == "":
 		c.Addf(field, "required", "%s is required", field)
-	case !utf8.ValidString(v):
-		c.Addf(field, "invalid", "%s is not valid UTF-8", field)
+	case errs.BadText(field, v, false) != nil:
+		c.Add(field, errs.BadText(field, v, false))
 	case utf8.RuneCountInString(v) > 200:
 		c.Addf(field, "too_long", "%s is longer than 200 characters", field)
 	}
@@ -222,9 +224,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	var p Principal
 	var revoked int64
 	// The lookup is by hash, so timing reveals nothing about the secret.
+	// Every request reads revoked_at: a revoked key is refused at once.
 	err := s.db.Read().QueryRowContext(ctx, `SELECT id, role, subject_id, revoked_at FROM api_keys WHERE hash = $1`, hex.EncodeToString(h[:])).
 		Scan(&p.KeyID, &p.Role, &p.SubjectID, &revoked)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked != 0) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked != 0 && revoked <= s.clock.Now().UnixMicro()) {
 		return Principal{}, ErrUnauthenticated
 	}
 	if err != nil {
@@ -233,18 +236,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	return p, nil
 }
 
-// RevokeKey revokes an API key. It returns NotFound for an unknown key.
+// RevokeKey revokes an API key at once (also one still in a rotation's
+// grace period). It returns NotFound for an unknown or revoked key.
 func (s *Service) RevokeKey(ctx context.Context, keyID string) error {
-	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, s.clock.Now().UnixMicro(), keyID)
-		if err != nil {
-			return fmt.Errorf("identity: revoke key: %w", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return errs.NotFoundf("API key %s not found or already revoked", keyID)
-		}
-		return nil
-	})
+	_, err := s.Revoke(ctx, Principal{Role: RoleAdmin}, keyID)
+	return err
 }
 
 // GetBrand returns a brand visible to p (the admin, or the brand itself),
