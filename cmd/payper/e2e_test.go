@@ -260,7 +260,7 @@ func TestEndToEnd(t *testing.T) {
 			{400, "too_many_decimals", "amount.amount", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"0.0000001","currency":"EUR"},"payment":{"reference":"r0"}}`},
 			{400, "unknown_currency", "amount.currency", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"1","currency":"eur"},"payment":{"reference":"r0"}}`},
 			{400, "currency_mismatch", "amount.currency", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"1","currency":"USD"},"payment":{"reference":"r0"}}`},
-			{400, "exceeds_budget", "amount", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"500.000001","currency":"EUR"},"payment":{"reference":"r0"}}`},
+			{409, "exceeds_budget", "amount", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"500.000001","currency":"EUR"},"payment":{"reference":"r0"}}`},
 			{400, "required", "payment.reference", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"amount":{"amount":"1","currency":"EUR"},"payment":{}}`},
 			{400, "unsupported_provider", "payment.provider", "POST", "/v1/campaigns/" + campA + "/fund", keyA, `{"payment":{"provider":"stripe","reference":"r0"}}`},
 			{404, "not_found", "", "POST", "/v1/campaigns/" + campA + "/fund", keyB, `{"amount":{"amount":"1","currency":"EUR"},"payment":{"reference":"r0"}}`},
@@ -289,7 +289,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		mid := snapshot()
 		c.fails(409, "idempotency_key_reused", "idempotency_key", "POST", "/v1/campaigns/"+campA+"/fund", keyA, `{"amount":{"amount":"1","currency":"EUR"},"payment":{"reference":"pay-1"}}`)
-		c.fails(400, "exceeds_budget", "amount", "POST", "/v1/campaigns/"+campA+"/fund", keyA, `{"amount":{"amount":"300","currency":"EUR"},"payment":{"reference":"pay-2"}}`)
+		c.fails(409, "exceeds_budget", "amount", "POST", "/v1/campaigns/"+campA+"/fund", keyA, `{"amount":{"amount":"300","currency":"EUR"},"payment":{"reference":"pay-2"}}`)
 		if after := snapshot(); after != mid {
 			t.Fatalf("rejected funding changed state")
 		}

@@ -169,6 +169,15 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p identit
 }
 
 func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if p.CreatorID() != "" {
+		// An accepted creator reads the campaign it works for as an offer:
+		// brief, prices and dates, not the brand's money.
+		o, err := s.Market.AcceptedOffer(r.Context(), p, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, o)
+	}
 	c, err := s.Campaigns.Get(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err

@@ -61,7 +61,10 @@ func (d Draft) Validate() error {
 	switch {
 	case strings.TrimSpace(d.Name) == "":
 		c.Addf("name", "required", "name is required")
-	case !utf8.ValidString(d.Name) || utf8.RuneCountInString(d.Name) > 200:
+	case errs.BadText("name", d.Name, false) != nil:
+		// A name is one line: no NUL, tab or line break.
+		c.Add("name", errs.BadText("name", d.Name, false))
+	case utf8.RuneCountInString(d.Name) > 200:
 		c.Addf("name", "invalid", "name must be valid UTF-8 of at most 200 characters")
 	}
 	switch {
@@ -233,8 +236,10 @@ type FundResult struct {
 // Fund records a sandbox payment and moves it into the campaign's escrow. The
 // same reference funds once: a repeat returns the first result (Replayed), and
 // a repeat with a different amount is a Conflict. It returns NotFound for a
-// campaign p may not fund, Invalid for bad input or an amount above the
-// unfunded budget, and changes nothing on any error.
+// campaign p may not fund, Invalid for bad input, a Conflict
+// (exceeds_budget, field amount) for an amount above the unfunded budget and
+// (fully_funded) for funding the rest of a funded one, and changes nothing
+// on any error.
 func (s *Service) Fund(ctx context.Context, p identity.Principal, campaignID string, in FundInput) (FundResult, error) {
 	var res FundResult
 	var c errs.Collector
@@ -291,6 +296,14 @@ func (s *Service) Fund(ctx context.Context, p identity.Principal, campaignID str
 			CampaignID: camp.ID, BrandID: camp.BrandID, Amount: amount, MaxFunded: camp.Budget.Micros,
 			Reference: in.Provider + ":" + in.Reference,
 		})
+		if errs.CodeOf(err) == "exceeds_budget" {
+			// More than the budget has room for is a conflict with the
+			// escrow's state, like funding a funded campaign: one status
+			// (409) for one conflict.
+			var e *errs.Error
+			errors.As(err, &e)
+			return &errs.Error{Kind: errs.Conflict, Code: e.Code, Field: "amount", Message: e.Message}
+		}
 		if err != nil {
 			return err
 		}

@@ -302,6 +302,28 @@ func offerOf(c campaign.Campaign) (Offer, error) {
 	return o, nil
 }
 
+// AcceptedOffer returns the campaign as a creator accepted into it sees it
+// (its brief, prices and dates; not its budget, goal or spend), for the
+// creator p acts for. It returns NotFound — the same answer as for a campaign
+// that does not exist — unless p is a creator whose application to it was
+// accepted: a pending, rejected or other creator learns nothing.
+func (s *Service) AcceptedOffer(ctx context.Context, p identity.Principal, campaignID string) (Offer, error) {
+	if p.CreatorID() == "" {
+		return Offer{}, errs.NotFoundf("campaign %s not found", campaignID)
+	}
+	if _, err := s.Accepted(ctx, s.db.Read(), campaignID, p.CreatorID()); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return Offer{}, errs.NotFoundf("campaign %s not found", campaignID)
+		}
+		return Offer{}, err
+	}
+	c, err := s.campaigns.Internal(ctx, s.db.Read(), campaignID)
+	if err != nil {
+		return Offer{}, err
+	}
+	return offerOf(c)
+}
+
 // Listing is one campaign of the marketplace.
 type Listing struct {
 	Campaign         Offer `json:"campaign"`
