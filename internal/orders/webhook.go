@@ -183,6 +183,20 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 	if len(d.event) > 255 || len(d.topic) > 255 {
 		return Receipt{}, errs.Invalidf("", "invalid_header", "webhook event id or topic header is too long")
 	}
+	if err := d.parse(platform, body, now); err != nil {
+		if errs.KindOf(err) != errs.Invalid {
+			return Receipt{}, err
+		}
+		d = delivery{id: d.id, event: d.event, topic: d.topic, rejected: rejectionOf(err)}
+	}
+	return s.apply(ctx, st, d, now)
+}
+
+// parse reads body by the delivery's topic into d: an order, refunds, or
+// nothing for a topic payper does not take in. It returns Invalid, naming
+// the payload field, for a payload it refuses.
+func (d *delivery) parse(platform string, body []byte, now clock.Micros) error {
+	var err error
 	switch d.topic {
 	case TopicShopifyOrderCreate, TopicShopifyOrderPaid:
 		if platform == Shopify {
@@ -197,13 +211,7 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 			d.order, d.refunds, err = parseWooOrder(body, now)
 		}
 	}
-	if err != nil {
-		if errs.KindOf(err) != errs.Invalid {
-			return Receipt{}, err
-		}
-		d = delivery{id: d.id, event: d.event, topic: d.topic, rejected: rejectionOf(err)}
-	}
-	return s.apply(ctx, st, d, now)
+	return err
 }
 
 // isWooPing reports whether an unsigned request is the ping WooCommerce
