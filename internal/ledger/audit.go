@@ -54,7 +54,7 @@ var auditChecks = []auditCheck{
 	{"2 each account's posted equals the sum of its entries, pending_out/pending_in equal its pending holds, bounded accounts are not overdrawn, debt accounts are never positive", (*auditor).checkAccounts},
 	{"3/4 per escrow: escrow account = funded - spent - refunded, fees account = fees = floor(spent*fee_bps/10000), creators' spent sums to spent and earned to spent - fees, a closed escrow is empty", (*auditor).checkEscrows},
 	{"5 each brand with escrows has exactly one reduced-fee escrow, and it is the one in ledger_first_campaigns", (*auditor).checkReducedFee},
-	{"6 per creator and currency: paid out + pending payouts <= released to available - clawed back from available", (*auditor).checkPayouts},
+	{"6 per creator and currency: paid out + pending payouts <= released to available - clawed back from available (by clawbacks and debt repayments)", (*auditor).checkPayouts},
 	{"7 per currency: all account balances sum to zero (funded = escrows + creator held/available/debt + fees + paid out + refunded)", (*auditor).checkCurrencies},
 	{"9 holds: posted_amount <= amount, states consistent, accounts and creating transaction exist, each resolved at most once", (*auditor).checkHolds},
 }
@@ -507,8 +507,8 @@ func (a *auditor) checkPayouts(ctx context.Context) error {
 		FROM ledger_accounts a
 		LEFT JOIN (SELECT e.account_id,
 				CAST(SUM(CASE WHEN t.kind = '`+KindRelease+`' THEN e.amount ELSE 0 END) AS BIGINT) AS released,
-				CAST(SUM(CASE WHEN t.kind = '`+KindClawback+`' THEN -e.amount ELSE 0 END) AS BIGINT) AS clawed,
-				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindRelease, KindClawback, KindHoldPost)+` THEN 0 ELSE 1 END) AS BIGINT) AS other
+				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindClawback, KindDebtRepay)+` THEN -e.amount ELSE 0 END) AS BIGINT) AS clawed,
+				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindRelease, KindClawback, KindHoldPost, KindDebtRepay)+` THEN 0 ELSE 1 END) AS BIGINT) AS other
 			FROM ledger_all_entries e JOIN ledger_transactions t ON t.id = e.tx_id
 			WHERE e.account_id IN (SELECT id FROM ledger_accounts WHERE kind = '`+AccAvailable+`')
 			GROUP BY e.account_id) r ON r.account_id = a.id
@@ -522,7 +522,7 @@ func (a *auditor) checkPayouts(ctx context.Context) error {
 		ORDER BY a.id`,
 		[]any{&id, &released, &clawed, &other, &paid, &pending}, func() {
 			if other != 0 {
-				a.violate("available account %s has %d entries from transactions other than release, clawback and payout", id, other)
+				a.violate("available account %s has %d entries from transactions other than release, clawback, payout and debt repayment", id, other)
 			}
 			if paid+pending > released-clawed {
 				a.violate("available account %s: paid out %s + pending payouts %s exceed released %s - clawed back %s",

@@ -53,12 +53,18 @@ type PayoutRequest struct {
 
 // HoldResult is what a hold operation did.
 type HoldResult struct {
-	TxID     string `json:"tx_id"`
-	HoldID   string `json:"hold_id"`
-	State    string `json:"state"`
-	Amount   int64  `json:"amount"`
-	Posted   int64  `json:"posted"`
-	Replayed bool   `json:"-"`
+	TxID   string `json:"tx_id"`
+	HoldID string `json:"hold_id"`
+	State  string `json:"state"`
+	Amount int64  `json:"amount"`
+	Posted int64  `json:"posted"`
+	// DebtRepaid is what of the creator's debt (clawbacks they could not
+	// cover) this operation repaid from their available balance, in a
+	// debt_repay transaction of its own: a payout request repays it before
+	// reserving, and a payout resolved (posted, voided, expired) repays it
+	// from the money that comes back, before any of it is available again.
+	DebtRepaid int64 `json:"debt_repaid,omitempty"`
+	Replayed   bool  `json:"-"`
 }
 
 // HoldPayout reserves req.Amount of the creator's available balance as a
@@ -89,7 +95,8 @@ func (l *Ledger) HoldPayoutTx(ctx context.Context, tx *store.Tx, req PayoutReque
 	now := l.clock.Now()
 	cur := req.Amount.Currency
 	w := newWork(tx, now.UnixMicro())
-	if err := w.lock(ctx, specFor(AccAvailable, "", req.CreatorID, "", cur), specFor(AccExtPayouts, "", "", "", cur)); err != nil {
+	if err := w.lock(ctx, specFor(AccAvailable, "", req.CreatorID, "", cur), specFor(AccDebt, "", req.CreatorID, "", cur),
+		specFor(AccExtPayouts, "", "", "", cur)); err != nil {
 		return res, err
 	}
 	hash := requestHash(KindPayoutHold, req)
@@ -103,15 +110,28 @@ func (l *Ledger) HoldPayoutTx(ctx context.Context, tx *store.Tx, req PayoutReque
 		return res, errs.Invalidf("expires_at", "in_past", "expires_at must be in the future")
 	}
 	avail, ext := w.acct(availAcc(req.CreatorID, cur)), w.acct(extPayoutsAcc(cur))
-	if avail.spendable() < req.Amount.Micros {
+	debt := max(-w.acct(debtAcc(req.CreatorID, cur)).Posted, 0)
+	if spendable := avail.spendable(); spendable-debt < req.Amount.Micros {
+		if debt > 0 {
+			return res, &errs.Error{Kind: errs.Conflict, Code: ErrDebtOutstanding, Field: "amount",
+				Message: fmt.Sprintf("available balance is %s %s but %s %s of clawed-back earnings is owed first: at most %s can be paid out, not %s",
+					money.FormatMicros(spendable), cur, money.FormatMicros(debt), cur, money.FormatMicros(max(spendable-debt, 0)), money.FormatMicros(req.Amount.Micros))}
+		}
 		return res, &errs.Error{Kind: errs.Conflict, Code: ErrInsufficientFunds, Field: "amount",
-			Message: fmt.Sprintf("available balance is %s %s, cannot pay out %s", money.FormatMicros(avail.spendable()), cur, money.FormatMicros(req.Amount.Micros))}
+			Message: fmt.Sprintf("available balance is %s %s, cannot pay out %s", money.FormatMicros(spendable), cur, money.FormatMicros(req.Amount.Micros))}
 	}
 	var expires int64
 	if !req.ExpiresAt.IsZero() {
 		expires = req.ExpiresAt.UnixMicro()
 	}
 	res = HoldResult{TxID: newTxID(), HoldID: id.New(id.Hold), State: HoldPending, Amount: req.Amount.Micros}
+	// Debt is repaid before anything is reserved: the creator is paid what
+	// is left of their earnings after the clawbacks, never the clawed-back money.
+	repaid, err := w.repayDebt(res.TxID, req.CreatorID, cur)
+	if err != nil {
+		return res, err
+	}
+	res.DebtRepaid = repaid
 	avail.PendingOut += req.Amount.Micros
 	ext.PendingIn += req.Amount.Micros
 	avail.dirty, ext.dirty = true, true
@@ -214,7 +234,16 @@ func (l *Ledger) resolveHold(ctx context.Context, tx *store.Tx, key, holdID, kin
 	}
 	now := l.clock.Now().UnixMicro()
 	w := newWork(tx, now)
-	if err := w.lockExisting(ctx, h.DebitAccount, h.CreditAccount); err != nil {
+	payout := h.Kind == KindPayoutHold && h.DebitAccount == availAcc(h.OwnerID, h.Currency) && h.CreditAccount == extPayoutsAcc(h.Currency)
+	if payout {
+		// The creator's debt account is locked with the hold's accounts (in
+		// id order): what comes back to available repays it first.
+		err = w.lock(ctx, specFor(AccAvailable, "", h.OwnerID, "", h.Currency), specFor(AccDebt, "", h.OwnerID, "", h.Currency),
+			specFor(AccExtPayouts, "", "", "", h.Currency))
+	} else {
+		err = w.lockExisting(ctx, h.DebitAccount, h.CreditAccount)
+	}
+	if err != nil {
 		return res, err
 	}
 	hash := requestHash(kind, struct {
@@ -257,6 +286,14 @@ func (l *Ledger) resolveHold(ctx context.Context, tx *store.Tx, key, holdID, kin
 	case KindHoldExpire:
 		res.State = HoldExpired
 	}
+	// What came back to available (all of a void or an expiry, the rest of
+	// a partial post) repays the creator's debt before it can be paid out
+	// again: a clawback that hit a pending payout became debt.
+	if payout {
+		if res.DebtRepaid, err = w.repayDebt(res.TxID, h.OwnerID, h.Currency); err != nil {
+			return res, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE ledger_holds SET state = $1, posted_amount = $2, resolved_at = $3 WHERE id = $4`,
 		res.State, res.Posted, now, holdID); err != nil {
 		return res, fmt.Errorf("ledger: update hold %s: %w", holdID, err)
@@ -265,6 +302,33 @@ func (l *Ledger) resolveHold(ctx context.Context, tx *store.Tx, key, holdID, kin
 		return res, err
 	}
 	return res, w.flush(ctx)
+}
+
+// DebtRepayResult is what a debt_repay transaction did: Amount moved from
+// the creator's available balance to their debt account.
+type DebtRepayResult struct {
+	TxID   string `json:"tx_id"`
+	Of     string `json:"of"` // the transaction that caused it
+	Amount int64  `json:"amount"`
+}
+
+// repayDebt repays as much of the creator's debt in cur as their spendable
+// available balance covers, as a debt_repay transaction recorded under the
+// key "debt-repay:" + the transaction of, which caused it (its replay
+// replays this too, as part of it). The accounts must be locked. It returns
+// the amount repaid (0: no transaction).
+func (w *work) repayDebt(of, creator string, cur money.Currency) (int64, error) {
+	avail, debt := w.acct(availAcc(creator, cur)), w.acct(debtAcc(creator, cur))
+	amount := min(max(-debt.Posted, 0), max(avail.spendable(), 0))
+	if amount == 0 {
+		return 0, nil
+	}
+	r := DebtRepayResult{TxID: newTxID(), Of: of, Amount: amount}
+	if err := w.post(r.TxID, leg{avail.ID, -amount}, leg{debt.ID, amount}); err != nil {
+		return 0, err
+	}
+	key := "debt-repay:" + of
+	return amount, w.record(r.TxID, key, requestHash(KindDebtRepay, r), KindDebtRepay, "", "", creator, r)
 }
 
 // lockExisting locks accounts that must already exist, in id order.

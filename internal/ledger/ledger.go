@@ -49,6 +49,9 @@ const (
 	KindHoldVoid    = "hold_void"
 	KindHoldExpire  = "hold_expire"
 	KindCloseEscrow = "close"
+	// KindDebtRepay moves a creator's available money to their debt account
+	// (see HoldResult.DebtRepaid).
+	KindDebtRepay = "debt_repay"
 )
 
 // Account kinds.
@@ -222,6 +225,11 @@ func checkCurrency(c money.Currency) error {
 
 // ErrInsufficientFunds is the code of a debit a bounded account cannot cover.
 const ErrInsufficientFunds = "insufficient_funds"
+
+// ErrDebtOutstanding is the code of a payout refused because the creator's
+// debt (clawbacks not yet recovered) leaves too little of their available
+// balance to cover it.
+const ErrDebtOutstanding = "debt_outstanding"
 
 // run executes fn in a write transaction, then runs the commit test hook.
 func (l *Ledger) run(ctx context.Context, fn func(tx *store.Tx) error) error {

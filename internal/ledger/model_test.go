@@ -99,7 +99,8 @@ type mCreatorKey struct {
 // mCreator is a creator's money in one currency. debt is what they owe (≥ 0).
 type mCreator struct {
 	avail, pending, debt, paidOut int64
-	// What the operations reported, for invariant 6.
+	// What the operations reported, for invariant 6 (fromAvail: taken
+	// from available by clawbacks and by debt repayments).
 	released, debtRepaid, fromAvail int64
 }
 
@@ -587,17 +588,36 @@ func (m *model) payout(req ledger.PayoutRequest) (ledger.HoldResult, *model, *mE
 		return zero, nil, mInvalid("in_past")
 	}
 	cur := req.Amount.Currency
-	var spendable int64
+	var spendable, debt int64
 	if cr := m.creators[mCreatorKey{req.CreatorID, cur}]; cr != nil {
-		spendable = cr.avail - cr.pending
+		spendable, debt = cr.avail-cr.pending, cr.debt
 	}
-	if spendable < req.Amount.Micros {
+	// Debt is repaid from available first: only what is left can go.
+	if spendable-debt < req.Amount.Micros {
+		if debt > 0 {
+			return zero, nil, mConflict(ledger.ErrDebtOutstanding)
+		}
 		return zero, nil, mConflict(ledger.ErrInsufficientFunds)
 	}
 	n := m.clone()
-	n.creator(req.CreatorID, cur).pending += req.Amount.Micros
+	cr := n.creator(req.CreatorID, cur)
+	r := ledger.HoldResult{State: ledger.HoldPending, Amount: req.Amount.Micros, DebtRepaid: cr.repayDebt()}
+	cr.pending += req.Amount.Micros
 	n.payoutsPending[cur] += req.Amount.Micros
-	return ledger.HoldResult{State: ledger.HoldPending, Amount: req.Amount.Micros}, n, nil
+	return r, n, nil
+}
+
+// repayDebt repays the creator's debt from their spendable available
+// balance, as far as it goes, and returns what it repaid.
+func (cr *mCreator) repayDebt() int64 {
+	r := min(cr.debt, cr.avail-cr.pending)
+	if r <= 0 {
+		return 0
+	}
+	cr.avail -= r
+	cr.debt -= r
+	cr.fromAvail += r
+	return r
 }
 
 func (m *model) addHold(id string, req ledger.PayoutRequest) {
@@ -661,6 +681,8 @@ func (m *model) resolve(op, key, holdID string, amount int64) (ledger.HoldResult
 	} else {
 		r.State = ledger.HoldVoided
 	}
+	// What comes back to available repays debt first.
+	r.DebtRepaid = cr.repayDebt()
 	nh.state = r.State
 	return r, n, nil
 }
@@ -676,7 +698,9 @@ func (m *model) expire() (int, *model) {
 		}
 		h.state = ledger.HoldExpired
 		h.resolvedTimes++
-		n.creator(h.creator, h.cur).pending -= h.amount
+		cr := n.creator(h.creator, h.cur)
+		cr.pending -= h.amount
+		cr.repayDebt()
 		n.payoutsPending[h.cur] -= h.amount
 		count++
 	}
@@ -1298,11 +1322,11 @@ func (r *modelRun) spendable(creator string, cur money.Currency) int64 {
 }
 
 func (r *modelRun) actPayout(t *rapid.T) {
-	// Usually a creator and currency with money available.
+	// Usually a creator and currency with money available (or a debt).
 	var hits []mCreatorKey
 	for _, cr := range r.creators {
 		for _, cur := range modelCurrencies {
-			if r.spendable(cr, cur) > 0 {
+			if b := r.m.creators[mCreatorKey{cr, cur}]; r.spendable(cr, cur) > 0 || (b != nil && b.debt > 0) {
 				hits = append(hits, mCreatorKey{cr, cur})
 			}
 		}
@@ -1722,6 +1746,11 @@ func (r *modelRun) verify(t *rapid.T) {
 			if b.PaidOut+b.PendingPayout > mc.released-mc.fromAvail-mc.debtRepaid {
 				t.Fatalf("invariant 6: %s %s paid %d + pending %d > released %d - clawed back %d - %d",
 					cr, cur, b.PaidOut, b.PendingPayout, mc.released, mc.fromAvail, mc.debtRepaid)
+			}
+			// 6b: no money can leave while a debt is outstanding: debt is
+			// repaid from whatever becomes available before it can be paid out.
+			if b.Debt > 0 && b.Available > 0 {
+				t.Fatalf("invariant 6b: %s %s owes %d with %d available", cr, cur, b.Debt, b.Available)
 			}
 			tot := api[cur]
 			tot.creators += b.Held + b.Available + b.PendingPayout - b.Debt
