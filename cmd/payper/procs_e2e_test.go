@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,53 +9,12 @@ import (
 	"github.com/payper/payper/internal/store/storetest"
 )
 
-// startProcess builds payper once and runs "payper serve" as a separate
+// startProcess runs "payper serve" (bin, see buildPayper) as a separate
 // process on dbURL, with a one-second poll interval. It returns the base URL;
-// the process gets SIGTERM when the test ends and must exit cleanly.
+// the process gets SIGINT when the test ends and must exit cleanly.
 func startProcess(t *testing.T, bin, dbURL string) string {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "PAYPER_DATABASE_URL="+dbURL, "PAYPER_ADMIN_TOKEN="+adminToken,
-		"PAYPER_POLL_INTERVAL=1s", "PAYPER_LOG_LEVEL=error")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, a, ok := strings.Cut(sc.Text(), "listening on http://"); ok {
-				addr <- a
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("payper serve exited with %v: %s", err, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("payper serve did not stop within 30s")
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case <-time.After(60 * time.Second):
-		t.Fatalf("payper serve did not start: %s", stderr.String())
-	}
-	return ""
+	return newServerProc(t, bin, dbURL, "PAYPER_POLL_INTERVAL=1s").start()
 }
 
 // TestTwoProcessesOnePostgres runs two payper server processes on one
@@ -75,11 +29,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 	if dbURL == "" {
 		return
 	}
-	bin := filepath.Join(t.TempDir(), "payper")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPayper(t)
 	a := startProcess(t, bin, dbURL)
 	b := startProcess(t, bin, dbURL)
 	ca, cb := client{t: t, base: a}, client{t: t, base: b}
