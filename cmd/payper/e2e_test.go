@@ -176,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 		if r := c.must(200, "GET", "/readyz", "", ""); r["status"] != "ready" {
 			t.Fatalf("readyz: %v", r)
 		}
-		if r := c.do("GET", "/metrics", "", ""); r.Status != 200 || !strings.Contains(r.Raw, `payper_http_requests_total{code="200",method="GET",route="GET /readyz"} 1`) {
+		if r := c.do("GET", "/metrics", adminToken, ""); r.Status != 200 || !strings.Contains(r.Raw, `payper_http_requests_total{code="200",method="GET",route="GET /readyz"} 1`) {
 			t.Fatalf("metrics: %d %.300s", r.Status, r.Raw)
 		}
 		if r := c.must(200, "GET", "/openapi.json", "", ""); r["openapi"] != "3.1.0" {

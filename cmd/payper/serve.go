@@ -28,6 +28,7 @@ type common struct {
 	secretKey, secretKeyFile string
 	ads                      app.AdsConfig
 	ext                      external
+	metricsToken             string // serve only
 }
 
 func (c *common) register(f *flags) {
@@ -100,15 +101,20 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 		return nil, err
 	}
 	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
-		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads, Connectors: conns, PayoutProviders: providers, Payouts: pcfg})
+		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads, Connectors: conns, PayoutProviders: providers, Payouts: pcfg,
+		MetricsToken: c.metricsToken})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c common
-	var addr, publicURL string
+	var addr, publicURL, metricsAddr string
 	var shutdown int64
+	var lim limits
 	f := newFlags("serve", getenv, stderr)
 	c.register(f)
+	lim.register(f)
+	f.str(&metricsAddr, "metrics-addr", "PAYPER_METRICS_ADDR", "", "also serve /metrics without authentication on this address (e.g. 127.0.0.1:9464, or a private interface); empty = off")
+	f.str(&c.metricsToken, "metrics-token", "PAYPER_METRICS_TOKEN", "", "bearer token (≥ 16 characters) that may read /metrics on the main address besides admin keys")
 	f.boolean(&c.sandbox, "sandbox", "PAYPER_SANDBOX", true, "serve the built-in sandbox social network under /sandbox/ (its driver needs an admin key)")
 	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")
 	f.str(&publicURL, "public-url", "PAYPER_PUBLIC_URL", "", "URL browsers and platforms reach this server at (OAuth redirects); default http://<listen address>")
@@ -116,10 +122,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	if err := lim.check(); err != nil {
+		return err
+	}
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln := newConnLimiter(raw, lim.maxConns)
 	defer ln.Close()
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
@@ -145,11 +155,28 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			a.Log.Warn("stopping the job queue", "err", err)
 		}
 	}()
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: lim.readHeaderTimeout, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: lim.idleTimeout, MaxHeaderBytes: int(lim.maxHeaderBytes), ConnState: ln.ConnState}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	a.Log.Info("payper serving", "version", app.Version, "database", a.DB.Dialect(), "addr", ln.Addr().String(), "sandbox", a.Sandbox != nil)
+	if metricsAddr != "" {
+		mln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.API.MetricsHandler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: lim.readHeaderTimeout, IdleTimeout: lim.idleTimeout, MaxHeaderBytes: int(lim.maxHeaderBytes)}
+		go func() {
+			if err := msrv.Serve(newConnLimiter(mln, 64)); !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "payper metrics on http://%s/metrics\n", mln.Addr())
+	}
+	a.Log.Info("payper serving", "version", app.Version, "database", a.DB.Dialect(), "addr", ln.Addr().String(), "sandbox", a.Sandbox != nil,
+		"max_conns", lim.maxConns, "metrics_addr", metricsAddr)
 	fmt.Fprintf(stdout, "payper listening on http://%s\n", ln.Addr())
 	select {
 	case err := <-errc:
@@ -171,6 +198,40 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.Log.Info("clicks written", "recorded", a.Links.Recorder.Recorded(), "dropped", a.Links.Recorder.Dropped())
 	a.Log.Info("stopped")
+	return nil
+}
+
+// limits bound what clients can hold of the server: connections (and so
+// file descriptors), header size and how long a connection may wait.
+type limits struct {
+	maxConns                       int
+	maxConns64, maxHeaderBytes     int64
+	idleTimeout, readHeaderTimeout time.Duration
+}
+
+func (l *limits) register(f *flags) {
+	f.int64(&l.maxConns64, "max-conns", "PAYPER_MAX_CONNS", 0, "most client connections open at once; at the cap a new one replaces the longest-idle one (0 = the file descriptor limit less 512)")
+	f.int64(&l.maxHeaderBytes, "max-header-bytes", "PAYPER_MAX_HEADER_BYTES", 64<<10, "largest request header, in bytes")
+	f.duration(&l.idleTimeout, "idle-timeout", "PAYPER_IDLE_TIMEOUT", 60*time.Second, "how long a keep-alive connection may wait for its next request")
+	f.duration(&l.readHeaderTimeout, "read-header-timeout", "PAYPER_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's header")
+}
+
+// check validates the limits and fills in the derived connection cap.
+func (l *limits) check() error {
+	switch {
+	case l.maxConns64 < 0 || l.maxConns64 > 1<<20:
+		return fmt.Errorf("--max-conns / PAYPER_MAX_CONNS must be from 0 (derived) to %d, not %d", 1<<20, l.maxConns64)
+	case l.maxConns64 > 0 && l.maxConns64 < 2:
+		return fmt.Errorf("--max-conns / PAYPER_MAX_CONNS must be at least 2")
+	case l.maxHeaderBytes < 4<<10 || l.maxHeaderBytes > 16<<20:
+		return fmt.Errorf("--max-header-bytes / PAYPER_MAX_HEADER_BYTES must be from 4096 to %d, not %d", 16<<20, l.maxHeaderBytes)
+	case l.idleTimeout <= 0 || l.readHeaderTimeout <= 0:
+		return fmt.Errorf("--idle-timeout and --read-header-timeout must be positive")
+	}
+	l.maxConns = int(l.maxConns64)
+	if l.maxConns == 0 {
+		l.maxConns = defaultMaxConns()
+	}
 	return nil
 }
 

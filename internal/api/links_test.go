@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -222,7 +223,7 @@ func TestReadyzNamesClickRecorder(t *testing.T) {
 			!strings.HasPrefix(msg, "click recorder: ") || !strings.Contains(msg, "1 clicks waiting") {
 			t.Fatalf("/readyz while clicks are refused: %d %s", r.Status, r.Raw)
 		}
-		m := call(t, a.Handler, "GET", "/metrics", "", "").Raw
+		m := call(t, a.Handler, "GET", "/metrics", testAdmin, "").Raw
 		if !strings.Contains(m, "\npayper_clicks_pending 1\n") || strings.Contains(m, "\npayper_click_writes_failing_since_seconds 0\n") ||
 			!strings.Contains(m, "\npayper_click_writes_failing_since_seconds ") {
 			t.Fatalf("metrics while clicks are refused:\n%s", m)
@@ -233,9 +234,45 @@ func TestReadyzNamesClickRecorder(t *testing.T) {
 		if _, n := clickByID(t, a, id); n != 1 {
 			t.Fatalf("click stored %d times, want once", n)
 		}
-		m = call(t, a.Handler, "GET", "/metrics", "", "").Raw
+		m = call(t, a.Handler, "GET", "/metrics", testAdmin, "").Raw
 		if !strings.Contains(m, "\npayper_clicks_pending 0\n") || !strings.Contains(m, "\npayper_click_writes_failing_since_seconds 0\n") {
 			t.Fatalf("metrics after recovery:\n%s", m)
+		}
+	})
+}
+
+// FuzzRedirect sends GET /r/{slug}?{query} through the whole app (SQLite)
+// with fuzzed user agent, referrer, X-Forwarded-For and country; when own
+// is true the slug is the seeded link's. The answer is a 302 to the link's
+// destination with its UTMs and a click id of its own exactly when the
+// slug is the link's, else a 404 (or the mux's redirect to a cleaned
+// path); the click of a 302 is stored once with valid UTF-8 fields free of
+// NUL.
+func FuzzRedirect(f *testing.F) {
+	a, l := openRedirectApp(f, storetest.SQLiteURL(f))
+	f.Add(true, "", "gclid=abc&utm_source=evil", "Mozilla/5.0 (iPhone)", "https://www.instagram.com/maria", "1.1.1.1, 203.0.113.7", "de")
+	f.Add(false, "\x00", "", "", "", "", "")
+	f.Add(true, "", "a=%00&b=%ff;c", "\xff\xfe", "https://ex\x00ample.com/", "\x00", "D\x00")
+	f.Add(false, l.Slug+"/x", "", "curl/8.0", "", "", "")
+	f.Add(false, "../v1/campaigns", "", "", "", "", "")
+	f.Fuzz(func(t *testing.T, own bool, slug, query, ua, referer, xff, country string) {
+		if own {
+			slug = l.Slug
+		}
+		p := "/r/" + slug
+		rec := visit{path: p, query: query, ua: ua, referer: referer, xff: xff, country: country, remote: "192.0.2.1:4000"}.serve(a.Handler)
+		switch {
+		case slug == l.Slug:
+			id := checkRedirect(t, rec, l)
+			flushClicks(t, a)
+			c, n := clickByID(t, a, id)
+			if n != 1 {
+				t.Fatalf("click %s stored %d times", id, n)
+			}
+			checkClickFields(t, c)
+		case (rec.Code == http.StatusMovedPermanently || rec.Code == http.StatusTemporaryRedirect) && path.Clean(p) != p:
+		case rec.Code != http.StatusNotFound:
+			t.Fatalf("GET %q: %d %s, want 404", p, rec.Code, rec.Body.String())
 		}
 	})
 }

@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	_ "embed"
 	"errors"
 	"log/slog"
@@ -65,8 +66,11 @@ type Deps struct {
 	// ReadyChecks are asked by /readyz after the database ping; any error
 	// makes the server not ready, named by the check.
 	ReadyChecks []ReadyCheck
-	Log         *slog.Logger
-	Version     string
+	// MetricsToken, if set, is a bearer token that may read /metrics
+	// besides admin keys (for a Prometheus scrape config).
+	MetricsToken string
+	Log          *slog.Logger
+	Version      string
 }
 
 // ReadyCheck is one component's readiness: Check returns nil when the
@@ -369,9 +373,32 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ identity.Princ
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.DB.Dialect())})
 }
 
+// metrics serves the Prometheus metrics to an admin key or the metrics
+// token: they show money totals and activity no tenant may read.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
-	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	token, ok := bearer(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="payper"`)
+		return identity.ErrUnauthenticated
+	}
+	if s.MetricsToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.MetricsToken)) != 1 {
+		p, err := s.Identity.Authenticate(r.Context(), token)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="payper", error="invalid_token"`)
+			return err
+		}
+		if !p.IsAdmin() {
+			return errs.E(errs.Forbidden, "forbidden", "metrics need an admin key or the metrics token")
+		}
+	}
+	s.MetricsHandler().ServeHTTP(w, r)
 	return nil
+}
+
+// MetricsHandler serves the metrics without asking for a key, for a
+// listener of their own (serve --metrics-addr) that only scrapers reach.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {

@@ -73,6 +73,9 @@ type Config struct {
 	// YouTube), beside the sandbox. Their tokens are secrets: Open refuses
 	// them without a SecretKey.
 	Connectors []platform.Connector
+	// MetricsToken, if set (at least 16 characters), is a bearer token
+	// that may read /metrics besides admin keys.
+	MetricsToken string
 }
 
 // AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
@@ -250,7 +253,11 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 			}
 			return out, nil
 		}})
-	a.API = api.New(api.Deps{DB: db, Identity: ident, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
+	if cfg.MetricsToken != "" && len(cfg.MetricsToken) < 16 {
+		a.Links.Recorder.Close(ctx)
+		return nil, errors.New("metrics token: it must be at least 16 characters")
+	}
+	a.API = api.New(api.Deps{DB: db, Identity: ident, MetricsToken: cfg.MetricsToken, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
 		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
