@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/payper/payper/internal/ads"
 )
@@ -219,13 +220,22 @@ func parseRow(rec []string, cols map[string]int, hasPlatform, decimalComma bool,
 	}
 	var r ads.DailyResult
 
-	if r.AdID = get(ColAdID); r.AdID == "" {
+	switch r.AdID = get(ColAdID); {
+	case r.AdID == "":
 		bad(ColAdID, "missing value")
+	case !printable(r.AdID):
+		// PostgreSQL refuses NUL in text: such an id would fail the import
+		// at the database, not here.
+		bad(ColAdID, "%q is not valid UTF-8 or has control characters other than tab and line breaks", r.AdID)
+	case utf8.RuneCountInString(r.AdID) > 200:
+		bad(ColAdID, "is longer than 200 characters")
 	}
 	if s := get(ColDate); s == "" {
 		bad(ColDate, "missing value")
 	} else if d, err := time.Parse(time.DateOnly, s); err != nil {
 		bad(ColDate, "%q is not a date as YYYY-MM-DD", s)
+	} else if d.Year() < 2000 {
+		bad(ColDate, "%q is before 2000: no ad results are that old", s)
 	} else {
 		r.Day = d
 	}
@@ -262,6 +272,14 @@ func parseRow(rec []string, cols map[string]int, hasPlatform, decimalComma bool,
 		r.Platform = p
 	}
 	return r, ok
+}
+
+// printable reports whether s is valid UTF-8 without control characters
+// other than tab and line breaks (a quoted CSV field may span lines).
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(c rune) bool {
+		return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f
+	})
 }
 
 func isCurrency(s string) bool {
