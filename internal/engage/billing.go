@@ -711,10 +711,12 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 			}
 			left = max(st.Remaining, 0)
 		}
-		if amount = min(amount, left); amount == 0 {
+		// What the creator's posts ask together stays within the escrow
+		// left, and their details add up to it.
+		if amount = min(amount, left-amounts[p.creator]); amount == 0 {
 			continue
 		}
-		amounts[p.creator] = min(satAdd(amounts[p.creator], amount), left)
+		amounts[p.creator] += amount
 		details[p.creator] = append(details[p.creator], billedPost{postID: p.id, growth: growth, amount: amount})
 		p.mark.billed = satAdd(p.billed, amount)
 	}

@@ -121,8 +121,10 @@ func TestHugeReadingAsksAtMostTheEscrow(t *testing.T) {
 		camp := e.campaign(100*eur, campaign.Prices{View: 10 * eur}, 0, false) // €10 a view: 10^12 views overflow
 		ana, ben := e.creator("ana", camp), e.creator("ben", camp)
 		pa, _ := e.post(ana, "ana", camp, "#glowup #ad")
+		pa2, _ := e.post(ana, "ana", camp, "#glowup #ad again")
 		_, spb := e.post(ben, "ben", camp, "#glowup #ad")
 		e.accounts.setCounts(pa.MediaID, counts(engage.MaxPlausibleCount, 0), false)
+		e.accounts.setCounts(pa2.MediaID, counts(engage.MaxPlausibleCount/2, 0), false)
 		e.add(spb.ID, sandbox.Delta{Views: 3})
 		e.clk.Advance(time.Minute)
 		r, err := e.svc.PollCampaign(e.ctx, camp.ID)
@@ -132,9 +134,21 @@ func TestHugeReadingAsksAtMostTheEscrow(t *testing.T) {
 		if !r.Completed || r.Granted != 100*eur || r.Flagged != 0 {
 			t.Fatalf("poll: %+v; want the whole €100 granted and the campaign completed", r)
 		}
-		// Ben asks €30; ana asks the €100 the escrow held, not 10^13 euros.
+		// Ben asks €30; ana, for both her posts, the €100 the escrow held,
+		// not 1.5 × 10^13 euros; her earning's details add up to it.
 		if r.Requested != 130*eur {
 			t.Fatalf("requested %d, want %d (ana capped at the escrow left)", r.Requested, 130*eur)
+		}
+		es, err := e.svc.ListEarnings(e.ctx, e.brand, camp.ID, "", ana.SubjectID)
+		if err != nil || len(es) != 1 {
+			t.Fatalf("ana's earnings %+v, %v", es, err)
+		}
+		var sum int64
+		for _, d := range es[0].Detail {
+			sum += d.Amount
+		}
+		if es[0].Requested.Micros != 100*eur || sum != 100*eur {
+			t.Fatalf("ana's earning asks %d, its details add up to %d; want both %d", es[0].Requested.Micros, sum, 100*eur)
 		}
 		got, err := e.svc.GetPost(e.ctx, e.brand, pa.ID)
 		if err != nil || got.Requested != 100*eur || got.Billed.Views.Value != engage.MaxPlausibleCount {
