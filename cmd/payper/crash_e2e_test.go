@@ -507,7 +507,8 @@ func TestCrashRecovery(t *testing.T) {
 
 		// The periodic tick resumes by itself: a tick job newer than any
 		// before the kill completes within one poll interval (+ slack)...
-		if late := crashWithin(crashPoll+crashSlack, restarted, func() bool { return crashTicks(t, jobs, lastTick) > 0 }); late != "" {
+		took, late := crashWithin(crashPoll+crashSlack, restarted, func() bool { return crashTicks(t, jobs, lastTick) > 0 })
+		if late != "" {
 			t.Errorf("no periodic tick completed within %v of the last restart (kill -9): %s", crashPoll+crashSlack, late)
 		}
 		l.wait()
@@ -518,9 +519,11 @@ func TestCrashRecovery(t *testing.T) {
 		c.must(200, "POST", "/sandbox/driver/posts/"+probe+"/counts", adminToken, `{"likes":7}`)
 		grown := time.Now()
 		want := crashCounts(t, c, probe)
-		if late := crashWithin(2*crashPoll+crashSlack, grown, func() bool { return crashPosts(t, w)["ana"].Billed == want }); late != "" {
+		billed, late := crashWithin(2*crashPoll+crashSlack, grown, func() bool { return crashPosts(t, w)["ana"].Billed == want })
+		if late != "" {
 			t.Errorf("growth after the last restart was not billed by the periodic tick within %v: %s", 2*crashPoll+crashSlack, late)
 		}
+		t.Logf("after the last restart: a periodic tick completed in %v, new growth was billed in %v", took.Round(time.Millisecond), billed.Round(time.Millisecond))
 
 		// More load on the restarted server, then let it settle.
 		l.start()
@@ -583,23 +586,23 @@ func TestCrashRecovery(t *testing.T) {
 	})
 }
 
-// crashWithin waits until ok holds, up to d after since. It returns "" if
-// it held in time, else when it held (up to half a minute after since), which
-// tells a slow tick from a stuck one.
-func crashWithin(d time.Duration, since time.Time, ok func() bool) string {
+// crashWithin waits until ok holds, up to d after since. It returns how
+// long after since it held, and "" if that was in time, else when it held (up
+// to half a minute after since), which tells a slow tick from a stuck one.
+func crashWithin(d time.Duration, since time.Time, ok func() bool) (time.Duration, string) {
 	for !ok() {
 		if time.Since(since) > d {
 			for time.Since(since) < 30*time.Second {
 				if ok() {
-					return "it did only after " + time.Since(since).Round(100*time.Millisecond).String()
+					return time.Since(since), "it did only after " + time.Since(since).Round(100*time.Millisecond).String()
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			return "not even within 30s"
+			return time.Since(since), "not even within 30s"
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return ""
+	return time.Since(since), ""
 }
 
 // crashTicks returns the highest id of the periodic engagement ticks in the
