@@ -2,8 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/payper/payper/internal/engage"
+	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/platform"
 )
@@ -118,14 +121,39 @@ func (s *Server) closeCampaign(w http.ResponseWriter, r *http.Request, p identit
 	return writeJSON(w, http.StatusOK, res)
 }
 
+// maxTickWait bounds the wait an admin tick may ask for.
+const maxTickWait = 5 * time.Minute
+
 // engagementTick runs one whole engagement tick through the job queue now
-// and answers when it is done: for operators ("poll now") and tests.
+// and answers when its jobs are done, or when the wait (?wait=, a duration
+// such as 10s; default engage.DefaultTickWait) ends, with what happened:
+// 200 completed, 202 still running, 503 with Retry-After when a job failed
+// (retrying or discarded) or the tick failed. For operators ("poll now")
+// and tests.
 func (s *Server) engagementTick(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	if !p.IsAdmin() {
 		return errAdminOnly
 	}
-	if err := s.EngageTick(r.Context()); err != nil {
+	var wait time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxTickWait {
+			return errs.Invalidf("wait", "invalid", "wait must be a duration above 0 and at most %s, such as 10s", maxTickWait)
+		}
+		wait = d
+	}
+	rep, err := s.Engage.TickNow(r.Context(), wait)
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "done"})
+	status := http.StatusServiceUnavailable
+	switch rep.State {
+	case engage.TickCompleted:
+		status = http.StatusOK
+	case engage.TickRunning:
+		status = http.StatusAccepted
+	default:
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((rep.RetryAfter+time.Second-1)/time.Second))))
+	}
+	return writeJSON(w, status, rep)
 }

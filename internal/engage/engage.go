@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/payper/payper/internal/campaign"
@@ -141,6 +142,11 @@ type Service struct {
 	cfg       Config
 	log       *slog.Logger
 	m         metrics
+
+	// runner is the Runner made for the Service last (NewRunner): the one
+	// an admin tick runs on (TickNow).
+	runnerMu sync.Mutex
+	runner   *Runner
 }
 
 // Deps are what the Service needs.

@@ -40,6 +40,9 @@ type accounts struct {
 	// counts replace what the sandbox reports for these media ids: readings
 	// no real platform would send (see overridden).
 	counts map[string]platform.Counts
+	// gate, when set, holds every read until it is closed (a platform that
+	// does not answer).
+	gate chan struct{}
 }
 
 // overridden is the sandbox connector with some media items' counts
@@ -50,6 +53,16 @@ type overridden struct {
 }
 
 func (o overridden) Counts(ctx context.Context, tok platform.Token, ids []string) (map[string]platform.MediaCounts, error) {
+	o.a.mu.Lock()
+	gate := o.a.gate
+	o.a.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	got, err := o.Client.Counts(ctx, tok, ids)
 	o.a.mu.Lock()
 	defer o.a.mu.Unlock()

@@ -3,6 +3,9 @@ package engage
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/payper/payper/internal/store"
 )
@@ -66,4 +69,31 @@ func (s *Service) readPlan(ctx context.Context, campaignID string) (*chunk, erro
 func (s *Service) Schedule(ctx context.Context, campaignID, creatorID, postID string) (next, last int64, err error) {
 	m, err := postMarkOf(ctx, s.db.Read(), campaignID, creatorID, postID)
 	return m.nextPoll, m.lastPolled, err
+}
+
+// LeaveTickRunning leaves behind, as a server killed in the middle of a
+// tick would, the tick it was running now and one poll of campaignID, in
+// state running since an hour ago. It returns their job ids.
+func (r *Runner) LeaveTickRunning(ctx context.Context, campaignID string) ([]int64, error) {
+	res, err := r.client.InsertMany(ctx, []river.InsertManyParams{
+		{Args: TickArgs{Slot: time.Now().Truncate(r.opt.TickEvery).UnixMilli()}},
+		{Args: PollArgs{CampaignID: campaignID, At: r.s.clock.Now().Unix()}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, j := range res {
+		ids = append(ids, j.Job.ID)
+	}
+	since := `datetime('now', '-1 hour')`
+	if r.s.db.Dialect() == store.Postgres {
+		since = `now() - interval '1 hour'`
+	}
+	for _, id := range ids {
+		if _, err := r.s.db.Writer().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = `+since+` WHERE id = $1`, id); err != nil {
+			return nil, fmt.Errorf("leave job %d running: %w", id, err)
+		}
+	}
+	return ids, nil
 }

@@ -25,17 +25,37 @@ import (
 // River hands each job to one of them, and billing's row locks make even a
 // job run twice harmless.
 //
-//	engage_tick     periodic (leader only): completes ended campaigns, then
-//	                enqueues one engage_poll per open or paused campaign and
-//	                one engage_release
+//	engage_tick     periodic: completes ended campaigns, then enqueues one
+//	                engage_poll per open or paused campaign and one
+//	                engage_release
 //	engage_poll     polls one campaign (PollCampaign)
 //	engage_release  releases earnings whose holding period ended
+//
+// Every server queues the tick of each period (TickArgs.Slot); the queue
+// keeps one job per slot. A job is unique only within its slot (polls and
+// releases: within the tick's second), so one that a killed server left
+// in state running — River rescues it only after RescueStuckJobsAfter —
+// never holds back a later tick: billing is guarded by the marks rows'
+// versions, not by the queue. Servers do not wait for River's leader
+// election (a dead leader's lease lasts about 15 s) to tick after a
+// restart.
 
-// TickArgs is the periodic job that fans the loop out.
-type TickArgs struct{}
+// TickArgs is the periodic job that fans the loop out. Slot is the start of
+// its period (unix milliseconds, wall clock): servers ticking in the same
+// period share one job, and a job a killed server left behind never stands
+// in for a later period's.
+type TickArgs struct {
+	Slot int64 `json:"slot"`
+}
 
 // Kind names the job.
 func (TickArgs) Kind() string { return "engage_tick" }
+
+// InsertOpts keeps one tick per slot, even once it completed (River's
+// default unique states).
+func (TickArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queue, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
 
 // PollArgs polls one campaign. At is the tick's time (the loop's clock,
 // whole seconds): servers ticking in the same second share one job, and a
@@ -76,6 +96,14 @@ type tickWorker struct {
 }
 
 func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	if job.Args.Slot != 0 {
+		// A tick that waited this long (a backed-up queue, or rescued from
+		// a killed server) has later ticks queued behind it: they do its work.
+		if age := time.Since(time.UnixMilli(job.Args.Slot)); age > max(2*w.r.opt.TickEvery, time.Minute) {
+			w.r.s.log.Info("skipped a stale tick", "slot", time.UnixMilli(job.Args.Slot).UTC(), "age", age)
+			return nil
+		}
+	}
 	if _, err := w.r.s.fanOut(ctx, w.r.client); err != nil {
 		return err
 	}
@@ -158,6 +186,11 @@ type Runner struct {
 	s      *Service
 	client queueClient
 	opt    RunnerOptions
+
+	// stopTicks ends the loop that queues the periodic ticks; ticksDone is
+	// closed when it has.
+	stopTicks context.CancelFunc
+	ticksDone chan struct{}
 
 	// River records a finished job a little later, in batches; RunOnce
 	// learns from this server's own workers at once.
@@ -258,14 +291,11 @@ func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (
 		// notified at once and polls only as a fallback.
 		FetchPollInterval: 50 * time.Millisecond,
 		FetchCooldown:     20 * time.Millisecond,
-		JobTimeout:        10 * time.Minute,
-	}
-	if !o.NoPeriodic {
-		cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.TickEvery),
-			func() (river.JobArgs, *river.InsertOpts) {
-				return TickArgs{}, &river.InsertOpts{Queue: queue, UniqueOpts: river.UniqueOpts{ByArgs: true,
-					ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStateRetryable}}}
-			}, &river.PeriodicJobOpts{RunOnStart: true})}
+		JobTimeout:        jobTimeout,
+		// A job still running this long after it started belongs to a
+		// server that died (a live one's job is cancelled at JobTimeout):
+		// River makes it retryable (River's default is an hour more).
+		RescueStuckJobsAfter: jobTimeout + 5*time.Minute,
 	}
 	var err error
 	if db.Dialect() == store.Postgres {
@@ -280,19 +310,58 @@ func NewRunner(ctx context.Context, s *Service, db *store.DB, o RunnerOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("engage: job queue: %w", err)
 	}
+	s.runnerMu.Lock()
+	s.runner = r
+	s.runnerMu.Unlock()
 	return r, nil
 }
 
-// Start starts working jobs until Stop.
+// jobTimeout is how long a job may run before its context is cancelled.
+const jobTimeout = 10 * time.Minute
+
+// Start starts working jobs until Stop and, unless NoPeriodic, queues the
+// periodic tick: at once, then at the start of every TickEvery period.
 func (r *Runner) Start(ctx context.Context) error {
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("engage: start the job queue: %w", err)
 	}
+	if !r.opt.NoPeriodic && r.stopTicks == nil {
+		tctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		r.stopTicks, r.ticksDone = stop, make(chan struct{})
+		go r.queueTicks(tctx)
+	}
 	return nil
 }
 
-// Stop waits for running jobs to finish (or ctx to end) and stops.
+// queueTicks queues the tick of the current period now and of each next
+// period when it starts, until ctx ends. Every server does: the queue keeps
+// one job per period (TickArgs.Slot).
+func (r *Runner) queueTicks(ctx context.Context) {
+	defer close(r.ticksDone)
+	for {
+		now := time.Now()
+		slot := now.Truncate(r.opt.TickEvery)
+		if _, err := r.client.InsertMany(ctx, []river.InsertManyParams{{Args: TickArgs{Slot: slot.UnixMilli()}}}); err != nil && ctx.Err() == nil {
+			r.opt.Log.Warn("engage: queue the periodic tick", "slot", slot.UTC(), "err", err)
+		}
+		t := time.NewTimer(slot.Add(r.opt.TickEvery).Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops queueing ticks, waits for running jobs to finish (or ctx to
+// end) and stops.
 func (r *Runner) Stop(ctx context.Context) error {
+	if r.stopTicks != nil {
+		r.stopTicks()
+		<-r.ticksDone
+		r.stopTicks = nil
+	}
 	if err := r.client.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("engage: stop the job queue: %w", err)
 	}
