@@ -75,3 +75,41 @@ func TestStatementCacheBound(t *testing.T) {
 		t.Fatalf("%d statements, %d bytes cached; want 3 under %d", db.rstmts.n.Load(), got, maxCachedBytes)
 	}
 }
+
+// A one-row query in a transaction is prepared after the transaction that
+// first ran it and answers the same through the prepared statement, also
+// when the same query runs twice in one transaction, each row scanned
+// before the next.
+func TestWriterQueryRowCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT name FROM brands WHERE id = $1`
+	for i, want := range []string{"one", "two", "three"} {
+		id := "brd_" + strconv.Itoa(i)
+		err := db.WithTx(ctx, func(tx *Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ($1, $2, 0)`, id, want); err != nil {
+				return err
+			}
+			for range 2 {
+				var got string
+				if err := tx.QueryRowContext(ctx, q, id).Scan(&got); err != nil || got != want {
+					t.Errorf("round %d: %q, %v; want %q", i, got, err, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cached := db.wstmts.lookup(q) != nil; !cached {
+			t.Errorf("round %d: the query is not cached after its transaction", i)
+		}
+	}
+}
