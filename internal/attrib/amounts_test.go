@@ -3,15 +3,18 @@ package attrib_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
+	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/store/storetest"
@@ -123,8 +126,8 @@ func (w *world) moneyState(campaignID string) string {
 // WooCommerce deliveries with a negative refund (Shopify refunds/create of
 // -50.00), a negative total_price (a new order, or an attributed one
 // turned negative) or WooCommerce's "--2.00" are acknowledged 200 as
-// rejected with the field named, and the conversion API answers 400 naming
-// amount.amount; none of them stores an order or refund, moves money or
+// rejected with the field named, the conversion API answers 400 naming
+// amount.amount and a refund of a conversion is refused naming it too; none of them stores an order or refund, moves money or
 // changes a commission. Refunds reported past an order's amount clamp at
 // it: the conversion is refunded in full once, never more.
 func TestBadAmountsChangeNothing(t *testing.T) {
@@ -204,9 +207,11 @@ func TestBadAmountsChangeNothing(t *testing.T) {
 				t.Errorf("conversion %s: %d %v, want 400 naming amount.amount", body, status, out)
 			}
 		}
-		status, out := w.post("/v1/conversions/api-1/refunds", apiHeader(), []byte(`{"refund_id":"r1","amount":{"amount":"-50.00","currency":"EUR"}}`))
-		if e, _ := out["error"].(map[string]any); status != 400 || e["field"] != "amount.amount" {
-			t.Errorf("refund of -50.00: %d %v, want 400 naming amount.amount", status, out)
+		_, err := w.env.App.Orders.RefundConversion(w.ctx, w.brand, "api-1", orders.ConversionRefund{RefundID: "r1",
+			Amount: json.RawMessage(`{"amount":"-50.00","currency":"EUR"}`)})
+		var fe *errs.Error
+		if !errors.As(err, &fe) || fe.Kind != errs.Invalid || fe.Field != "amount.amount" {
+			t.Errorf("refund of -50.00: %v, want invalid amount.amount", err)
 		}
 		if after := w.moneyState(c.ID); after != before {
 			t.Fatalf("refused conversions changed money:\nbefore %s\nafter  %s", before, after)
@@ -277,6 +282,79 @@ func TestBadAmountsChangeNothing(t *testing.T) {
 					wantRefunded, (amount-wantRefunded)/10, wantCPA)
 			}
 		})
+		w.audit()
+	})
+}
+
+// TestConcurrentWebhookOrders: 16 senders deliver signed orders of one
+// store at once (each delivered twice, some refunded in full), so they are
+// written several to a transaction: every order is attributed and paid
+// exactly once to the micro-unit, the refunded ones stand at zero, the
+// escrow spent is what the conversions stand paid, and the audit holds.
+func TestConcurrentWebhookOrders(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL)
+		c := w.campaign("Serum", 1000*eur, campaign.Performance{CommissionBps: 1000, CPA: eur / 2}, "anna")
+		if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, c.ID, attrib.CodeDraft{CreatorID: w.creators["anna"].SubjectID, Code: "ANNA"}); err != nil {
+			t.Fatal(err)
+		}
+		shop := w.store(orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "amounts.myshopify.com", WebhookSecret: shopSecret})
+		const senders, each = 16, 6
+		var wg sync.WaitGroup
+		errc := make(chan error, senders*each*3)
+		amount := func(n int) int64 { return int64(10+n)*eur + int64(n)*10_001 }
+		for g := range senders {
+			wg.Go(func() {
+				for i := range each {
+					n := g*each + i
+					oid := fmt.Sprint(7000 + n)
+					body := shopOrder(oid, money.FormatMicros(amount(n)))
+					for range 2 {
+						rc, err := w.env.App.Orders.Receive(w.ctx, orders.Shopify, shop.ID, shopifyDelivery("orders/create", "c-"+oid, body), body)
+						if err != nil || (rc.Outcome != orders.OutcomeProcessed && rc.Outcome != orders.OutcomeDuplicate) {
+							errc <- fmt.Errorf("order %s: %+v, %v", oid, rc, err)
+						}
+					}
+					if n%5 == 0 {
+						body := shopRefund("1", oid, money.FormatMicros(amount(n)))
+						if rc, err := w.env.App.Orders.Receive(w.ctx, orders.Shopify, shop.ID, shopifyDelivery("refunds/create", "r-"+oid, body), body); err != nil || rc.Outcome != orders.OutcomeProcessed {
+							errc <- fmt.Errorf("refund of %s: %+v, %v", oid, rc, err)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		cvs := w.conversions(c.ID)
+		if len(cvs) != senders*each {
+			t.Fatalf("%d conversions, want %d", len(cvs), senders*each)
+		}
+		var standing, want int64
+		for _, cv := range cvs {
+			var n int
+			fmt.Sscan(cv.ExternalID, &n)
+			n -= 7000
+			wantCom, wantCPA := amount(n)/10, int64(eur/2)
+			if n%5 == 0 {
+				wantCom, wantCPA = 0, 0
+			}
+			if cv.Commission.Micros != wantCom || cv.CPA.Micros != wantCPA {
+				t.Errorf("order %s: commission %d cpa %d, want %d %d", cv.ExternalID, cv.Commission.Micros, cv.CPA.Micros, wantCom, wantCPA)
+			}
+			standing += cv.Commission.Micros + cv.CPA.Micros
+			want += wantCom + wantCPA
+		}
+		st, err := w.env.App.Ledger.Escrow(w.ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Spent != standing || standing != want {
+			t.Errorf("escrow spent %d, conversions stand paid %d, due %d", st.Spent, standing, want)
+		}
 		w.audit()
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
@@ -231,6 +233,11 @@ type Service struct {
 	observer  Observer
 	// sandboxAPI is the sandbox's Shopify base URL; "" when it is off.
 	sandboxAPI string
+	// batchers group each store's concurrent deliveries into one
+	// transaction (batch.go).
+	batchMu             sync.Mutex
+	batchers            map[string]*batcher
+	batchTxs, batchJobs atomic.Int64
 }
 
 // SandboxShopPath is where payper's sandbox serves its simulated Shopify

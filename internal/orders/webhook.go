@@ -233,65 +233,60 @@ func isWooPing(h http.Header, body []byte) bool {
 	return true
 }
 
-func (s *Service) apply(ctx context.Context, st Store, d delivery, now clock.Micros) (Receipt, error) {
+// applyTx stores what one verified delivery carries inside tx and tells
+// the observer; the receipt says what it did.
+func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d delivery, now clock.Micros) (Receipt, error) {
 	var rc Receipt
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		rc = Receipt{}
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id)
-			VALUES ($1, $2, $3, $4, $5, '', '') ON CONFLICT (store_id, delivery_id) DO NOTHING`, st.ID, d.id, d.event, d.topic, now)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			rc.Outcome = OutcomeDuplicate
-			return nil
-		}
-		rc.Outcome = OutcomeIgnored
-		switch {
-		case d.rejected != nil:
-			rc.Outcome, rc.Error = OutcomeRejected, d.rejected
-			detail, _ := json.Marshal(d.rejected)
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, detail = $2 WHERE store_id = $3 AND delivery_id = $4`,
-				rc.Outcome, string(detail), st.ID, d.id)
-			return err
-		case d.order != nil:
-			if rc.OrderID, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
-				return err
-			}
-			rc.Outcome = OutcomeProcessed
-		case d.refundOrder != "":
-			err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
-				st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID)
-			if errors.Is(err, sql.ErrNoRows) {
-				rc.Outcome = OutcomeUnknownOrder
-				break
-			}
-			if err != nil {
-				return err
-			}
-			rc.Outcome = OutcomeProcessed
-		}
-		if rc.OrderID != "" {
-			for _, r := range d.refunds {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO order_refunds (order_id, refund_id, amount, currency, created_at)
-					VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, refund_id) DO NOTHING`,
-					rc.OrderID, r.id, r.amount.Micros, string(r.amount.Currency), r.createdAt); err != nil {
-					return err
-				}
-			}
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
-			rc.Outcome, rc.OrderID, st.ID, d.id); err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, rc.OrderID)
-	})
+	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id)
+		VALUES ($1, $2, $3, $4, $5, '', '') ON CONFLICT (store_id, delivery_id) DO NOTHING`, st.ID, d.id, d.event, d.topic, now)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("orders: store %s delivery %s: %w", st.ID, d.id, err)
+		return rc, err
 	}
-	return rc, nil
+	if n, err := res.RowsAffected(); err != nil {
+		return rc, err
+	} else if n == 0 {
+		rc.Outcome = OutcomeDuplicate
+		return rc, nil
+	}
+	rc.Outcome = OutcomeIgnored
+	switch {
+	case d.rejected != nil:
+		rc.Outcome, rc.Error = OutcomeRejected, d.rejected
+		detail, _ := json.Marshal(d.rejected)
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, detail = $2 WHERE store_id = $3 AND delivery_id = $4`,
+			rc.Outcome, string(detail), st.ID, d.id)
+		return rc, err
+	case d.order != nil:
+		if rc.OrderID, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
+			return rc, err
+		}
+		rc.Outcome = OutcomeProcessed
+	case d.refundOrder != "":
+		err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
+			st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID)
+		if errors.Is(err, sql.ErrNoRows) {
+			rc.Outcome = OutcomeUnknownOrder
+			break
+		}
+		if err != nil {
+			return rc, err
+		}
+		rc.Outcome = OutcomeProcessed
+	}
+	if rc.OrderID != "" {
+		for _, r := range d.refunds {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO order_refunds (order_id, refund_id, amount, currency, created_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, refund_id) DO NOTHING`,
+				rc.OrderID, r.id, r.amount.Micros, string(r.amount.Currency), r.createdAt); err != nil {
+				return rc, err
+			}
+		}
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
+		rc.Outcome, rc.OrderID, st.ID, d.id); err != nil {
+		return rc, err
+	}
+	return rc, s.notify(ctx, tx, rc.OrderID)
 }
 
 // upsertOrder stores o, or updates the stored order when o is at least as
