@@ -12,7 +12,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger, pipeline, redirect or report")
+		return fmt.Errorf("bench: want a benchmark name: ledger, orders, pipeline, redirect or report")
 	}
 	switch args[0] {
 	case "ledger":
@@ -84,6 +84,40 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err = bench.Redirect(ctx, stdout, opt)
 		return err
+	case "orders":
+		opt := bench.DefaultOrdersOptions
+		f := newFlags("bench orders", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.IntVar(&opt.Orders, "orders", opt.Orders, "signed orders/create webhooks each side receives per round and sender count")
+		f.IntVar(&opt.Rounds, "rounds", opt.Rounds, "rounds per side and sender count, bare and payper alternating")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators with a discount code (the orders use them in turn)")
+		senders := opt.Senders[len(opt.Senders)-1]
+		f.IntVar(&senders, "senders", senders, "concurrent senders of the measured high point (1 sender is always measured too); the ratio is taken there")
+		var profile string
+		f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Orders < 1 || opt.Rounds < 1 || opt.Creators < 1 || senders < 1 {
+			return fmt.Errorf("bench orders: --orders, --rounds, --creators and --senders must be at least 1")
+		}
+		opt.Senders = []int{1}
+		if senders > 1 {
+			opt.Senders = append(opt.Senders, senders)
+		}
+		pf, err := createProfile("bench orders", profile)
+		if err != nil {
+			return err
+		}
+		if pf != nil {
+			defer pf.Close()
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				return fmt.Errorf("bench orders: %w", err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		_, err = bench.Orders(ctx, stdout, opt)
+		return err
 	case "report":
 		opt := bench.DefaultReportOptions
 		f := newFlags("bench report", getenv, stderr)
@@ -103,7 +137,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		_, err := bench.Report(ctx, stdout, opt)
 		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger, pipeline, redirect or report)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger, orders, pipeline, redirect or report)", args[0])
 }
 
 // createProfile creates the file a --cpuprofile flag names, or returns nil
