@@ -497,7 +497,7 @@ func TestCrashRecovery(t *testing.T) {
 			srv.kill()
 			t.Logf("kill -9 #%d after %v", i+1, d)
 			if last {
-				lastTick = crashTicks(t, jobs, 0)
+				lastTick = crashLastTick(t, jobs)
 			}
 			time.Sleep(time.Duration(rng.Int64N(int64(200 * time.Millisecond))))
 			w.c.base = srv.start()
@@ -507,7 +507,7 @@ func TestCrashRecovery(t *testing.T) {
 
 		// The periodic tick resumes by itself: a tick job newer than any
 		// before the kill completes within one poll interval (+ slack)...
-		took, late := crashWithin(crashPoll+crashSlack, restarted, func() bool { return crashTicks(t, jobs, lastTick) > 0 })
+		took, late := crashWithin(crashPoll+crashSlack, restarted, func() bool { return crashTicksAfter(t, jobs, lastTick) > 0 })
 		if late != "" {
 			t.Errorf("no periodic tick completed within %v of the last restart (kill -9): %s", crashPoll+crashSlack, late)
 		}
@@ -605,16 +605,24 @@ func crashWithin(d time.Duration, since time.Time, ok func() bool) (time.Duratio
 	return time.Since(since), ""
 }
 
-// crashTicks returns the highest id of the periodic engagement ticks in the
-// job queue (after = 0), or how many ticks newer than after have completed.
-func crashTicks(t *testing.T, db *store.DB, after int64) int64 {
+// crashLastTick returns the id of the newest periodic engagement tick in
+// the job queue (0 without one).
+func crashLastTick(t *testing.T, db *store.DB) int64 {
 	t.Helper()
-	q, args := `SELECT COALESCE(MAX(id), 0) FROM river_job WHERE kind = 'engage_tick'`, []any{}
-	if after > 0 {
-		q, args = `SELECT COUNT(*) FROM river_job WHERE kind = 'engage_tick' AND state = 'completed' AND id > $1`, []any{after}
+	var id int64
+	if err := db.Read().QueryRowContext(context.Background(), `SELECT COALESCE(MAX(id), 0) FROM river_job WHERE kind = 'engage_tick'`).Scan(&id); err != nil {
+		t.Fatalf("read the job queue: %v", err)
 	}
+	return id
+}
+
+// crashTicksAfter returns how many periodic engagement ticks newer than
+// job id after have completed.
+func crashTicksAfter(t *testing.T, db *store.DB, after int64) int64 {
+	t.Helper()
 	var n int64
-	if err := db.Read().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+	if err := db.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job
+		WHERE kind = 'engage_tick' AND state = 'completed' AND id > $1`, after).Scan(&n); err != nil {
 		t.Fatalf("read the job queue: %v", err)
 	}
 	return n
