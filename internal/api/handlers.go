@@ -102,12 +102,13 @@ func (s *Server) creatorBalances(w http.ResponseWriter, r *http.Request, p ident
 	if err != nil {
 		return err
 	}
+	bs, err := s.Ledger.Balances(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
 	out := []balanceOut{}
-	for _, cur := range []money.Currency{money.EUR, money.USD} {
-		b, err := s.Ledger.Balance(r.Context(), c.ID, cur)
-		if err != nil {
-			return err
-		}
+	for _, b := range bs {
+		cur := b.Currency
 		m := func(v int64) money.Amount { return money.New(v, cur) }
 		out = append(out, balanceOut{Currency: cur, Held: m(b.Held), Available: m(b.Available), PendingPayout: m(b.PendingPayout), Debt: m(b.Debt), PaidOut: m(b.PaidOut)})
 	}

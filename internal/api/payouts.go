@@ -25,14 +25,27 @@ func (s *Server) payoutRoutes() []Route {
 	}
 }
 
+// requestPayout takes an optional Idempotency-Key header: a retry with the
+// same key and body answers 200 with the payout made the first time.
 func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var in payout.Request
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	if keys := r.Header.Values("Idempotency-Key"); len(keys) > 1 {
+		return errs.Invalidf("Idempotency-Key", "invalid", "give one Idempotency-Key header, not %d", len(keys))
+	} else if len(keys) == 1 {
+		if keys[0] == "" {
+			return errs.Invalidf("Idempotency-Key", "required", "the Idempotency-Key header is empty")
+		}
+		in.IdempotencyKey = keys[0]
+	}
 	po, err := s.Payouts.RequestPayout(r.Context(), p, in)
 	if err != nil {
 		return err
+	}
+	if po.Replayed {
+		return writeJSON(w, http.StatusOK, po)
 	}
 	return writeJSON(w, http.StatusCreated, po)
 }

@@ -49,6 +49,39 @@ type PayoutRequest struct {
 	Amount    money.Amount `json:"amount"`
 	// ExpiresAt, if set, is when the hold lapses back to available unless posted.
 	ExpiresAt time.Time `json:"expires_at"`
+	// Intent, when set, is what the caller was asked, and what the request
+	// hash covers instead of the amount (the creator, currency and expiry
+	// still count): a request whose amount is decided from the balance when
+	// it first runs (all that is available) replays by what it asked, and
+	// the same key with another Intent is idempotency_key_reused.
+	Intent string `json:"intent,omitempty"`
+}
+
+// payoutHash is a payout request's hash (see PayoutRequest.Intent).
+func payoutHash(req PayoutRequest) string {
+	if req.Intent == "" {
+		return requestHash(KindPayoutHold, req)
+	}
+	return requestHash(KindPayoutHold, struct {
+		CreatorID string         `json:"creator_id"`
+		Currency  money.Currency `json:"currency"`
+		ExpiresAt time.Time      `json:"expires_at"`
+		Intent    string         `json:"intent"`
+	}{req.CreatorID, req.Amount.Currency, req.ExpiresAt, req.Intent})
+}
+
+// FindPayoutTx looks up, inside the caller's transaction, the payout hold
+// made with req.Key: found reports whether there is one, and res is the
+// stored result. A key used for another request (see PayoutRequest.Intent;
+// the amount counts only without an Intent) is a Conflict
+// (idempotency_key_reused); a bad key is Invalid. It writes nothing.
+func (l *Ledger) FindPayoutTx(ctx context.Context, tx *store.Tx, req PayoutRequest) (res HoldResult, found bool, err error) {
+	if err := checkKey(req.Key); err != nil {
+		return res, false, errs.WithField(err, "idempotency_key")
+	}
+	found, err = replayOne(ctx, tx, req.Key, payoutHash(req), &res)
+	res.Replayed = found
+	return res, found, err
 }
 
 // HoldResult is what a hold operation did.
@@ -99,7 +132,7 @@ func (l *Ledger) HoldPayoutTx(ctx context.Context, tx *store.Tx, req PayoutReque
 		specFor(AccExtPayouts, "", "", "", cur)); err != nil {
 		return res, err
 	}
-	hash := requestHash(KindPayoutHold, req)
+	hash := payoutHash(req)
 	if found, err := replayOne(ctx, tx, req.Key, hash, &res); found || err != nil {
 		res.Replayed = found
 		return res, err

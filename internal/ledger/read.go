@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
@@ -103,6 +104,43 @@ func (l *Ledger) BalanceTx(ctx context.Context, q store.Queryer, creatorID strin
 		return b, fmt.Errorf("ledger: read payouts of %s: %w", creatorID, err)
 	}
 	return b, nil
+}
+
+// Balances returns a creator's balances in EUR and USD, then in every other
+// currency they have a ledger account in (earnings held or released, a
+// debt, a payout) in alphabetical order. It returns an error only when the
+// database fails.
+func (l *Ledger) Balances(ctx context.Context, creatorID string) ([]CreatorBalance, error) {
+	q := l.db.Read()
+	curs := []string{string(money.EUR), string(money.USD)}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT currency FROM ledger_accounts WHERE owner_id = $1`, creatorID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read currencies of %s: %w", creatorID, err)
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ledger: read currencies of %s: %w", creatorID, err)
+		}
+		if !slices.Contains(curs, c) {
+			curs = append(curs, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: read currencies of %s: %w", creatorID, err)
+	}
+	slices.Sort(curs[2:])
+	out := make([]CreatorBalance, 0, len(curs))
+	for _, c := range curs {
+		b, err := l.BalanceTx(ctx, q, creatorID, money.Currency(c))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // GetHold returns a hold, or a NotFound error.

@@ -1,5 +1,5 @@
-// Package payout pays creators their available balance on demand, in EUR or
-// USD, through Stripe Connect, Wise or a manual run the operator does
+// Package payout pays creators their available balance on demand, in any
+// currency payper handles, through Stripe Connect, Wise or a manual run the operator does
 // outside payper. A payout is a ledger hold on the creator's available
 // balance while the provider sends it: posted when the provider reports it
 // paid, voided — the money back to available — when it fails or is
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,9 @@ type Payout struct {
 	RequestedAt clock.Micros `json:"requested_at"`
 	UpdatedAt   clock.Micros `json:"updated_at"`
 	ResolvedAt  clock.Micros `json:"resolved_at,omitempty"`
+	// Replayed: RequestPayout answered a request whose Idempotency-Key it
+	// had seen, with the payout made then.
+	Replayed bool `json:"-"`
 }
 
 // Request asks for a payout: Amount, or All of the available balance in
@@ -64,6 +68,11 @@ type Request struct {
 	All      bool            `json:"all"`
 	Currency string          `json:"currency"`
 	Provider string          `json:"provider"`
+	// IdempotencyKey (the Idempotency-Key header), when set, makes the
+	// request idempotent for its creator: the same key with the same
+	// request returns the payout made the first time, with another request
+	// it is a Conflict (idempotency_key_reused).
+	IdempotencyKey string `json:"-"`
 }
 
 // Config tunes payouts.
@@ -181,12 +190,17 @@ func (s *Service) destination(ctx context.Context, q store.Queryer, creatorID, p
 
 // RequestPayout holds an amount of the available balance of the creator p
 // acts for and queues its payout: Amount (whole cents), or All of the
-// available balance rounded down to whole cents (the sub-cent rest stays
-// available), in EUR or USD, through a configured provider (manual always
-// is). It returns Invalid for bad fields (every one at once) — below the
-// minimum, not whole cents, an unconfigured provider, no destination —,
-// Conflict insufficient_funds when the available balance is smaller, and
-// Forbidden for other keys. Nothing is held on error.
+// available balance less any debt, rounded down to whole cents (the
+// sub-cent rest stays available), in any currency payper handles that the
+// provider pays out in, through a configured provider (manual always is,
+// in every currency). With an IdempotencyKey, a request seen before returns
+// its payout (Replayed). It returns Invalid for bad fields (every one at
+// once) — below the minimum, not whole cents, an unconfigured provider, a
+// currency it does not pay out in, no destination, a bad key —, Conflict
+// insufficient_funds when the available balance is smaller, debt_outstanding
+// when it is but a debt takes it first, idempotency_key_reused for a key
+// used for another request, and Forbidden for other keys. Nothing is held
+// on error.
 func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Request) (Payout, error) {
 	if p.CreatorID() == "" {
 		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only a creator requests payouts")
@@ -216,15 +230,22 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 			}
 		}
 	}
-	if cur != money.EUR && cur != money.USD {
-		c.Addf("currency", "invalid", "payouts are in EUR or USD")
+	if !cur.Valid() {
+		c.Addf("currency", "invalid", "currency %q is not one payper handles (EUR, USD, GBP, CHF, SEK, NOK, DKK, PLN, CZK, CAD or AUD)", string(cur))
 	}
 	provider := r.Provider
 	if provider == "" {
 		provider = ProviderManual
 	}
-	if provider != ProviderManual && s.providers[provider] == nil {
+	if prov := s.providers[provider]; provider != ProviderManual && prov == nil {
 		c.Addf("provider", "not_configured", "payouts through %q are not configured on this server: use %s", provider, strings.Join(s.names(), ", "))
+	} else if cs, ok := prov.(CurrencySupporter); ok && cur.Valid() && !cs.SupportsCurrency(cur) {
+		c.Addf("currency", "unsupported_currency", "%s does not pay out in %s here: use another provider (%s)", provider, cur, strings.Join(s.namesFor(cur), ", "))
+	}
+	if r.IdempotencyKey != "" {
+		if err := checkIdempotencyKey(r.IdempotencyKey); err != nil {
+			c.Add("Idempotency-Key", err)
+		}
 	}
 	if err := c.Err(); err != nil {
 		return Payout{}, err
@@ -237,22 +258,58 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 	now := s.clock.Now().UnixMicro()
 	po := Payout{ID: id.New(Prefix), CreatorID: p.CreatorID(), Provider: provider, State: StateRequested,
 		RequestedAt: clock.Micros(now), UpdatedAt: clock.Micros(now)}
+	// The ledger's idempotency key: the payout's own id, or the client's
+	// Idempotency-Key (per creator), whose request hash covers what was
+	// asked (Intent) rather than the amount "all" comes to.
+	lreq := ledger.PayoutRequest{Key: "payout:" + po.ID, CreatorID: p.CreatorID(), Amount: money.New(0, cur)}
+	if r.IdempotencyKey != "" {
+		lreq.Key = "payout-request:" + p.CreatorID() + ":" + r.IdempotencyKey
+		lreq.Intent = intent(r.All, amount, cur, provider)
+	}
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		po.Replayed = false
+		if r.IdempotencyKey != "" {
+			h, found, err := s.ledger.FindPayoutTx(ctx, tx, lreq)
+			if err != nil {
+				return keyErr(err, r.IdempotencyKey)
+			}
+			if found {
+				return s.replayed(ctx, tx, h.HoldID, &po)
+			}
+		}
 		amt := amount
 		if r.All {
 			bal, err := s.ledger.BalanceTx(ctx, tx, p.CreatorID(), cur)
 			if err != nil {
 				return err
 			}
-			amt = money.New(bal.Available-bal.Available%cent, cur)
+			// What is left after any debt is repaid from it (see the
+			// ledger's HoldPayout), in whole cents.
+			left := max(bal.Available-bal.Debt, 0)
+			amt = money.New(left-left%cent, cur)
+			if amt.Micros < s.cfg.Minimum && r.IdempotencyKey != "" {
+				// A concurrent request with the same key may have taken it
+				// all since the look-up above (PostgreSQL reads each
+				// statement afresh): then this one is its replay.
+				if h, found, err := s.ledger.FindPayoutTx(ctx, tx, lreq); err != nil || found {
+					if err != nil {
+						return keyErr(err, r.IdempotencyKey)
+					}
+					return s.replayed(ctx, tx, h.HoldID, &po)
+				}
+			}
 			if amt.Micros < s.cfg.Minimum {
-				return errs.Invalidf("amount", "below_minimum", "your available balance (%s %s) is below the smallest payout (%s)",
-					money.FormatMicros(bal.Available), cur, money.FormatMicros(s.cfg.Minimum))
+				return errs.Invalidf("amount", "below_minimum", "your available balance (%s %s, less %s owed) is below the smallest payout (%s)",
+					money.FormatMicros(bal.Available), cur, money.FormatMicros(bal.Debt), money.FormatMicros(s.cfg.Minimum))
 			}
 		}
-		h, err := s.ledger.HoldPayoutTx(ctx, tx, ledger.PayoutRequest{Key: "payout:" + po.ID, CreatorID: p.CreatorID(), Amount: amt})
+		lreq.Amount = amt
+		h, err := s.ledger.HoldPayoutTx(ctx, tx, lreq)
 		if err != nil {
-			return err
+			return keyErr(err, r.IdempotencyKey)
+		}
+		if h.Replayed { // a concurrent request with the same key came first
+			return s.replayed(ctx, tx, h.HoldID, &po)
 		}
 		po.Amount, po.HoldID = amt, h.HoldID
 		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', $8, $8, 0)`,
@@ -273,7 +330,69 @@ func (s *Service) names() []string {
 	for n := range s.providers {
 		out = append(out, n)
 	}
+	slices.Sort(out[1:])
 	return out
+}
+
+// namesFor lists the configured providers that pay out in cur.
+func (s *Service) namesFor(cur money.Currency) []string {
+	var out []string
+	for _, n := range s.names() {
+		if cs, ok := s.providers[n].(CurrencySupporter); ok && !cs.SupportsCurrency(cur) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// MaxIdempotencyKeyLen bounds a payout request's Idempotency-Key.
+const MaxIdempotencyKeyLen = 200
+
+// checkIdempotencyKey accepts 1..MaxIdempotencyKeyLen printable ASCII
+// characters (a UUID, say).
+func checkIdempotencyKey(k string) error {
+	if len(k) > MaxIdempotencyKeyLen {
+		return errs.Invalidf("Idempotency-Key", "too_long", "the Idempotency-Key is longer than %d characters", MaxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return errs.Invalidf("Idempotency-Key", "invalid", "the Idempotency-Key may hold only printable ASCII characters without spaces")
+		}
+	}
+	return nil
+}
+
+// keyErr says a ledger idempotency_key_reused error in the client's terms
+// (their Idempotency-Key, not the ledger's key); other errors pass.
+func keyErr(err error, key string) error {
+	if errs.CodeOf(err) != "idempotency_key_reused" {
+		return err
+	}
+	return &errs.Error{Kind: errs.Conflict, Code: "idempotency_key_reused", Field: "Idempotency-Key",
+		Message: fmt.Sprintf("Idempotency-Key %q was already used for a different payout request", key), Err: err}
+}
+
+// intent is the canonical form of what a payout request asked (see
+// ledger.PayoutRequest.Intent): "25.00" and "25" ask the same.
+func intent(all bool, amount money.Amount, cur money.Currency, provider string) string {
+	a := ""
+	if !all {
+		a = money.FormatMicros(amount.Micros)
+	}
+	return fmt.Sprintf("all=%t amount=%s currency=%s provider=%s", all, a, cur, provider)
+}
+
+// replayed fills po with the payout made for the ledger hold holdID, the
+// answer to a request whose Idempotency-Key was seen before.
+func (s *Service) replayed(ctx context.Context, tx *store.Tx, holdID string, po *Payout) error {
+	got, err := lock(ctx, tx, `hold_id = $1`, holdID)
+	if err != nil {
+		return fmt.Errorf("payout: the payout of hold %s: %w", holdID, err)
+	}
+	*po = got
+	po.Replayed = true
+	return nil
 }
 
 // List returns payouts, newest first: the creator's own for a creator key,

@@ -74,17 +74,24 @@ func (f *fakeProvider) ParseWebhook(h http.Header, body []byte) (payout.Event, e
 }
 
 type world struct {
-	ctx     context.Context
-	env     *demo.Env
-	svc     *payout.Service
-	prov    *fakeProvider
-	creator identity.Principal
-	admin   identity.Principal
+	ctx      context.Context
+	env      *demo.Env
+	svc      *payout.Service
+	prov     *fakeProvider
+	creator  identity.Principal
+	admin    identity.Principal
+	campaign string
 }
 
 // newWorld gives a creator an available balance of avail (a campaign
 // accrual, released) and a payout service with the fake provider.
 func newWorld(t *testing.T, dbURL string, avail int64) *world {
+	t.Helper()
+	return newWorldIn(t, dbURL, avail, money.EUR)
+}
+
+// newWorldIn is newWorld with a campaign in currency cur.
+func newWorldIn(t *testing.T, dbURL string, avail int64, cur money.Currency) *world {
 	t.Helper()
 	ctx := context.Background()
 	env, err := demo.Start(ctx, dbURL, time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), engage.Config{}, nil)
@@ -98,7 +105,7 @@ func newWorld(t *testing.T, dbURL string, avail int64) *world {
 		t.Fatal(err)
 	}
 	brand := identity.Principal{Role: identity.RoleBrand, SubjectID: b.ID}
-	c, err := a.Campaigns.Create(ctx, brand, campaign.Draft{Name: "Serum", Budget: money.New(10_000*eur, money.EUR)})
+	c, err := a.Campaigns.Create(ctx, brand, campaign.Draft{Name: "Serum", Budget: money.New(10_000*eur, cur)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +136,7 @@ func newWorld(t *testing.T, dbURL string, avail int64) *world {
 	box, _ := secret.New([]byte("0123456789abcdef0123456789abcdef"))
 	svc.SetSecretBox(box)
 	return &world{ctx: ctx, env: env, svc: svc, prov: prov, creator: identity.Principal{Role: identity.RoleCreator, SubjectID: cr.ID},
-		admin: identity.Principal{Role: identity.RoleAdmin}}
+		admin: identity.Principal{Role: identity.RoleAdmin}, campaign: c.ID}
 }
 
 func (w *world) balance(t *testing.T) ledger.CreatorBalance {
@@ -180,8 +187,10 @@ func TestRequests(t *testing.T) {
 		wantCode(t, err, "no_destination")
 		_, err = w.svc.RequestPayout(w.ctx, w.creator, req("20", payout.ProviderStripe))
 		wantCode(t, err, "not_configured")
-		_, err = w.svc.RequestPayout(w.ctx, w.creator, payout.Request{Currency: "GBP", All: true})
+		_, err = w.svc.RequestPayout(w.ctx, w.creator, payout.Request{Currency: "XYZ", All: true})
 		wantCode(t, err, "invalid")
+		_, err = w.svc.RequestPayout(w.ctx, w.creator, payout.Request{Currency: "GBP", All: true}) // nothing in GBP
+		wantCode(t, err, "below_minimum")
 		_, err = w.svc.RequestPayout(w.ctx, w.creator, req("100.01", payout.ProviderManual))
 		wantCode(t, err, ledger.ErrInsufficientFunds)
 		_, err = w.svc.RequestPayout(w.ctx, w.admin, req("20", payout.ProviderManual))

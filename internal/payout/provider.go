@@ -16,7 +16,8 @@ const (
 )
 
 // Transfer is one payout to send: Amount is in whole cents (its micro-units
-// are a multiple of 10,000) of EUR or USD.
+// are a multiple of 10,000) of a currency the provider supports (see
+// CurrencySupporter).
 type Transfer struct {
 	// PayoutID is payper's payout id: the idempotency key of everything the
 	// provider is asked for this payout (Stripe's Idempotency-Key, Wise's
@@ -69,6 +70,14 @@ type Provider interface {
 	// ParseWebhook verifies a webhook delivery's signature over the raw
 	// body and reads it. A bad or missing signature is ErrBadSignature.
 	ParseWebhook(h http.Header, body []byte) (Event, error)
+}
+
+// CurrencySupporter is implemented by providers that pay out in some of
+// payper's currencies only; a provider that does not implement it is asked
+// to pay out in any of them.
+type CurrencySupporter interface {
+	// SupportsCurrency reports whether the provider pays out in c.
+	SupportsCurrency(c money.Currency) bool
 }
 
 // Errors a Provider returns (wrapped).

@@ -104,6 +104,10 @@ func New(cfg Config) (*Provider, error) {
 // Name returns payout.ProviderStripe. It cannot fail.
 func (p *Provider) Name() string { return payout.ProviderStripe }
 
+// SupportsCurrency implements payout.CurrencySupporter: Stripe transfers
+// to connected accounts in every currency payper handles.
+func (p *Provider) SupportsCurrency(c money.Currency) bool { return c.Valid() }
+
 // CreateAccount makes an Express connected account for a creator, able to
 // receive transfers, and returns its id (acct_…). country is the creator's
 // ISO 3166-1 alpha-2 country; creatorID is kept in the account's metadata.
@@ -194,7 +198,7 @@ func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, re
 // (an invalid request or card error: unknown destination, insufficient
 // platform balance…, or a destination that is not acct_…), or a plain
 // error: t is invalid (an amount that is not a positive whole number of
-// cents, a currency other than EUR or USD), the idempotency key was used before with
+// cents, a currency payper does not handle), the idempotency key was used before with
 // other parameters, or the API key is refused (401, 403).
 func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, error) {
 	params, err := transferParams(t)
@@ -284,15 +288,13 @@ func transferParams(t payout.Transfer) (*stripego.TransferCreateParams, error) {
 		// and its money returns to the creator's balance.
 		return nil, fmt.Errorf("%w: %w", err, payout.ErrRejected)
 	}
-	var currency string
-	switch t.Amount.Currency {
-	case money.EUR:
-		currency = string(stripego.CurrencyEUR)
-	case money.USD:
-		currency = string(stripego.CurrencyUSD)
-	default:
-		return nil, fmt.Errorf("currency %q is not supported (EUR or USD)", t.Amount.Currency)
+	// Every currency payper handles is a two-decimal currency to Stripe,
+	// given in lower case: https://docs.stripe.com/currencies ("Currencies
+	// shown as links are zero-decimal currencies"; none of payper's is).
+	if !t.Amount.Currency.Valid() {
+		return nil, fmt.Errorf("currency %q is not supported", t.Amount.Currency)
 	}
+	currency := strings.ToLower(string(t.Amount.Currency))
 	cents, rest := t.Amount.Cents()
 	if rest != 0 {
 		return nil, fmt.Errorf("amount %s is not a whole number of cents", t.Amount)

@@ -10,7 +10,8 @@
 //     sourceAmount}: source and target currency are both the payout's
 //     currency, sourceAmount is the exact decimal ("12.34", a JSON number
 //     written from the integer micro-units, never through a float).
-//  2. POST /v1/accounts: the recipient (EUR by IBAN, USD by ABA routing and
+//  2. POST /v1/accounts: the recipient (EUR, GBP, CHF, DKK, NOK, PLN, SEK by
+//     IBAN, GBP also by sort code and account number, USD by ABA routing and
 //     account number), from the Recipient JSON in payout.Transfer.Destination.
 //  3. POST /v1/transfers {targetAccount, quoteUuid, customerTransactionId,
 //     details{reference}}: customerTransactionId is CustomerTransactionID of
@@ -31,7 +32,9 @@
 // Taken from Wise's public documentation where the reference is silent, and
 // therefore assumptions to re-check against the sandbox:
 //   - recipient bodies: {"currency":"EUR","type":"iban","profile",
-//     "accountHolderName","details":{"legalType":"PRIVATE","IBAN"}} and
+//     "accountHolderName","details":{"legalType":"PRIVATE","IBAN"}} (the same
+//     for the other IBAN currencies), {"currency":"GBP","type":"sort_code",…,
+//     "details":{"legalType":"PRIVATE","sortCode","accountNumber"}} and
 //     {"currency":"USD","type":"aba","profile","accountHolderName",
 //     "details":{"legalType":"PRIVATE","abartn","accountNumber",
 //     "accountType":"CHECKING","address":{"country","state","city",

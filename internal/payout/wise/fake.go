@@ -318,7 +318,14 @@ func (f *Fake) account(w http.ResponseWriter, r *http.Request) {
 		ps = append(ps, Problem{Code: "NOT_VALID", Path: "legalType", Message: "Please choose PRIVATE or BUSINESS."})
 	}
 	switch {
-	case a.Type == "iban" && a.Currency == "EUR":
+	case a.Type == "sort_code" && a.Currency == "GBP":
+		if len(a.Details.SortCode) != 6 || !allDigits(a.Details.SortCode) {
+			ps = append(ps, Problem{Code: "NOT_VALID", Path: "sortCode", Message: "Please specify a valid sort code."})
+		}
+		if len(a.Details.AccountNumber) != 8 || !allDigits(a.Details.AccountNumber) {
+			ps = append(ps, Problem{Code: "NOT_VALID", Path: "accountNumber", Message: "Please specify a valid account number."})
+		}
+	case a.Type == "iban" && ibanCurrencies[a.Currency]:
 		if checkIBAN(a.Details.IBAN) != nil || a.Details.IBAN != normalizeIBAN(a.Details.IBAN) {
 			ps = append(ps, Problem{Code: "NOT_VALID", Path: "IBAN", Message: "Please specify an IBAN."})
 		}

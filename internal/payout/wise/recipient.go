@@ -7,20 +7,32 @@ import (
 	"strings"
 
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/money"
 )
 
-// Recipient is what payout.Transfer.Destination holds for Wise, as JSON: a
-// EUR account by IBAN, or a USD account by ABA routing number, account number
-// and the holder's address, e.g.
+// Recipient is what payout.Transfer.Destination holds for Wise, as JSON: an
+// account by IBAN (EUR, GBP, CHF, DKK, NOK, PLN, SEK), a GBP account by sort
+// code and account number, or a USD account by ABA routing number, account
+// number and the holder's address, e.g.
 //
 //	{"currency":"EUR","holderName":"Ada Lovelace","iban":"DE89370400440532013000"}
+//	{"currency":"GBP","holderName":"Ada Lovelace","sortCode":"231470","accountNumber":"28821822"}
 //	{"currency":"USD","holderName":"Ada Lovelace","routingNumber":"021000021",
 //	 "accountNumber":"123456789","address":{"country":"US","state":"NY",
 //	 "city":"New York","postCode":"10001","firstLine":"1 Main St"}}
+//
+// Which currencies take an IBAN and that GBP takes a sort code: Wise's
+// "Create a recipient account" reference,
+// https://docs.wise.com/api-reference/legacy/recipient/recipientcreate
+// ("GBP requires sort code and account number. BGN, CHF, DKK, EUR, GEL, GBP,
+// NOK, PKR, PLN, RON, SEK require IBAN."). CZK, CAD and AUD need local
+// details this client does not send: those payouts go through Stripe or
+// manually.
 type Recipient struct {
 	Currency      string   `json:"currency"`
 	HolderName    string   `json:"holderName"`
 	IBAN          string   `json:"iban,omitempty"`
+	SortCode      string   `json:"sortCode,omitempty"`
 	RoutingNumber string   `json:"routingNumber,omitempty"`
 	AccountNumber string   `json:"accountNumber,omitempty"`
 	Address       *Address `json:"address,omitempty"`
@@ -57,33 +69,66 @@ func ParseRecipient(destination string) (Recipient, error) {
 	return r, nil
 }
 
-// Validate checks r: currency EUR with an IBAN whose mod-97 checksum holds,
-// or currency USD with a 9-digit ABA routing number whose checksum holds, a
+// ibanCurrencies are the currencies Wise pays to an account given by IBAN
+// (see Recipient).
+var ibanCurrencies = map[string]bool{"EUR": true, "GBP": true, "CHF": true, "DKK": true, "NOK": true, "PLN": true, "SEK": true}
+
+// Currencies Wise pays out in here: the IBAN ones and USD.
+func supportsCurrency(c string) bool { return ibanCurrencies[c] || c == "USD" }
+
+// sortCodeAccount reports whether r is a GBP account by sort code.
+func (r Recipient) sortCodeAccount() bool { return r.Currency == "GBP" && r.SortCode != "" }
+
+// Validate checks r: an IBAN whose mod-97 checksum holds (EUR, GBP, CHF,
+// DKK, NOK, PLN, SEK), or for GBP a 6-digit sort code and an 8-digit account
+// number, or for USD a 9-digit ABA routing number whose checksum holds, a
 // 4–17 digit account number and an address; a holder name always. Fields of
-// the other currency must be empty. It returns nil, or an *errs.Error of kind
-// Invalid listing every bad field (Fields).
+// the other kinds of account must be empty. It returns nil, or an
+// *errs.Error of kind Invalid listing every bad field (Fields).
 func (r Recipient) Validate() error {
 	var c errs.Collector
 	if strings.TrimSpace(r.HolderName) == "" {
 		c.Addf("holderName", "required", "the account holder's name is required")
 	}
-	switch r.Currency {
-	case "EUR":
+	switch {
+	case r.sortCodeAccount():
+		if len(r.SortCode) != 6 || !allDigits(r.SortCode) {
+			c.Addf("sortCode", "invalid_sort_code", "the sort code must be 6 digits")
+		}
+		if len(r.AccountNumber) != 8 || !allDigits(r.AccountNumber) {
+			c.Addf("accountNumber", "invalid_account_number", "a UK account number must be 8 digits")
+		}
+		if r.IBAN != "" {
+			c.Addf("iban", "unexpected", "give an IBAN or a sort code and account number, not both")
+		}
+		if r.RoutingNumber != "" {
+			c.Addf("routingNumber", "unexpected", "a routing number is not used for GBP")
+		}
+		if r.Address != nil {
+			c.Addf("address", "unexpected", "an address is not used for GBP")
+		}
+	case ibanCurrencies[r.Currency]:
 		if err := checkIBAN(r.IBAN); err != nil {
 			c.Addf("iban", "invalid_iban", "%v", err)
 		}
 		if r.RoutingNumber != "" {
-			c.Addf("routingNumber", "unexpected", "a routing number is not used for EUR")
+			c.Addf("routingNumber", "unexpected", "a routing number is not used for %s", r.Currency)
 		}
 		if r.AccountNumber != "" {
-			c.Addf("accountNumber", "unexpected", "an account number is not used for EUR (give the IBAN)")
+			c.Addf("accountNumber", "unexpected", "an account number is not used for %s (give the IBAN)", r.Currency)
+		}
+		if r.SortCode != "" {
+			c.Addf("sortCode", "unexpected", "a sort code is used only for GBP")
 		}
 		if r.Address != nil {
-			c.Addf("address", "unexpected", "an address is not used for EUR")
+			c.Addf("address", "unexpected", "an address is not used for %s", r.Currency)
 		}
-	case "USD":
+	case r.Currency == "USD":
 		if r.IBAN != "" {
 			c.Addf("iban", "unexpected", "an IBAN is not used for USD")
+		}
+		if r.SortCode != "" {
+			c.Addf("sortCode", "unexpected", "a sort code is used only for GBP")
 		}
 		if err := checkABA(r.RoutingNumber); err != nil {
 			c.Addf("routingNumber", "invalid_routing_number", "%v", err)
@@ -93,7 +138,7 @@ func (r Recipient) Validate() error {
 		}
 		r.Address.validate(&c)
 	default:
-		c.Addf("currency", "unsupported_currency", "currency %q is not supported by Wise payouts (EUR or USD)", r.Currency)
+		c.Addf("currency", "unsupported_currency", "currency %q is not supported by Wise payouts here (EUR, GBP, CHF, DKK, NOK, PLN, SEK or USD)", r.Currency)
 	}
 	return c.Err()
 }
@@ -199,7 +244,13 @@ func recipientBody(r Recipient, profileID int64) accountRequest {
 		AccountHolderName: strings.TrimSpace(r.HolderName),
 		Details:           accountDetails{LegalType: "PRIVATE"},
 	}
-	if r.Currency == "EUR" {
+	switch {
+	case r.sortCodeAccount():
+		body.Type = "sort_code"
+		body.Details.SortCode = r.SortCode
+		body.Details.AccountNumber = r.AccountNumber
+		return body
+	case ibanCurrencies[r.Currency]:
 		body.Type = "iban"
 		body.Details.IBAN = normalizeIBAN(r.IBAN)
 		return body
@@ -226,6 +277,7 @@ type accountDetails struct {
 	LegalType     string   `json:"legalType"`
 	IBAN          string   `json:"IBAN,omitempty"`
 	ABARTN        string   `json:"abartn,omitempty"`
+	SortCode      string   `json:"sortCode,omitempty"`
 	AccountNumber string   `json:"accountNumber,omitempty"`
 	AccountType   string   `json:"accountType,omitempty"`
 	Address       *Address `json:"address,omitempty"`
@@ -244,6 +296,10 @@ func compactJSON(b []byte) string {
 	}
 	return s
 }
+
+// SupportsCurrency implements payout.CurrencySupporter: Wise pays out here
+// in the currencies a Recipient can be given in (see Recipient).
+func (p *Provider) SupportsCurrency(c money.Currency) bool { return supportsCurrency(string(c)) }
 
 // ValidateDestination implements payout.DestinationValidator: the
 // destination must be a valid Recipient's JSON (see ParseRecipient).

@@ -49,7 +49,18 @@ func TestRecipientValidate(t *testing.T) {
 			RoutingNumber: "021000021", AccountNumber: "1234", Address: addr}, []string{"iban"}},
 		{"everything wrong", Recipient{Currency: "USD", RoutingNumber: "123456789", AccountNumber: "1"},
 			[]string{"holderName", "routingNumber", "accountNumber", "address"}},
-		{"GBP", Recipient{Currency: "GBP", HolderName: "A B"}, []string{"currency"}},
+		{"GBP without account", Recipient{Currency: "GBP", HolderName: "A B"}, []string{"iban"}},
+		{"GBP by sort code", Recipient{Currency: "GBP", HolderName: "A B", SortCode: "231470", AccountNumber: "28821822"}, nil},
+		{"GBP bad sort code", Recipient{Currency: "GBP", HolderName: "A B", SortCode: "23147", AccountNumber: "2882182x"},
+			[]string{"sortCode", "accountNumber"}},
+		{"GBP sort code and IBAN", Recipient{Currency: "GBP", HolderName: "A B", SortCode: "231470", AccountNumber: "28821822",
+			IBAN: "GB82WEST12345698765432"}, []string{"iban"}},
+		{"GBP by IBAN", Recipient{Currency: "GBP", HolderName: "A B", IBAN: "GB82WEST12345698765432"}, nil},
+		{"CHF by IBAN", Recipient{Currency: "CHF", HolderName: "A B", IBAN: "CH9300762011623852957"}, nil},
+		{"SEK with a sort code", Recipient{Currency: "SEK", HolderName: "A B", IBAN: "SE4550000000058398257466", SortCode: "231470"},
+			[]string{"sortCode"}},
+		{"CZK", Recipient{Currency: "CZK", HolderName: "A B", IBAN: "CZ6508000000192000145399"}, []string{"currency"}},
+		{"CAD", Recipient{Currency: "CAD", HolderName: "A B"}, []string{"currency"}},
 	}
 	for _, tt := range tests {
 		err := tt.r.Validate()

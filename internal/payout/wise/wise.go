@@ -314,9 +314,9 @@ func checkTransfer(t payout.Transfer) (string, Recipient, error) {
 	if t.PayoutID == "" {
 		return "", Recipient{}, errs.Invalidf("payoutId", "required", "the payout id is required")
 	}
-	if t.Amount.Currency != money.EUR && t.Amount.Currency != money.USD {
+	if !supportsCurrency(string(t.Amount.Currency)) {
 		return "", Recipient{}, errs.Invalidf("amount.currency", "unsupported_currency",
-			"currency %q is not supported by Wise payouts (EUR or USD)", t.Amount.Currency)
+			"currency %q is not supported by Wise payouts here (EUR, GBP, CHF, DKK, NOK, PLN, SEK or USD)", t.Amount.Currency)
 	}
 	cents, rem := t.Amount.Cents()
 	if t.Amount.Micros <= 0 || rem != 0 {
