@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
 
@@ -190,19 +188,4 @@ func TestPostgresGoneAnswers503(t *testing.T) {
 	wantUnavailable(t, call(t, h, "POST", "/v1/campaigns", brandKey, `{"name":"C","budget":{"amount":"10","currency":"EUR"}}`), "unavailable")
 	wantUnavailable(t, call(t, h, "GET", "/readyz", "", ""), "not_ready")
 	must(t, h, 200, "GET", "/healthz", "", "")
-}
-
-// TestIsUnavailable checks the classification of errors that are not
-// outages.
-func TestIsUnavailable(t *testing.T) {
-	for _, err := range []error{nil, errors.New("syntax error"), context.Canceled, store.ErrRetry} {
-		if store.IsUnavailable(err) {
-			t.Errorf("IsUnavailable(%v) = true", err)
-		}
-	}
-	for _, err := range []error{context.DeadlineExceeded, &net.OpError{Op: "dial", Err: errors.New("refused")}} {
-		if !store.IsUnavailable(err) {
-			t.Errorf("IsUnavailable(%v) = false", err)
-		}
-	}
 }

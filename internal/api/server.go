@@ -268,10 +268,14 @@ func (s *Server) serve(rt Route, w http.ResponseWriter, r *http.Request) error {
 	return rt.h(w, r, p)
 }
 
+// payperIDs are the path wildcards that always hold an id payper made
+// ({order_id} is the store's own order id, any text).
+var payperIDs = map[string]bool{"id": true, "plan_id": true, "store_id": true}
+
 // checkPath answers 404, before any handler or SQL runs, for a path value
 // that cannot name anything: one with control characters or bad UTF-8, one
-// over 128 bytes, or an {id} (or {…_id}) that is not shaped like payper's
-// ids (a lower-case prefix, "_", 26 base32hex characters).
+// over 128 bytes, or one of payperIDs that is not shaped like payper's ids
+// (a lower-case prefix, "_", 26 base32hex characters).
 func checkPath(pattern string, r *http.Request) error {
 	for rest := pattern; ; {
 		i := strings.IndexByte(rest, '{')
@@ -286,7 +290,7 @@ func checkPath(pattern string, r *http.Request) error {
 		rest = rest[i+j+1:]
 		v := r.PathValue(name)
 		if len(v) > 128 || errs.BadText(name, v, false) != nil ||
-			((name == "id" || strings.HasSuffix(name, "_id")) && !idShaped(v)) {
+			(payperIDs[name] && !idShaped(v)) {
 			return errs.NotFoundf("no %s %q here", name, v)
 		}
 	}
