@@ -46,6 +46,10 @@ type Service struct {
 	Deps
 }
 
+// Attribution hears of every order the intake stores, new ones with their
+// content.
+var _ orders.NewOrderObserver = (*Service)(nil)
+
 // New returns a Service.
 func New(d Deps) (*Service, error) {
 	if d.DB == nil || d.Clock == nil || d.Campaigns == nil || d.Market == nil || d.Creators == nil || d.Engage == nil || d.Orders == nil {

@@ -103,6 +103,19 @@ func (s *Service) OrderChangedTx(ctx context.Context, tx *store.Tx, orderID stri
 	if err != nil {
 		return err
 	}
+	return s.orderChanged(ctx, tx, o, brand, cv)
+}
+
+// NewOrderTx is OrderChangedTx for an order the intake has just stored for
+// the first time and hands over as stored (orders.NewOrderObserver): it has
+// no conversion yet, so neither it nor the order is read back.
+func (s *Service) NewOrderTx(ctx context.Context, tx *store.Tx, o orders.Order, brandID string) error {
+	return s.orderChanged(ctx, tx, o, brandID, convRow{})
+}
+
+// orderChanged attributes o (when cv does not exist yet) and settles what
+// it pays.
+func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order, brand string, cv convRow) error {
 	if !cv.existed {
 		found, err := s.attribute(ctx, tx, o, brand, &cv)
 		if err != nil || !found {

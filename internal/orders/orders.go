@@ -133,6 +133,14 @@ type Observer interface {
 	OrderChangedTx(ctx context.Context, tx *store.Tx, orderID string) error
 }
 
+// NewOrderObserver is an Observer that can also be handed an order just
+// stored for the first time, with its refunds and its brand, inside the
+// transaction that stored it, so that it need not read the order back.
+type NewOrderObserver interface {
+	Observer
+	NewOrderTx(ctx context.Context, tx *store.Tx, o Order, brandID string) error
+}
+
 var hostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 
 // Validate reports every invalid field at once.

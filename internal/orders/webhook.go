@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -257,10 +258,23 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 			rc.Outcome, string(detail), st.ID, d.id)
 		return rc, err
 	case d.order != nil:
-		if rc.OrderID, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
+		var created bool
+		if rc.OrderID, created, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
 			return rc, err
 		}
 		rc.Outcome = OutcomeProcessed
+		if no, ok := s.observer.(NewOrderObserver); ok && created {
+			o, err := s.storeNew(ctx, tx, st, rc.OrderID, *d.order, d.refunds, now)
+			if err != nil {
+				return rc, err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
+				rc.Outcome, rc.OrderID, st.ID, d.id)
+			if err != nil {
+				return rc, err
+			}
+			return rc, no.NewOrderTx(ctx, tx, o, st.BrandID)
+		}
 	case d.refundOrder != "":
 		err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
 			st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID)
@@ -289,10 +303,35 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 	return rc, s.notify(ctx, tx, rc.OrderID)
 }
 
+// storeNew stores the refunds of an order just inserted (the first of
+// each refund id) and returns the order as OrderTx would read it.
+func (s *Service) storeNew(ctx context.Context, tx *store.Tx, st Store, oid string, in incoming, refunds []incomingRefund, now clock.Micros) (Order, error) {
+	o := Order{ID: oid, StoreID: st.ID, Source: st.Platform, ExternalID: in.externalID, Amount: in.amount, DiscountCodes: in.codes,
+		CustomerID: in.customer, ClickID: in.clickID, Status: in.status, PlacedAt: in.placedAt, ReceivedAt: now, UpdatedAt: in.updatedAt,
+		Refunds: []Refund{}}
+	if o.DiscountCodes == nil {
+		o.DiscountCodes = []string{}
+	}
+	for _, r := range refunds {
+		if slices.ContainsFunc(o.Refunds, func(x Refund) bool { return x.ID == r.id }) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_refunds (order_id, refund_id, amount, currency, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, refund_id) DO NOTHING`,
+			oid, r.id, r.amount.Micros, string(r.amount.Currency), r.createdAt); err != nil {
+			return o, err
+		}
+		o.Refunds = append(o.Refunds, Refund{ID: r.id, Amount: r.amount, CreatedAt: r.createdAt})
+	}
+	return o, nil
+}
+
 // upsertOrder stores o, or updates the stored order when o is at least as
-// recent (by the platform's modification time), and returns payper's id.
-func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now clock.Micros) (string, error) {
+// recent (by the platform's modification time), and returns payper's id
+// and whether the order is new.
+func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now clock.Micros) (string, bool, error) {
 	var oid string
+	newID := id.New(OrderPrefix)
 	err := tx.QueryRowContext(ctx, `INSERT INTO orders (id, brand_id, channel, source, external_id, amount, currency, discount_codes,
 		customer_id, click_id, status, placed_at, received_at, updated_at, request_hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '')
@@ -302,13 +341,13 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 			status = excluded.status, updated_at = excluded.updated_at
 		WHERE excluded.updated_at >= orders.updated_at
 		RETURNING id`,
-		id.New(OrderPrefix), st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency), codesJSON(o.codes),
+		newID, st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency), codesJSON(o.codes),
 		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt).Scan(&oid)
 	if errors.Is(err, sql.ErrNoRows) { // a stale delivery: the stored order is newer
 		err = tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
 			st.BrandID, st.ID, o.externalID).Scan(&oid)
 	}
-	return oid, err
+	return oid, err == nil && oid == newID, err
 }
 
 // flexID is a platform id sent as a JSON number or string, kept as text
