@@ -1,6 +1,7 @@
 package engage_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +66,58 @@ func TestFinalReadBeforeCompletion(t *testing.T) {
 		}
 		if p, err := e.svc.GetPost(e.ctx, e.brand, pa.ID); err != nil || p.State != engage.PostLive || p.Billed.Likes.Value != 15 {
 			t.Fatalf("ana's post after completion: %+v, %v", p, err)
+		}
+		e.audit()
+	})
+}
+
+// TestFinalReadConcurrentTicks: two servers tick at once after the end
+// date: the final reads race, the growth is billed once, the campaign
+// completes once.
+func TestFinalReadConcurrentTicks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		ends := t0.Add(2 * time.Hour)
+		e.endsAt = ends
+		camp := e.campaign(100*eur, campaign.Prices{Like: 100_000}, 0, false)
+		var posts []string
+		for _, h := range []string{"ana", "ben", "cleo"} {
+			p := e.creator(h, camp)
+			for range 2 {
+				_, sp := e.post(p, h, camp, "#glowup #ad")
+				posts = append(posts, sp.ID)
+			}
+		}
+		other, err := engage.New(e.deps, engage.Config{PollInterval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		for i, id := range posts {
+			e.add(id, sandbox.Delta{Likes: int64(i + 1)}) // 21 likes in all
+		}
+		e.clk.Set(ends.Add(time.Second))
+		var wg sync.WaitGroup
+		errc := make(chan error, 4)
+		for _, s := range []*engage.Service{e.svc, other, e.svc, other} {
+			wg.Go(func() {
+				_, err := s.Tick(e.ctx)
+				errc <- err
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s := e.escrow(camp.ID).Spent; s != 21*100_000 {
+			t.Fatalf("spent %d, want 21 likes once", s)
+		}
+		got, err := e.camps.Get(e.ctx, e.brand, camp.ID)
+		if err != nil || got.State != campaign.StateCompleted || got.StateReason != campaign.CompletedEndDate {
+			t.Fatalf("campaign: %s (%s), %v", got.State, got.StateReason, err)
 		}
 		e.audit()
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,6 +258,68 @@ func TestReadingsProperty(t *testing.T) {
 				}
 			}
 		})
+		e.audit()
+	})
+}
+
+// TestImpossibleReadingConcurrentPolls: four polls of the campaign at once
+// (two servers, twice each) while one post reports an impossible count:
+// none fails, the post is flagged, and the other creators' growth is billed
+// exactly once.
+func TestImpossibleReadingConcurrentPolls(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		camp := e.campaign(1000*eur, campaign.Prices{View: 1_000, Like: 10_000}, 0, false)
+		var posts []string
+		var absurd engage.Post
+		for i, h := range []string{"ana", "ben", "cleo"} {
+			p := e.creator(h, camp)
+			post, sp := e.post(p, h, camp, "#glowup #ad")
+			if i == 0 {
+				absurd = post
+				continue
+			}
+			posts = append(posts, sp.ID)
+		}
+		other, err := engage.New(e.deps, engage.Config{PollInterval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for round := range 3 {
+			if round == 1 {
+				e.accounts.setCounts(absurd.MediaID, counts(math.MaxInt64, 7), false)
+			}
+			for i, id := range posts {
+				d := sandbox.Delta{Views: int64(100 * (i + round + 1)), Likes: int64(i + round)}
+				e.add(id, d)
+				want += d.Views*1_000 + d.Likes*10_000
+			}
+			e.clk.Advance(time.Minute)
+			var wg sync.WaitGroup
+			errc := make(chan error, 4)
+			for _, s := range []*engage.Service{e.svc, other, e.svc, other} {
+				wg.Go(func() {
+					_, err := s.PollCampaign(e.ctx, camp.ID)
+					errc <- err
+				})
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+		}
+		if st := e.escrow(camp.ID); st.Spent != want {
+			t.Fatalf("spent %d, want %d (the two other creators' growth, once)", st.Spent, want)
+		}
+		got, err := e.svc.GetPost(e.ctx, e.brand, absurd.ID)
+		if err != nil || got.State != engage.PostFlagged || got.Requested != 0 {
+			t.Fatalf("the absurd post: %+v, %v; want flagged, nothing asked", got, err)
+		}
+		e.accounts.setCounts(absurd.MediaID, platform.Counts{}, true)
 		e.audit()
 	})
 }
