@@ -7,7 +7,7 @@
 //	payper admin create-key  issue an API key (admin by default)
 //	payper admin audit       check the ledger's invariants
 //	payper demo              run a sandbox campaign end to end and print a summary
-//	payper bench NAME        run a benchmark: ledger, pipeline, redirect or report
+//	payper bench NAME        run a benchmark: ledger, orders, pipeline, redirect or report
 //
 // Every server setting has an environment override, named in its help text.
 package main
@@ -49,6 +49,7 @@ Usage:
   payper admin create-key   issue an API key (admin, or --role brand|creator --subject ID)
   payper admin audit        check the ledger's invariants against the database
   payper bench ledger       benchmark the ledger (see docs/benchmarks.md)
+  payper bench orders       benchmark signed Shopify order webhooks against a bare HMAC check and insert
   payper bench pipeline     benchmark one engagement tick over 10,000 posts
   payper bench redirect     benchmark /r/{slug} with click capture against a bare 302
   payper bench report       benchmark campaign reports over 5 million clicks and 200,000 conversions
