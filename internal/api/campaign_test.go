@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/payper/payper/internal/id"
@@ -98,6 +100,50 @@ func TestOverBudgetFundingIsAConflict(t *testing.T) {
 		conflict("exceeds_budget", "amount", `{"amount":{"amount":"0.000001","currency":"EUR"},"payment":{"reference":"r5"}}`)
 		if f := funded(); f != "500.000000" {
 			t.Fatalf("funded %s, want 500.000000", f)
+		}
+	})
+}
+
+// TestConcurrentFundingStopsAtTheBudget funds a 500 EUR budget with ten
+// concurrent 100 EUR payments on both stores: exactly five succeed, the
+// other five answer 409 exceeds_budget naming amount, and the escrow holds
+// 500.000000 EUR to the micro-unit.
+func TestConcurrentFundingStopsAtTheBudget(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		a := openApp(t, url)
+		h := a.Handler
+		brand := str(must(t, h, 201, "POST", "/v1/brands", testAdmin, `{"name":"Acme"}`), "api_key")
+		camp := str(must(t, h, 201, "POST", "/v1/campaigns", brand, `{"name":"Glow","budget":{"amount":"500","currency":"EUR"}}`), "id")
+		const n = 10
+		res := make(chan answer, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res <- call(t, h, "POST", "/v1/campaigns/"+camp+"/fund", brand,
+					`{"amount":{"amount":"100","currency":"EUR"},"payment":{"reference":"c`+strconv.Itoa(i)+`"}}`)
+			}()
+		}
+		wg.Wait()
+		close(res)
+		ok, refused := 0, 0
+		for r := range res {
+			switch {
+			case r.Status == 201:
+				ok++
+			case r.Status == 409 && r.errCode() == "exceeds_budget" && r.errField() == "amount":
+				refused++
+			default:
+				t.Errorf("concurrent funding: %d %s", r.Status, r.Raw)
+			}
+		}
+		if ok != 5 || refused != 5 {
+			t.Fatalf("%d funded and %d refused, want 5 and 5", ok, refused)
+		}
+		m := must(t, h, 200, "GET", "/v1/campaigns/"+camp+"/money", brand, "")
+		if str(m, "funded", "amount") != "500.000000" || m["state"] != "funded" {
+			t.Fatalf("money after concurrent funding: %v", m)
 		}
 	})
 }

@@ -93,7 +93,8 @@ const DefaultMinFreeBytes = 64 << 20
 // page in a transaction it rolls back — which fails like a real write when
 // the file may not grow (SQLITE_FULL), is read-only or stays locked; a
 // rolled-back transaction in WAL mode writes nothing to the file, so the
-// check does not wear the disk. On PostgreSQL it takes a transaction id in
+// check does not wear the disk; while another write holds the one writer
+// connection, the free-space check alone answers. On PostgreSQL it takes a transaction id in
 // a rolled-back transaction, which fails on a read-only standby and when the
 // server refuses writes. It returns an error saying why not.
 func (db *DB) CheckWritable(ctx context.Context) error {
@@ -109,6 +110,12 @@ func (db *DB) CheckWritable(ctx context.Context) error {
 		if free >= 0 && free < min {
 			return fmt.Errorf("store: disk full: %d bytes free beside %s, fewer than %d: %w", free, db.path, min, syscall.ENOSPC)
 		}
+	}
+	if db.dialect == SQLite && db.write.Stats().InUse > 0 {
+		// The one writer is busy with a write: the database is taking
+		// writes, and waiting behind a long one would call a busy server
+		// not ready. The free-space check above stands.
+		return nil
 	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
