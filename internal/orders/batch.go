@@ -13,9 +13,9 @@ import (
 const maxBatch = 64
 
 // Deliveries of one store arriving together are written in one
-// transaction (group commit): the first waiting delivery's goroutine leads,
-// taking everything queued for that store into one transaction, again and
-// again until the queue is empty; each delivery is answered once its
+// transaction (group commit): the first delivery queued starts a leader,
+// which takes everything queued for that store into one transaction, again
+// and again until the queue is empty; each delivery is answered once its
 // transaction has committed, so an acknowledged delivery is durable, as
 // before. One commit, and on PostgreSQL one wait for the campaign's escrow
 // row, serve many orders. If a batch's transaction fails, each of its
@@ -59,9 +59,10 @@ func (s *Service) apply(ctx context.Context, st Store, d delivery, now clock.Mic
 	b.leading = true
 	b.mu.Unlock()
 	if lead {
-		// The batch serves other requests too: it must not end with this
-		// one's (a client hanging up).
-		s.lead(context.WithoutCancel(ctx), b)
+		// The leader serves other requests too: it must not end with this
+		// one's (a client hanging up), nor keep this one waiting for
+		// batches after its own.
+		go s.lead(context.WithoutCancel(ctx), b)
 	}
 	<-j.done
 	if j.err != nil {
