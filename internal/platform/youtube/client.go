@@ -439,7 +439,7 @@ func (c *Client) countBatch(ctx context.Context, tok platform.Token, ids []strin
 	byID := make(map[string]int, len(vs))
 	out := make([]datedCounts, 0, len(vs))
 	var own []string
-	var earliest time.Time
+	published := make(map[string]time.Time, len(vs))
 	for _, v := range vs {
 		if v.ID == "" {
 			return nil, c.malformed("videos", errors.New("an item has no id"))
@@ -452,9 +452,7 @@ func (c *Client) countBatch(ctx context.Context, tok platform.Token, ids []strin
 		if tok.AccountID != "" && v.Snippet.ChannelID == tok.AccountID {
 			byID[v.ID] = len(out) - 1
 			own = append(own, v.ID)
-			if p := v.Snippet.PublishedAt; !p.IsZero() && (earliest.IsZero() || p.Before(earliest)) {
-				earliest = p
-			}
+			published[v.ID] = v.Snippet.PublishedAt
 		}
 	}
 	// Keep the order asked for (the API does not promise it).
@@ -471,7 +469,12 @@ func (c *Client) countBatch(ctx context.Context, tok platform.Token, ids []strin
 	if len(own) == 0 || (len(tok.Scopes) > 0 && !tok.HasScope(ScopeAnalytics)) {
 		return out, nil
 	}
-	shares, err := c.shares(ctx, tok, own, earliest)
+	shares, err := c.shares(ctx, tok, own, published)
+	for id, n := range shares {
+		if i, ok := byID[id]; ok {
+			out[i].Shares = n
+		}
+	}
 	if err != nil {
 		var pe *platform.Error
 		if errors.As(err, &pe) && !errors.Is(err, platform.ErrRateLimited) &&
@@ -480,18 +483,93 @@ func (c *Client) countBatch(ctx context.Context, tok platform.Token, ids []strin
 		}
 		return out, err
 	}
-	for id, n := range shares {
-		if i, ok := byID[id]; ok {
-			out[i].Shares = n
+	return out, nil
+}
+
+// TopVideosMax is the most rows the Analytics API's Top videos report
+// returns: maxResults may not exceed it, nor startIndex+maxResults-1 (the
+// "Top videos" report of "Channel reports",
+// https://developers.google.com/youtube/analytics/channel_reports).
+const TopVideosMax = 200
+
+// shares reads the lifetime shares of the connected channel's videos ids
+// (published maps each to its publication time) from the Analytics API.
+//
+// A report with the video dimension exists only as the Top videos report:
+// sorted in descending order on views (shares is not one of its sort
+// metrics), at most TopVideosMax rows, and without a video filter — any other
+// query with dimensions=video is refused with 400. So:
+//
+//   - one video: one basic report without dimensions, filtered to it
+//     (filters=video==ID), whose single row is that video's total;
+//   - several: one Top videos report (metrics views,shares, sort -views,
+//     maxResults 200) from the Pacific day of the earliest publication to
+//     today, the channel's most viewed videos in that window. When it holds
+//     fewer than 200 rows it lists every video viewed in the window, and a
+//     video of ids it lacks has no data yet (Unknown, as Analytics lags a day
+//     or two); when it is full, each video of ids it lacks (one outside the
+//     channel's 200 most viewed) is read with its own filtered report.
+//
+// A batch thus costs one Analytics request, plus one per video outside the
+// top 200 of a channel with more than 200 viewed videos. A video whose
+// report has no row is absent from the map (Unknown). On error the map holds
+// what was read before it.
+func (c *Client) shares(ctx context.Context, tok platform.Token, ids []string, published map[string]time.Time) (map[string]platform.Count, error) {
+	out := make(map[string]platform.Count, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rest := ids
+	if len(ids) > 1 {
+		var earliest time.Time
+		for _, id := range ids {
+			if p := published[id]; !p.IsZero() && (earliest.IsZero() || p.Before(earliest)) {
+				earliest = p
+			}
+		}
+		q := c.reportQuery(earliest)
+		q.Set("metrics", "views,shares")
+		q.Set("dimensions", "video")
+		q.Set("sort", "-views")
+		q.Set("maxResults", strconv.Itoa(TopVideosMax))
+		rows, err := c.report(ctx, tok, q, "video")
+		if err != nil {
+			return out, err
+		}
+		for _, r := range rows {
+			if slices.Contains(ids, r.video) {
+				out[r.video] = r.shares
+			}
+		}
+		if len(rows) < TopVideosMax {
+			return out, nil // every video viewed in the window is listed
+		}
+		rest = nil
+		for _, id := range ids {
+			if _, ok := out[id]; !ok {
+				rest = append(rest, id)
+			}
+		}
+	}
+	for _, id := range rest {
+		q := c.reportQuery(published[id])
+		q.Set("metrics", "shares")
+		q.Set("filters", "video=="+id)
+		rows, err := c.report(ctx, tok, q, "")
+		if err != nil {
+			return out, err
+		}
+		if len(rows) > 0 {
+			out[id] = rows[0].shares
 		}
 	}
 	return out, nil
 }
 
-// shares reads the lifetime shares of the connected channel's videos ids
-// from one Analytics report, from the Pacific day since (the earliest
-// publication) to today.
-func (c *Client) shares(ctx context.Context, tok platform.Token, ids []string, since time.Time) (map[string]platform.Count, error) {
+// reportQuery returns the common parameters of an Analytics report on the
+// token's channel from the Pacific day of since (today when zero or later)
+// to today.
+func (c *Client) reportQuery(since time.Time) url.Values {
 	loc := pacific()
 	end := c.now().In(loc).Format(time.DateOnly)
 	start := end
@@ -500,8 +578,19 @@ func (c *Client) shares(ctx context.Context, tok platform.Token, ids []string, s
 			start = s
 		}
 	}
-	q := url.Values{"ids": {"channel==MINE"}, "metrics": {"shares"}, "dimensions": {"video"},
-		"filters": {"video==" + strings.Join(ids, ",")}, "startDate": {start}, "endDate": {end}}
+	return url.Values{"ids": {"channel==MINE"}, "startDate": {start}, "endDate": {end}}
+}
+
+// shareRow is one row of an Analytics report: its video ("" without the
+// video dimension) and its shares.
+type shareRow struct {
+	video  string
+	shares platform.Count
+}
+
+// report runs the Analytics query q and reads its shares column and, when
+// dim is "video", its video column.
+func (c *Client) report(ctx context.Context, tok platform.Token, q url.Values, dim string) ([]shareRow, error) {
 	var rep report
 	if err := c.get(ctx, tok, c.analyticsURL, "/reports", q, nil, &rep); err != nil {
 		return nil, err
@@ -515,26 +604,27 @@ func (c *Client) shares(ctx context.Context, tok platform.Token, ids []string, s
 			si = i
 		}
 	}
-	if vi < 0 || si < 0 {
+	if si < 0 || (dim == "video" && vi < 0) {
 		if len(rep.Rows) == 0 {
 			return nil, nil
 		}
 		return nil, c.malformed("analytics report", errors.New("no video or shares column"))
 	}
-	out := make(map[string]platform.Count, len(rep.Rows))
+	out := make([]shareRow, 0, len(rep.Rows))
 	for _, row := range rep.Rows {
 		if len(row) <= max(vi, si) {
 			return nil, c.malformed("analytics report", errors.New("a row is too short"))
 		}
-		var id string
-		var n platform.Count
-		if err := json.Unmarshal(row[vi], &id); err != nil {
+		var r shareRow
+		if vi >= 0 {
+			if err := json.Unmarshal(row[vi], &r.video); err != nil {
+				return nil, c.malformed("analytics report", err)
+			}
+		}
+		if err := json.Unmarshal(row[si], &r.shares); err != nil {
 			return nil, c.malformed("analytics report", err)
 		}
-		if err := json.Unmarshal(row[si], &n); err != nil {
-			return nil, c.malformed("analytics report", err)
-		}
-		out[id] = n
+		out = append(out, r)
 	}
 	return out, nil
 }

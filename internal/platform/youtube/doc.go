@@ -9,7 +9,8 @@
 //	GET {data}/channels?part=statistics,snippet,contentDetails&mine=true   1 unit   Profile, Exchange (channel id)
 //	GET {data}/videos?part=snippet,statistics&id=<≤50 ids>                 1 unit   FindMedia, Counts, RecentMedia
 //	GET {data}/playlistItems?part=contentDetails&playlistId=UU…&pageToken  1 unit   RecentMedia (uploads playlist)
-//	GET {analytics}/reports?ids=channel==MINE&metrics=shares&dimensions=video&filters=video==ID1,ID2…
+//	GET {analytics}/reports?ids=channel==MINE&metrics=views,shares&dimensions=video&sort=-views&maxResults=200   Counts, RecentMedia (≥ 2 videos)
+//	GET {analytics}/reports?ids=channel==MINE&metrics=shares&filters=video==ID                                  one video, or one outside the top 200
 //
 // # Why no google.golang.org/api
 //
@@ -46,6 +47,16 @@
 //     ScopeAnalytics; a permission failure (401/403) of that call leaves
 //     Shares Unknown instead of failing the read, and a video without a row is
 //     Unknown too.
+//   - The Analytics API has a report per video only as the "Top videos"
+//     report (Channel reports): dimensions=video needs a descending sort on
+//     one of its sort metrics (views, not shares), maxResults ≤ 200, and no
+//     video filter; it cannot be paged past the 200th video. Anything else
+//     with dimensions=video answers 400 badRequest "The query is not
+//     supported". A report without dimensions filtered to one video
+//     (filters=video==ID) gives that video's totals. So several videos cost
+//     one Top videos report, plus one filtered report per video outside the
+//     channel's 200 most viewed in the window (only when the report is full);
+//     a single video costs one filtered report.
 //   - The Data API quota is 10,000 units a day per Google Cloud project,
 //     reset at midnight Pacific time. quotaExceeded fails with a
 //     *platform.RateLimitError whose RetryAfter runs to that midnight. The

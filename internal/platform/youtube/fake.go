@@ -543,27 +543,74 @@ func (f *Fake) playlistItemsList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// reports serves ids=channel==MINE&metrics=shares&dimensions=video with an
-// optional filters=video==ID1,ID2…: one row per video of the token's
-// channel published by endDate (lifetime shares).
+// The YouTube Analytics API's rules for the two reports the Fake serves,
+// as published in "Channel reports"
+// (https://developers.google.com/youtube/analytics/channel_reports) and
+// reports.query
+// (https://developers.google.com/youtube/analytics/reference/reports/query):
+//
+//   - no dimensions: the "basic user activity" report, one row of totals,
+//     which may be filtered to videos with filters=video==ID[,ID…] (up to 500
+//     ids, the totals of all of them together);
+//   - dimensions=video: the "Top videos" report. It needs maxResults (at most
+//     200), a sort in descending order ("-" prefix) on one of its sort
+//     metrics, which must be among the requested metrics, and takes no video
+//     filter (only country, continent or subContinent); it cannot be paged
+//     past the 200th video (startIndex + maxResults ≤ 201).
+//
+// Any other combination is refused with 400 "The query is not supported",
+// reason badRequest — the answer quoted in public reports of these mistakes,
+// e.g. https://github.com/MarkEdmondson1234/youtubeAnalyticsR/issues/2
+// (dimensions=video without sort) and the Go client's
+// "googleapi: Error 400: The query is not supported. …, badRequest".
+const (
+	fakeTopVideosMax   = 200
+	fakeUnsupportedMsg = "The query is not supported. Check the documentation at https://developers.google.com/youtube/analytics/v2/available_reports for a list of supported queries."
+	fakeMaxFilterIDs   = 500
+)
+
+// fakeTopVideosSort are the metrics the Top videos report sorts on
+// (channel reports, "Top videos": views, redViews, estimatedMinutesWatched,
+// estimatedRedMinutesWatched, subscribersGained, subscribersLost, and the
+// revenue metrics). shares is not one of them.
+var fakeTopVideosSort = []string{"views", "redViews", "estimatedMinutesWatched", "estimatedRedMinutesWatched",
+	"subscribersGained", "subscribersLost", "estimatedRevenue", "estimatedRedPartnerRevenue"}
+
+// fakeMetrics are the metrics the Fake can report (both are video metrics
+// of the two reports above).
+var fakeMetrics = []string{"views", "shares"}
+
+// reports serves the two Analytics reports above for the token's channel,
+// from lifetime counts of the videos published by endDate, and answers
+// 400 badRequest to any query those reports do not support.
 func (f *Fake) reports(w http.ResponseWriter, r *http.Request, g fakeGrant) {
 	if f.analyticsDenied {
 		googleErr(w, http.StatusForbidden, "forbidden", "The caller does not have permission", "PERMISSION_DENIED", "global")
 		return
 	}
 	q := r.URL.Query()
+	unsupported := func() {
+		googleErr(w, http.StatusBadRequest, "badRequest", fakeUnsupportedMsg, "INVALID_ARGUMENT", "global")
+	}
 	start, err1 := time.ParseInLocation(time.DateOnly, q.Get("startDate"), pacific())
 	end, err2 := time.ParseInLocation(time.DateOnly, q.Get("endDate"), pacific())
+	metrics := strings.Split(q.Get("metrics"), ",")
 	switch {
 	case q.Get("ids") != "channel==MINE":
 		googleErr(w, http.StatusBadRequest, "invalid", "the fake serves ids=channel==MINE only", "INVALID_ARGUMENT", "global")
 		return
-	case q.Get("metrics") != "shares" || q.Get("dimensions") != "video":
-		googleErr(w, http.StatusBadRequest, "invalid", "the fake serves metrics=shares&dimensions=video only", "INVALID_ARGUMENT", "global")
-		return
 	case err1 != nil || err2 != nil || end.Before(start):
 		googleErr(w, http.StatusBadRequest, "invalid", "startDate and endDate must be dates, in order", "INVALID_ARGUMENT", "global")
 		return
+	case q.Get("metrics") == "":
+		googleErr(w, http.StatusBadRequest, "required", "Required", "INVALID_ARGUMENT", "global")
+		return
+	}
+	for i, m := range metrics {
+		if !slices.Contains(fakeMetrics, m) || slices.Contains(metrics[:i], m) {
+			googleErr(w, http.StatusBadRequest, "invalid", "the fake serves the metrics views and shares, each once", "INVALID_ARGUMENT", "global")
+			return
+		}
 	}
 	var want []string
 	if fl := q.Get("filters"); fl != "" {
@@ -573,24 +620,111 @@ func (f *Fake) reports(w http.ResponseWriter, r *http.Request, g fakeGrant) {
 			return
 		}
 		want = strings.Split(ids, ",")
-		if len(want) > 500 {
-			googleErr(w, http.StatusBadRequest, "invalid", "at most 500 videos in a filter", "INVALID_ARGUMENT", "global")
+	}
+	var live []*fakeVideo // the channel's videos published by endDate
+	for _, id := range f.channels[g.channelID].uploads {
+		if v := f.videos[id]; !v.Gone && !v.PublishedAt.After(end.AddDate(0, 0, 1)) {
+			live = append(live, v)
+		}
+	}
+	value := func(v *fakeVideo, m string) int64 {
+		if m == "views" {
+			return v.Views
+		}
+		return v.Shares
+	}
+	headers := func(dims ...string) []map[string]string {
+		var hs []map[string]string
+		for _, d := range dims {
+			hs = append(hs, map[string]string{"name": d, "columnType": "DIMENSION", "dataType": "STRING"})
+		}
+		for _, m := range metrics {
+			hs = append(hs, map[string]string{"name": m, "columnType": "METRIC", "dataType": "INTEGER"})
+		}
+		return hs
+	}
+	switch q.Get("dimensions") {
+	case "":
+		// Basic user activity: one row of totals, optionally for some videos.
+		if len(want) > fakeMaxFilterIDs {
+			unsupported()
 			return
 		}
-	}
-	rows := [][]any{}
-	for _, id := range f.channels[g.channelID].uploads {
-		v := f.videos[id]
-		if v.Gone || (want != nil && !slices.Contains(want, id)) || v.PublishedAt.After(end.AddDate(0, 0, 1)) {
-			continue
+		row := make([]any, len(metrics))
+		sums := make([]int64, len(metrics))
+		matched := false
+		for _, v := range live {
+			if want != nil && !slices.Contains(want, v.ID) {
+				continue
+			}
+			matched = true
+			for i, m := range metrics {
+				sums[i] += value(v, m)
+			}
 		}
-		rows = append(rows, []any{id, v.Shares})
+		for i := range sums {
+			row[i] = sums[i]
+		}
+		out := map[string]any{"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers()}
+		if matched {
+			out["rows"] = [][]any{row}
+		}
+		writeJSON(w, http.StatusOK, out)
+	case "video":
+		// Top videos.
+		maxResults, err := strconv.Atoi(q.Get("maxResults"))
+		startIndex := 1
+		if s := q.Get("startIndex"); s != "" {
+			if startIndex, err = strconv.Atoi(s); err != nil || startIndex < 1 {
+				unsupported()
+				return
+			}
+		}
+		if err != nil || maxResults < 1 || maxResults > fakeTopVideosMax || startIndex+maxResults > fakeTopVideosMax+1 ||
+			want != nil || q.Get("sort") == "" {
+			unsupported()
+			return
+		}
+		sortBy := strings.Split(q.Get("sort"), ",")
+		for _, s := range sortBy {
+			m, desc := strings.CutPrefix(s, "-")
+			if !desc || !slices.Contains(fakeTopVideosSort, m) || !slices.Contains(metrics, m) {
+				unsupported()
+				return
+			}
+		}
+		slices.SortStableFunc(live, func(a, b *fakeVideo) int {
+			for _, s := range sortBy {
+				m := strings.TrimPrefix(s, "-")
+				if c := cmpInt64(value(b, m), value(a, m)); c != 0 {
+					return c
+				}
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		rows := [][]any{}
+		for _, v := range live[min(startIndex-1, len(live)):min(startIndex-1+maxResults, len(live))] {
+			row := []any{v.ID}
+			for _, m := range metrics {
+				row = append(row, value(v, m))
+			}
+			rows = append(rows, row)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"kind": "youtubeAnalytics#resultTable",
+			"columnHeaders": headers("video"), "rows": rows})
+	default:
+		unsupported()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": "youtubeAnalytics#resultTable",
-		"columnHeaders": []map[string]string{
-			{"name": "video", "columnType": "DIMENSION", "dataType": "STRING"},
-			{"name": "shares", "columnType": "METRIC", "dataType": "INTEGER"},
-		}, "rows": rows})
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

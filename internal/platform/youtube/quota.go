@@ -19,7 +19,9 @@ const DailyQuota = 10_000
 // Each account's videos are read with its own token, so one poll of an
 // account with n videos costs ceil(n/50) units: one videos.list call (1
 // unit) per MaxIDsPerCall ids; the shares read alongside go to the
-// Analytics API, whose quota is separate. 200 accounts of one video each
+// Analytics API, whose quota is separate (and not paced here: one Top
+// videos report per MaxIDsPerCall videos, plus one request per video outside
+// the channel's TopVideosMax most viewed; see Client.shares). 200 accounts of one video each
 // cost 200 units a poll, not 4. A day then allows quota/cost polls, one
 // every 24 h·cost/quota, rounded up to the second. For example one account
 // with 120 videos costs 3 units a poll; with the default 10,000 units that
