@@ -100,8 +100,10 @@ type Recorder struct {
 	changed      chan struct{} // closed and replaced when q shrinks or a write fails
 	failures     int64         // failed writes so far
 	failingSince time.Time     // zero when the last write succeeded
-	lastErr      error
-	unlogged     int // clicks dropped from q since the last log line
+	lastErr      error         // the last write's error; nil when it succeeded
+	failErr      error         // the last failed write's error
+	free         [][]Click     // emptied buffers of written batches, for new ones
+	unlogged     int           // clicks dropped from q since the last log line
 	lastDropLog  time.Time
 
 	recorded, dropped                   atomic.Int64
@@ -117,6 +119,9 @@ type Recorder struct {
 	// a failure, as when the connection drops before the commit's answer.
 	lostReply func() bool
 }
+
+// maxFree is how many emptied batch buffers are kept for reuse.
+const maxFree = 4
 
 // pending is one batch waiting to be written.
 type pending struct {
@@ -286,7 +291,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for {
 		r.qmu.Lock()
 		written := len(r.q) == 0 || r.q[0].seq > target
-		failed, err, changed := r.failures > failures, r.lastErr, r.changed
+		failed, err, changed := r.failures > failures, r.failErr, r.changed
 		r.qmu.Unlock()
 		switch {
 		case written:
@@ -407,8 +412,14 @@ func (r *Recorder) enqueue(batch []Click) {
 	if n := len(r.q); n > 0 && !r.q[n-1].busy && !r.q[n-1].tried && len(r.q[n-1].clicks)+len(batch) <= r.opt.Batch {
 		r.q[n-1].clicks = append(r.q[n-1].clicks, batch...)
 	} else {
+		var buf []Click
+		if n := len(r.free); n > 0 {
+			buf, r.free = r.free[n-1], r.free[:n-1]
+		} else {
+			buf = make([]Click, 0, r.opt.Batch)
+		}
 		r.seq++
-		r.q = append(r.q, &pending{seq: r.seq, clicks: slices.Clone(batch)})
+		r.q = append(r.q, &pending{seq: r.seq, clicks: append(buf, batch...)})
 	}
 	r.nq += len(batch)
 	lost := 0
@@ -518,11 +529,15 @@ func (r *Recorder) settle(b *pending, err error, wait time.Duration) {
 			r.q = slices.Delete(r.q, i, i+1)
 			r.nq -= len(b.clicks)
 		}
+		if cap(b.clicks) == r.opt.Batch && len(r.free) < maxFree {
+			clear(b.clicks)
+			r.free = append(r.free, b.clicks[:0])
+		}
 		since, r.failingSince, r.lastErr = r.failingSince, time.Time{}, nil
 	} else {
 		b.tried = true
 		r.failures++
-		r.lastErr = err
+		r.lastErr, r.failErr = err, err
 		if r.failingSince.IsZero() {
 			r.failingSince, first = time.Now(), true
 		}
@@ -552,10 +567,14 @@ func (r *Recorder) settle(b *pending, err error, wait time.Duration) {
 // one is stored, the earlier attempt committed and nothing is written.
 func (r *Recorder) write(b *pending) error {
 	rows := make([][]any, len(b.clicks))
+	vals := make([]any, len(b.clicks)*len(clickCols))
 	var roll rollup.Batch
 	for i := range b.clicks {
 		c := &b.clicks[i]
-		rows[i] = []any{c.LinkID, c.ClickID, int64(c.At), c.Visitor, c.Country, c.Device, c.ReferrerHost, c.Bot, c.Unique}
+		row := vals[i*len(clickCols) : (i+1)*len(clickCols) : (i+1)*len(clickCols)]
+		row[0], row[1], row[2], row[3], row[4] = c.LinkID, c.ClickID, int64(c.At), c.Visitor, c.Country
+		row[5], row[6], row[7], row[8] = c.Device, c.ReferrerHost, c.Bot, c.Unique
+		rows[i] = row
 		if c.CampaignID == "" {
 			continue
 		}
