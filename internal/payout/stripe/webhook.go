@@ -49,6 +49,17 @@ const (
 // body is not a Stripe event.
 func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error) {
 	header := h.Get("Stripe-Signature")
+	// The time first: a delivery signed outside the tolerance is refused
+	// as a bad signature whatever its body (stripe-go would read the body
+	// before, and call a stale malformed one a bad payload).
+	signed, err := signedAt(header)
+	if err != nil {
+		return payout.Event{}, fmt.Errorf("stripe: webhook: %w: %w", payout.ErrBadSignature, err)
+	}
+	if d := p.clock().Sub(signed); d > Tolerance || d < -Tolerance {
+		return payout.Event{}, fmt.Errorf("stripe: webhook: %w: signed at %s, %s from now (tolerance %s)",
+			payout.ErrBadSignature, signed.UTC().Format(time.RFC3339), d.Round(time.Second), Tolerance)
+	}
 	ev, err := webhook.ConstructEventWithOptions(body, header, p.webhookSecret, webhook.ConstructEventOptions{
 		Tolerance:       Tolerance,
 		IgnoreTolerance: true,
@@ -62,14 +73,6 @@ func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error
 		return payout.Event{}, fmt.Errorf("stripe: webhook: %w: %w", payout.ErrBadSignature, err)
 	case err != nil:
 		return payout.Event{}, fmt.Errorf("stripe: webhook: %w", err)
-	}
-	signed, err := signedAt(header)
-	if err != nil {
-		return payout.Event{}, fmt.Errorf("stripe: webhook: %w: %w", payout.ErrBadSignature, err)
-	}
-	if d := p.clock().Sub(signed); d > Tolerance || d < -Tolerance {
-		return payout.Event{}, fmt.Errorf("stripe: webhook: %w: signed at %s, %s from now (tolerance %s)",
-			payout.ErrBadSignature, signed.UTC().Format(time.RFC3339), d.Round(time.Second), Tolerance)
 	}
 	if ev.ID == "" {
 		return payout.Event{}, errors.New("stripe: webhook: the event has no id")
