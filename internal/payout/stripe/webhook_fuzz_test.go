@@ -15,10 +15,10 @@ import (
 
 // Signing modes of FuzzParseWebhook: how the fuzzed body is signed.
 const (
-	signGood       = iota // with the secret, at the configured time
-	signNone              // no Stripe-Signature header
-	signWrongKey          // with another secret
-	signStale             // with the secret, ten minutes before the configured time
+	signGood     = iota // with the secret, at the configured time
+	signNone            // no Stripe-Signature header
+	signWrongKey        // with another secret
+	signStale           // with the secret, ten minutes before the configured time
 	signModes
 )
 
