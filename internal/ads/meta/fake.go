@@ -54,17 +54,19 @@ type Fake struct {
 	PageSize        int    // maximum rows per page, default 2 so that tests page
 	PollsBeforeDone int    // "Job Running" answers before "Job Completed", default 2
 
-	mu          sync.Mutex
-	token       string
-	expired     bool
-	throttle    int
-	timeouts    int
-	failJobs    int
-	rows        []FakeRow
-	jobs        map[string]*fakeJob
-	nextJob     int
-	counts      FakeCounts
-	lastRequest url.Values
+	mu       sync.Mutex
+	token    string
+	expired  bool
+	throttle int
+	timeouts int
+	// timeoutCode and timeoutSubcode are the error the timeouts answer.
+	timeoutCode, timeoutSubcode int
+	failJobs                    int
+	rows                        []FakeRow
+	jobs                        map[string]*fakeJob
+	nextJob                     int
+	counts                      FakeCounts
+	lastRequest                 url.Values
 }
 
 type fakeJob struct {
@@ -114,7 +116,21 @@ func (f *Fake) ThrottleNext(n int) { f.mu.Lock(); f.throttle = n; f.mu.Unlock() 
 
 // TimeoutNext makes the next n synchronous insights requests fail with
 // error 100/1504018, Meta's "use the async report" timeout. It cannot fail.
-func (f *Fake) TimeoutNext(n int) { f.mu.Lock(); f.timeouts = n; f.mu.Unlock() }
+func (f *Fake) TimeoutNext(n int) { f.TimeoutNextAs(n, codeInvalidParam, subcodeTimeout) }
+
+// TimeoutNextAs makes the next n synchronous insights requests fail with
+// error code/subcode. Meta's "Ads Insights API Error Codes"
+// (https://developers.facebook.com/documentation/ads-commerce/marketing-api/insights/error-codes)
+// lists two synchronous "Request Timed Out" errors, both saying to try a
+// smaller range, less data, or async jobs: 100/1504018 and 2/1504038. The
+// page gives no HTTP status; the Fake answers 400 for code 100 (an
+// OAuthException on a parameter) and 500 for code 2 (Meta's "API Service"
+// code, a temporary server-side failure). It cannot fail.
+func (f *Fake) TimeoutNextAs(n, code, subcode int) {
+	f.mu.Lock()
+	f.timeouts, f.timeoutCode, f.timeoutSubcode = n, code, subcode
+	f.mu.Unlock()
+}
 
 // FailNextJobs makes the next n report runs end as "Job Failed". It cannot
 // fail.
@@ -281,8 +297,12 @@ func (f *Fake) selectRows(form url.Values, node string) ([]FakeRow, string) {
 func (f *Fake) syncPage(w http.ResponseWriter, r *http.Request, node string) {
 	if f.timeouts > 0 {
 		f.timeouts--
-		writeErr(w, 400, codeInvalidParam, subcodeTimeout, "OAuthException",
-			"Please reduce the amount of data you're asking for, then retry your request")
+		status := http.StatusBadRequest
+		if f.timeoutCode == codeService {
+			status = http.StatusInternalServerError
+		}
+		writeErr(w, status, f.timeoutCode, f.timeoutSubcode, "OAuthException",
+			"Your request timed out. Try a smaller date range, fetch less data, or use async jobs.")
 		return
 	}
 	rows, msg := f.selectRows(r.Form, node)

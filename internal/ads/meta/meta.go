@@ -17,10 +17,21 @@ import (
 	"github.com/payper/payper/internal/ads"
 )
 
+// DefaultVersion is the Marketing API version every request names, unless
+// Client.Version overrides it. Meta's "Marketing API version history"
+// (https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions)
+// lists v27.0 as released on November 4, 2026 with no expiry set yet; v25.0,
+// pinned before, expires on February 23, 2027 and v26.0 has no date yet.
+// Marketing API versions live about a year, shorter than the Graph API's:
+// to move, read that page and the new version's changelog for the insights
+// edge (fields ad_id, spend, impressions, inline_link_clicks, actions,
+// action_values, account_currency; async report runs), change this one
+// constant (the Fake follows it) and run this package's tests.
+const DefaultVersion = "v27.0"
+
 // Defaults of the Client's optional fields.
 const (
 	DefaultBaseURL            = "https://graph.facebook.com"
-	DefaultVersion            = "v25.0"
 	DefaultPurchaseActionType = "omni_purchase"
 	DefaultClicksField        = "inline_link_clicks"
 	DefaultAsyncAfterDays     = 30
@@ -34,8 +45,10 @@ const (
 // Meta error codes the client acts on.
 const (
 	codeInvalidParam   = 100
+	codeService        = 2 // "API Service": a temporary failure on Meta's side
 	codeTokenInvalid   = 190
 	subcodeTimeout     = 1504018 // with code 100: use the async report
+	subcodeTimeout2    = 1504038 // with code 2: the same timeout
 	maxIDsPerFiltering = 100
 	platformName       = "meta"
 )
@@ -49,7 +62,7 @@ var ErrReportFailed = errors.New("meta: async report did not complete")
 // if its fields are not changed.
 type Client struct {
 	BaseURL     string // scheme and host, default DefaultBaseURL
-	Version     string // Graph API version, default DefaultVersion
+	Version     string // Marketing API version, e.g. "v27.0", default DefaultVersion
 	AccessToken string // sent as "Authorization: Bearer", never in URLs
 	// AccountID is the ad account id without "act_". When set, one
 	// account-level query (level=ad, filtered by ad.id) serves all ads;
@@ -81,7 +94,7 @@ var _ ads.Source = (*Client)(nil)
 // Results returns the daily results of adIDs from..to (inclusive, by UTC
 // date), sorted by ad id then day. It uses the async report when the range
 // is longer than AsyncAfterDays, and falls back to it when Meta answers the
-// synchronous query with its timeout error (100/1504018).
+// synchronous query with one of its timeout errors (100/1504018, 2/1504038).
 //
 // On failure it returns nil and an error matching ads.ErrUnauthorized (code
 // 190), ads.ErrThrottled (still throttled after MaxRetries; errors.As finds
@@ -128,8 +141,7 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 			rows, err = c.asyncInsights(ctx, q.node, params)
 		} else {
 			rows, err = c.syncInsights(ctx, q.node, params)
-			var apiErr *ads.APIError
-			if errors.As(err, &apiErr) && apiErr.Code == codeInvalidParam && apiErr.Subcode == subcodeTimeout {
+			if isSyncTimeout(err) {
 				rows, err = c.asyncInsights(ctx, q.node, params)
 			}
 		}
@@ -150,6 +162,19 @@ func (c *Client) Results(ctx context.Context, adIDs []string, from, to time.Time
 		}
 	}
 	return results.Sorted(), nil
+}
+
+// isSyncTimeout reports whether err is one of the two synchronous "Request
+// Timed Out" errors of Meta's "Ads Insights API Error Codes" page
+// (https://developers.facebook.com/documentation/ads-commerce/marketing-api/insights/error-codes),
+// 100/1504018 and 2/1504038, both answered by using an async job.
+func isSyncTimeout(err error) bool {
+	var apiErr *ads.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.Code == codeInvalidParam && apiErr.Subcode == subcodeTimeout ||
+		apiErr.Code == codeService && apiErr.Subcode == subcodeTimeout2
 }
 
 func (c *Client) asyncAfterDays() int {

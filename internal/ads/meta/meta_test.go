@@ -3,8 +3,10 @@ package meta_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,6 +189,35 @@ func TestTimeoutFallsBackToAsync(t *testing.T) {
 	}
 }
 
+// TestServiceTimeoutFallsBackToAsync: Meta's other synchronous timeout,
+// error 2 with subcode 1504038 ("Request Timed Out", Ads Insights API
+// Error Codes), also moves the query to an asynchronous report run, and the
+// results are the same to the micro-unit.
+func TestServiceTimeoutFallsBackToAsync(t *testing.T) {
+	t.Parallel()
+	f, c, _ := setup(t)
+	want := seed(f)
+	f.TimeoutNextAs(2, 2, 1504038)
+	got, err := c.Results(context.Background(), []string{"111", "222"}, day("2026-03-01"), day("2026-03-03"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if n := f.Counts(); n.AsyncRuns != 2 || n.SyncPages != 0 {
+		t.Errorf("counts %+v, want both ads through the async report", n)
+	}
+
+	// Code 2 with another subcode is not a timeout: it fails the read.
+	f.TimeoutNextAs(1, 2, 1504043)
+	_, err = c.Results(context.Background(), []string{"111"}, day("2026-03-01"), day("2026-03-03"))
+	var apiErr *ads.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 2 || apiErr.Subcode != 1504043 {
+		t.Fatalf("2/1504043: %v", err)
+	}
+}
+
 func TestAsyncJobFailed(t *testing.T) {
 	t.Parallel()
 	f, c, _ := setup(t)
@@ -304,5 +335,45 @@ func TestContextCanceled(t *testing.T) {
 	cancel()
 	if _, err := c.Results(ctx, []string{"1"}, day("2026-03-01"), day("2026-03-01")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestVersion: every request names the pinned version in its path, a
+// Client.Version overrides it, and a version the server does not serve
+// fails with Meta's error instead of falling back to an unversioned call.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	f := meta.NewFake("tok")
+	f.Version = "v26.0"
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	want := seed(f)
+	c := &meta.Client{BaseURL: srv.URL, AccessToken: "tok", HTTP: srv.Client(), Version: "v26.0"}
+	got, err := c.Results(context.Background(), []string{"111", "222"}, day("2026-03-01"), day("2026-03-03"))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("v26.0: %+v, %v", got, err)
+	}
+	c.Version = ""
+	_, err = c.Results(context.Background(), []string{"111"}, day("2026-03-01"), day("2026-03-03"))
+	var apiErr *ads.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 2635 {
+		t.Fatalf("default version against a v26.0 server: %v, want error 2635", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last := paths[len(paths)-1]; !strings.HasPrefix(last, "/"+meta.DefaultVersion+"/") {
+		t.Fatalf("default version request to %s", last)
+	}
+	for _, p := range paths[:len(paths)-1] {
+		if !strings.HasPrefix(p, "/v26.0/") {
+			t.Fatalf("request to %s, want /v26.0/…", p)
+		}
 	}
 }
