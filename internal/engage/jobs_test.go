@@ -119,6 +119,40 @@ func TestAdminTick(t *testing.T) {
 		if err != nil || rep.State != engage.TickRunning || rep.Kind != "engage_poll" || rep.JobID == 0 || len(rep.Errors) != 0 {
 			t.Fatalf("tick with a platform that does not answer: %+v, %v; want the poll running", rep, err)
 		}
+		// A tick in the same second shares that poll; when the poll is
+		// discarded (as River does after its last attempt), the tick says
+		// so at once rather than at the end of its wait.
+		type answer struct {
+			rep engage.TickReport
+			err error
+		}
+		releases := func() (n int) {
+			t.Helper()
+			if err := db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'engage_release'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := releases()
+		got := make(chan answer, 1)
+		go func() {
+			rep, err := e.svc.TickNow(e.ctx, time.Minute)
+			got <- answer{rep, err}
+		}()
+		for releases() == before { // its jobs are queued when its own release job is
+			time.Sleep(10 * time.Millisecond)
+		}
+		now := "datetime('now')"
+		if db.Dialect() == store.Postgres {
+			now = "now()"
+		}
+		if _, err := db.Writer().ExecContext(e.ctx, `UPDATE river_job SET state = 'discarded', finalized_at = `+now+`
+			WHERE id = $1`, rep.JobID); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-got; a.err != nil || a.rep.State != engage.TickDiscarded || a.rep.JobID != rep.JobID || a.rep.RetryAfter < time.Second {
+			t.Fatalf("tick sharing a discarded poll: %+v, %v; want discarded, job %d", a.rep, a.err, rep.JobID)
+		}
 		e.accounts.mu.Lock()
 		e.accounts.gate = nil
 		e.accounts.mu.Unlock()

@@ -69,9 +69,9 @@ var rank = map[string]int{TickCompleted: 0, TickRunning: 1, TickRetrying: 2, Tic
 // reports what happened instead of waiting through River's retries: state
 // completed when every job ran; running when some had not finished by
 // then; retrying when one failed and River will run it again; discarded
-// when one failed for good; failed when the jobs could not be queued or
-// OnTick failed. Jobs still running or retrying go on after it answers. It
-// returns an error only when ctx ends.
+// when one failed for good (it answers at once then); failed when the jobs
+// could not be queued or OnTick failed. Jobs still running or retrying go
+// on after it answers. It returns an error only when ctx ends.
 func (r *Runner) Tick(ctx context.Context, wait time.Duration) (TickReport, error) {
 	if wait <= 0 {
 		wait = DefaultTickWait
@@ -105,7 +105,7 @@ func (r *Runner) Tick(ctx context.Context, wait time.Duration) (TickReport, erro
 	check := time.NewTicker(20 * time.Millisecond)
 	defer check.Stop()
 wait:
-	for len(waiting) > 0 {
+	for len(waiting) > 0 && !anyDiscarded(latest) { // a discarded job decides the report
 		here, changed := r.workedHere(waiting)
 		for _, id := range here {
 			done := *latest[id]
@@ -179,6 +179,16 @@ wait:
 		return rep, ctx.Err()
 	}
 	return rep, nil
+}
+
+// anyDiscarded reports whether a job gave up or was cancelled.
+func anyDiscarded(rows map[int64]*rivertype.JobRow) bool {
+	for _, j := range rows {
+		if stateOf(j) == TickDiscarded {
+			return true
+		}
+	}
+	return false
 }
 
 // retryAfterFailure is how long to wait before ticking by hand again after
