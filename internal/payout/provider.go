@@ -50,10 +50,16 @@ type Event struct {
 	// Ref is the provider's transfer id; PayoutID payper's, when the
 	// provider echoes it (metadata, customerTransactionId).
 	Ref, PayoutID string
-	// State is StatePaid or StateFailed; "" for an event about something
-	// else (ignored).
+	// State is StatePaid, StateFailed or StateReversed (the payout was paid
+	// and its money came back to the platform: Stripe transfer.reversed,
+	// Wise bounced_back / funds_refunded after outgoing_payment_sent); ""
+	// for an event about something else (ignored).
 	State  string
 	Reason string
+	// Amount, for StateReversed only, is how much came back when it is part
+	// of the payout; the zero Amount means the whole payout. A partial
+	// reversal reverses only that amount.
+	Amount money.Amount
 }
 
 // Provider sends payouts and reads its webhooks. Implementations are safe for
@@ -85,7 +91,33 @@ var (
 	ErrRejected     = errors.New("payout: the provider rejected the transfer")
 	ErrUnavailable  = errors.New("payout: the provider is unavailable; try again later")
 	ErrBadSignature = errors.New("payout: webhook signature missing or wrong")
+	// ErrInvalid: the provider refused a request because of what the caller
+	// gave it (Stripe's 400 invalid_request_error, e.g. a country it does not
+	// support) — the caller's fault, not the provider being unavailable.
+	// Wrap it in an *InvalidError to name the offending field.
+	ErrInvalid = errors.New("payout: the provider refused the request as invalid")
 )
+
+// InvalidError is an ErrInvalid naming the field at fault (in payper's
+// terms: "country", "email"…; "" when the provider does not say).
+// errors.Is(err, ErrInvalid) holds for it.
+type InvalidError struct {
+	// Field is the offending request field, "" when unknown.
+	Field string
+	// Message is the provider's explanation.
+	Message string
+}
+
+// Error returns the provider's message.
+func (e *InvalidError) Error() string {
+	if e.Field != "" {
+		return "payout: the provider refused " + e.Field + ": " + e.Message
+	}
+	return "payout: the provider refused the request: " + e.Message
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // Payout states.
 const (
@@ -94,4 +126,9 @@ const (
 	StatePaid       = "paid"       // delivered: the hold is posted
 	StateFailed     = "failed"     // the provider failed it: the hold is voided, money back to available
 	StateCanceled   = "canceled"   // canceled before it was sent: the hold is voided
+	// StateReversed: it was paid, then its money came back to the platform
+	// (Stripe transfer.reversed, Wise bounced_back / funds_refunded after
+	// outgoing_payment_sent); the posted payout is reversed in the ledger
+	// and the money is available again.
+	StateReversed = "reversed"
 )
