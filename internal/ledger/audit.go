@@ -54,9 +54,9 @@ var auditChecks = []auditCheck{
 	{"2 each account's posted equals the sum of its entries, pending_out/pending_in equal its pending holds, bounded accounts are not overdrawn, debt accounts are never positive", (*auditor).checkAccounts},
 	{"3/4 per escrow: escrow account = funded - spent - refunded, fees account = fees = floor(spent*fee_bps/10000), creators' spent sums to spent and earned to spent - fees, a closed escrow is empty", (*auditor).checkEscrows},
 	{"5 each brand with escrows has exactly one reduced-fee escrow, and it is the one in ledger_first_campaigns", (*auditor).checkReducedFee},
-	{"6 per creator and currency: paid out + pending payouts <= released to available - clawed back from available (by clawbacks and debt repayments)", (*auditor).checkPayouts},
-	{"7 per currency: all account balances sum to zero (funded = escrows + creator held/available/debt + fees + paid out + refunded)", (*auditor).checkCurrencies},
-	{"9 holds: posted_amount <= amount, states consistent, accounts and creating transaction exist, each resolved at most once", (*auditor).checkHolds},
+	{"6 per creator and currency: paid out (less reversals) + pending payouts <= released to available - clawed back from available (by clawbacks and debt repayments)", (*auditor).checkPayouts},
+	{"7 per currency: all account balances sum to zero (funded = escrows + creator held/available/debt + fees + paid out + refunded; the external payouts account = posted payouts less their reversals)", (*auditor).checkCurrencies},
+	{"9 holds: posted_amount <= amount, 0 <= reversed_amount <= posted_amount (reversed only on posted payouts), states consistent, accounts and creating transaction exist, each resolved at most once", (*auditor).checkHolds},
 }
 
 // Audit checks, on the database, every ledger invariant that can be checked
@@ -508,12 +508,12 @@ func (a *auditor) checkPayouts(ctx context.Context) error {
 		LEFT JOIN (SELECT e.account_id,
 				CAST(SUM(CASE WHEN t.kind = '`+KindRelease+`' THEN e.amount ELSE 0 END) AS BIGINT) AS released,
 				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindClawback, KindDebtRepay)+` THEN -e.amount ELSE 0 END) AS BIGINT) AS clawed,
-				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindRelease, KindClawback, KindHoldPost, KindDebtRepay)+` THEN 0 ELSE 1 END) AS BIGINT) AS other
+				CAST(SUM(CASE WHEN t.kind IN `+sqlList(KindRelease, KindClawback, KindHoldPost, KindDebtRepay, KindPayoutReverse)+` THEN 0 ELSE 1 END) AS BIGINT) AS other
 			FROM ledger_all_entries e JOIN ledger_transactions t ON t.id = e.tx_id
 			WHERE e.account_id IN (SELECT id FROM ledger_accounts WHERE kind = '`+AccAvailable+`')
 			GROUP BY e.account_id) r ON r.account_id = a.id
 		LEFT JOIN (SELECT debit_account,
-				CAST(SUM(CASE WHEN state = '`+HoldPosted+`' THEN posted_amount ELSE 0 END) AS BIGINT) AS paid,
+				CAST(SUM(CASE WHEN state = '`+HoldPosted+`' THEN posted_amount - reversed_amount ELSE 0 END) AS BIGINT) AS paid,
 				CAST(SUM(CASE WHEN state = '`+HoldPending+`' THEN amount ELSE 0 END) AS BIGINT) AS pending
 			FROM ledger_holds WHERE kind = '`+KindPayoutHold+`' GROUP BY debit_account) h ON h.debit_account = a.id
 		WHERE a.kind = '`+AccAvailable+`'
@@ -522,7 +522,7 @@ func (a *auditor) checkPayouts(ctx context.Context) error {
 		ORDER BY a.id`,
 		[]any{&id, &released, &clawed, &other, &paid, &pending}, func() {
 			if other != 0 {
-				a.violate("available account %s has %d entries from transactions other than release, clawback, payout and debt repayment", id, other)
+				a.violate("available account %s has %d entries from transactions other than release, clawback, payout, payout reversal and debt repayment", id, other)
 			}
 			if paid+pending > released-clawed {
 				a.violate("available account %s: paid out %s + pending payouts %s exceed released %s - clawed back %s",
@@ -543,7 +543,7 @@ func (a *auditor) checkCurrencies(ctx context.Context) error {
 	if err := a.each(ctx, `SELECT 'account', currency, kind, CAST(SUM(posted) AS BIGINT) FROM ledger_accounts GROUP BY currency, kind
 		UNION ALL SELECT 'funded', currency, '', CAST(SUM(funded) AS BIGINT) FROM ledger_escrows GROUP BY currency
 		UNION ALL SELECT 'refunded', currency, '', CAST(SUM(refunded) AS BIGINT) FROM ledger_escrows GROUP BY currency
-		UNION ALL SELECT 'paid', currency, '', CAST(SUM(posted_amount) AS BIGINT) FROM ledger_holds
+		UNION ALL SELECT 'paid', currency, '', CAST(SUM(posted_amount - reversed_amount) AS BIGINT) FROM ledger_holds
 			WHERE kind = '`+KindPayoutHold+`' AND state = '`+HoldPosted+`' GROUP BY currency`,
 		[]any{&src, &cur, &kind, &sum}, func() {
 			t := per[cur]
@@ -588,7 +588,7 @@ func (a *auditor) checkCurrencies(ctx context.Context) error {
 			a.violate("%s: external refunds account holds %s, but escrows record %s refunded", c, fm(k[AccExtRefunds]), fm(t.refunded))
 		}
 		if k[AccExtPayouts] != t.paidOut {
-			a.violate("%s: external payouts account holds %s, but posted payout holds total %s", c, fm(k[AccExtPayouts]), fm(t.paidOut))
+			a.violate("%s: external payouts account holds %s, but posted payout holds total %s (net of reversals)", c, fm(k[AccExtPayouts]), fm(t.paidOut))
 		}
 	}
 	return nil
@@ -596,14 +596,16 @@ func (a *auditor) checkCurrencies(ctx context.Context) error {
 
 func (a *auditor) checkHolds(ctx context.Context) error {
 	var id, kind, state, cur, debit, dcur, credit, ccur, txKind string
-	var amount, posted, expires, resolved int64
-	if err := a.each(ctx, `SELECT h.id, h.kind, h.state, h.currency, h.amount, h.posted_amount, h.expires_at, h.resolved_at,
+	var amount, posted, reversed, expires, resolved int64
+	if err := a.each(ctx, `SELECT h.id, h.kind, h.state, h.currency, h.amount, h.posted_amount, h.reversed_amount, h.expires_at, h.resolved_at,
 			h.debit_account, COALESCE(d.currency, ''), h.credit_account, COALESCE(c.currency, ''), COALESCE(t.kind, '')
 		FROM ledger_holds h
 		LEFT JOIN ledger_accounts d ON d.id = h.debit_account
 		LEFT JOIN ledger_accounts c ON c.id = h.credit_account
 		LEFT JOIN ledger_transactions t ON t.id = h.tx_id
 		WHERE h.amount <= 0 OR h.posted_amount < 0 OR h.posted_amount > h.amount
+		   OR h.reversed_amount < 0 OR h.reversed_amount > h.posted_amount
+		   OR (h.reversed_amount <> 0 AND (h.state <> '`+HoldPosted+`' OR h.kind <> '`+KindPayoutHold+`'))
 		   OR h.state NOT IN `+sqlList(HoldPending, HoldPosted, HoldVoided, HoldExpired)+`
 		   OR (h.state = '`+HoldPending+`' AND (h.posted_amount <> 0 OR h.resolved_at <> 0))
 		   OR (h.state = '`+HoldPosted+`' AND (h.posted_amount = 0 OR h.resolved_at = 0))
@@ -612,7 +614,10 @@ func (a *auditor) checkHolds(ctx context.Context) error {
 		   OR d.id IS NULL OR c.id IS NULL OR d.currency <> h.currency OR c.currency <> h.currency
 		   OR t.id IS NULL OR t.kind <> h.kind
 		ORDER BY h.id`,
-		[]any{&id, &kind, &state, &cur, &amount, &posted, &expires, &resolved, &debit, &dcur, &credit, &ccur, &txKind}, func() {
+		[]any{&id, &kind, &state, &cur, &amount, &posted, &reversed, &expires, &resolved, &debit, &dcur, &credit, &ccur, &txKind}, func() {
+			if reversed < 0 || reversed > posted || (reversed != 0 && (state != HoldPosted || kind != KindPayoutHold)) {
+				a.violate("hold %s (%s, %s) has %s reversed of %s posted", id, kind, state, fm(reversed), fm(posted))
+			}
 			if amount <= 0 || posted < 0 || posted > amount || !holdStateOK(state, posted, expires, resolved) {
 				a.violate("hold %s is inconsistent: state %s, amount %s, posted %s, expires_at %d, resolved_at %d",
 					id, state, fm(amount), fm(posted), expires, resolved)

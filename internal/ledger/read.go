@@ -62,7 +62,7 @@ type CreatorBalance struct {
 	Available     int64          `json:"available"`      // can be paid out now (pending payouts excluded)
 	PendingPayout int64          `json:"pending_payout"` // reserved by payouts in flight
 	Debt          int64          `json:"debt"`           // clawbacks not yet recovered (≥ 0)
-	PaidOut       int64          `json:"paid_out"`
+	PaidOut       int64          `json:"paid_out"`       // posted payouts less what came back (reversals)
 }
 
 // Balance returns a creator's balances in currency c (zeros when the creator
@@ -99,7 +99,7 @@ func (l *Ledger) BalanceTx(ctx context.Context, q store.Queryer, creatorID strin
 	if err := rows.Err(); err != nil {
 		return b, fmt.Errorf("ledger: read balances of %s: %w", creatorID, err)
 	}
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(posted_amount), 0) FROM ledger_holds WHERE owner_id = $1 AND currency = $2 AND kind = $3 AND state = $4`,
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(posted_amount - reversed_amount), 0) FROM ledger_holds WHERE owner_id = $1 AND currency = $2 AND kind = $3 AND state = $4`,
 		creatorID, string(c), KindPayoutHold, HoldPosted).Scan(&b.PaidOut); err != nil {
 		return b, fmt.Errorf("ledger: read payouts of %s: %w", creatorID, err)
 	}
