@@ -28,13 +28,93 @@ type FakeCode struct {
 // Fake is an http.Handler answering like the GraphQL Admin API of one shop,
 // for discountCodeBasicCreate only. Use it with httptest.NewServer and point
 // Client.BaseURL at the server. It is safe for concurrent use.
+//
+// It serves the API versions Shopify would on its clock (FakeNow unless
+// SetNow moves it) and falls forward like Shopify for any other; see
+// ServeVersion.
 type Fake struct {
 	shop, token string
 
 	mu       sync.Mutex
+	now      time.Time
 	codes    []FakeCode
 	throttle int
 	requests int
+	served   []string
+}
+
+// FakeNow is the Fake's clock until SetNow moves it: the day
+// DefaultAPIVersion was last checked against Shopify's release notes.
+var FakeNow = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+// SetNow moves the clock by which the Fake decides which API versions are
+// accessible.
+func (f *Fake) SetNow(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = t
+}
+
+// ServedVersions returns, oldest first, the API version that served each
+// request whose path named a well-formed version (what the Fake sent in
+// the X-Shopify-API-Version header).
+func (f *Fake) ServedVersions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.served...)
+}
+
+// ServeVersion returns the version Shopify serves at now for a request
+// naming requested, as "About Shopify API versioning"
+// (https://shopify.dev/docs/api/usage/versioning) describes it:
+//   - stable versions are quarterly (YYYY-01, -04, -07, -10), released on
+//     the first of the month at 17:00 UTC, and supported for at least 12
+//     months; the 2026-10 release notes
+//     (https://shopify.dev/changelog/release-notes/2026-10) give the end as
+//     the 16th of the same month a year later at 15:00 UTC, which the Fake
+//     applies to every version;
+//   - the next quarter's version is the release candidate, and "unstable"
+//     is always served;
+//   - a request naming a version that is not accessible "falls forward" to
+//     the oldest accessible stable version, with a normal answer; the
+//     response's X-Shopify-API-Version header names the version used. The
+//     page documents this for retired versions; the Fake treats a handle
+//     that was never released (2026-05, 2031-01) the same way, which was
+//     not verified against Shopify.
+func ServeVersion(requested string, now time.Time) string {
+	if requested == "unstable" {
+		return requested
+	}
+	// Quarters from the one before last year's to next year's, oldest first.
+	var oldest, newest, candidate string
+	for y := now.Year() - 2; y <= now.Year()+1; y++ {
+		for _, m := range []time.Month{1, 4, 7, 10} {
+			released := time.Date(y, m, 1, 17, 0, 0, 0, time.UTC)
+			until := time.Date(y+1, m, 16, 15, 0, 0, 0, time.UTC)
+			handle := released.Format("2006-01")
+			switch {
+			case !now.Before(released) && now.Before(until):
+				if oldest == "" {
+					oldest = handle
+				}
+				newest = handle
+			case now.Before(released) && candidate == "" && newest != "":
+				candidate = handle
+			}
+		}
+	}
+	if requested == candidate || (requested >= oldest && requested <= newest && quarterly(requested)) {
+		return requested
+	}
+	return oldest
+}
+
+func quarterly(v string) bool {
+	switch v[5:] {
+	case "01", "04", "07", "10":
+		return true
+	}
+	return false
 }
 
 // Cost values the Fake reports: a mutation costs fakeCost points out of a
@@ -49,7 +129,7 @@ const (
 
 // NewFake returns a Fake for shop accepting only token.
 func NewFake(shop, token string) *Fake {
-	return &Fake{shop: shop, token: token}
+	return &Fake{shop: shop, token: token, now: FakeNow}
 }
 
 // ThrottleNext makes the next n authenticated requests answer THROTTLED with
@@ -86,6 +166,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"errors": "Not Found"})
 		return
 	}
+	served := ServeVersion(version, f.now)
+	f.served = append(f.served, served)
+	w.Header().Set(VersionHeader, served)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"errors": "Method Not Allowed"})

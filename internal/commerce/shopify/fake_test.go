@@ -12,7 +12,7 @@ import (
 func TestFakeRejects(t *testing.T) {
 	t.Parallel()
 	fake := shopify.NewFake(shop, token)
-	const path = "/admin/api/2025-01/graphql.json"
+	const path = "/admin/api/2026-10/graphql.json"
 	const query = `mutation { discountCodeBasicCreate }`
 	in := func(extra string) string {
 		return `{"query":"` + query + `","variables":{"basicCodeDiscount":{` + extra + `}}}`
@@ -24,7 +24,7 @@ func TestFakeRejects(t *testing.T) {
 		want                            string
 	}{
 		{"wrong method", "GET", path, token, "", 405, "Method Not Allowed"},
-		{"wrong path", "POST", "/admin/api/2025-01/other.json", token, in(""), 404, "Not Found"},
+		{"wrong path", "POST", "/admin/api/2026-10/other.json", token, in(""), 404, "Not Found"},
 		{"wrong token", "POST", path, "nope", in(""), 401, "Invalid API key or access token"},
 		{"not json", "POST", path, token, "{", 400, "Required parameter missing"},
 		{"other query", "POST", path, token, `{"query":"{ shop { name } }"}`, 200, "only discountCodeBasicCreate"},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -16,9 +17,27 @@ import (
 	"github.com/payper/payper/internal/commerce"
 )
 
-// DefaultAPIVersion is the Admin API version used when Client.APIVersion is
-// empty.
-const DefaultAPIVersion = "2025-01"
+// DefaultAPIVersion is the Admin API version every request names unless
+// Client.APIVersion overrides it: 2026-10, the newest stable version on
+// 2026-12-07 (released 2026-10-01; Shopify's 2026-10 release notes,
+// https://shopify.dev/changelog/release-notes/2026-10, give it as accessible
+// until 2027-10-16 15:00 UTC; 2027-01 is the release candidate).
+//
+// Shopify supports each stable version for at least 12 months and, once a
+// version is no longer accessible, silently answers with the oldest
+// accessible one ("falls forward"), naming the version used in the
+// X-Shopify-API-Version response header
+// (https://shopify.dev/docs/api/usage/versioning). The client logs a
+// warning when that header differs from the version it asked for. To move:
+// read the release notes of every version between this one and the target
+// for changes to discountCodeBasicCreate and DiscountCodeBasicInput, change
+// this constant, and run this package's tests (the Fake serves the versions
+// accessible on its clock; see Fake.SetNow).
+const DefaultAPIVersion = "2026-10"
+
+// VersionHeader is the response header in which Shopify names the API
+// version that served a request.
+const VersionHeader = "X-Shopify-API-Version"
 
 // MaxRetries is how many times a throttled request is retried before the
 // client gives up with commerce.ErrThrottled.
@@ -40,6 +59,9 @@ type Client struct {
 	// Sleep waits before a retry; default commerce.SleepContext. It must
 	// return an error when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Log receives a warning when Shopify answers with another API version
+	// than the one requested; default slog.Default().
+	Log *slog.Logger
 }
 
 var _ commerce.CodeCreator = (*Client)(nil)
@@ -191,7 +213,7 @@ type gqlResponse struct {
 // do posts one GraphQL operation, retrying throttled attempts, and decodes
 // data into out.
 func (c *Client) do(ctx context.Context, query string, variables map[string]any, out any) error {
-	endpoint, err := c.endpoint()
+	endpoint, version, err := c.endpoint()
 	if err != nil {
 		return err
 	}
@@ -207,7 +229,7 @@ func (c *Client) do(ctx context.Context, query string, variables map[string]any,
 		sleep = commerce.SleepContext
 	}
 	for attempt := 0; ; attempt++ {
-		wait, err := c.attempt(ctx, endpoint, body, out)
+		wait, err := c.attempt(ctx, endpoint, version, body, out)
 		if wait == 0 {
 			return err
 		}
@@ -222,7 +244,7 @@ func (c *Client) do(ctx context.Context, query string, variables map[string]any,
 
 // attempt makes one request. A positive wait means the request was throttled
 // and may be retried after that long.
-func (c *Client) attempt(ctx context.Context, endpoint string, body []byte, out any) (time.Duration, error) {
+func (c *Client) attempt(ctx context.Context, endpoint, version string, body []byte, out any) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("shopify: %w", err)
@@ -239,6 +261,7 @@ func (c *Client) attempt(ctx context.Context, endpoint string, body []byte, out 
 		return 0, fmt.Errorf("shopify: %w", err)
 	}
 	defer resp.Body.Close()
+	c.checkVersion(version, resp.Header.Get(VersionHeader))
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return 0, fmt.Errorf("shopify: reading response (HTTP %d): %w", resp.StatusCode, err)
@@ -298,26 +321,42 @@ func (c *Client) attempt(ctx context.Context, endpoint string, body []byte, out 
 	return 0, nil
 }
 
-func (c *Client) endpoint() (string, error) {
+// checkVersion warns when Shopify served another API version than the one
+// requested: the requested version is no longer accessible and the answer
+// came from a schema the client was not written against.
+func (c *Client) checkVersion(requested, served string) {
+	if served == "" || served == requested {
+		return
+	}
+	log := c.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn("shopify: Admin API version fell forward; move shopify.DefaultAPIVersion or Client.APIVersion",
+		"shop", c.Shop, "requested", requested, "served", served)
+}
+
+// endpoint returns the GraphQL URL and the API version it names.
+func (c *Client) endpoint() (string, string, error) {
 	base := c.BaseURL
 	if base == "" {
 		if !validShop(c.Shop) {
-			return "", fmt.Errorf("shopify: shop domain %q is not a host name like glow.myshopify.com", c.Shop)
+			return "", "", fmt.Errorf("shopify: shop domain %q is not a host name like glow.myshopify.com", c.Shop)
 		}
 		base = "https://" + c.Shop
 	}
 	u, err := commerce.CheckBaseURL(base)
 	if err != nil {
-		return "", fmt.Errorf("shopify: %w", err)
+		return "", "", fmt.Errorf("shopify: %w", err)
 	}
 	version := c.APIVersion
 	if version == "" {
 		version = DefaultAPIVersion
 	}
 	if !validVersion(version) {
-		return "", fmt.Errorf("shopify: API version %q is not like 2025-01", version)
+		return "", "", fmt.Errorf("shopify: API version %q is not like %s", version, DefaultAPIVersion)
 	}
-	return u.String() + "/admin/api/" + version + "/graphql.json", nil
+	return u.String() + "/admin/api/" + version + "/graphql.json", version, nil
 }
 
 func validShop(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -358,7 +359,7 @@ func TestDefaultEndpoint(t *testing.T) {
 	if _, err := c.CreateCode(context.Background(), percent("ANNA15", 1500)); err != nil {
 		t.Fatal(err)
 	}
-	if want := "https://glow.myshopify.com/admin/api/2025-01/graphql.json"; len(rt.urls) != 1 || rt.urls[0] != want {
+	if want := "https://glow.myshopify.com/admin/api/2026-10/graphql.json"; len(rt.urls) != 1 || rt.urls[0] != want {
 		t.Fatalf("urls = %v, want %s", rt.urls, want)
 	}
 }
@@ -382,5 +383,98 @@ func TestClientConfigErrors(t *testing.T) {
 	}
 	if len(rt.urls) != 0 {
 		t.Fatalf("misconfigured clients sent %v", rt.urls)
+	}
+}
+
+// TestServeVersion pins the Fake's reading of Shopify's versioning page on
+// the day DefaultAPIVersion was chosen and a month later.
+func TestServeVersion(t *testing.T) {
+	t.Parallel()
+	later := time.Date(2027, 1, 17, 0, 0, 0, 0, time.UTC) // 2026-01 retired on 2027-01-16 15:00 UTC
+	for _, tt := range []struct {
+		requested string
+		now       time.Time
+		want      string
+	}{
+		{"2026-10", shopify.FakeNow, "2026-10"},
+		{"2026-07", shopify.FakeNow, "2026-07"},
+		{"2026-01", shopify.FakeNow, "2026-01"},
+		{"2025-10", shopify.FakeNow, "2026-01"}, // retired 2026-10-16: falls forward
+		{"2025-01", shopify.FakeNow, "2026-01"}, // the old default
+		{"2027-01", shopify.FakeNow, "2027-01"}, // release candidate
+		{"2027-04", shopify.FakeNow, "2026-01"},
+		{"2026-05", shopify.FakeNow, "2026-01"},
+		{"unstable", shopify.FakeNow, "unstable"},
+		{"2026-01", later, "2026-04"},
+		{"2027-01", later, "2027-01"},
+		{"2027-04", later, "2027-04"},
+	} {
+		if got := shopify.ServeVersion(tt.requested, tt.now); got != tt.want {
+			t.Errorf("ServeVersion(%s, %s) = %s, want %s", tt.requested, tt.now.Format(time.DateOnly), got, tt.want)
+		}
+	}
+}
+
+// logBuffer is a concurrency-safe sink for a test's slog output.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDefaultVersionIsServed fails when DefaultAPIVersion is one Shopify no
+// longer serves on the Fake's clock (2025-01 fell forward to 2026-01).
+func TestDefaultVersionIsServed(t *testing.T) {
+	t.Parallel()
+	fake := shopify.NewFake(shop, token)
+	c, _ := setup(t, fake)
+	logs := &logBuffer{}
+	c.Log = slog.New(slog.NewTextHandler(logs, nil))
+	if _, err := c.CreateCode(context.Background(), percent("ANNA15", 1500)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.ServedVersions(); !slices.Equal(got, []string{shopify.DefaultAPIVersion}) {
+		t.Fatalf("served %v, want [%s]: DefaultAPIVersion is not accessible on %s", got, shopify.DefaultAPIVersion, shopify.FakeNow.Format(time.DateOnly))
+	}
+	if s := logs.String(); s != "" {
+		t.Fatalf("unexpected log: %s", s)
+	}
+}
+
+// TestVersionFallForwardWarns: a pinned version Shopify retired is still
+// answered (with the oldest accessible version's schema), and the client
+// says so in its log.
+func TestVersionFallForwardWarns(t *testing.T) {
+	t.Parallel()
+	fake := shopify.NewFake(shop, token)
+	c, _ := setup(t, fake)
+	c.APIVersion = "2025-01"
+	logs := &logBuffer{}
+	c.Log = slog.New(slog.NewTextHandler(logs, nil))
+	if _, err := c.CreateCode(context.Background(), percent("ANNA15", 1500)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.ServedVersions(); !slices.Equal(got, []string{"2026-01"}) {
+		t.Fatalf("served %v, want [2026-01]", got)
+	}
+	s := logs.String()
+	for _, want := range []string{"level=WARN", "fell forward", "requested=2025-01", "served=2026-01", "shop=" + shop} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("log %q lacks %q", s, want)
+		}
+	}
+	if strings.Contains(s, token) {
+		t.Fatalf("log leaks the token: %s", s)
 	}
 }
