@@ -31,11 +31,22 @@ type Transfer struct {
 	Destination string
 	// Reference is shown to the creator by their bank where possible.
 	Reference string
+	// Progress is what earlier attempts at this payout recorded through
+	// Record ("" on the first): the provider reuses what it made then (for
+	// Wise the quote, the recipient and the transfer) rather than making
+	// new ones.
+	Progress string
+	// Record, when set, stores progress for the next attempt at once; the
+	// provider calls it as soon as it has made something a retry must
+	// reuse. An error from it stops the send (the provider returns it).
+	Record func(ctx context.Context, progress string) error
 }
 
 // Sent is what a provider did with a transfer.
 type Sent struct {
 	// Ref is the provider's id of the transfer (tr_…, a Wise transfer id).
+	// Send returns it with an error too when the transfer exists already
+	// (made, but not funded), so the payout shows it.
 	Ref string
 	// Paid: the provider reports the money delivered already (Stripe
 	// transfers to a connected balance); otherwise the payout stays
@@ -91,6 +102,12 @@ var (
 	ErrRejected     = errors.New("payout: the provider rejected the transfer")
 	ErrUnavailable  = errors.New("payout: the provider is unavailable; try again later")
 	ErrBadSignature = errors.New("payout: webhook signature missing or wrong")
+	// ErrActionRequired: the provider will not send until the operator acts
+	// (Wise's strong customer authentication with no signing key
+	// configured, or a signature Wise refuses); nothing was paid. The
+	// payout goes back to requested with the reason, so it can be canceled,
+	// and is tried again later (within the attempts cap).
+	ErrActionRequired = errors.New("payout: the provider needs the operator to act before it sends; nothing was paid")
 	// ErrInvalid: the provider refused a request because of what the caller
 	// gave it (Stripe's 400 invalid_request_error, e.g. a country it does not
 	// support) — the caller's fault, not the provider being unavailable.
