@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,9 +22,13 @@ type FakeCoupon struct {
 	UsageLimit        int    // 0 = none sent
 	UsageLimitPerUser int    // 0 = none sent
 	DateExpires       string // as received, "" if none
-	DateExpiresGMT    string // as received, "" if none
-	Description       string
-	IndividualUse     bool
+	DateExpiresGMT    string // as received, "" if none; WooCommerce does not store it
+	// ExpiresAt is the instant WooCommerce stores from date_expires (zero
+	// for none), read as ReadDateExpires does; it is what the store
+	// compares with the time a customer applies the coupon.
+	ExpiresAt     time.Time
+	Description   string
+	IndividualUse bool
 }
 
 // Fake is an http.Handler answering like the WooCommerce REST API v3 coupons
@@ -34,6 +39,7 @@ type Fake struct {
 	key, secret string
 
 	mu       sync.Mutex
+	site     *time.Location
 	coupons  []FakeCoupon
 	throttle int
 	requests int
@@ -41,7 +47,43 @@ type Fake struct {
 
 // NewFake returns a Fake accepting only consumerKey and consumerSecret.
 func NewFake(consumerKey, consumerSecret string) *Fake {
-	return &Fake{key: consumerKey, secret: consumerSecret}
+	return &Fake{key: consumerKey, secret: consumerSecret, site: time.UTC}
+}
+
+// SetTimeZone sets the site's time zone (WordPress Settings › General ›
+// Timezone; UTC until set), in which WooCommerce reads a date_expires
+// without an offset and shows date_expires in answers.
+func (f *Fake) SetTimeZone(loc *time.Location) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.site = loc
+}
+
+// isoWithOffset is the pattern WC_Data::set_date_prop (WooCommerce,
+// plugins/woocommerce/includes/abstracts/abstract-wc-data.php) matches to
+// read a string date in the offset it carries.
+var isoWithOffset = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|((-|\+)\d{2}:\d{2}))$`)
+
+// ReadDateExpires returns the instant WooCommerce stores for a coupon's
+// date_expires string on a site in time zone site, as WC_Data::set_date_prop
+// reads it: "YYYY-MM-DDTHH:MM:SS" followed by Z or ±HH:MM is that instant;
+// any other string is a time in the site's time zone (WooCommerce hands it
+// to strtotime; the Fake accepts only "YYYY-MM-DDTHH:MM:SS" and reports
+// false for the rest). The REST schema
+// (https://woocommerce.github.io/woocommerce-rest-api-docs/#coupon-properties)
+// describes date_expires as "in the site's timezone" and date_expires_gmt
+// "as GMT", but only date_expires is written: the v2 coupons controller,
+// which /wc/v3 inherits, sets each property through a set_<name> method and
+// WC_Coupon has no set_date_expires_gmt, so date_expires_gmt is dropped
+// without an error (class-wc-rest-coupons-v2-controller.php,
+// prepare_object_for_database).
+func ReadDateExpires(v string, site *time.Location) (time.Time, bool) {
+	if isoWithOffset.MatchString(v) {
+		t, err := time.Parse(time.RFC3339, v)
+		return t.UTC(), err == nil
+	}
+	t, err := time.ParseInLocation(DateLayout, v, site)
+	return t.UTC(), err == nil
 }
 
 // ThrottleNext makes the next n requests answer 429 with Retry-After: 1.
@@ -174,18 +216,16 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 			*p.dst = *p.v
 		}
 	}
-	for _, p := range []struct {
-		v   *string
-		dst *string
-		n   string
-	}{{in.DateExpires, &c.DateExpires, "date_expires"}, {in.DateExpiresGMT, &c.DateExpiresGMT, "date_expires_gmt"}} {
-		if p.v != nil {
-			if _, err := time.Parse(DateLayout, *p.v); err != nil {
-				wpError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): "+p.n)
-				return
-			}
-			*p.dst = *p.v
+	if in.DateExpires != nil && *in.DateExpires != "" {
+		t, ok := ReadDateExpires(*in.DateExpires, f.site)
+		if !ok {
+			wpError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): date_expires")
+			return
 		}
+		c.DateExpires, c.ExpiresAt = *in.DateExpires, t
+	}
+	if in.DateExpiresGMT != nil {
+		c.DateExpiresGMT = *in.DateExpiresGMT // kept for inspection, not stored: see ReadDateExpires
 	}
 	if in.Description != nil {
 		c.Description = *in.Description
@@ -201,7 +241,7 @@ func (f *Fake) create(w http.ResponseWriter, r *http.Request) {
 	}
 	c.ID = f.nextID()
 	f.coupons = append(f.coupons, c)
-	writeJSON(w, http.StatusCreated, couponJSON(c))
+	writeJSON(w, http.StatusCreated, f.couponJSON(c))
 }
 
 func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +274,7 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
 	pages := (total + perPage - 1) / perPage
 	out := []map[string]any{}
 	for i := (page - 1) * perPage; i < min(page*perPage, total); i++ {
-		out = append(out, couponJSON(match[i]))
+		out = append(out, f.couponJSON(match[i]))
 	}
 	w.Header().Set("X-WP-Total", strconv.Itoa(total))
 	w.Header().Set("X-WP-TotalPages", strconv.Itoa(pages))
@@ -242,19 +282,21 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // couponJSON renders c roughly as WooCommerce does; the amount is shown as
-// received rather than re-formatted to two decimals.
-func couponJSON(c FakeCoupon) map[string]any {
+// received rather than re-formatted to two decimals. The expiry is shown
+// from the stored instant, date_expires in the site's time zone and
+// date_expires_gmt in UTC, both without an offset (wc_rest_prepare_date_response).
+func (f *Fake) couponJSON(c FakeCoupon) map[string]any {
 	opt := func(n int) any {
 		if n == 0 {
 			return nil
 		}
 		return n
 	}
-	str := func(s string) any {
-		if s == "" {
+	date := func(loc *time.Location) any {
+		if c.ExpiresAt.IsZero() {
 			return nil
 		}
-		return s
+		return c.ExpiresAt.In(loc).Format(DateLayout)
 	}
 	return map[string]any{
 		"id":                   c.ID,
@@ -262,8 +304,8 @@ func couponJSON(c FakeCoupon) map[string]any {
 		"amount":               c.Amount,
 		"discount_type":        c.DiscountType,
 		"description":          c.Description,
-		"date_expires":         str(c.DateExpires),
-		"date_expires_gmt":     str(c.DateExpiresGMT),
+		"date_expires":         date(f.site),
+		"date_expires_gmt":     date(time.UTC),
 		"usage_count":          0,
 		"individual_use":       c.IndividualUse,
 		"usage_limit":          opt(c.UsageLimit),

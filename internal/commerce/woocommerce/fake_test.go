@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payper/payper/internal/commerce/woocommerce"
 )
@@ -55,5 +56,46 @@ func TestFakeRejects(t *testing.T) {
 	fake.ServeHTTP(w, r)
 	if w.Header().Get("X-WP-Total") != "2" || w.Header().Get("X-WP-TotalPages") != "2" || !strings.Contains(w.Body.String(), `"code":"new"`) {
 		t.Fatalf("page 2: %v %s", w.Header(), w.Body)
+	}
+}
+
+// TestReadDateExpires follows WC_Data::set_date_prop: an offset names the
+// instant, no offset means site time.
+func TestReadDateExpires(t *testing.T) {
+	t.Parallel()
+	ny := time.FixedZone("EST", -5*3600)
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-12-31T23:00:00Z", time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), true},
+		{"2026-12-31T23:00:00+01:00", time.Date(2026, 12, 31, 22, 0, 0, 0, time.UTC), true},
+		{"2026-12-31T23:00:00", time.Date(2027, 1, 1, 4, 0, 0, 0, time.UTC), true},
+		{"2026-12-31T23:00:00.5Z", time.Time{}, false},
+		{"31/12/2026", time.Time{}, false},
+	} {
+		got, ok := woocommerce.ReadDateExpires(tt.in, ny)
+		if ok != tt.ok || (ok && !got.Equal(tt.want)) {
+			t.Errorf("ReadDateExpires(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestFakeDropsDateExpiresGMT: WooCommerce has no setter for
+// date_expires_gmt, so a coupon sent with only that field never expires.
+func TestFakeDropsDateExpiresGMT(t *testing.T) {
+	t.Parallel()
+	fake := woocommerce.NewFake(ck, cs)
+	r := httptest.NewRequest("POST", "/wp-json/wc/v3/coupons", strings.NewReader(`{"code":"a","date_expires_gmt":"2026-12-31T23:00:00"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.SetBasicAuth(ck, cs)
+	w := httptest.NewRecorder()
+	fake.ServeHTTP(w, r)
+	if w.Code != 201 || !strings.Contains(w.Body.String(), `"date_expires_gmt":null`) {
+		t.Fatalf("got %d %s", w.Code, w.Body)
+	}
+	if c := fake.Coupons(); len(c) != 1 || !c[0].ExpiresAt.IsZero() {
+		t.Fatalf("coupons = %+v", c)
 	}
 }

@@ -27,9 +27,14 @@ const maxFindPages = 10
 
 const maxBody = 4 << 20
 
-// DateLayout is the layout of WooCommerce's date fields (no zone; date_* in
-// site time, date_*_gmt in UTC).
+// DateLayout is the layout of the date fields WooCommerce answers with (no
+// zone; date_* in site time, date_*_gmt in UTC).
 const DateLayout = "2006-01-02T15:04:05"
+
+// instantLayout writes a UTC instant in the form WooCommerce reads with its
+// offset (WC_Data::set_date_prop matches "…T15:04:05Z" or "±hh:mm"; see
+// ReadDateExpires).
+const instantLayout = "2006-01-02T15:04:05Z"
 
 var defaultHTTP = &http.Client{Timeout: 30 * time.Second}
 
@@ -47,9 +52,6 @@ type Client struct {
 	// Sleep waits before a retry; default commerce.SleepContext. It must
 	// return an error when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Location is the site's time zone, used for date_expires; default UTC.
-	// date_expires_gmt always carries the UTC value.
-	Location *time.Location
 }
 
 var _ commerce.CodeCreator = (*Client)(nil)
@@ -110,6 +112,13 @@ type coupon struct {
 // WooCommerce coupons have no start date and use the store's currency:
 // d.StartsAt and d.Currency are not sent, so the caller creates the code when
 // it should start working and matches the currency to the store's.
+//
+// d.EndsAt is sent as date_expires with an explicit UTC offset
+// ("2026-12-31T23:00:00Z", to the second, rounded down), which WooCommerce
+// stores as that instant whatever the site's time zone; without an offset it
+// would read the value in the site's time zone. date_expires_gmt is sent
+// too, as documented, though WooCommerce drops it on write (see
+// ReadDateExpires).
 func (c *Client) CreateCode(ctx context.Context, d commerce.Discount) (commerce.Created, error) {
 	if err := d.Validate(); err != nil {
 		return commerce.Created{}, fmt.Errorf("woocommerce: %w", err)
@@ -131,12 +140,9 @@ func (c *Client) CreateCode(ctx context.Context, d commerce.Discount) (commerce.
 		req.UsageLimitPerUser = &one
 	}
 	if !d.EndsAt.IsZero() {
-		loc := c.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		req.DateExpires = d.EndsAt.In(loc).Format(DateLayout)
-		req.DateExpiresGMT = d.EndsAt.UTC().Format(DateLayout)
+		end := d.EndsAt.UTC().Truncate(time.Second)
+		req.DateExpires = end.Format(instantLayout)
+		req.DateExpiresGMT = end.Format(DateLayout)
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

@@ -86,8 +86,8 @@ func TestCreatePercent(t *testing.T) {
 	t.Parallel()
 	fake := woocommerce.NewFake(ck, cs)
 	w := &wire{h: fake}
+	fake.SetTimeZone(time.FixedZone("CET", 3600))
 	c, _ := setup(t, w)
-	c.Location = time.FixedZone("CET", 3600)
 	d := percent("ANNA15", 1550)
 	d.EndsAt = time.Date(2026, 12, 31, 22, 59, 59, 0, time.UTC)
 	d.UsageLimit = 100
@@ -103,7 +103,7 @@ func TestCreatePercent(t *testing.T) {
 	want := map[string]any{
 		"code": "ANNA15", "discount_type": "percent", "amount": "15.5",
 		"usage_limit": 100.0, "usage_limit_per_user": 1.0,
-		"date_expires": "2026-12-31T23:59:59", "date_expires_gmt": "2026-12-31T22:59:59",
+		"date_expires": "2026-12-31T22:59:59Z", "date_expires_gmt": "2026-12-31T22:59:59",
 		"description": d.Title, "individual_use": false,
 	}
 	for k, v := range want {
@@ -114,7 +114,7 @@ func TestCreatePercent(t *testing.T) {
 	coupons := fake.Coupons()
 	wantC := woocommerce.FakeCoupon{
 		ID: 101, Code: "anna15", DiscountType: "percent", Amount: "15.5", UsageLimit: 100, UsageLimitPerUser: 1,
-		DateExpires: "2026-12-31T23:59:59", DateExpiresGMT: "2026-12-31T22:59:59", Description: d.Title,
+		DateExpires: "2026-12-31T22:59:59Z", DateExpiresGMT: "2026-12-31T22:59:59", ExpiresAt: d.EndsAt, Description: d.Title,
 	}
 	if len(coupons) != 1 || coupons[0] != wantC {
 		t.Fatalf("Coupons() = %+v, want %+v", coupons, wantC)
@@ -359,5 +359,53 @@ func TestSubdirectorySite(t *testing.T) {
 	c.SiteURL = strings.TrimSuffix(c.SiteURL, "/") + "/shop/"
 	if _, err := c.CreateCode(context.Background(), percent("ANNA15", 1500)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCouponExpiresAtTheInstant: a code ending at a UTC instant expires at
+// that instant in a shop whatever its time zone. WooCommerce reads an
+// offset-less date_expires in the site's time zone and drops
+// date_expires_gmt (see woocommerce.ReadDateExpires); the old client sent
+// the UTC wall-clock time without an offset, so a New York shop kept the
+// code five hours too long and a Tokyo shop closed it nine hours early.
+func TestCouponExpiresAtTheInstant(t *testing.T) {
+	t.Parallel()
+	ends := time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC)
+	for _, site := range []*time.Location{
+		time.UTC,
+		time.FixedZone("EST", -5*3600),
+		time.FixedZone("JST", 9*3600),
+		time.FixedZone("ACDT", 10*3600+1800),
+	} {
+		t.Run(site.String(), func(t *testing.T) {
+			t.Parallel()
+			fake := woocommerce.NewFake(ck, cs)
+			fake.SetTimeZone(site)
+			c, _ := setup(t, fake)
+			d := percent("ANNA15", 1500)
+			d.EndsAt = ends.Add(400 * time.Millisecond) // rounded down to the second
+			if _, err := c.CreateCode(context.Background(), d); err != nil {
+				t.Fatal(err)
+			}
+			got := fake.Coupons()
+			if len(got) != 1 || !got[0].ExpiresAt.Equal(ends) {
+				t.Fatalf("the shop stored expiry %v, want %v", got[0].ExpiresAt, ends)
+			}
+			// What the shop answers: date_expires in site time, date_expires_gmt in UTC.
+			r := httptest.NewRequest("GET", "/wp-json/wc/v3/coupons?code=anna15", nil)
+			r.SetBasicAuth(ck, cs)
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, r)
+			var list []map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list) != 1 {
+				t.Fatalf("list: %v %s", err, rec.Body)
+			}
+			if want := ends.In(site).Format(woocommerce.DateLayout); list[0]["date_expires"] != want {
+				t.Errorf("date_expires = %v, want %s", list[0]["date_expires"], want)
+			}
+			if list[0]["date_expires_gmt"] != "2026-12-31T23:00:00" {
+				t.Errorf("date_expires_gmt = %v", list[0]["date_expires_gmt"])
+			}
+		})
 	}
 }
