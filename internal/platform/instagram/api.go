@@ -23,8 +23,8 @@ type request struct {
 	tok   *platform.Token
 	path  string
 	query url.Values
-	// unversioned calls ignore Config.GraphVersion (the token endpoints,
-	// documented without a version).
+	// unversioned calls name no Graph API version (the token endpoints,
+	// documented without one); the others name the client's version.
 	unversioned bool
 	// scope is what the call needs, to tell a missing scope from an app
 	// that lacks a permission.
@@ -42,7 +42,7 @@ var errNoInsights = errors.New("instagram: no insights for this media")
 // graph performs r and decodes a 200 answer into out.
 func (c *Client) graph(ctx context.Context, r request, out any) error {
 	u := c.graphBase
-	if c.version != "" && !r.unversioned {
+	if !r.unversioned {
 		u += "/" + c.version
 	}
 	u += r.path

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,27 @@ import (
 
 	"github.com/payper/payper/internal/platform"
 )
+
+// DefaultVersion is the Graph API version the data calls on
+// graph.instagram.com name (/v27.0/me, /v27.0/{media-id}/insights …) unless
+// Config.GraphVersion overrides it. The Instagram API with Instagram Login
+// follows the Graph API's versions: v27.0 was released on 2026-11-04 with no
+// end date yet ("Introducing Graph API v27.0 and Marketing API v27.0",
+// https://developers.facebook.com/blog/post/2026/11/04/introducing-graph-api-v27-and-marketing-api-v27/,
+// and the Graph API changelog's version table,
+// https://developers.facebook.com/docs/graph-api/changelog). Each version
+// works for at least two years; a call naming a version no longer available
+// is served by the oldest available one, and an unversioned call by the
+// version set in the app dashboard (Platform Versioning,
+// https://developers.facebook.com/docs/graph-api/guides/versioning), which
+// is why every data call names one. The token endpoints (/access_token,
+// /refresh_access_token) are documented without a version and stay so.
+//
+// To move: read the Instagram Platform changelog for the versions between
+// this one and the target (insights metrics above all), change this
+// constant, and run this package's tests (the Fake expects DefaultVersion
+// unless told otherwise with Fake.ExpectVersion).
+const DefaultVersion = "v27.0"
 
 // Default base URLs of the two hosts the connector talks to.
 const (
@@ -64,8 +86,8 @@ type Config struct {
 	AuthBaseURL string
 	// GraphBaseURL serves the Graph API (DefaultGraphBaseURL when empty).
 	GraphBaseURL string
-	// GraphVersion, e.g. "v23.0", prefixes the paths of data calls; empty
-	// means the unversioned paths (the app's default version).
+	// GraphVersion, e.g. "v27.0", prefixes the paths of data calls
+	// (DefaultVersion when empty).
 	GraphVersion string
 	// HTTP is the client for every request (one with a 30 s timeout when nil).
 	HTTP *http.Client
@@ -102,6 +124,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{clientID: cfg.ClientID, clientSecret: cfg.ClientSecret, hc: cfg.HTTP, now: cfg.Clock,
 		version: strings.Trim(cfg.GraphVersion, "/")}
+	if c.version == "" {
+		c.version = DefaultVersion
+	}
+	if !graphVersion.MatchString(c.version) {
+		return nil, fmt.Errorf("instagram: Config.GraphVersion %q is not like %s", cfg.GraphVersion, DefaultVersion)
+	}
 	var err error
 	if c.authBase, err = baseURL("AuthBaseURL", cfg.AuthBaseURL, DefaultAuthBaseURL); err != nil {
 		return nil, err
@@ -117,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	return c, nil
 }
+
+// graphVersion is the form of a Graph API version.
+var graphVersion = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
 
 func baseURL(field, v, def string) (string, error) {
 	if v == "" {

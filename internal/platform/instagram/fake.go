@@ -19,8 +19,9 @@ import (
 
 // Fake is an in-memory Instagram for tests: one http.Handler serving both
 // api.instagram.com (consent page, code exchange) and graph.instagram.com
-// (token exchange and refresh, /me, media, insights), with or without a
-// version prefix. Point Config.AuthBaseURL and Config.GraphBaseURL at the
+// (token exchange and refresh, with or without a version prefix; /me,
+// media and insights only under the expected version, DefaultVersion unless
+// ExpectVersion changes it). Point Config.AuthBaseURL and Config.GraphBaseURL at the
 // same httptest server, and Config.Clock at Fake.Now. It is safe for
 // concurrent use.
 //
@@ -31,6 +32,7 @@ type Fake struct {
 	clientID, clientSecret string
 
 	mu        sync.Mutex
+	version   string
 	now       time.Time
 	pageSize  int
 	unwrapped bool
@@ -119,10 +121,25 @@ const (
 // NewFake returns an empty fake Instagram for the app clientID/clientSecret,
 // its clock at 2026-03-01 10:00 UTC, serving media lists 3 items a page.
 func NewFake(clientID, clientSecret string) *Fake {
-	return &Fake{clientID: clientID, clientSecret: clientSecret,
+	return &Fake{clientID: clientID, clientSecret: clientSecret, version: DefaultVersion,
 		now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), pageSize: 3, usagePct: 1,
 		accounts: map[string]*fakeAccount{}, media: map[string]*fakeMedia{},
 		codes: map[string]*fakeCode{}, tokens: map[string]*fakeToken{}}
+}
+
+// ExpectVersion sets the Graph API version the data calls must name, e.g.
+// "v28.0" (DefaultVersion until called).
+//
+// The Fake is stricter than Instagram here: Instagram serves an unversioned
+// call under the version set in the app dashboard, and one naming a version
+// no longer available under the oldest available one (Platform Versioning,
+// https://developers.facebook.com/docs/graph-api/guides/versioning), with
+// no error either way. The Fake refuses such calls with code 2635 so that a
+// test notices a call the client did not pin.
+func (f *Fake) ExpectVersion(v string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version = v
 }
 
 // Now returns the fake's clock.
@@ -360,6 +377,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.exchangeCode(w, r)
 		return
 	}
+	version := strings.Trim(versionSegment.FindString(path), "/")
 	path = versionSegment.ReplaceAllString(path, "/")
 	if r.Method != http.MethodGet {
 		f.writeErr(w, gErr(http.StatusBadRequest, 100, 0, "Unsupported method"), "")
@@ -372,6 +390,11 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/refresh_access_token":
 		f.refresh(w, q)
+		return
+	}
+	if version != f.version {
+		f.writeErr(w, gErr(http.StatusBadRequest, 2635, 0, fmt.Sprintf(
+			"(#2635) fake Instagram: this call names Graph API version %q, the test expects %q", version, f.version)), "")
 		return
 	}
 	tok, e := f.authenticate(r)

@@ -40,7 +40,7 @@ func setup(t *testing.T) *env {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	c, err := instagram.New(instagram.Config{ClientID: clientID, ClientSecret: clientSecret,
-		AuthBaseURL: srv.URL, GraphBaseURL: srv.URL + "/", GraphVersion: "v23.0", HTTP: srv.Client(), Clock: f.Now})
+		AuthBaseURL: srv.URL, GraphBaseURL: srv.URL + "/", HTTP: srv.Client(), Clock: f.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestProfile(t *testing.T) {
 		t.Fatalf("profile %+v", p)
 	}
 	me := e.requests("/me")
-	if got := me[len(me)-1]; got.Path != "/v23.0/me" ||
+	if got := me[len(me)-1]; got.Path != "/"+instagram.DefaultVersion+"/me" ||
 		got.Query.Get("fields") != "user_id,username,account_type,followers_count,follows_count,media_count" {
 		t.Fatalf("profile request %+v", got)
 	}
@@ -646,14 +646,14 @@ func TestOddAnswers(t *testing.T) {
 	mux.HandleFunc("GET /access_token", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"access_token":"long","token_type":"bearer"}`)
 	})
-	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /"+instagram.DefaultVersion+"/me", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "Bearer garbage" {
 			fmt.Fprint(w, `<html>`)
 			return
 		}
 		fmt.Fprint(w, `{"id":"99","username":"odd"}`)
 	})
-	mux.HandleFunc("GET /me/media", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /"+instagram.DefaultVersion+"/me/media", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "42")
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
@@ -686,4 +686,55 @@ func TestOddAnswers(t *testing.T) {
 	_, err = c.Profile(context.Background(), tok)
 	wantNoKind(t, "garbage answer", err)
 	wantCode(t, "garbage answer", err, "malformed_response")
+}
+
+// TestVersion: every data call names DefaultVersion (or Config.GraphVersion),
+// the token calls none; a client pinned to another version than the one the
+// fake expects fails, and a malformed version is refused up front.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	if instagram.DefaultVersion != "v27.0" {
+		t.Fatalf("DefaultVersion = %s; update README's External services table with it", instagram.DefaultVersion)
+	}
+	e := setup(t)
+	e.addMedia(t, maria, instagram.FakeMedia{ID: "1001", Insights: map[string]int64{"views": 10}})
+	tok := e.connect(t)
+	if _, err := e.client.Counts(e.ctx, tok, []string{"1001"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.Refresh(e.ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	data := 0
+	for _, r := range e.fake.Requests() {
+		switch {
+		case r.Path == "/oauth/authorize" || r.Path == "/oauth/access_token" || r.Path == "/access_token" || r.Path == "/refresh_access_token":
+		case strings.HasPrefix(r.Path, "/v27.0/"):
+			data++
+		default:
+			t.Errorf("%s %s names no or another version", r.Method, r.Path)
+		}
+	}
+	if data < 3 {
+		t.Fatalf("only %d data calls", data)
+	}
+
+	// Overridden on the client, expected by the fake.
+	e.fake.ExpectVersion("v28.0")
+	if _, err := e.client.Profile(e.ctx, tok); err == nil || !strings.Contains(err.Error(), "2635") {
+		t.Fatalf("client on v27.0, fake expecting v28.0: %v", err)
+	}
+	c, err := instagram.New(instagram.Config{ClientID: clientID, ClientSecret: clientSecret, AuthBaseURL: e.srv.URL,
+		GraphBaseURL: e.srv.URL, GraphVersion: "v28.0", HTTP: e.srv.Client(), Clock: e.fake.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Profile(e.ctx, tok); err != nil {
+		t.Fatalf("GraphVersion v28.0: %v", err)
+	}
+	for _, bad := range []string{"27.0", "v27", "v27.0/../me", "latest"} {
+		if _, err := instagram.New(instagram.Config{ClientID: clientID, ClientSecret: clientSecret, GraphVersion: bad}); err == nil {
+			t.Errorf("GraphVersion %q accepted", bad)
+		}
+	}
 }
