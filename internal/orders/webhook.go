@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,18 +31,31 @@ const (
 	TopicShopifyOrderCreate = "orders/create"
 	TopicShopifyOrderPaid   = "orders/paid"
 	TopicShopifyRefund      = "refunds/create"
-	TopicWooOrderCreated    = "order.created"
-	TopicWooOrderUpdated    = "order.updated"
+	// TopicShopifyOrderCancelled is sent when an order is cancelled; its
+	// payload is the order with cancelled_at set
+	// (https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-orders/cancelled).
+	TopicShopifyOrderCancelled = "orders/cancelled"
+	TopicWooOrderCreated       = "order.created"
+	TopicWooOrderUpdated       = "order.updated"
 )
 
 // Outcomes of a webhook delivery.
 const (
 	OutcomeProcessed    = "processed"     // an order or refund was stored or updated
 	OutcomeDuplicate    = "duplicate"     // the delivery id was seen before: nothing done
-	OutcomeIgnored      = "ignored"       // a topic payper does not take in
+	OutcomeIgnored      = "ignored"       // readable, but nothing payper uses (a topic, a refund without money, a currency): recorded with why
 	OutcomePing         = "ping"          // WooCommerce's unsigned ping on webhook creation
-	OutcomeUnknownOrder = "unknown_order" // a refund of an order payper never received
+	OutcomeUnknownOrder = "unknown_order" // no longer answered: a refund of an unknown order is now OutcomePending
+	OutcomePending      = "pending"       // a refund of an order not received yet: kept, applied when the order arrives
 	OutcomeRejected     = "rejected"      // a signed payload payper refuses: recorded, nothing else changed
+)
+
+// Codes of an ignored delivery's reason.
+const (
+	ReasonUnusedTopic         = "unused_topic"          // a topic payper does not take in
+	ReasonNoRefundTransaction = "no_refund_transaction" // a Shopify refund without a successful refund transaction: no money went back
+	ReasonUnsupportedCurrency = "unsupported_currency"  // a currency code (three letters) payper does not support
+	ReasonCurrencyMismatch    = "currency_mismatch"     // a refund in another currency than its order
 )
 
 // Receipt says what a webhook delivery did.
@@ -50,6 +65,8 @@ type Receipt struct {
 	OrderID string `json:"order_id,omitempty"`
 	// Error says why a rejected delivery was refused.
 	Error *Rejection `json:"error,omitempty"`
+	// Reason says why an ignored delivery was not used.
+	Reason *Rejection `json:"reason,omitempty"`
 }
 
 // Rejection is why a signed delivery was refused: the error's code, its
@@ -109,6 +126,7 @@ type delivery struct {
 	refunds          []incomingRefund
 	refundOrder      string // Shopify refunds/create: the platform order id the refunds belong to
 	rejected         *Rejection
+	ignored          *Rejection // readable but not used: answered 200 "ignored" with this reason
 }
 
 type incoming struct {
@@ -181,6 +199,16 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 	if !printable(d.id, 255) {
 		return Receipt{}, errs.Invalidf("", "missing_delivery_id", "the webhook has no usable delivery id header")
 	}
+	if platform == WooCommerce {
+		// WooCommerce's X-WC-Webhook-Delivery-ID is wp_hash(webhook id .
+		// strtotime('now')) — the webhook and the current second
+		// (WC_Webhook::get_new_delivery_id, plugins/woocommerce/includes/
+		// class-wc-webhook.php), so two orders delivered in one second share
+		// it. A delivery is identified by what it carries instead: the webhook
+		// and a hash of the signed body. A redelivery of the same content is
+		// still a duplicate; the header is kept as the event id.
+		d.event, d.id = d.id, wooDeliveryKey(h.Get("X-WC-Webhook-ID"), body)
+	}
 	if len(d.event) > 255 || len(d.topic) > 255 {
 		return Receipt{}, errs.Invalidf("", "invalid_header", "webhook event id or topic header is too long")
 	}
@@ -189,8 +217,36 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 			return Receipt{}, err
 		}
 		d = delivery{id: d.id, event: d.event, topic: d.topic, rejected: rejectionOf(err)}
+		if unused(err) {
+			d.rejected, d.ignored = nil, rejectionOf(err)
+		}
 	}
 	return s.apply(ctx, st, d, now)
+}
+
+// wooDeliveryKey is what a WooCommerce delivery is de-duplicated on: its
+// webhook id and the SHA-256 of its body.
+func wooDeliveryKey(webhookID string, body []byte) string {
+	h := sha256.Sum256(body)
+	if !printable(webhookID, 64) {
+		webhookID = "-"
+	}
+	return "wc:" + webhookID + ":" + hex.EncodeToString(h[:])
+}
+
+// unused reports whether a payload refusal is of something readable that
+// payper does not use (answered "ignored"), rather than a broken payload
+// ("rejected"): a refund that gave no money back, a currency payper does
+// not support. Both answer 200: Shopify retries any other answer 8 times
+// over 4 hours and then deletes the subscription
+// (https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks),
+// cutting off every later order of the topic.
+func unused(err error) bool {
+	switch errs.CodeOf(err) {
+	case ReasonNoRefundTransaction, ReasonUnsupportedCurrency:
+		return true
+	}
+	return false
 }
 
 // parse reads body by the delivery's topic into d: an order, refunds, or
@@ -199,7 +255,7 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 func (d *delivery) parse(platform string, body []byte, now clock.Micros) error {
 	var err error
 	switch d.topic {
-	case TopicShopifyOrderCreate, TopicShopifyOrderPaid:
+	case TopicShopifyOrderCreate, TopicShopifyOrderPaid, TopicShopifyOrderCancelled:
 		if platform == Shopify {
 			d.order, err = parseShopifyOrder(body, now)
 		}
@@ -250,45 +306,80 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 		return rc, nil
 	}
 	rc.Outcome = OutcomeIgnored
+	record := func(why *Rejection) error {
+		detail := ""
+		if why != nil {
+			b, _ := json.Marshal(why)
+			detail = string(b)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2, detail = $3 WHERE store_id = $4 AND delivery_id = $5`,
+			rc.Outcome, rc.OrderID, detail, st.ID, d.id)
+		return err
+	}
+	refunds := d.refunds
 	switch {
 	case d.rejected != nil:
 		rc.Outcome, rc.Error = OutcomeRejected, d.rejected
-		detail, _ := json.Marshal(d.rejected)
-		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, detail = $2 WHERE store_id = $3 AND delivery_id = $4`,
-			rc.Outcome, string(detail), st.ID, d.id)
-		return rc, err
+		return rc, record(d.rejected)
+	case d.ignored != nil:
+		rc.Reason = d.ignored
+		return rc, record(d.ignored)
 	case d.order != nil:
 		var created bool
 		if rc.OrderID, created, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
 			return rc, err
 		}
 		rc.Outcome = OutcomeProcessed
+		// Refunds that arrived before the order are applied with it.
+		pending, err := takePending(ctx, tx, st.ID, d.order.externalID, d.order.amount.Currency)
+		if err != nil {
+			return rc, err
+		}
+		refunds = append(slices.Clip(refunds), pending...)
 		if no, ok := s.observer.(NewOrderObserver); ok && created {
-			o, err := s.storeNew(ctx, tx, st, rc.OrderID, *d.order, d.refunds, now)
+			o, err := s.storeNew(ctx, tx, st, rc.OrderID, *d.order, refunds, now)
 			if err != nil {
 				return rc, err
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
-				rc.Outcome, rc.OrderID, st.ID, d.id)
-			if err != nil {
+			if err := record(nil); err != nil {
 				return rc, err
 			}
 			return rc, no.NewOrderTx(ctx, tx, o, st.BrandID)
 		}
 	case d.refundOrder != "":
-		err := tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
-			st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID)
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT id, currency FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
+			st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID, &cur)
 		if errors.Is(err, sql.ErrNoRows) {
-			rc.Outcome = OutcomeUnknownOrder
-			break
+			// Shopify does not order its deliveries: the refund is kept
+			// until its order arrives (its retries last only 4 hours).
+			rc.Outcome = OutcomePending
+			for _, r := range d.refunds {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO pending_refunds (store_id, order_ext, refund_id, amount, currency, created_at, received_at)
+					VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (store_id, order_ext, refund_id) DO NOTHING`,
+					st.ID, d.refundOrder, r.id, r.amount.Micros, string(r.amount.Currency), r.createdAt, now); err != nil {
+					return rc, err
+				}
+			}
+			return rc, record(nil)
 		}
 		if err != nil {
 			return rc, err
 		}
 		rc.Outcome = OutcomeProcessed
+		for _, r := range d.refunds {
+			if string(r.amount.Currency) != cur {
+				rc.Outcome, rc.Reason = OutcomeIgnored, &Rejection{Code: ReasonCurrencyMismatch, Field: "transactions",
+					Message: fmt.Sprintf("refund %s is in %s and its order in %s", r.id, r.amount.Currency, cur)}
+				return rc, record(rc.Reason)
+			}
+		}
+	default:
+		rc.Reason = &Rejection{Code: ReasonUnusedTopic, Message: fmt.Sprintf("payper does not take in %q deliveries", d.topic)}
+		return rc, record(rc.Reason)
 	}
 	if rc.OrderID != "" {
-		for _, r := range d.refunds {
+		for _, r := range refunds {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO order_refunds (order_id, refund_id, amount, currency, created_at)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, refund_id) DO NOTHING`,
 				rc.OrderID, r.id, r.amount.Micros, string(r.amount.Currency), r.createdAt); err != nil {
@@ -296,11 +387,29 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 			}
 		}
 	}
-	if _, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET outcome = $1, order_id = $2 WHERE store_id = $3 AND delivery_id = $4`,
-		rc.Outcome, rc.OrderID, st.ID, d.id); err != nil {
+	if err := record(nil); err != nil {
 		return rc, err
 	}
 	return rc, s.notify(ctx, tx, rc.OrderID)
+}
+
+// takePending removes and returns the refunds of the store's order ext
+// that arrived before it, in the order's currency cur (one in another
+// currency stays pending: it cannot reduce this order).
+func takePending(ctx context.Context, tx *store.Tx, storeID, ext string, cur money.Currency) ([]incomingRefund, error) {
+	rs, err := store.QueryAll(ctx, tx, func(r store.Scanner) (incomingRefund, error) {
+		var x incomingRefund
+		var c string
+		err := r.Scan(&x.id, &x.amount.Micros, &c, &x.createdAt)
+		x.amount.Currency = money.Currency(c)
+		return x, err
+	}, `SELECT refund_id, amount, currency, created_at FROM pending_refunds WHERE store_id = $1 AND order_ext = $2 AND currency = $3
+		ORDER BY created_at, refund_id`, storeID, ext, string(cur))
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM pending_refunds WHERE store_id = $1 AND order_ext = $2 AND currency = $3`, storeID, ext, string(cur))
+	return rs, err
 }
 
 // storeNew stores the refunds of an order just inserted (the first of
@@ -340,6 +449,7 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 			click_id = CASE WHEN excluded.click_id <> '' THEN excluded.click_id ELSE orders.click_id END,
 			status = excluded.status, updated_at = excluded.updated_at
 		WHERE excluded.updated_at >= orders.updated_at
+			AND (orders.source <> 'shopify' OR orders.status <> 'cancelled' OR excluded.status = 'cancelled')
 		RETURNING id`,
 		newID, st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency), codesJSON(o.codes),
 		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt).Scan(&oid)
@@ -417,11 +527,16 @@ const (
 )
 
 // parseAmount reads a payload's decimal amount in currency: Invalid naming
-// field (the amount) or currencyField when either is unreadable, and
-// negative_amount or amount_too_large when the amount is outside
+// field (the amount) or currencyField when either is unreadable
+// (unsupported_currency for a three-letter code payper does not support,
+// which Receive answers as ignored; unknown_currency for anything else),
+// and negative_amount or amount_too_large when the amount is outside
 // 0…MaxAmount.
 func parseAmount(field, value, currencyField, currency string) (money.Amount, error) {
 	cur := money.Currency(strings.ToUpper(strings.TrimSpace(currency)))
+	if !cur.Valid() && isoShaped(string(cur)) {
+		return money.Amount{}, errs.Invalidf(currencyField, ReasonUnsupportedCurrency, "%s %q is a currency payper does not support", currencyField, currency)
+	}
 	if !cur.Valid() {
 		return money.Amount{}, errs.Invalidf(currencyField, "unknown_currency", "%s %q is not a supported currency", currencyField, currency)
 	}
@@ -442,6 +557,20 @@ func parseAmount(field, value, currencyField, currency string) (money.Amount, er
 		return money.Amount{}, errs.Invalidf(field, codeAmountTooLarge, "%s %q is more than %s", field, value, money.FormatMicros(MaxAmount))
 	}
 	return a, nil
+}
+
+// isoShaped reports whether s has the shape of an ISO 4217 code: three
+// letters A–Z.
+func isoShaped(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseRefundAmount is parseAmount for a refund, which must be more than
@@ -476,13 +605,54 @@ func cleanClickID(s string) string {
 // names a storefront may carry the click id under.
 var clickIDNames = map[string]bool{"click_id": true, "payper_click_id": true, "_payper_click_id": true}
 
+// shopifyMoney is one side of a Shopify price set: a decimal amount (sent
+// as a string, sometimes as a number) and its currency.
+type shopifyMoney struct {
+	Amount       flexAmount `json:"amount"`
+	CurrencyCode string     `json:"currency_code"`
+}
+
+// shopifyMoneySet is a Shopify price set (a MoneyBag): the amount in the
+// shop's currency and in the currency the customer paid in.
+type shopifyMoneySet struct {
+	ShopMoney        *shopifyMoney `json:"shop_money"`
+	PresentmentMoney *shopifyMoney `json:"presentment_money"`
+}
+
+// flexAmount is a decimal amount sent as a JSON string or number, kept as
+// its text.
+type flexAmount string
+
+func (f *flexAmount) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*f = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexAmount(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexAmount(n)
+	return nil
+}
+
 type shopifyOrder struct {
-	ID              flexID `json:"id"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
-	Currency        string `json:"currency"`
-	TotalPrice      string `json:"total_price"`
-	FinancialStatus string `json:"financial_status"`
+	ID              flexID           `json:"id"`
+	CreatedAt       string           `json:"created_at"`
+	UpdatedAt       string           `json:"updated_at"`
+	CancelledAt     *string          `json:"cancelled_at"`
+	Currency        string           `json:"currency"`
+	TotalPrice      string           `json:"total_price"`
+	TotalPriceSet   *shopifyMoneySet `json:"total_price_set"`
+	FinancialStatus string           `json:"financial_status"`
 	DiscountCodes   []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
@@ -496,9 +666,20 @@ type shopifyOrder struct {
 	} `json:"customer"`
 }
 
-// parseShopifyOrder reads an orders/create or orders/paid payload. The click
-// id comes from a note attribute named click_id, payper_click_id or
-// _payper_click_id, else from the click_id query parameter of landing_site.
+// StatusCancelled is the status of a Shopify order whose cancelled_at is
+// set: it pays no commission or CPA, whatever its financial_status.
+const StatusCancelled = "cancelled"
+
+// parseShopifyOrder reads an orders/create, orders/paid or orders/cancelled
+// payload. The amount is in the shop's currency: total_price_set.shop_money
+// when it is sent, else total_price and currency, which Shopify documents
+// in the shop's currency too (the customer's are presentment_currency and
+// total_price_set.presentment_money:
+// https://shopify.dev/docs/api/admin-rest/latest/resources/order), so that
+// refunds, read in shop money as well, reduce it in the same currency. An
+// order with cancelled_at set has status cancelled. The click id comes from
+// a note attribute named click_id, payper_click_id or _payper_click_id,
+// else from the click_id query parameter of landing_site.
 func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 	var p shopifyOrder
 	if err := decodePayload(body, &p); err != nil {
@@ -507,11 +688,20 @@ func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 	if !printable(string(p.ID), maxOrderID) {
 		return nil, badPayload("id", "the order has no id")
 	}
-	a, err := parseAmount("total_price", p.TotalPrice, "currency", p.Currency)
+	var a money.Amount
+	var err error
+	if sm := p.TotalPriceSet; sm != nil && sm.ShopMoney != nil {
+		a, err = parseAmount("total_price_set.shop_money.amount", string(sm.ShopMoney.Amount), "total_price_set.shop_money.currency_code", sm.ShopMoney.CurrencyCode)
+	} else {
+		a, err = parseAmount("total_price", p.TotalPrice, "currency", p.Currency)
+	}
 	if err != nil {
 		return nil, err
 	}
 	o := &incoming{externalID: string(p.ID), amount: a, status: p.FinancialStatus, placedAt: platformTime(p.CreatedAt, now)}
+	if p.CancelledAt != nil && *p.CancelledAt != "" {
+		o.status = StatusCancelled
+	}
 	o.updatedAt = platformTime(p.UpdatedAt, o.placedAt)
 	var codes []string
 	for _, dc := range p.DiscountCodes {
@@ -544,10 +734,68 @@ type shopifyRefund struct {
 		Currency string `json:"currency"`
 		Status   string `json:"status"`
 	} `json:"transactions"`
+	RefundLineItems []struct {
+		SubtotalSet *shopifyMoneySet `json:"subtotal_set"`
+		TotalTaxSet *shopifyMoneySet `json:"total_tax_set"`
+	} `json:"refund_line_items"`
+	OrderAdjustments []struct {
+		AmountSet    *shopifyMoneySet `json:"amount_set"`
+		TaxAmountSet *shopifyMoneySet `json:"tax_amount_set"`
+	} `json:"order_adjustments"`
+	RefundShippingLines []struct {
+		SubtotalAmountSet *shopifyMoneySet `json:"subtotal_amount_set"`
+	} `json:"refund_shipping_lines"`
+	TotalDutiesSet *shopifyMoneySet `json:"total_duties_set"`
 }
 
-// parseShopifyRefund reads a refunds/create payload: the refund's amount is
-// the sum of its successful refund transactions.
+// setSum adds up the shop and presentment sides of price sets, each with
+// its sign; ok is false when a side is missing, unreadable or in two
+// currencies.
+type setSum struct {
+	shop, pres       money.Amount
+	n                int
+	bad              bool
+	shopCur, presCur money.Currency
+}
+
+func (t *setSum) add(sign int64, ms *shopifyMoneySet) {
+	if ms == nil {
+		return
+	}
+	if ms.ShopMoney == nil || ms.PresentmentMoney == nil {
+		t.bad = true
+		return
+	}
+	side := func(m *shopifyMoney, sum *money.Amount) {
+		cur := money.Currency(strings.ToUpper(strings.TrimSpace(m.CurrencyCode)))
+		a, err := money.Parse(strings.TrimSpace(string(m.Amount)), cur)
+		if err != nil || !cur.Valid() || (sum.Currency != "" && sum.Currency != cur) || a.Micros > MaxAmount || a.Micros < -MaxAmount {
+			t.bad = true
+			return
+		}
+		sum.Currency = cur
+		sum.Micros += sign * a.Micros
+	}
+	side(ms.ShopMoney, &t.shop)
+	side(ms.PresentmentMoney, &t.pres)
+	t.n++
+}
+
+// parseShopifyRefund reads a refunds/create payload. Money went back only
+// through successful refund transactions: a refund without one (a restock,
+// "transactions": []) is refused as no_refund_transaction, which Receive
+// answers as ignored. The transactions are in the currency the customer
+// paid in (presentment); the refund is kept in the shop's currency, as its
+// order is: the shop money of what it refunds — refund_line_items'
+// subtotal_set and total_tax_set, refund_shipping_lines' subtotal_amount_set
+// and total_duties_set, less order_adjustments' amount_set and
+// tax_amount_set (Shopify sends a refunded shipping cost there as a
+// negative adjustment, and a refund of items for less than their price as a
+// positive one) — when their presentment side adds up to the transactions,
+// as Shopify makes it (https://shopify.dev/docs/api/admin-rest/latest/resources/refund).
+// When it does not, the transactions are converted at the rate of those
+// parts; without parts in shop money, the transactions are kept as they are
+// (the order's currency decides whether they count).
 func parseShopifyRefund(body []byte, now clock.Micros) (string, []incomingRefund, error) {
 	var p shopifyRefund
 	if err := decodePayload(body, &p); err != nil {
@@ -581,7 +829,40 @@ func parseShopifyRefund(body []byte, now clock.Micros) (string, []incomingRefund
 		}
 	}
 	if r.amount.Currency == "" {
-		return "", nil, badPayload("transactions", "refund %s has no successful refund transaction", p.ID)
+		return "", nil, errs.Invalidf("transactions", ReasonNoRefundTransaction, "refund %s has no successful refund transaction: no money went back", p.ID)
+	}
+	var parts setSum
+	for _, li := range p.RefundLineItems {
+		parts.add(1, li.SubtotalSet)
+		parts.add(1, li.TotalTaxSet)
+	}
+	for _, sl := range p.RefundShippingLines {
+		parts.add(1, sl.SubtotalAmountSet)
+	}
+	parts.add(1, p.TotalDutiesSet)
+	for _, oa := range p.OrderAdjustments {
+		parts.add(-1, oa.AmountSet)
+		parts.add(-1, oa.TaxAmountSet)
+	}
+	if parts.n > 0 && !parts.bad && parts.shop.Micros > 0 && parts.pres.Micros > 0 && parts.pres.Currency == r.amount.Currency {
+		shop := parts.shop
+		if parts.pres.Micros != r.amount.Micros {
+			// transactions × shop/presentment, to the cent, half up.
+			x := new(big.Int).Mul(big.NewInt(r.amount.Micros), big.NewInt(parts.shop.Micros))
+			x.Mul(x, big.NewInt(100))
+			q, m := new(big.Int).QuoRem(x, big.NewInt(parts.pres.Micros*money.Scale), new(big.Int))
+			if new(big.Int).Mul(m, big.NewInt(2)).Cmp(big.NewInt(parts.pres.Micros*money.Scale)) >= 0 {
+				q.Add(q, big.NewInt(1))
+			}
+			shop.Micros = q.Int64() * (money.Scale / 100)
+		}
+		switch {
+		case shop.Micros <= 0:
+			return "", nil, errs.Invalidf("refund_line_items", codeNegativeAmount, "the refund's shop money %s must be more than zero", money.FormatMicros(shop.Micros))
+		case shop.Micros > MaxAmount:
+			return "", nil, errs.Invalidf("refund_line_items", codeAmountTooLarge, "the refund's shop money is more than %s", money.FormatMicros(MaxAmount))
+		}
+		r.amount = shop
 	}
 	return string(p.OrderID), []incomingRefund{r}, nil
 }
