@@ -6,8 +6,16 @@
 // canceled. Payouts go out in whole cents; the sub-cent remainder stays
 // available.
 //
-//	requested → processing → paid
+//	requested → processing → paid → reversed
 //	          ↘ canceled     ↘ failed
+//
+// A payout the provider cannot send yet (unavailable, or waiting for the
+// operator: Wise's strong customer authentication) is tried again with a
+// growing wait, at most Config.MaxAttempts times; then it fails and its
+// money is available again. A paid payout whose money comes back to the
+// platform (a bounced bank transfer, a reversed Stripe transfer) is
+// reversed in the ledger: the money is available again and the payout is
+// reversed, with the provider's reason.
 package payout
 
 import (
@@ -21,8 +29,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
@@ -56,6 +66,13 @@ type Payout struct {
 	RequestedAt clock.Micros `json:"requested_at"`
 	UpdatedAt   clock.Micros `json:"updated_at"`
 	ResolvedAt  clock.Micros `json:"resolved_at,omitempty"`
+	// Attempts is how many times the payout was sent to its provider.
+	Attempts int `json:"attempts"`
+	// progress is the provider's record of what it made (Transfer.Progress).
+	progress string
+	// nextAttempt is when the payout may be sent again (unix µs; 0: a
+	// requested payout at once, a processing one is sent).
+	nextAttempt int64
 	// Replayed: RequestPayout answered a request whose Idempotency-Key it
 	// had seen, with the payout made then.
 	Replayed bool `json:"-"`
@@ -75,10 +92,39 @@ type Request struct {
 	IdempotencyKey string `json:"-"`
 }
 
+// Retry defaults (see Config).
+const (
+	DefaultMaxAttempts     = 8
+	DefaultRetryBackoff    = time.Minute
+	DefaultRetryBackoffMax = 6 * time.Hour
+	// EnvMaxAttempts overrides DefaultMaxAttempts when Config.MaxAttempts
+	// is 0 (a positive integer).
+	EnvMaxAttempts = "PAYPER_PAYOUT_MAX_ATTEMPTS"
+)
+
 // Config tunes payouts.
 type Config struct {
 	// Minimum is the smallest payout in micro-units (DefaultMinimum when 0).
 	Minimum int64
+	// MaxAttempts caps how many times a payout is sent to its provider
+	// (DefaultMaxAttempts, or PAYPER_PAYOUT_MAX_ATTEMPTS, when 0). After the
+	// last failed attempt the payout fails and its money is available again
+	// — unless a transfer exists at the provider whose fate is unknown:
+	// then it waits for the provider's webhook (see Process).
+	MaxAttempts int
+	// RetryBackoff is the wait after the first failed attempt, doubled after
+	// each next one up to RetryBackoffMax (DefaultRetryBackoff and
+	// DefaultRetryBackoffMax when 0).
+	RetryBackoff, RetryBackoffMax time.Duration
+}
+
+// backoff is the wait after the n-th failed attempt (n >= 1).
+func (c Config) backoff(n int) time.Duration {
+	d := c.RetryBackoff
+	for i := 1; i < n && d < c.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.RetryBackoffMax)
 }
 
 // Service requests, sends and settles payouts.
@@ -98,6 +144,19 @@ func New(db *store.DB, clk clock.Clock, l *ledger.Ledger, cfg Config, log *slog.
 	if cfg.Minimum <= 0 {
 		cfg.Minimum = DefaultMinimum
 	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+		if n, err := strconv.Atoi(os.Getenv(EnvMaxAttempts)); err == nil && n > 0 {
+			cfg.MaxAttempts = n
+		}
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.RetryBackoffMax <= 0 {
+		cfg.RetryBackoffMax = DefaultRetryBackoffMax
+	}
+	cfg.RetryBackoffMax = max(cfg.RetryBackoffMax, cfg.RetryBackoff)
 	if log == nil {
 		log = slog.Default()
 	}
@@ -114,13 +173,14 @@ func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
 // Provider returns the configured provider name, or nil.
 func (s *Service) Provider(name string) Provider { return s.providers[name] }
 
-const payoutCols = `id, creator_id, provider, amount, currency, state, hold_id, provider_ref, reason, requested_at, updated_at, resolved_at`
+const payoutCols = `id, creator_id, provider, amount, currency, state, hold_id, provider_ref, reason, requested_at, updated_at, resolved_at, attempts, provider_progress, next_attempt_at`
 
 func scanPayout(r store.Scanner) (Payout, error) {
 	var p Payout
 	var amount int64
 	var cur string
-	err := r.Scan(&p.ID, &p.CreatorID, &p.Provider, &amount, &cur, &p.State, &p.HoldID, &p.ProviderRef, &p.Reason, &p.RequestedAt, &p.UpdatedAt, &p.ResolvedAt)
+	err := r.Scan(&p.ID, &p.CreatorID, &p.Provider, &amount, &cur, &p.State, &p.HoldID, &p.ProviderRef, &p.Reason, &p.RequestedAt, &p.UpdatedAt, &p.ResolvedAt,
+		&p.Attempts, &p.progress, &p.nextAttempt)
 	p.Amount = money.New(amount, money.Currency(cur))
 	return p, err
 }
@@ -312,7 +372,7 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 			return s.replayed(ctx, tx, h.HoldID, &po)
 		}
 		po.Amount, po.HoldID = amt, h.HoldID
-		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', $8, $8, 0)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', $8, $8, 0, 0, '', 0)`,
 			po.ID, po.CreatorID, po.Provider, amt.Micros, string(cur), po.State, po.HoldID, now)
 		return err
 	})
@@ -425,7 +485,7 @@ func lock(ctx context.Context, tx *store.Tx, where string, args ...any) (Payout,
 // settle moves a payout to paid (posting its hold) or failed/canceled
 // (voiding it) inside tx; a payout already settled is left alone.
 func (s *Service) settle(ctx context.Context, tx *store.Tx, po *Payout, state, reason string) error {
-	if po.State == StatePaid || po.State == StateFailed || po.State == StateCanceled {
+	if po.State == StatePaid || po.State == StateFailed || po.State == StateCanceled || po.State == StateReversed {
 		return nil
 	}
 	var err error
@@ -470,27 +530,43 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 	return out, err
 }
 
-// Process sends every requested payout of a configured provider (not the
-// manual ones: the operator exports those). A payout is first claimed
-// (requested → processing, after which it can no longer be canceled), then
-// sent: paid at once when the provider says so, else processing until its
-// webhook; failed (hold voided) when the provider rejects it. When the
-// provider is unavailable, or the server stops between the claim and the
-// answer, the payout stays processing without a provider reference and the
-// next run sends it again — sending is idempotent by payout id, so it is
-// never paid twice. A payout whose provider is not configured here or whose
-// destination cannot be read is logged and not claimed: it stays requested,
-// so its creator can still cancel it. One the provider answers oddly (an
-// unexpected error) is logged and left processing for the next run. Neither
-// holds up the others. It returns how many it
-// sent, and an error only when the due payouts cannot be read or claimed.
+// Process sends every due payout of a configured provider (not the manual
+// ones: the operator exports those). A payout is first claimed (requested →
+// processing, after which it can no longer be canceled; one attempt more),
+// then sent: paid at once when the provider says so, else processing until
+// its webhook; failed (hold voided) when the provider rejects it.
+//
+// An attempt that does not get an answer — the provider unavailable, an
+// unexpected error, or the server stopping before the answer is stored — is
+// tried again after Config.RetryBackoff, doubled each time (the claim
+// itself sets that time, so a crash mid-send is retried too). One the
+// provider holds for the operator (ErrActionRequired: Wise's strong
+// customer authentication with no key) goes back to requested with the
+// reason and the provider's transfer id, so its creator can cancel it, and
+// is tried again the same way. Sending is idempotent by payout id and each
+// attempt passes the provider what earlier ones made (Transfer.Progress), so
+// a payout is never paid twice and Wise never gets a second quote,
+// recipient or transfer. After Config.MaxAttempts attempts it fails with
+// the last reason and its money is available again; but when a transfer
+// exists at the provider whose fate is unknown (not refused, not held for
+// the operator), it stays processing with that reference and its reason
+// and waits for the provider's webhook, since the money may have left.
+//
+// A payout whose provider is not configured here or whose destination
+// cannot be read is logged and not claimed: it stays requested, so its
+// creator can still cancel it. None holds up the others. It returns how
+// many it sent, and an error only when the due payouts cannot be read or
+// claimed.
 func (s *Service) Process(ctx context.Context) (int, error) {
 	type duePayout struct{ id, provider, creator string }
+	now := s.clock.Now().UnixMicro()
 	dues, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (duePayout, error) {
 		var d duePayout
 		return d, r.Scan(&d.id, &d.provider, &d.creator)
-	}, `SELECT id, provider, creator_id FROM payouts WHERE provider <> $1 AND (state = $2 OR (state = $3 AND provider_ref = ''))
-		ORDER BY id LIMIT 500`, ProviderManual, StateRequested, StateProcessing)
+	}, `SELECT id, provider, creator_id FROM payouts WHERE provider <> $1
+		AND ((state = $2 AND next_attempt_at <= $4)
+		  OR (state = $3 AND ((next_attempt_at > 0 AND next_attempt_at <= $4) OR (next_attempt_at = 0 AND provider_ref = ''))))
+		ORDER BY id LIMIT 500`, ProviderManual, StateRequested, StateProcessing, now)
 	if err != nil {
 		return 0, fmt.Errorf("payout: due: %w", err)
 	}
@@ -516,13 +592,17 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			if po, err = lock(ctx, tx, `id = $1`, pid); err != nil {
 				return err
 			}
-			if po.State != StateRequested && !(po.State == StateProcessing && po.ProviderRef == "") {
+			if !po.due(s.clock.Now().UnixMicro()) {
 				po = Payout{}
 				return nil
 			}
 			po.State = StateProcessing
-			_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, attempts = attempts + 1, updated_at = $2 WHERE id = $3`,
-				StateProcessing, s.clock.Now().UnixMicro(), po.ID)
+			po.Attempts++
+			// The claim is a lease: unless this attempt's answer is stored
+			// first, the payout is due again after the backoff.
+			po.nextAttempt = s.clock.Now().Add(s.cfg.backoff(po.Attempts)).UnixMicro()
+			_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, attempts = $2, next_attempt_at = $3, updated_at = $4 WHERE id = $5`,
+				StateProcessing, po.Attempts, po.nextAttempt, s.clock.Now().UnixMicro(), po.ID)
 			return err
 		})
 		if err != nil {
@@ -531,12 +611,16 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		if po.ID == "" {
 			continue
 		}
-		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
-			Reference: po.ID}) // 29 characters: within Wise's 35
-		if errors.Is(sendErr, ErrUnavailable) {
-			s.log.Warn("payout provider unavailable; will retry", "payout", po.ID, "provider", po.Provider, "err", sendErr)
-			continue
+		record := func(ctx context.Context, progress string) error {
+			_, err := s.db.Writer().ExecContext(ctx, `UPDATE payouts SET provider_progress = $1 WHERE id = $2`, progress, po.ID)
+			if err != nil {
+				return fmt.Errorf("payout: record progress of %s: %w", po.ID, err)
+			}
+			return nil
 		}
+		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
+			Reference: po.ID, // 29 characters: within Wise's 35
+			Progress:  po.progress, Record: record})
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			cur, err := lock(ctx, tx, `id = $1`, po.ID)
 			if err != nil {
@@ -549,23 +633,26 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			case errors.Is(sendErr, ErrRejected):
 				return s.settle(ctx, tx, &cur, StateFailed, sendErr.Error())
 			case sendErr != nil:
-				return sendErr
+				return s.retryLater(ctx, tx, &cur, res.Ref, sendErr)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, updated_at = $2 WHERE id = $3`,
+			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, reason = '', next_attempt_at = 0, updated_at = $2 WHERE id = $3`,
 				res.Ref, s.clock.Now().UnixMicro(), cur.ID); err != nil {
 				return err
 			}
-			cur.ProviderRef = res.Ref
+			cur.ProviderRef, cur.Reason = res.Ref, ""
 			if res.Paid {
 				return s.settle(ctx, tx, &cur, StatePaid, "")
 			}
 			return nil
 		})
 		if err != nil {
-			// A provider error of no known class (or a database error on
-			// this payout): it stays processing without a reference and is
-			// sent again next run; the others still go.
-			s.log.Error("payout not sent; will retry", "payout", po.ID, "provider", po.Provider, "err", err)
+			// A database error on this payout: it is due again after its
+			// lease; the others still go.
+			s.log.Error("payout answer not stored; will retry", "payout", po.ID, "provider", po.Provider, "err", err)
+			continue
+		}
+		if sendErr != nil {
+			s.log.Warn("payout not sent", "payout", po.ID, "provider", po.Provider, "attempt", po.Attempts, "err", sendErr)
 			continue
 		}
 		sent++
@@ -573,11 +660,59 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
+// due reports whether Process should send p now.
+func (p Payout) due(now int64) bool {
+	switch p.State {
+	case StateRequested:
+		return p.nextAttempt <= now
+	case StateProcessing:
+		return (p.nextAttempt > 0 && p.nextAttempt <= now) || (p.nextAttempt == 0 && p.ProviderRef == "")
+	}
+	return false
+}
+
+// retryLater stores a failed attempt at po (processing) inside tx: tried
+// again after the backoff, back to requested for an ErrActionRequired, or,
+// after the last attempt, failed (hold voided) — unless the transfer ref
+// exists at the provider with its fate unknown: then it waits, processing,
+// for the provider's webhook.
+func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref string, sendErr error) error {
+	now := s.clock.Now()
+	reason := sendErr.Error()
+	held := errors.Is(sendErr, ErrActionRequired)
+	if ref == "" {
+		ref = po.ProviderRef
+	}
+	if po.Attempts >= s.cfg.MaxAttempts {
+		if held || ref == "" {
+			return s.settle(ctx, tx, po, StateFailed, fmt.Sprintf("failed after %d attempts: %s", po.Attempts, reason))
+		}
+		po.Reason = fmt.Sprintf("stopped retrying after %d attempts (%s); %s transfer %s exists and its webhook settles this payout", po.Attempts, reason, po.Provider, ref)
+		po.ProviderRef, po.nextAttempt = ref, 0
+		_, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, reason = $2, next_attempt_at = 0, updated_at = $3 WHERE id = $4`,
+			ref, po.Reason, now.UnixMicro(), po.ID)
+		return err
+	}
+	state := StateProcessing
+	if held {
+		// Nothing left: the creator may cancel it while it waits.
+		state = StateRequested
+	}
+	po.State, po.Reason, po.ProviderRef = state, reason, ref
+	po.nextAttempt = now.Add(s.cfg.backoff(po.Attempts)).UnixMicro()
+	_, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, provider_ref = $3, next_attempt_at = $4, updated_at = $5 WHERE id = $6`,
+		state, reason, ref, po.nextAttempt, now.UnixMicro(), po.ID)
+	return err
+}
+
 // Webhook takes a provider's webhook delivery: its signature is verified
 // over the raw body, a redelivered event does nothing, and the payout it is
 // about becomes paid (hold posted) or failed (hold voided, money back to
-// available). It returns NotFound for an unknown provider, Unauthorized for
-// a bad signature, and nil for events about nothing payper knows.
+// available). A StateReversed event about a paid payout reverses it in the
+// ledger (see reverse): the money that came back is available again; about
+// a payout not yet paid, it fails it. It returns NotFound for an unknown
+// provider, Unauthorized for a bad signature, and nil for events about
+// nothing payper knows.
 func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, body []byte) error {
 	prov := s.providers[provider]
 	if prov == nil {
@@ -617,12 +752,73 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 				return nil
 			}
 		}
+		if ev.State == StateReversed {
+			return s.reverse(ctx, tx, &po, ev)
+		}
 		return s.settle(ctx, tx, &po, ev.State, ev.Reason)
 	})
 	if err != nil {
+		if errs.KindOf(err) != errs.Internal {
+			return err
+		}
 		return fmt.Errorf("payout: webhook: %w", err)
 	}
 	return nil
+}
+
+// reverse takes a StateReversed event about po inside tx. A paid payout is
+// reversed in the ledger — ev.Amount of it (the zero Amount: all that is
+// not reversed yet), never beyond what was paid — and becomes reversed with
+// ev.Reason once all of it came back; a partly reversed payout stays paid,
+// its reason saying how much came back. A payout not yet paid fails (its
+// hold is voided: the money never reached the creator). A payout already
+// reversed, failed or canceled is left alone. An amount in another
+// currency is Invalid.
+func (s *Service) reverse(ctx context.Context, tx *store.Tx, po *Payout, ev Event) error {
+	switch po.State {
+	case StateRequested, StateProcessing:
+		reason := ev.Reason
+		if reason == "" {
+			reason = "reversed"
+		}
+		return s.settle(ctx, tx, po, StateFailed, reason)
+	case StatePaid:
+	default:
+		return nil
+	}
+	amount := ev.Amount.Micros
+	if amount < 0 || (amount > 0 && ev.Amount.Currency != po.Amount.Currency) {
+		return errs.Invalidf("amount", "invalid", "a reversal of %s %s does not fit payout %s of %s", money.FormatMicros(amount), ev.Amount.Currency, po.ID, po.Amount)
+	}
+	key := "payout-reverse:" + po.ID
+	if amount > 0 {
+		key += ":" + ev.ID
+	}
+	r, err := s.ledger.ReversePayoutTx(ctx, tx, key, po.HoldID, amount)
+	switch errs.CodeOf(err) {
+	case "already_reversed":
+		return nil
+	case "exceeds_paid": // more than is left came back: reverse the rest
+		r, err = s.ledger.ReversePayoutTx(ctx, tx, key+":rest", po.HoldID, 0)
+	}
+	if err != nil {
+		return err
+	}
+	reason := ev.Reason
+	if reason == "" {
+		reason = "the provider returned the money"
+	}
+	now := s.clock.Now().UnixMicro()
+	state := StateReversed
+	if r.Reversed < po.Amount.Micros {
+		state = StatePaid
+		reason = fmt.Sprintf("partly reversed: %s %s of %s %s came back (%s)", money.FormatMicros(r.Reversed), po.Amount.Currency,
+			money.FormatMicros(po.Amount.Micros), po.Amount.Currency, reason)
+	}
+	s.log.Info("payout reversed", "payout", po.ID, "creator", po.CreatorID, "amount", money.FormatMicros(r.Amount), "reversed", money.FormatMicros(r.Reversed), "reason", reason)
+	po.State, po.Reason, po.UpdatedAt = state, reason, clock.Micros(now)
+	_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3 WHERE id = $4`, state, reason, now, po.ID)
+	return err
 }
 
 // ExportManual returns every manual payout awaiting the operator's mark
@@ -709,8 +905,10 @@ type Onboarder interface {
 // provider that has one (Stripe): their connected account is made once and
 // stored as their destination, and the returned URL is the provider's page
 // to finish it, which sends them back to returnURL. It returns Invalid for
-// a provider without onboarding or bad fields, Unavailable when the
-// provider cannot be reached.
+// a provider without onboarding or bad fields — also when the provider
+// refuses a field (ErrInvalid, e.g. a country Stripe does not support:
+// code provider_invalid, with the field when the provider names it) —,
+// Unavailable when the provider cannot be reached or fails otherwise.
 func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, country, email, returnURL string) (string, error) {
 	if p.CreatorID() == "" {
 		return "", errs.E(errs.Forbidden, "forbidden", "only a creator onboards for payouts")
@@ -735,7 +933,7 @@ func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, c
 	acct, err := s.destination(ctx, s.db.Read(), p.CreatorID(), provider)
 	if errs.CodeOf(err) == "no_destination" {
 		if acct, err = ob.CreateAccount(ctx, p.CreatorID(), country, email); err != nil {
-			return "", &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Message: fmt.Sprintf("%s: %v", provider, err), Err: err}
+			return "", providerErr(provider, err)
 		}
 		if err := s.SetDestination(ctx, p, provider, acct); err != nil {
 			return "", err
@@ -745,7 +943,24 @@ func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, c
 	}
 	link, err := ob.OnboardingLink(ctx, acct, returnURL, returnURL)
 	if err != nil {
-		return "", &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Message: fmt.Sprintf("%s: %v", provider, err), Err: err}
+		return "", providerErr(provider, err)
 	}
 	return link, nil
+}
+
+// providerErr says an Onboarder's error in the API's terms: the provider
+// refusing what the caller gave (ErrInvalid) is Invalid provider_invalid
+// with the field (return_url for an OnboardingLink's URLs); anything else
+// is Unavailable provider_error.
+func providerErr(provider string, err error) error {
+	if errors.Is(err, ErrInvalid) {
+		e := &errs.Error{Kind: errs.Invalid, Code: "provider_invalid", Message: fmt.Sprintf("%s refused it: %v", provider, err), Err: err}
+		var ie *InvalidError
+		if errors.As(err, &ie) {
+			e.Field = ie.Field
+			e.Message = fmt.Sprintf("%s refused it: %s", provider, ie.Message)
+		}
+		return e
+	}
+	return &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Message: fmt.Sprintf("%s: %v", provider, err), Err: err}
 }

@@ -254,6 +254,7 @@ func TestLifecycle(t *testing.T) {
 			if _, err := w.svc.Process(w.ctx); err != nil {
 				t.Fatal(err)
 			}
+			w.env.Clock.Advance(time.Hour) // past the retry backoff
 		}
 		if len(w.prov.sent) != 1 || w.prov.calls != 3 {
 			t.Fatalf("sent %d distinct in %d calls, want 1 in 3", len(w.prov.sent), w.prov.calls)
@@ -321,6 +322,10 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("odd payout %+v, next one %+v", states[p4.ID], states[p5.ID])
 		}
 		w.prov.plainFor = ""
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 0 {
+			t.Fatalf("the odd payout was retried before its backoff: sent %d, %v", n, err)
+		}
+		w.env.Clock.Advance(time.Minute) // Config.RetryBackoff's default
 		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {
 			t.Fatalf("retry of the odd payout: sent %d, %v", n, err)
 		}
