@@ -353,41 +353,41 @@ func poke(c chan struct{}) {
 }
 
 // run is the batcher: it takes clicks from the buffer and queues them in
-// batches of at most Batch, every FlushEvery, on Flush and on Close.
+// batches of at most Batch, every FlushEvery, on Flush and on Close. It
+// looks at the buffer every 10 ms (or FlushEvery, when shorter) and takes
+// its clicks early when a batch's worth waits, rather than waking for each
+// click: a redirect's send then never has to wake it.
 func (r *Recorder) run() {
 	defer close(r.batched)
 	batch := make([]Click, 0, r.opt.Batch)
-	t := time.NewTicker(r.opt.FlushEvery)
+	t := time.NewTicker(min(r.opt.FlushEvery, 10*time.Millisecond))
 	defer t.Stop()
-	seal := func() {
-		if len(batch) > 0 {
-			r.enqueue(batch)
-			batch = batch[:0]
-		}
-	}
-	add := func(c Click) {
-		batch = append(batch, c)
-		if len(batch) == cap(batch) {
-			seal()
-		}
-	}
+	last := time.Now()
 	drain := func() {
 		for {
 			select {
 			case c := <-r.in:
-				add(c)
+				batch = append(batch, c)
+				if len(batch) == cap(batch) {
+					r.enqueue(batch)
+					batch = batch[:0]
+				}
 			default:
-				seal()
+				if len(batch) > 0 {
+					r.enqueue(batch)
+					batch = batch[:0]
+				}
 				return
 			}
 		}
 	}
 	for {
 		select {
-		case c := <-r.in:
-			add(c)
-		case <-t.C:
-			seal()
+		case now := <-t.C:
+			if len(r.in) >= r.opt.Batch || now.Sub(last) >= r.opt.FlushEvery {
+				drain()
+				last = now
+			}
 		case reply := <-r.flush:
 			drain()
 			r.qmu.Lock()
