@@ -36,6 +36,8 @@ type fakeProvider struct {
 	reject      bool
 	paidAtOnce  bool
 	plainFor    string // this payout's sends fail with an error of no known class
+	action      int    // the next n sends fail with ErrActionRequired, the transfer made
+	refOnErr    bool   // unavailable sends say the transfer exists (Sent.Ref)
 }
 
 func (f *fakeProvider) Name() string { return payout.ProviderWise }
@@ -44,8 +46,15 @@ func (f *fakeProvider) Send(_ context.Context, t payout.Transfer) (payout.Sent, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if f.action > 0 {
+		f.action--
+		return payout.Sent{Ref: "tr-" + t.PayoutID}, fmt.Errorf("funding needs strong customer authentication: %w", payout.ErrActionRequired)
+	}
 	if f.unavailable > 0 {
 		f.unavailable--
+		if f.refOnErr {
+			return payout.Sent{Ref: "tr-" + t.PayoutID}, fmt.Errorf("503: %w", payout.ErrUnavailable)
+		}
 		return payout.Sent{}, fmt.Errorf("503: %w", payout.ErrUnavailable)
 	}
 	if f.reject {
@@ -66,11 +75,14 @@ func (f *fakeProvider) ParseWebhook(h http.Header, body []byte) (payout.Event, e
 	if h.Get("X-Sig") != "ok" {
 		return payout.Event{}, payout.ErrBadSignature
 	}
-	var ev struct{ ID, Ref, State string }
+	var ev struct {
+		ID, Ref, State, Reason string
+		Amount                 money.Amount
+	}
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return payout.Event{}, err
 	}
-	return payout.Event{ID: ev.ID, Ref: ev.Ref, State: ev.State}, nil
+	return payout.Event{ID: ev.ID, Ref: ev.Ref, State: ev.State, Reason: ev.Reason, Amount: ev.Amount}, nil
 }
 
 type world struct {
