@@ -11,14 +11,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/payper/payper/internal/platform"
@@ -94,6 +97,9 @@ type Config struct {
 	// Clock dates tokens and decides when a token may be refreshed
 	// (time.Now when nil).
 	Clock func() time.Time
+	// Log receives a warning for each insights call Instagram refuses with
+	// code 100 (slog.Default() when nil). It never carries tokens.
+	Log *slog.Logger
 }
 
 // Client is the Instagram platform.Connector. It holds only configuration
@@ -105,6 +111,9 @@ type Client struct {
 	version                string
 	hc                     *http.Client
 	now                    func() time.Time
+	log                    *slog.Logger
+	// refused counts insights calls refused with code 100, by reason.
+	refused *prometheus.CounterVec
 
 	mu    sync.Mutex
 	usage Usage
@@ -143,7 +152,26 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.log = cfg.Log
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "payper_instagram_insights_code100_total",
+		Help: "Instagram media insights calls refused with error code 100, by reason: unsupported_metric " +
+			"(Instagram named metrics it does not support for the item; the call was retried without them) " +
+			"or no_insights (the item has no insights, e.g. inside an album; its views, shares and saves stay unknown)."},
+		[]string{"reason"})
 	return c, nil
+}
+
+// RegisterMetrics registers the connector's metrics
+// (payper_instagram_insights_code100_total) with r. It returns an error if
+// r refuses them, e.g. when registered twice.
+func (c *Client) RegisterMetrics(r prometheus.Registerer) error {
+	if err := r.Register(c.refused); err != nil {
+		return fmt.Errorf("instagram: register metrics: %w", err)
+	}
+	return nil
 }
 
 // graphVersion is the form of a Graph API version.
@@ -368,13 +396,29 @@ func (c *Client) RecentMedia(ctx context.Context, tok platform.Token, limit int)
 	return out, nil
 }
 
-// Insight metrics. Instagram deprecated plays, impressions, video_views and
-// clips_replays_count (2025-04-21): never ask for them.
+// Insight metrics by media_product_type, from the metric table of the
+// Instagram Media Insights reference
+// (https://developers.facebook.com/documentation/instagram-platform/reference/instagram-media/insights):
+// views, reach, shares and total_interactions exist for FEED, REELS and
+// STORY; likes, comments and saved for FEED and REELS only; asking a story
+// for them is refused with code 100 ("The Media Insights API does not
+// support the likes metric for this media product type."). plays,
+// impressions, video_views, clips_replays_count and
+// ig_reels_aggregated_all_plays_count were deprecated (v22.0, then every
+// version on 2025-04-21): never ask for them. Anything else (FEED, AD, a
+// type added later) gets the FEED list.
 var (
-	feedMetrics = "views,reach,likes,comments,shares,saved,total_interactions"
-	// Stories have no likes, comments or saves; asking for them is an error.
-	storyMetrics = "views,reach,shares,total_interactions"
+	feedMetrics  = []string{"views", "reach", "likes", "comments", "shares", "saved", "total_interactions"}
+	storyMetrics = []string{"views", "reach", "shares", "total_interactions"}
 )
+
+// metricsFor returns the metrics to request for a media_product_type.
+func metricsFor(productType string) []string {
+	if productType == "STORY" {
+		return storyMetrics
+	}
+	return feedMetrics
+}
 
 // countsOf reads the insights of m (when owner is the token's account) and
 // merges them with the media object's like and comment counts.
@@ -385,20 +429,10 @@ func (c *Client) countsOf(ctx context.Context, tok platform.Token, m mediaObject
 	if owner == "" || owner != tok.AccountID {
 		return mc, nil
 	}
-	metrics := feedMetrics
-	if m.ProductType == "STORY" {
-		metrics = storyMetrics
-	}
-	var ins insightsResponse
-	err := c.graph(ctx, request{tok: &tok, path: "/" + string(m.ID) + "/insights",
-		query: url.Values{"metric": {metrics}}, scope: ScopeInsights, insights: true}, &ins)
-	if errors.Is(err, errNoInsights) {
-		return mc, nil
-	}
+	got, err := c.insights(ctx, tok, m)
 	if err != nil {
 		return platform.MediaCounts{}, err
 	}
-	got := ins.values()
 	set := func(dst *platform.Count, name string) {
 		if v, ok := got[name]; ok {
 			*dst = v
@@ -410,6 +444,75 @@ func (c *Client) countsOf(ctx context.Context, tok platform.Token, m mediaObject
 	set(&mc.Shares, "shares")
 	set(&mc.Saves, "saved")
 	return mc, nil
+}
+
+// insights reads m's insight metrics. When Instagram refuses the call with
+// code 100 naming metrics it does not support for the item, it logs that,
+// counts it and asks once more without them, so one refused metric does not
+// hide the others. Any other code 100 (an album's child, media Instagram
+// keeps no insights for) and "not enough viewers" (code 10) give no metrics;
+// code 100 is logged and counted. Other failures are returned.
+func (c *Client) insights(ctx context.Context, tok platform.Token, m mediaObject) (map[string]platform.Count, error) {
+	metrics := metricsFor(m.ProductType)
+	for attempt := 0; ; attempt++ {
+		var ins insightsResponse
+		err := c.graph(ctx, request{tok: &tok, path: "/" + string(m.ID) + "/insights",
+			query: url.Values{"metric": {strings.Join(metrics, ",")}}, scope: ScopeInsights, insights: true}, &ins)
+		if err == nil {
+			return ins.values(), nil
+		}
+		if !errors.Is(err, errNoInsights) {
+			return nil, err
+		}
+		var pe *platform.Error
+		if !errors.As(err, &pe) || pe.Code != "100" {
+			return nil, nil // code 10: not enough viewers, documented and expected
+		}
+		refused := refusedMetrics(pe.Message, metrics)
+		rest := slices.DeleteFunc(slices.Clone(metrics), func(n string) bool { return slices.Contains(refused, n) })
+		if attempt == 0 && len(refused) > 0 && len(rest) > 0 {
+			c.noteRefused(ctx, m, metrics, refused, "unsupported_metric", pe.Message)
+			metrics = rest
+			continue
+		}
+		c.noteRefused(ctx, m, metrics, refused, "no_insights", pe.Message)
+		return nil, nil
+	}
+}
+
+// noteRefused logs and counts an insights call refused with code 100.
+func (c *Client) noteRefused(ctx context.Context, m mediaObject, requested, refused []string, reason, message string) {
+	c.refused.WithLabelValues(reason).Inc()
+	c.log.WarnContext(ctx, "instagram: insights refused with code 100",
+		"reason", reason, "media_id", string(m.ID), "media_product_type", m.ProductType,
+		"metrics", strings.Join(requested, ","), "refused_metrics", strings.Join(refused, ","), "message", message)
+}
+
+// refusedMetrics returns the metrics of requested that a code 100 message
+// refuses: those it names ("The Media Insights API does not support the
+// impressions, replies metric for this media product type.", "the plays
+// metric is no longer supported"), or, when it lists the valid values
+// ("metric[0] must be one of the following values: …"), those it does not
+// list. A message naming no metric (an album's child) refuses none.
+func refusedMetrics(message string, requested []string) []string {
+	msg := strings.ToLower(message)
+	if !strings.Contains(msg, "metric") {
+		return nil
+	}
+	words := strings.FieldsFunc(msg, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+	_, valid, listing := strings.Cut(msg, "must be one of")
+	var out []string
+	for _, name := range requested {
+		if listing {
+			validWords := strings.FieldsFunc(valid, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+			if !slices.Contains(validWords, name) {
+				out = append(out, name)
+			}
+		} else if slices.Contains(words, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // forEach runs fn for 0…n-1, parallelism at a time, and returns the first

@@ -73,6 +73,13 @@ type FakeMedia struct {
 	// AlbumChild marks an item inside an album: not in the media list, no
 	// insights (code 100).
 	AlbumChild bool
+	// Refuse lists metrics the insights endpoint refuses for this item
+	// although the metric table allows them for its product type, with the
+	// error Instagram sends for a metric a product type does not support
+	// (code 100 naming them). Instagram has narrowed support this way before
+	// (impressions and replies on reels); tests use it to check that one
+	// refused metric does not hide the others.
+	Refuse []string
 }
 
 // FakeRequest is one request the fake served.
@@ -687,6 +694,19 @@ var knownMetrics = []string{"views", "reach", "likes", "comments", "shares", "sa
 	"replies", "follows", "profile_visits", "navigation", "profile_activity", "ig_reels_avg_watch_time",
 	"ig_reels_video_view_total_time"}
 
+// metricProductTypes is, for each known metric, the media product types the
+// metric table of the Instagram Media Insights reference
+// (https://developers.facebook.com/documentation/instagram-platform/reference/instagram-media/insights)
+// lists it for.
+var metricProductTypes = map[string][]string{
+	"views": {"FEED", "REELS", "STORY"}, "reach": {"FEED", "REELS", "STORY"},
+	"shares": {"FEED", "REELS", "STORY"}, "total_interactions": {"FEED", "REELS", "STORY"},
+	"likes": {"FEED", "REELS"}, "comments": {"FEED", "REELS"}, "saved": {"FEED", "REELS"},
+	"follows": {"FEED", "STORY"}, "profile_visits": {"FEED", "STORY"}, "profile_activity": {"FEED", "STORY"},
+	"replies": {"STORY"}, "navigation": {"STORY"},
+	"ig_reels_avg_watch_time": {"REELS"}, "ig_reels_video_view_total_time": {"REELS"},
+}
+
 func (f *Fake) serveInsights(w http.ResponseWriter, t *fakeToken, id string, q url.Values) {
 	m := f.media[id]
 	switch {
@@ -709,11 +729,23 @@ func (f *Fake) serveInsights(w http.ResponseWriter, t *fakeToken, id string, q u
 			f.writeErr(w, gErr(http.StatusBadRequest, 100, 0, fmt.Sprintf("(#100) metric[0] must be one of the following values: %s",
 				strings.Join(knownMetrics, ", "))), t.userID)
 			return
-		case m.ProductType == "STORY" && (name == "likes" || name == "comments" || name == "saved"):
-			f.writeErr(w, gErr(http.StatusBadRequest, 100, 0, fmt.Sprintf(
-				"(#100) The Media Insights API does not support the %s metric for this media product type.", name)), t.userID)
-			return
 		}
+	}
+	// One answer names every refused metric, as in this answer to a reels
+	// item a developer reported (https://www.volcengine.com/article/1139570):
+	// "(#100) The Media Insights API does not support the impressions,
+	// replies metric for this media product type."
+	var unsupported []string
+	for _, name := range metrics {
+		if !has(metricProductTypes[name], m.ProductType) || has(m.Refuse, name) {
+			unsupported = append(unsupported, name)
+		}
+	}
+	if len(unsupported) > 0 {
+		f.writeErr(w, gErr(http.StatusBadRequest, 100, 0, fmt.Sprintf(
+			"(#100) The Media Insights API does not support the %s metric for this media product type.",
+			strings.Join(unsupported, ", "))), t.userID)
+		return
 	}
 	switch {
 	case m.AlbumChild:

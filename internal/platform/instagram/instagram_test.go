@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/platform/instagram"
@@ -453,7 +459,7 @@ func TestCounts(t *testing.T) {
 		if m != "views,reach,likes,comments,shares,saved,total_interactions" && m != "views,reach,shares,total_interactions" {
 			t.Fatalf("%s asks for %q", r.Path, m)
 		}
-		if r.Path == "/v23.0/9/insights" {
+		if r.Path == "/"+instagram.DefaultVersion+"/9/insights" {
 			t.Fatal("insights requested for another account's media")
 		}
 	}
@@ -737,4 +743,134 @@ func TestVersion(t *testing.T) {
 			t.Errorf("GraphVersion %q accepted", bad)
 		}
 	}
+}
+
+// TestInsightsCode100 covers the two documented kinds of code 100 on media
+// insights. A refused metric (the Fake's Refuse, answered as Instagram
+// answers a metric a product type does not support) used to hide every
+// metric of the item silently; now the call is logged, counted and retried
+// without it. An item without insights (an album's child) still has none,
+// but is logged and counted too.
+func TestInsightsCode100(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	logs := &syncBuffer{}
+	c, err := instagram.New(instagram.Config{ClientID: clientID, ClientSecret: clientSecret, AuthBaseURL: e.srv.URL,
+		GraphBaseURL: e.srv.URL, HTTP: e.srv.Client(), Clock: e.fake.Now, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := c.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	e.addMedia(t, maria, instagram.FakeMedia{ID: "1", ProductType: "REELS", MediaType: "VIDEO", LikeCount: 300, CommentsCount: 11,
+		Insights: map[string]int64{"views": 5000, "likes": 310, "comments": 12, "shares": 7, "saved": 30}, Refuse: []string{"shares", "saved"}})
+	e.addMedia(t, maria, instagram.FakeMedia{ID: "2", LikeCount: 4, CommentsCount: 1, AlbumChild: true})
+	tok := e.connect(t)
+
+	got, err := c.Counts(e.ctx, tok, []string{"1", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, u := platform.Known, platform.Unknown()
+	want := map[string]platform.MediaCounts{
+		"1": {MediaID: "1", AccountID: maria, Counts: platform.Counts{Views: k(5000), Likes: k(310), Comments: k(12), Shares: u, Saves: u}},
+		"2": {MediaID: "2", AccountID: maria, Counts: platform.Counts{Views: u, Likes: k(4), Comments: k(1), Shares: u, Saves: u}},
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("media %s: %+v, want %+v", id, got[id], w)
+		}
+	}
+	var asked []string
+	for _, r := range e.requests("/1/insights") {
+		asked = append(asked, r.Query.Get("metric"))
+	}
+	if wantAsked := []string{"views,reach,likes,comments,shares,saved,total_interactions", "views,reach,likes,comments,total_interactions"}; !slices.Equal(asked, wantAsked) {
+		t.Fatalf("insights asked %q, want %q", asked, wantAsked)
+	}
+
+	s := logs.String()
+	for _, want := range []string{
+		"reason=unsupported_metric media_id=1 media_product_type=REELS metrics=views,reach,likes,comments,shares,saved,total_interactions refused_metrics=shares,saved",
+		"reason=no_insights media_id=2 media_product_type=FEED metrics=views,reach,likes,comments,shares,saved,total_interactions refused_metrics=\"\"",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("log lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, tok.AccessToken) || strings.Contains(s, clientSecret) {
+		t.Fatalf("log leaks a secret:\n%s", s)
+	}
+	counts := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "payper_instagram_insights_code100_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			counts[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	if counts["unsupported_metric"] != 1 || counts["no_insights"] != 1 {
+		t.Fatalf("payper_instagram_insights_code100_total = %v", counts)
+	}
+	if err := c.RegisterMetrics(reg); err == nil {
+		t.Fatal("registering twice succeeded")
+	}
+}
+
+// TestFakeInsightsByProductType: the Fake refuses, in one answer naming
+// them all, the metrics the reference's table does not list for an item's
+// product type, and the client never asks for them.
+func TestFakeInsightsByProductType(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.addMedia(t, maria, instagram.FakeMedia{ID: "7", ProductType: "STORY", Insights: map[string]int64{"views": 3}})
+	e.addMedia(t, maria, instagram.FakeMedia{ID: "8", ProductType: "REELS", Insights: map[string]int64{"views": 3}})
+	tok := e.connect(t)
+	for _, tt := range []struct{ id, metric, want string }{
+		{"7", "views,likes,comments,saved", "does not support the likes, comments, saved metric for this media product type"},
+		{"8", "views,replies,navigation", "does not support the replies, navigation metric for this media product type"},
+		{"7", "views,impressions", "the impressions metric is no longer supported"},
+	} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/"+instagram.DefaultVersion+"/"+tt.id+"/insights?metric="+tt.metric, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body strings.Builder
+		_, _ = io.Copy(&body, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(body.String(), tt.want) || !strings.Contains(body.String(), `"code":100`) {
+			t.Errorf("%s %s: %d %s", tt.id, tt.metric, resp.StatusCode, body.String())
+		}
+	}
+	got, err := e.client.Counts(e.ctx, tok, []string{"7", "8"})
+	if err != nil || got["7"].Views != platform.Known(3) || got["8"].Views != platform.Known(3) {
+		t.Fatalf("counts %+v, %v", got, err)
+	}
+}
+
+// syncBuffer is a concurrency-safe sink for a test's slog output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
