@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -322,6 +325,60 @@ func TestShopifyCancelled(t *testing.T) {
 		}
 		if after := e.state(t); after != before {
 			t.Fatalf("after redeliveries and a late orders/paid:\n%s\n%s", before, after)
+		}
+	})
+}
+
+// TestRefundAndOrderAtOnce (item 7): a refund and its order delivered at
+// the same moment to two servers (two Services on one database, each with
+// its own group commit) never miss each other: every order ends with its
+// refund and nothing stays pending, whichever commits first.
+func TestRefundAndOrderAtOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		other := orders.New(db, clock.NewFake(t0), "https://payper.example/")
+		box, err := secret.New([]byte("0123456789abcdef0123456789abcdef"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other.SetSecretBox(box)
+		const n = 24
+		var wg sync.WaitGroup
+		errc := make(chan error, 2*n)
+		for i := range n {
+			oid := fmt.Sprint(4000 + i)
+			order := fmt.Appendf(nil, `{"id":%s,"created_at":"2026-11-20T10:15:00Z","updated_at":"2026-11-20T10:15:00Z","currency":"EUR",
+				"total_price":"50.00","financial_status":"paid"}`, oid)
+			refund := fmt.Appendf(nil, `{"id":%d,"order_id":%s,"transactions":[{"kind":"refund","status":"success","amount":"20.00","currency":"EUR"}]}`,
+				9000+i, oid)
+			wg.Go(func() {
+				if _, err := e.svc.Receive(e.ctx, orders.Shopify, e.shop.ID, shopifyHeaders("refunds/create", "r"+oid, refund), refund); err != nil {
+					errc <- err
+				}
+			})
+			wg.Go(func() {
+				if _, err := other.Receive(e.ctx, orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", "o"+oid, order), order); err != nil {
+					errc <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		os := e.list(t)
+		if len(os) != n {
+			t.Fatalf("%d orders, want %d", len(os), n)
+		}
+		for _, o := range os {
+			if len(o.Refunds) != 1 || o.Refunds[0].Amount.Micros != 20_000_000 {
+				t.Errorf("order %s: refunds %+v, want one of 20.00", o.ExternalID, o.Refunds)
+			}
+		}
+		if p := count(t, db, "pending_refunds"); p != 0 {
+			t.Errorf("%d refunds left pending", p)
 		}
 	})
 }

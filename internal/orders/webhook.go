@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -330,12 +331,18 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 			return rc, err
 		}
 		rc.Outcome = OutcomeProcessed
-		// Refunds that arrived before the order are applied with it.
-		pending, err := takePending(ctx, tx, st.ID, d.order.externalID, d.order.amount.Currency)
-		if err != nil {
-			return rc, err
+		// Refunds that arrived before the order are applied with it (only
+		// a new order can have any: a refund of a stored one finds it).
+		if created {
+			if err := lockOrderKey(ctx, tx, st.ID, d.order.externalID); err != nil {
+				return rc, err
+			}
+			pending, err := takePending(ctx, tx, st.ID, d.order.externalID, d.order.amount.Currency)
+			if err != nil {
+				return rc, err
+			}
+			refunds = append(slices.Clip(refunds), pending...)
 		}
-		refunds = append(slices.Clip(refunds), pending...)
 		if no, ok := s.observer.(NewOrderObserver); ok && created {
 			o, err := s.storeNew(ctx, tx, st, rc.OrderID, *d.order, refunds, now)
 			if err != nil {
@@ -348,8 +355,19 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 		}
 	case d.refundOrder != "":
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT id, currency FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
-			st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID, &cur)
+		find := func() error {
+			return tx.QueryRowContext(ctx, `SELECT id, currency FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
+				st.BrandID, st.ID, d.refundOrder).Scan(&rc.OrderID, &cur)
+		}
+		err := find()
+		if errors.Is(err, sql.ErrNoRows) {
+			// The order may be being stored by another server right now:
+			// under the order's lock, look again (see lockOrderKey).
+			if err := lockOrderKey(ctx, tx, st.ID, d.refundOrder); err != nil {
+				return rc, err
+			}
+			err = find()
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			// Shopify does not order its deliveries: the refund is kept
 			// until its order arrives (its retries last only 4 hours).
@@ -391,6 +409,22 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 		return rc, err
 	}
 	return rc, s.notify(ctx, tx, rc.OrderID)
+}
+
+// lockOrderKey takes, on PostgreSQL, a transaction lock on the store's
+// order ext, so that a refund kept pending and the order it waits for,
+// written at once by two servers, cannot miss each other: the refund looks
+// for the order again under the lock, and the new order takes its pending
+// refunds under it, each statement seeing what the other committed
+// (READ COMMITTED). On SQLite writers are serialized already.
+func lockOrderKey(ctx context.Context, tx *store.Tx, storeID, ext string) error {
+	if tx.Dialect() != store.Postgres {
+		return nil
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "pending_refunds|%s|%s", storeID, ext)
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64()))
+	return err
 }
 
 // takePending removes and returns the refunds of the store's order ext
