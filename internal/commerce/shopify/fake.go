@@ -103,13 +103,16 @@ func ServeVersion(requested string, now time.Time) string {
 			}
 		}
 	}
-	if requested == candidate || (requested >= oldest && requested <= newest && quarterly(requested)) {
+	if quarterly(requested) && (requested == candidate || requested >= oldest && requested <= newest) {
 		return requested
 	}
 	return oldest
 }
 
 func quarterly(v string) bool {
+	if !validVersion(v) || v == "unstable" {
+		return false
+	}
 	switch v[5:] {
 	case "01", "04", "07", "10":
 		return true

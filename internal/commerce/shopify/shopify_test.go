@@ -405,6 +405,8 @@ func TestServeVersion(t *testing.T) {
 		{"2027-04", shopify.FakeNow, "2026-01"},
 		{"2026-05", shopify.FakeNow, "2026-01"},
 		{"unstable", shopify.FakeNow, "unstable"},
+		{"x", shopify.FakeNow, "2026-01"},
+		{"2026-1x", shopify.FakeNow, "2026-01"},
 		{"2026-01", later, "2026-04"},
 		{"2027-01", later, "2027-01"},
 		{"2027-04", later, "2027-04"},

@@ -337,8 +337,9 @@ func (c *Client) listMedia(ctx context.Context, tok platform.Token, limit int, y
 // a few at a time. Views, shares and saves come from the insights; likes and
 // comments from the insights, else from the media's like_count and
 // comments_count. A metric Instagram does not report — not in the insights
-// answer, an album's child, a story's likes, or an item with "not enough
-// viewers" (code 10) — is Unknown. Media of other accounts get only like and
+// answer, an album's child, a story's likes, a metric Instagram refuses for
+// the item (code 100; the others are still read), or an item with "not
+// enough viewers" (code 10) — is Unknown. Media of other accounts get only like and
 // comment counts, and AccountID "". Unknown, deleted and malformed ids are
 // absent from the map. On error the map holds the items read before it.
 func (c *Client) Counts(ctx context.Context, tok platform.Token, mediaIDs []string) (map[string]platform.MediaCounts, error) {
@@ -499,16 +500,15 @@ func refusedMetrics(message string, requested []string) []string {
 	if !strings.Contains(msg, "metric") {
 		return nil
 	}
-	words := strings.FieldsFunc(msg, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
+	notName := func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }
 	_, valid, listing := strings.Cut(msg, "must be one of")
+	words := strings.FieldsFunc(msg, notName)
+	if listing {
+		words = strings.FieldsFunc(valid, notName)
+	}
 	var out []string
 	for _, name := range requested {
-		if listing {
-			validWords := strings.FieldsFunc(valid, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') })
-			if !slices.Contains(validWords, name) {
-				out = append(out, name)
-			}
-		} else if slices.Contains(words, name) {
+		if slices.Contains(words, name) != listing {
 			out = append(out, name)
 		}
 	}
