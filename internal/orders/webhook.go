@@ -239,7 +239,8 @@ func wooDeliveryKey(webhookID string, body []byte) string {
 // payper does not use (answered "ignored"), rather than a broken payload
 // ("rejected"): a refund that gave no money back, a currency payper does
 // not support. Both answer 200: Shopify retries any other answer 8 times
-// over 4 hours and then deletes the subscription
+// over 4 hours (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism)
+// and then deletes a subscription made through the Admin API
 // (https://shopify.dev/docs/apps/build/webhooks/troubleshooting-webhooks),
 // cutting off every later order of the topic.
 func unused(err error) bool {
