@@ -23,6 +23,29 @@
 // Delivery is reported later by the transfers#state-change webhook, so Send
 // returns Paid false unless the transfer already says outgoing_payment_sent.
 //
+// Each id (quote, recipient, transfer) is recorded through
+// payout.Transfer.Record as soon as Wise answers it, and a retry reuses
+// them (payout.Transfer.Progress), so a payout gets one quote, one
+// recipient and one transfer however often it is retried.
+//
+// # Strong customer authentication
+//
+// Funding a transfer is protected by SCA for UK and EEA profiles: Wise
+// answers 403 with the headers x-2fa-approval (a one-time token) and
+// x-2fa-approval-result: REJECTED
+// (https://docs.wise.com/guides/developer/auth-and-security/one-time-token).
+// As "Personal Token SCA" documents
+// (https://docs.wise.com/api-docs/features/strong-customer-authentication-2fa/personal-token-sca),
+// the token is signed with the operator's RSA key (at least 2048 bits,
+// SHA-256 with RSA, base64; its public key uploaded to Wise under "Manage
+// public keys") and the call is made again with x-2fa-approval: <token> and
+// X-Signature: <signature>. The key is Config.SCAPrivateKeyPEM or
+// SCAPrivateKeyFile, else the file PAYPER_WISE_SCA_PRIVATE_KEY_FILE names.
+// Without a key, or when Wise refuses the signature, Send returns
+// payout.ErrActionRequired with the unfunded transfer's id. (The same page
+// says Wise no longer accepts signed requests for personal accounts: a
+// business profile is needed.)
+//
 // # Facts relied on and assumptions
 //
 // From payper's reference: the four endpoints and their main fields, the
@@ -50,6 +73,11 @@
 //     with errors code "transfer.invalid-state", which Send takes as success.
 //   - errors are {"errors":[{"code","message","path","arguments"}]} or
 //     {"error","error_description"}; 429 may carry Retry-After in seconds.
+//   - bounced_back and funds_refunded are read as payout.StateReversed (the
+//     money came back: the service reverses a paid payout, fails one not
+//     yet paid), cancelled as payout.StateFailed.
+//   - a quote refused when the transfer is created (problem path
+//     "quoteUuid", e.g. expired) is replaced by one new quote.
 //   - webhooks: body {"data":{"resource":{"id","profile_id","account_id",
 //     "type":"transfer"},"current_state","previous_state","occurred_at"},
 //     "subscription_id","event_type","schema_version":"2.0.0","sent_at"},

@@ -56,6 +56,9 @@ type Fake struct {
 	byCTID     map[string]*FakeTransfer
 	nextID     int64
 	requests   int
+	scaPub     *rsa.PublicKey
+	otts       map[string]bool // one-time tokens issued and not used yet
+	challenges int
 }
 
 type fakeQuote struct {
@@ -97,6 +100,80 @@ func NewFake(token string, profileID int64) *Fake {
 	mux.HandleFunc("POST /v3/profiles/{profile}/transfers/{id}/payments", f.payment)
 	f.mux = mux
 	return f
+}
+
+// RequireSCA makes funding a transfer protected by strong customer
+// authentication, as Wise does for UK and EEA profiles: a funding call
+// without a valid signed one-time token answers 403 with headers
+// x-2fa-approval (a fresh one-time token) and x-2fa-approval-result:
+// REJECTED; the call made again with x-2fa-approval set to that token and
+// X-Signature the base64 RSA SHA-256 signature of the token by the private
+// key of publicKeyPEM (the key the operator uploaded) goes through, with
+// x-2fa-approval-result: APPROVED. A token is good once. (Wise's "One Time
+// Token" and "Personal Token SCA" pages:
+// https://docs.wise.com/guides/developer/auth-and-security/one-time-token,
+// https://docs.wise.com/api-docs/features/strong-customer-authentication-2fa/personal-token-sca;
+// the funding sample in transferwise/wise-platform-samples,
+// strong-customer-authentication/pages/api/fund-transfer/[transferId].ts.)
+// It returns an error for a key that is not an RSA public key.
+func (f *Fake) RequireSCA(publicKeyPEM string) error {
+	k, err := parsePublicKey(publicKeyPEM)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scaPub, f.otts = k, map[string]bool{}
+	return nil
+}
+
+// Challenges returns how many SCA challenges (403 with x-2fa-approval) the
+// Fake has answered.
+func (f *Fake) Challenges() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.challenges
+}
+
+// Quotes returns how many quotes the Fake has made.
+func (f *Fake) Quotes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.quotes)
+}
+
+// Recipients returns how many recipient accounts the Fake has made.
+func (f *Fake) Recipients() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.accounts)
+}
+
+// scaPassed reports whether r carries a one-time token the Fake issued and
+// its valid signature (using the token up), else answers the challenge.
+// f.mu is held.
+func (f *Fake) scaPassed(w http.ResponseWriter, r *http.Request) bool {
+	if f.scaPub == nil {
+		return true
+	}
+	ott := r.Header.Get(headerApproval)
+	if f.otts[ott] {
+		sig, err := base64.StdEncoding.DecodeString(r.Header.Get(headerSignature))
+		sum := sha256.Sum256([]byte(ott))
+		if err == nil && rsa.VerifyPKCS1v15(f.scaPub, crypto.SHA256, sum[:], sig) == nil {
+			delete(f.otts, ott)
+			w.Header().Set(headerApprovalResult, "APPROVED")
+			return true
+		}
+	}
+	f.challenges++
+	next := randomUUID()
+	f.otts[next] = true
+	w.Header().Set(headerApproval, next)
+	w.Header().Set(headerApprovalResult, "REJECTED")
+	writeJSON(w, http.StatusForbidden, map[string]any{"status": 403, "error": "Forbidden",
+		"message": "You are forbidden to send this request", "path": r.URL.Path})
+	return false
 }
 
 // PublicKeyPEM returns the PKIX PEM of the key Webhook signs with, for
@@ -441,6 +518,9 @@ func (f *Fake) payment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := f.transfers[i]
+	if !f.scaPassed(w, r) {
+		return
+	}
 	if t.Status != stateWaiting {
 		writeErrors(w, http.StatusUnprocessableEntity, Problem{Code: codeInvalidState,
 			Message: fmt.Sprintf("Transfer is in state %s and cannot be funded", t.Status)})

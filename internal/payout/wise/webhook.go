@@ -46,9 +46,14 @@ type webhookBody struct {
 // ParseWebhook verifies the X-Signature-SHA256 header (base64 RSA PKCS #1
 // v1.5 SHA-256 signature over the raw body, by the configured Wise key) and
 // reads a transfers#state-change delivery: current_state
-// "outgoing_payment_sent" is payout.StatePaid; "funds_refunded",
-// "bounced_back" and "cancelled" are payout.StateFailed with the state as
-// Reason; any other state, event type or a test delivery gives State "".
+// "outgoing_payment_sent" is payout.StatePaid; "bounced_back" and
+// "funds_refunded" are payout.StateReversed with the state as Reason (Wise's
+// transfer statuses: after outgoing_payment_sent the money can still come
+// back — bounced_back, then funds_refunded to the sender —; the payout
+// service reverses a paid payout and fails one not yet paid, so a refund
+// before sending fails the payout as before), with the zero Amount (all of
+// it: Wise returns the whole transfer); "cancelled" is payout.StateFailed;
+// any other state, event type or a test delivery gives State "".
 // Event.ID is X-Delivery-Id, or if absent "<transfer id>:<state>:<occurred
 // at>"; Event.Ref is the transfer id in decimal; PayoutID is empty (Wise does
 // not echo the customerTransactionId).
@@ -78,10 +83,13 @@ func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error
 	if ev.ID == "" {
 		ev.ID = ev.Ref + ":" + state + ":" + w.Data.OccurredAt
 	}
-	switch {
-	case state == stateSent:
+	switch state {
+	case stateSent:
 		ev.State = payout.StatePaid
-	case failedStates[state]:
+	case stateBounced, stateRefunded:
+		ev.State = payout.StateReversed
+		ev.Reason = state
+	case stateCancelled:
 		ev.State = payout.StateFailed
 		ev.Reason = state
 	}

@@ -128,7 +128,9 @@ func FuzzParseWebhook(f *testing.F) {
 		switch raw.Data.CurrentState {
 		case "outgoing_payment_sent":
 			want.State = payout.StatePaid
-		case "funds_refunded", "bounced_back", "cancelled":
+		case "funds_refunded", "bounced_back":
+			want.State, want.Reason = payout.StateReversed, raw.Data.CurrentState
+		case "cancelled":
 			want.State, want.Reason = payout.StateFailed, raw.Data.CurrentState
 		}
 		if ev.State != want.State || ev.Reason != want.Reason {

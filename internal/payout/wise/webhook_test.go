@@ -21,8 +21,10 @@ func TestParseWebhookStates(t *testing.T) {
 		state, wantState, wantReason string
 	}{
 		{"outgoing_payment_sent", payout.StatePaid, ""},
-		{"funds_refunded", payout.StateFailed, "funds_refunded"},
-		{"bounced_back", payout.StateFailed, "bounced_back"},
+		// The money came back (issue 14, item 5): the service reverses a
+		// paid payout and fails one not yet paid.
+		{"funds_refunded", payout.StateReversed, "funds_refunded"},
+		{"bounced_back", payout.StateReversed, "bounced_back"},
 		{"cancelled", payout.StateFailed, "cancelled"},
 		{"processing", "", ""},
 		{"funds_converted", "", ""},

@@ -3,9 +3,13 @@ package wise
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -14,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +54,15 @@ type Config struct {
 	// WebhookPublicKeyPEM is Wise's webhook signing key (PKIX "PUBLIC KEY"
 	// or PKCS #1 "RSA PUBLIC KEY" PEM). Required.
 	WebhookPublicKeyPEM string
+	// SCAPrivateKeyPEM is the operator's private key (RSA, PKCS #1 "RSA
+	// PRIVATE KEY" or PKCS #8 "PRIVATE KEY" PEM) whose public key is
+	// uploaded to Wise, to sign the one-time token of strong customer
+	// authentication (see the package doc). SCAPrivateKeyFile names a file
+	// holding it; when both are empty, the file named by
+	// PAYPER_WISE_SCA_PRIVATE_KEY_FILE is read, if set. Without a key, a
+	// funding Wise answers with an SCA challenge fails with
+	// payout.ErrActionRequired.
+	SCAPrivateKeyPEM, SCAPrivateKeyFile string
 	// HTTP defaults to a client with a 30 s timeout.
 	HTTP *http.Client
 	// Sleep waits between retries; it defaults to a timer that stops early
@@ -63,6 +77,7 @@ type Provider struct {
 	profileID int64
 	base      string
 	pub       *rsa.PublicKey
+	scaKey    *rsa.PrivateKey
 	http      *http.Client
 	sleep     func(ctx context.Context, d time.Duration) error
 }
@@ -91,7 +106,12 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wise: config: WebhookPublicKeyPEM: %w", err)
 	}
+	scaKey, err := loadSCAKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{
+		scaKey:    scaKey,
 		token:     cfg.APIToken,
 		profileID: cfg.ProfileID,
 		base:      strings.TrimRight(base, "/"),
@@ -106,6 +126,78 @@ func New(cfg Config) (*Provider, error) {
 		p.sleep = sleepCtx
 	}
 	return p, nil
+}
+
+// EnvSCAPrivateKeyFile names the file of the SCA signing key when
+// Config.SCAPrivateKeyPEM and SCAPrivateKeyFile are empty.
+const EnvSCAPrivateKeyFile = "PAYPER_WISE_SCA_PRIVATE_KEY_FILE"
+
+// loadSCAKey returns cfg's SCA signing key, nil when none is configured.
+func loadSCAKey(cfg Config) (*rsa.PrivateKey, error) {
+	pemText, file := cfg.SCAPrivateKeyPEM, cfg.SCAPrivateKeyFile
+	if pemText == "" && file == "" {
+		file = os.Getenv(EnvSCAPrivateKeyFile)
+	}
+	if pemText == "" && file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("wise: config: SCA private key: %w", err)
+		}
+		pemText = string(b)
+	}
+	if pemText == "" {
+		return nil, nil
+	}
+	k, err := parsePrivateKey(pemText)
+	if err != nil {
+		return nil, fmt.Errorf("wise: config: SCA private key: %w", err)
+	}
+	return k, nil
+}
+
+func parsePrivateKey(s string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	var k *rsa.PrivateKey
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		var err error
+		if k, err = x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+			return nil, fmt.Errorf("parse RSA private key: %w", err)
+		}
+	case "PRIVATE KEY":
+		pk, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse private key: %w", err)
+		}
+		rk, ok := pk.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("the key is a %T, not RSA (Wise takes RSA keys only)", pk)
+		}
+		k = rk
+	default:
+		return nil, fmt.Errorf("PEM block %q is not a private key", block.Type)
+	}
+	if k.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("the key has %d bits; Wise requires at least 2048", k.N.BitLen())
+	}
+	return k, nil
+}
+
+// SignOneTimeToken signs Wise's one-time token as "Personal Token SCA"
+// documents: the SHA-256 of the token's bytes signed with RSA (PKCS #1
+// v1.5), base64 — what `printf '<token>' | openssl sha256 -sign
+// private.pem | base64` prints
+// (https://docs.wise.com/api-docs/features/strong-customer-authentication-2fa/personal-token-sca).
+func SignOneTimeToken(k *rsa.PrivateKey, ott string) (string, error) {
+	sum := sha256.Sum256([]byte(ott))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", fmt.Errorf("sign the one-time token: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -241,53 +333,116 @@ const (
 	codeInvalidState      = "transfer.invalid-state"
 )
 
+// progress is what Send made for a payout (payout.Transfer.Progress), so
+// a retry reuses it: Wise's ids of the quote, the recipient and the transfer.
+type progress struct {
+	Quote    string `json:"quote,omitempty"`
+	Account  int64  `json:"account,omitempty"`
+	Transfer int64  `json:"transfer,omitempty"`
+}
+
 // Send quotes t.Amount, creates the recipient from t.Destination (a Recipient
 // as JSON), creates the transfer with customerTransactionId =
 // CustomerTransactionID(t.PayoutID) and funds it from the Wise balance. It
 // returns Sent{Ref: the Wise transfer id}, Paid only if Wise already reports
 // the transfer outgoing_payment_sent (a retry after delivery).
 //
-// A retry with the same PayoutID gets the same transfer back and funds it at
-// most once. Errors (wrapped): payout.ErrRejected for a bad transfer or
-// destination (with the *errs.Error naming the fields), Wise validation
-// errors (naming Wise's codes, paths and messages), insufficient balance, or
-// a transfer Wise already cancelled or refunded; payout.ErrUnavailable when
-// 429, 5xx or network errors outlast the retries or ctx ends; a plain error
-// for anything else (e.g. a wrong token, an unreadable answer, a payout id
-// already used for a different amount).
+// Each id is recorded through t.Record as soon as Wise answers it, and a
+// retry (t.Progress) reuses the quote, the recipient and the transfer
+// already made rather than making new ones (a new quote only when Wise
+// refuses the old one for a transfer not made yet, e.g. expired). Creating
+// the transfer again with the same customerTransactionId returns the same
+// transfer, so it is funded at most once. Funding that Wise answers with a
+// strong customer authentication challenge (403, x-2fa-approval) is retried
+// with the one-time token signed by the configured key; with no key (or a
+// signature Wise refuses) Send returns payout.ErrActionRequired and the
+// transfer's Ref: nothing was paid.
+//
+// Errors (wrapped), with Sent.Ref set once the transfer exists:
+// payout.ErrRejected for a bad transfer or destination (with the
+// *errs.Error naming the fields), Wise validation errors (naming Wise's
+// codes, paths and messages), insufficient balance, or a transfer Wise
+// already cancelled or refunded; payout.ErrUnavailable when 429, 5xx or
+// network errors outlast the retries or ctx ends; payout.ErrActionRequired
+// as above; a plain error for anything else (e.g. a wrong token, an
+// unreadable answer or progress, a payout id already used for a different
+// amount, t.Record failing).
 func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, error) {
 	amount, rcpt, err := checkTransfer(t)
 	if err != nil {
 		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w: %w", t.PayoutID, payout.ErrRejected, err)
 	}
 	cur := string(t.Amount.Currency)
-
-	var q quoteAnswer
-	err = p.call(ctx, "create quote", fmt.Sprintf("/v3/profiles/%d/quotes", p.profileID),
-		quoteRequest{SourceCurrency: cur, TargetCurrency: cur, SourceAmount: json.Number(amount)}, &q)
-	if err != nil {
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+	var pr progress
+	if t.Progress != "" {
+		if err := json.Unmarshal([]byte(t.Progress), &pr); err != nil {
+			return payout.Sent{}, fmt.Errorf("wise: payout %s: progress %q: %w", t.PayoutID, t.Progress, err)
+		}
 	}
-	if q.ID == "" {
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: create quote: the answer has no id", t.PayoutID)
+	record := func() error {
+		if t.Record == nil {
+			return nil
+		}
+		b, err := json.Marshal(pr)
+		if err != nil {
+			return fmt.Errorf("wise: payout %s: encode progress: %w", t.PayoutID, err)
+		}
+		if err := t.Record(ctx, string(b)); err != nil {
+			return fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+		}
+		return nil
 	}
-
-	var acct accountAnswer
-	if err := p.call(ctx, "create recipient", "/v1/accounts", recipientBody(rcpt, p.profileID), &acct); err != nil {
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+	quote := func() error {
+		var q quoteAnswer
+		err := p.call(ctx, "create quote", fmt.Sprintf("/v3/profiles/%d/quotes", p.profileID),
+			quoteRequest{SourceCurrency: cur, TargetCurrency: cur, SourceAmount: json.Number(amount)}, &q)
+		if err != nil {
+			return fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+		}
+		if q.ID == "" {
+			return fmt.Errorf("wise: payout %s: create quote: the answer has no id", t.PayoutID)
+		}
+		pr.Quote = q.ID
+		return record()
 	}
-	if acct.ID <= 0 {
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: create recipient: the answer has no id", t.PayoutID)
+	if pr.Quote == "" {
+		if err := quote(); err != nil {
+			return payout.Sent{}, err
+		}
+	}
+	if pr.Account <= 0 {
+		var acct accountAnswer
+		if err := p.call(ctx, "create recipient", "/v1/accounts", recipientBody(rcpt, p.profileID), &acct); err != nil {
+			return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
+		}
+		if acct.ID <= 0 {
+			return payout.Sent{}, fmt.Errorf("wise: payout %s: create recipient: the answer has no id", t.PayoutID)
+		}
+		pr.Account = acct.ID
+		if err := record(); err != nil {
+			return payout.Sent{}, err
+		}
 	}
 
 	ctid := CustomerTransactionID(t.PayoutID)
 	var tr transferAnswer
-	err = p.call(ctx, "create transfer", "/v1/transfers", transferRequest{
-		TargetAccount:         acct.ID,
-		QuoteUUID:             q.ID,
-		CustomerTransactionID: ctid,
-		Details:               transferDetails{Reference: t.Reference},
-	}, &tr)
+	create := func() error {
+		return p.call(ctx, "create transfer", "/v1/transfers", transferRequest{
+			TargetAccount:         pr.Account,
+			QuoteUUID:             pr.Quote,
+			CustomerTransactionID: ctid,
+			Details:               transferDetails{Reference: t.Reference},
+		}, &tr)
+	}
+	err = create()
+	var ae *APIError
+	if err != nil && pr.Transfer == 0 && errors.As(err, &ae) && ae.HasPath("quoteUuid") && t.Progress != "" {
+		// The quote of an earlier attempt is refused (expired): one new one.
+		if err := quote(); err != nil {
+			return payout.Sent{}, err
+		}
+		err = create()
+	}
 	if err != nil {
 		return payout.Sent{}, fmt.Errorf("wise: payout %s: %w", t.PayoutID, err)
 	}
@@ -295,15 +450,21 @@ func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, er
 		return payout.Sent{}, fmt.Errorf("wise: payout %s: create transfer: %w", t.PayoutID, err)
 	}
 	sent := payout.Sent{Ref: strconv.FormatInt(tr.ID, 10)}
+	if pr.Transfer != tr.ID {
+		pr.Transfer = tr.ID
+		if err := record(); err != nil {
+			return sent, err
+		}
+	}
 	switch {
 	case failedStates[tr.Status]:
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: transfer %d is %s: %w", t.PayoutID, tr.ID, tr.Status, payout.ErrRejected)
+		return sent, fmt.Errorf("wise: payout %s: transfer %d is %s: %w", t.PayoutID, tr.ID, tr.Status, payout.ErrRejected)
 	case tr.Status == stateSent:
 		sent.Paid = true
 		return sent, nil
 	}
 	if err := p.fund(ctx, tr.ID); err != nil {
-		return payout.Sent{}, fmt.Errorf("wise: payout %s: transfer %d: %w", t.PayoutID, tr.ID, err)
+		return sent, fmt.Errorf("wise: payout %s: transfer %d: %w", t.PayoutID, tr.ID, err)
 	}
 	return sent, nil
 }
@@ -430,6 +591,16 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// HasPath reports whether one of e's problems is about the field path.
+func (e *APIError) HasPath(path string) bool {
+	for _, pr := range e.Problems {
+		if strings.EqualFold(pr.Path, path) {
+			return true
+		}
+	}
+	return false
+}
+
 // HasCode reports whether one of e's problems has the code.
 func (e *APIError) HasCode(code string) bool {
 	for _, pr := range e.Problems {
@@ -482,7 +653,7 @@ func (p *Provider) call(ctx context.Context, op, path string, in, out any) error
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: %w: %w", op, payout.ErrUnavailable, err)
 		}
-		wait, err := p.try(ctx, op, path, body, out)
+		wait, err := p.try(ctx, op, path, body, out, nil)
 		if err == nil {
 			return nil
 		}
@@ -503,9 +674,22 @@ func (p *Provider) call(ctx context.Context, op, path string, in, out any) error
 	return fmt.Errorf("%w: %d attempts: %w", payout.ErrUnavailable, maxAttempts, last)
 }
 
-// try makes one request. wait < 0: the error is final; otherwise the call
-// may be retried after wait (0: the default backoff).
-func (p *Provider) try(ctx context.Context, op, path string, body []byte, out any) (wait time.Duration, err error) {
+// Strong customer authentication headers (Wise's "One Time Token" and
+// "Personal Token SCA" pages): a protected call answers 403 with
+// x-2fa-approval (the one-time token) and x-2fa-approval-result: REJECTED;
+// the call is made again with x-2fa-approval and X-Signature, the token
+// signed (SignOneTimeToken).
+const (
+	headerApproval       = "X-2fa-Approval"
+	headerApprovalResult = "X-2fa-Approval-Result"
+	headerSignature      = "X-Signature"
+)
+
+// try makes one request (with the SCA headers sca, when not nil). wait < 0:
+// the error is final; otherwise the call may be retried after wait (0: the
+// default backoff). An SCA challenge is answered once, at once, by signing
+// its one-time token with the configured key.
+func (p *Provider) try(ctx context.Context, op, path string, body []byte, out any, sca http.Header) (wait time.Duration, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
 	if err != nil {
 		return -1, fmt.Errorf("%s: %w", op, err)
@@ -513,6 +697,9 @@ func (p *Provider) try(ctx context.Context, op, path string, body []byte, out an
 	req.Header.Set("Authorization", "Bearer "+p.token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	for k, v := range sca {
+		req.Header[k] = v
+	}
 	resp, err := p.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
@@ -536,11 +723,27 @@ func (p *Provider) try(ctx context.Context, op, path string, body []byte, out an
 			return -1, ae // the caller decides
 		}
 		return -1, fmt.Errorf("%w: %w", payout.ErrRejected, ae)
-	case s == http.StatusForbidden && resp.Header.Get("X-2fa-Approval") != "":
+	case s == http.StatusForbidden && resp.Header.Get(headerApproval) != "":
+		ott := resp.Header.Get(headerApproval)
 		ae := parseAPIError(op, s, raw)
-		ae.Problems = append(ae.Problems, Problem{Code: "sca_required",
-			Message: "Wise asks for strong customer authentication, which this client does not perform"})
-		return -1, ae
+		switch {
+		case sca != nil:
+			ae.Problems = append(ae.Problems, Problem{Code: "sca_signature_refused",
+				Message: "Wise refused the signed one-time token: is the public key of the configured SCA key uploaded to Wise?"})
+			return -1, fmt.Errorf("%w: %w", payout.ErrActionRequired, ae)
+		case p.scaKey == nil:
+			ae.Problems = append(ae.Problems, Problem{Code: "sca_required",
+				Message: "Wise asks for strong customer authentication and no signing key is configured (" + EnvSCAPrivateKeyFile + "); nothing was paid"})
+			return -1, fmt.Errorf("%w: %w", payout.ErrActionRequired, ae)
+		}
+		sig, err := SignOneTimeToken(p.scaKey, ott)
+		if err != nil {
+			return -1, fmt.Errorf("%s: %w", op, err)
+		}
+		h := http.Header{}
+		h.Set(headerApproval, ott)
+		h.Set(headerSignature, sig)
+		return p.try(ctx, op, path, body, out, h)
 	default:
 		return -1, parseAPIError(op, s, raw)
 	}
