@@ -12,6 +12,7 @@ import (
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/store/storetest"
+	"pgregory.net/rapid"
 )
 
 // recorded reads a recorded webhook payload of the order intake
@@ -169,5 +170,89 @@ func TestProvidersEndToEnd(t *testing.T) {
 			t.Fatalf("redeliveries changed money:\n%s\n%s", state, again)
 		}
 		check()
+	})
+}
+
+// TestMultiCurrencyRefundsProperty (item 3): any Shopify order paid in CAD
+// in an EUR shop, refunded in up to three parts as Shopify writes them
+// (items in both currencies, a shipping refund or a refund discrepancy as
+// an adjustment, transactions in CAD), leaves its conversion refunded by
+// exactly the parts' shop money, clamped at the order, and paying
+// floor(10 %) of what is left and the CPA unless nothing is; the escrow
+// spent is what the conversions stand paid and the audit holds.
+func TestMultiCurrencyRefundsProperty(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL)
+		c := w.campaign("Serum", 100_000*eur, campaign.Performance{CommissionBps: 1000, CPA: 2 * eur}, "anna")
+		if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, c.ID, attrib.CodeDraft{CreatorID: w.creators["anna"].SubjectID, Code: "ANNA"}); err != nil {
+			t.Fatal(err)
+		}
+		shop := w.store(orders.StoreDraft{Platform: orders.Shopify, ShopDomain: "amounts.myshopify.com", WebhookSecret: shopSecret})
+		cents := func(n int64) string { return money.FormatMicros(n * (eur / 100)) }
+		set := func(eurCents, cadCents int64) string {
+			return fmt.Sprintf(`{"shop_money":{"amount":%q,"currency_code":"EUR"},"presentment_money":{"amount":%q,"currency_code":"CAD"}}`,
+				cents(eurCents), cents(cadCents))
+		}
+		deliver := func(rt *rapid.T, topic, id string, body []byte) {
+			rc, err := w.env.App.Orders.Receive(w.ctx, orders.Shopify, shop.ID, shopifyDelivery(topic, id, body), body)
+			if err != nil || rc.Outcome != orders.OutcomeProcessed {
+				rt.Fatalf("%s %s: %+v, %v\n%s", topic, id, rc, err, body)
+			}
+		}
+		n := 0
+		rapid.Check(t, func(rt *rapid.T) {
+			n++
+			oid := fmt.Sprint(6_000_000 + n)
+			eurCents := rapid.Int64Range(1, 500_000).Draw(rt, "eur_cents")
+			cadCents := rapid.Int64Range(1, 800_000).Draw(rt, "cad_cents")
+			order := fmt.Appendf(nil, `{"id":%s,"created_at":"2026-11-02T08:00:00Z","updated_at":"2026-11-02T08:00:00Z","currency":"EUR",
+				"presentment_currency":"CAD","total_price":%q,"total_price_set":%s,"financial_status":"paid","discount_codes":[{"code":"anna"}]}`,
+				oid, cents(eurCents), set(eurCents, cadCents))
+			deliver(rt, "orders/paid", "o-"+oid, order)
+			var refundedCents int64
+			for i := range rapid.IntRange(0, 3).Draw(rt, "refunds") {
+				// Items worth a share of the order, less (discrepancy) or
+				// plus (shipping) an adjustment.
+				itemEUR := rapid.Int64Range(1, eurCents).Draw(rt, "item_eur")
+				itemCAD := rapid.Int64Range(1, cadCents).Draw(rt, "item_cad")
+				adjEUR := rapid.Int64Range(-itemEUR/2, itemEUR-1).Draw(rt, "adj_eur")
+				adjCAD := rapid.Int64Range(-itemCAD/2, itemCAD-1).Draw(rt, "adj_cad")
+				kind := "refund_discrepancy"
+				if adjEUR < 0 {
+					kind = "shipping_refund"
+				}
+				body := fmt.Appendf(nil, `{"id":%d,"order_id":%s,"refund_line_items":[{"subtotal_set":%s,"total_tax_set":%s}],
+					"order_adjustments":[{"kind":%q,"amount_set":%s,"tax_amount_set":%s}],
+					"transactions":[{"kind":"refund","status":"success","amount":%q,"currency":"CAD"}]}`,
+					i+1, oid, set(itemEUR, itemCAD), set(0, 0), kind, set(adjEUR, adjCAD), set(0, 0), cents(itemCAD-adjCAD))
+				deliver(rt, "refunds/create", fmt.Sprintf("r-%s-%d", oid, i), body)
+				refundedCents += itemEUR - adjEUR
+			}
+			var got attrib.Conversion
+			for _, x := range w.conversions(c.ID) {
+				if x.ExternalID == oid {
+					got = x
+				}
+			}
+			amount := eurCents * (eur / 100)
+			refunded := min(refundedCents*(eur/100), amount)
+			wantCPA := int64(2 * eur)
+			if refunded == amount {
+				wantCPA = 0
+			}
+			if got.Amount != money.New(amount, money.EUR) || got.Refunded.Micros != refunded ||
+				got.Commission != money.New((amount-refunded)/10, money.EUR) || got.CPA != money.New(wantCPA, money.EUR) {
+				rt.Fatalf("order %s of %d EUR cents refunded %d: conversion %+v; want refunded %d commission %d cpa %d",
+					oid, eurCents, refundedCents, got, refunded, (amount-refunded)/10, wantCPA)
+			}
+		})
+		var standing int64
+		for _, cv := range w.conversions(c.ID) {
+			standing += cv.Commission.Micros + cv.CPA.Micros
+		}
+		if st, err := w.env.App.Ledger.Escrow(w.ctx, c.ID); err != nil || st.Spent != standing {
+			t.Errorf("escrow %+v (%v), conversions stand paid %d", st, err, standing)
+		}
+		w.audit()
 	})
 }
