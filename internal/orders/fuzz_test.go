@@ -124,10 +124,10 @@ func checkParsed(t *testing.T, platform, topic string, body []byte) {
 	}
 }
 
-var shopifyTopics = []string{orders.TopicShopifyOrderCreate, orders.TopicShopifyOrderPaid, orders.TopicShopifyRefund}
+var shopifyTopics = []string{orders.TopicShopifyOrderCreate, orders.TopicShopifyOrderPaid, orders.TopicShopifyRefund, orders.TopicShopifyOrderCancelled}
 
 // FuzzShopifyWebhook feeds Shopify payloads (orders/create, orders/paid,
-// refunds/create by topic%3) to the real parsers (checkParsed) and, outside
+// refunds/create, orders/cancelled by topic%4) to the real parsers (checkParsed) and, outside
 // fuzzing workers, as signed deliveries through Receive on SQLite with the
 // fixture order stored (checkReceipt).
 func FuzzShopifyWebhook(f *testing.F) {
@@ -137,6 +137,17 @@ func FuzzShopifyWebhook(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(uint8(i), b)
+	}
+	for _, seed := range []struct {
+		topic uint8
+		name  string
+	}{{1, "shopify_multicurrency_order.json"}, {2, "shopify_multicurrency_refund_full.json"}, {2, "shopify_multicurrency_refund_partial.json"},
+		{2, "shopify_refunds_create_no_transactions.json"}, {3, "shopify_orders_cancelled.json"}} {
+		b, err := readFixture(seed.name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(seed.topic, b)
 	}
 	f.Add(uint8(2), []byte(`{"id":77,"order_id":820982911946154508,"transactions":[{"kind":"refund","amount":"-50.00","currency":"EUR","status":"success"}]}`))
 	f.Add(uint8(0), []byte(`{"id":5,"currency":"EUR","total_price":"-10.00"}`))
