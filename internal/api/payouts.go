@@ -54,9 +54,9 @@ func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request, p identit
 func (s *Server) listPayouts(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	state := r.URL.Query().Get("state")
 	switch state {
-	case "", payout.StateRequested, payout.StateProcessing, payout.StatePaid, payout.StateFailed, payout.StateCanceled:
+	case "", payout.StateRequested, payout.StateProcessing, payout.StatePaid, payout.StateFailed, payout.StateCanceled, payout.StateReversed:
 	default:
-		return errs.Invalidf("state", "invalid", "state must be requested, processing, paid, failed or canceled")
+		return errs.Invalidf("state", "invalid", "state must be requested, processing, paid, failed, canceled or reversed")
 	}
 	if r.URL.Path == "/v1/admin/payouts" && !p.IsAdmin() {
 		return errs.E(errs.Forbidden, "forbidden", "only the operator lists every payout")
