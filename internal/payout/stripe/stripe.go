@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v84"
@@ -40,8 +41,16 @@ const maxIdempotencyKey = 255
 type Config struct {
 	// SecretKey is the platform's API key (sk_live_…, sk_test_…).
 	SecretKey string
-	// WebhookSecret is the signing secret of the webhook endpoint (whsec_…).
+	// WebhookSecret is the signing secret of the webhook endpoint (whsec_…)
+	// listening to the platform's own events (transfer.*).
 	WebhookSecret string
+	// ConnectWebhookSecret, optional, is the signing secret of a Connect
+	// endpoint (one made with connect=true), which alone receives the events
+	// of connected accounts (account.updated, a creator's payout.failed),
+	// each endpoint signing with its own secret
+	// (https://docs.stripe.com/connect/webhooks). A delivery signed with
+	// either secret is accepted.
+	ConnectWebhookSecret string
 	// BaseURL is the API's address: Stripe's when empty; tests point it at
 	// stripe-mock or a fake.
 	BaseURL string
@@ -51,14 +60,23 @@ type Config struct {
 	// Clock tells the time webhook timestamps are checked against;
 	// time.Now when nil.
 	Clock func() time.Time
+	// PlatformCountry is the ISO 3166-1 alpha-2 country of the platform's
+	// own Stripe account (e.g. from PAYPER_STRIPE_PLATFORM_COUNTRY). A
+	// creator in another country gets a connected account under the
+	// recipient service agreement (see CreateAccount). When empty it is read
+	// once from Stripe (GET /v1/account) on the first CreateAccount.
+	PlatformCountry string
 }
 
 // Provider is the Stripe Connect payout provider. It is safe for concurrent
 // use.
 type Provider struct {
-	api           *stripego.Client
-	webhookSecret string
-	clock         func() time.Time
+	api            *stripego.Client
+	webhookSecrets []string // WebhookSecret, then ConnectWebhookSecret if set
+	clock          func() time.Time
+
+	mu              sync.Mutex
+	platformCountry string // configured, or read from Stripe once
 }
 
 var _ payout.Provider = (*Provider)(nil)
@@ -87,6 +105,14 @@ func New(cfg Config) (*Provider, error) {
 	if clock == nil {
 		clock = time.Now
 	}
+	secrets := []string{cfg.WebhookSecret}
+	if cfg.ConnectWebhookSecret != "" && cfg.ConnectWebhookSecret != cfg.WebhookSecret {
+		secrets = append(secrets, cfg.ConnectWebhookSecret)
+	}
+	platform := strings.ToUpper(strings.TrimSpace(cfg.PlatformCountry))
+	if platform != "" && !isCountry(platform) {
+		return nil, fmt.Errorf("stripe: config: PlatformCountry %q is not a two-letter ISO 3166-1 code", cfg.PlatformCountry)
+	}
 	backends := stripego.NewBackendsWithConfig(&stripego.BackendConfig{
 		URL:               stripego.String(strings.TrimRight(base, "/")),
 		HTTPClient:        cfg.HTTP,
@@ -95,10 +121,44 @@ func New(cfg Config) (*Provider, error) {
 		LeveledLogger:     &stripego.LeveledLogger{Level: stripego.LevelNull},
 	})
 	return &Provider{
-		api:           stripego.NewClient(cfg.SecretKey, stripego.WithBackends(backends)),
-		webhookSecret: cfg.WebhookSecret,
-		clock:         clock,
+		api:             stripego.NewClient(cfg.SecretKey, stripego.WithBackends(backends)),
+		webhookSecrets:  secrets,
+		clock:           clock,
+		platformCountry: platform,
 	}, nil
+}
+
+// isCountry reports whether s looks like an ISO 3166-1 alpha-2 code: two
+// upper-case ASCII letters.
+func isCountry(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+// PlatformCountry returns the country of the platform's Stripe account:
+// Config.PlatformCountry, or else the country Stripe gives for the account
+// of the API key (GET /v1/account), read once and kept. On failure it
+// returns "" and an error wrapping payout.ErrUnavailable when Stripe cannot
+// be reached or answers 429/5xx, or a plain one (a refused API key, an
+// answer without a country).
+func (p *Provider) PlatformCountry(ctx context.Context) (string, error) {
+	p.mu.Lock()
+	c := p.platformCountry
+	p.mu.Unlock()
+	if c != "" {
+		return c, nil
+	}
+	acct, err := p.api.V1Accounts.Retrieve(ctx, &stripego.AccountRetrieveParams{})
+	if err != nil {
+		return "", fmt.Errorf("stripe: read the platform account's country: %w", classify(err, nil))
+	}
+	c = strings.ToUpper(acct.Country)
+	if !isCountry(c) {
+		return "", fmt.Errorf("stripe: the platform account %s has no country (%q); set PlatformCountry", acct.ID, acct.Country)
+	}
+	p.mu.Lock()
+	p.platformCountry = c
+	p.mu.Unlock()
+	return c, nil
 }
 
 // Name returns payout.ProviderStripe. It cannot fail.
@@ -114,20 +174,53 @@ func (p *Provider) SupportsCurrency(c money.Currency) bool { return c.Valid() }
 // Retrying with the same arguments within Stripe's 24 h idempotency window
 // returns the same account.
 //
-// On failure it returns "" and an error: a plain one for invalid arguments
-// or a request Stripe refuses (with Stripe's message), one wrapping
-// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx.
+// A creator in the platform's country (see PlatformCountry) gets an account
+// under Stripe's default, full service agreement, asking for the transfers
+// capability. A creator in another country gets one under the recipient
+// service agreement (tos_acceptance[service_agreement]=recipient), asking
+// for the transfers capability only, never card_payments, which recipient
+// accounts cannot have: Stripe makes cross-border payouts only to accounts
+// under the recipient agreement, and an agreement cannot be changed once
+// accepted (https://docs.stripe.com/connect/service-agreement-types,
+// https://docs.stripe.com/connect/cross-border-payouts "Limitations").
+//
+// On failure it returns "" and an error: one wrapping payout.ErrInvalid (a
+// *payout.InvalidError naming the field, with Stripe's message and param)
+// for invalid arguments or a request Stripe refuses as invalid (400
+// invalid_request_error: a country it does not support…), one wrapping
+// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx,
+// or a plain one otherwise (a refused API key).
 func (p *Provider) CreateAccount(ctx context.Context, creatorID, country, email string) (string, error) {
 	if creatorID == "" {
 		return "", errors.New("stripe: create account: creator id is required")
 	}
-	if len(country) != 2 {
-		return "", fmt.Errorf("stripe: create account: country %q is not a two-letter ISO code", country)
-	}
 	country = strings.ToUpper(country)
-	if !strings.Contains(email, "@") {
-		return "", fmt.Errorf("stripe: create account: email %q is not an email address", email)
+	if !isCountry(country) {
+		return "", fmt.Errorf("stripe: create account: %w", &payout.InvalidError{Field: "country",
+			Message: fmt.Sprintf("%q is not a two-letter ISO 3166-1 code", country)})
 	}
+	if !strings.Contains(email, "@") {
+		return "", fmt.Errorf("stripe: create account: %w", &payout.InvalidError{Field: "email",
+			Message: fmt.Sprintf("%q is not an email address", email)})
+	}
+	platform, err := p.PlatformCountry(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stripe: create account: %w", err)
+	}
+	params := accountParams(creatorID, country, email, platform)
+	acct, err := p.api.V1Accounts.Create(ctx, params)
+	if err != nil {
+		return "", fmt.Errorf("stripe: create account: %w", classifyInvalid(err))
+	}
+	if acct.ID == "" {
+		return "", errors.New("stripe: create account: the answer has no account id")
+	}
+	return acct.ID, nil
+}
+
+// accountParams builds the request for a creator's account in country made
+// by a platform in platform (both upper case), with its idempotency key.
+func accountParams(creatorID, country, email, platform string) *stripego.AccountCreateParams {
 	params := &stripego.AccountCreateParams{
 		Type:    stripego.String(string(stripego.AccountTypeExpress)),
 		Country: stripego.String(country),
@@ -136,17 +229,17 @@ func (p *Provider) CreateAccount(ctx context.Context, creatorID, country, email 
 			Transfers: &stripego.AccountCreateCapabilitiesTransfersParams{Requested: stripego.Bool(true)},
 		},
 	}
+	agreement := string(stripego.AccountTOSAcceptanceServiceAgreementFull) // Stripe's default: not sent
+	if country != platform {
+		agreement = string(stripego.AccountTOSAcceptanceServiceAgreementRecipient)
+		params.TOSAcceptance = &stripego.AccountCreateTOSAcceptanceParams{ServiceAgreement: stripego.String(agreement)}
+	}
 	params.AddMetadata("creator_id", creatorID)
-	sum := sha256.Sum256([]byte(creatorID + "\x00" + country + "\x00" + email))
+	// The agreement is in the key: the same creator asked for under another
+	// platform country is another request, not a replay.
+	sum := sha256.Sum256([]byte(creatorID + "\x00" + country + "\x00" + email + "\x00" + agreement))
 	params.SetIdempotencyKey("account:" + hex.EncodeToString(sum[:16]))
-	acct, err := p.api.V1Accounts.Create(ctx, params)
-	if err != nil {
-		return "", fmt.Errorf("stripe: create account: %w", classify(err, nil))
-	}
-	if acct.ID == "" {
-		return "", errors.New("stripe: create account: the answer has no account id")
-	}
-	return acct.ID, nil
+	return params
 }
 
 // OnboardingLink returns the URL of a new account link the creator opens to
@@ -154,16 +247,19 @@ func (p *Provider) CreateAccount(ctx context.Context, creatorID, country, email 
 // creator to returnURL when done and to refreshURL when the link has expired
 // or was used already; refreshURL should make a new link.
 //
-// On failure it returns "" and an error: a plain one for invalid arguments
-// or a request Stripe refuses (an unknown account…), one wrapping
-// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx.
+// On failure it returns "" and an error: one wrapping payout.ErrInvalid (a
+// *payout.InvalidError naming the field) for invalid arguments or a request
+// Stripe refuses as invalid (400 invalid_request_error: an unknown
+// account…), one wrapping payout.ErrUnavailable when Stripe cannot be
+// reached or answers 429/5xx, or a plain one otherwise.
 func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, returnURL string) (string, error) {
 	if !strings.HasPrefix(accountID, "acct_") {
-		return "", fmt.Errorf("stripe: onboarding link: %q is not a connected account id (acct_…)", accountID)
+		return "", fmt.Errorf("stripe: onboarding link: %w", &payout.InvalidError{Field: "account",
+			Message: fmt.Sprintf("%q is not a connected account id (acct_…)", accountID)})
 	}
-	for _, u := range []struct{ name, v string }{{"refresh URL", refreshURL}, {"return URL", returnURL}} {
+	for _, u := range []struct{ field, v string }{{"refresh_url", refreshURL}, {"return_url", returnURL}} {
 		if err := checkURL(u.v); err != nil {
-			return "", fmt.Errorf("stripe: onboarding link: %s: %w", u.name, err)
+			return "", fmt.Errorf("stripe: onboarding link: %w", &payout.InvalidError{Field: u.field, Message: err.Error()})
 		}
 	}
 	link, err := p.api.V1AccountLinks.Create(ctx, &stripego.AccountLinkCreateParams{
@@ -173,7 +269,7 @@ func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, re
 		Type:       stripego.String(string(stripego.AccountLinkTypeAccountOnboarding)),
 	})
 	if err != nil {
-		return "", fmt.Errorf("stripe: onboarding link: %w", classify(err, nil))
+		return "", fmt.Errorf("stripe: onboarding link: %w", classifyInvalid(err))
 	}
 	if link.URL == "" {
 		return "", errors.New("stripe: onboarding link: the answer has no URL")
@@ -350,6 +446,38 @@ func classify(err error, rejected error) error {
 	}
 }
 
+// classifyInvalid is classify for the onboarding calls (accounts, account
+// links): a 400 invalid_request_error is the caller's fault, a
+// *payout.InvalidError (so payout.ErrInvalid) naming the field at fault in
+// payper's terms (see invalidField) with Stripe's message, type, code and
+// param; everything else as classify, with no rejection.
+func classifyInvalid(err error) error {
+	var se *stripego.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusBadRequest && se.Type == stripego.ErrorTypeInvalidRequest {
+		return &apiError{kind: &payout.InvalidError{Field: invalidField(se.Param), Message: describe(se)}, err: se}
+	}
+	return classify(err, nil)
+}
+
+// invalidField names, in payper's terms, the field behind a Stripe param
+// of an account or account link request: country for the country and what
+// follows from it (the service agreement, the capabilities), email,
+// return_url for either URL (payper sends its return URL as both), account
+// for the account; any other param as Stripe names it, "" when Stripe
+// names none.
+func invalidField(param string) string {
+	switch {
+	case param == "country", strings.HasPrefix(param, "tos_acceptance"), strings.HasPrefix(param, "capabilities"):
+		return "country"
+	case param == "email":
+		return "email"
+	case param == "return_url", param == "refresh_url":
+		return "return_url"
+	default:
+		return param
+	}
+}
+
 // apiError is an error answer of Stripe's, classified: it reads as kind (or
 // prefix) followed by Stripe's message, and unwraps to both kind and the
 // *stripe.Error.
@@ -360,6 +488,9 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string {
+	if inv, ok := e.kind.(*payout.InvalidError); ok {
+		return inv.Error() // its message is describe(e.err) already
+	}
 	head := e.prefix
 	if e.kind != nil {
 		head = e.kind.Error()

@@ -447,10 +447,21 @@ func TestSendNoAnswer(t *testing.T) {
 	}
 }
 
+// providerIn returns a Provider for a platform in country ("" : read from
+// Stripe) against baseURL.
+func providerIn(t *testing.T, baseURL, country string) *Provider {
+	t.Helper()
+	p, err := New(Config{SecretKey: fakeKey, WebhookSecret: webhookSecret, BaseURL: baseURL, PlatformCountry: country})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p
+}
+
 func TestCreateAccountRequest(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, answerJSON(200, `{"id":"acct_new","object":"account","type":"express"}`))
-	p := newProvider(t, f.URL, fakeKey)
+	p := providerIn(t, f.URL, "de")
 	id, err := p.CreateAccount(context.Background(), "crt_42", "de", "ana@example.com")
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)
@@ -461,18 +472,36 @@ func TestCreateAccountRequest(t *testing.T) {
 	if _, err := p.CreateAccount(context.Background(), "crt_42", "DE", "ana@example.com"); err != nil {
 		t.Fatalf("CreateAccount again: %v", err)
 	}
-	reqs := f.requests()
-	if len(reqs) != 2 {
-		t.Fatalf("fake got %d requests, want 2", len(reqs))
+	// A creator outside the platform's country: the recipient service
+	// agreement, transfers only
+	// (https://docs.stripe.com/connect/service-agreement-types).
+	if _, err := p.CreateAccount(context.Background(), "crt_43", "US", "bo@example.com"); err != nil {
+		t.Fatalf("CreateAccount in the US: %v", err)
 	}
-	want := url.Values{
+	reqs := f.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("fake got %d requests, want 3 (the platform's country is configured: no GET /v1/account)", len(reqs))
+	}
+	domestic := url.Values{
 		"type":                               {"express"},
 		"country":                            {"DE"},
 		"email":                              {"ana@example.com"},
 		"capabilities[transfers][requested]": {"true"},
 		"metadata[creator_id]":               {"crt_42"},
 	}
-	for _, r := range reqs {
+	crossBorder := url.Values{
+		"type":                               {"express"},
+		"country":                            {"US"},
+		"email":                              {"bo@example.com"},
+		"capabilities[transfers][requested]": {"true"},
+		"tos_acceptance[service_agreement]":  {"recipient"},
+		"metadata[creator_id]":               {"crt_43"},
+	}
+	for i, r := range reqs {
+		want := domestic
+		if i == 2 {
+			want = crossBorder
+		}
 		if r.Method != http.MethodPost || r.Path != "/v1/accounts" {
 			t.Errorf("request %s %s, want POST /v1/accounts", r.Method, r.Path)
 		}
@@ -487,40 +516,135 @@ func TestCreateAccountRequest(t *testing.T) {
 		t.Errorf("the same account asked twice used keys %q and %q, want one", k0, k1)
 	}
 
-	for _, tc := range []struct{ name, creator, country, email string }{
-		{"no creator", "", "DE", "ana@example.com"},
-		{"country name", "crt_42", "Germany", "ana@example.com"},
-		{"no email", "crt_42", "DE", ""},
+	for _, tc := range []struct{ name, creator, country, email, field string }{
+		{"no creator", "", "DE", "ana@example.com", ""},
+		{"country name", "crt_42", "Germany", "ana@example.com", "country"},
+		{"digits for a country", "crt_42", "D1", "ana@example.com", "country"},
+		{"no email", "crt_42", "DE", "", "email"},
 	} {
-		if _, err := p.CreateAccount(context.Background(), tc.creator, tc.country, tc.email); err == nil {
+		_, err := p.CreateAccount(context.Background(), tc.creator, tc.country, tc.email)
+		if err == nil {
 			t.Errorf("%s: CreateAccount succeeded, want an error", tc.name)
+			continue
+		}
+		var inv *payout.InvalidError
+		if tc.field != "" && (!errors.As(err, &inv) || inv.Field != tc.field) {
+			t.Errorf("%s: CreateAccount error %v, want an InvalidError on %s", tc.name, err, tc.field)
 		}
 	}
-	if n := len(f.requests()); n != 2 {
-		t.Errorf("invalid arguments reached Stripe: %d requests, want 2", n)
+	if n := len(f.requests()); n != 3 {
+		t.Errorf("invalid arguments reached Stripe: %d requests, want 3", n)
 	}
 }
 
-func TestAccountErrors(t *testing.T) {
+// TestPlatformCountryFromStripe: without a configured country the
+// platform's is read once from GET /v1/account
+// (https://docs.stripe.com/api/accounts/retrieve), and an account in it is
+// made under the full agreement, one elsewhere under the recipient one.
+func TestPlatformCountryFromStripe(t *testing.T) {
 	t.Parallel()
-	bad := newFake(t, answerJSON(400, `{"error":{"type":"invalid_request_error","message":"Country 'XX' is unknown.","param":"country"}}`))
-	p := newProvider(t, bad.URL, fakeKey)
-	_, err := p.CreateAccount(context.Background(), "crt_42", "XX", "ana@example.com")
-	if err == nil || errors.Is(err, payout.ErrRejected) || errors.Is(err, payout.ErrUnavailable) || !strings.Contains(err.Error(), "Country 'XX' is unknown.") {
-		t.Errorf("CreateAccount refused by Stripe: %v, want a plain error with Stripe's message", err)
+	f := newFake(t, func(w http.ResponseWriter, r request) {
+		if r.Method == http.MethodGet && r.Path == "/v1/account" {
+			io.WriteString(w, `{"id":"acct_platform","object":"account","country":"GB"}`)
+			return
+		}
+		io.WriteString(w, `{"id":"acct_new","object":"account","type":"express"}`)
+	})
+	p := providerIn(t, f.URL, "")
+	for _, c := range []string{"GB", "FR", "gb"} {
+		if _, err := p.CreateAccount(context.Background(), "crt_"+c, c, "ana@example.com"); err != nil {
+			t.Fatalf("CreateAccount(%s): %v", c, err)
+		}
 	}
-	_, err = p.OnboardingLink(context.Background(), "acct_x", "https://payper.example/r", "https://payper.example/d")
-	if err == nil || errors.Is(err, payout.ErrRejected) || errors.Is(err, payout.ErrUnavailable) {
-		t.Errorf("OnboardingLink refused by Stripe: %v, want a plain error", err)
+	var gets, recipients int
+	for _, r := range f.requests() {
+		if r.Method == http.MethodGet {
+			gets++
+		}
+		if r.Form.Get("tos_acceptance[service_agreement]") == "recipient" {
+			recipients++
+			if r.Form.Get("country") != "FR" {
+				t.Errorf("an account in %s under the recipient agreement, for a platform in GB", r.Form.Get("country"))
+			}
+		}
+	}
+	if gets != 1 || recipients != 1 {
+		t.Errorf("%d GET /v1/account and %d recipient accounts, want 1 and 1", gets, recipients)
 	}
 
-	busy := newFake(t, answerJSON(429, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests."}}`))
-	p = newProvider(t, busy.URL, fakeKey)
-	if _, err := p.CreateAccount(context.Background(), "crt_42", "DE", "ana@example.com"); !errors.Is(err, payout.ErrUnavailable) {
-		t.Errorf("CreateAccount rate limited: %v, want ErrUnavailable", err)
+	noCountry := newFake(t, answerJSON(200, `{"id":"acct_platform","object":"account"}`))
+	if _, err := providerIn(t, noCountry.URL, "").CreateAccount(context.Background(), "crt_1", "DE", "ana@example.com"); err == nil {
+		t.Error("CreateAccount with a platform account without a country succeeded")
 	}
-	if _, err := p.OnboardingLink(context.Background(), "acct_x", "https://payper.example/r", "https://payper.example/d"); !errors.Is(err, payout.ErrUnavailable) {
-		t.Errorf("OnboardingLink rate limited: %v, want ErrUnavailable", err)
+	down := newFake(t, answerJSON(503, `{"error":{"type":"api_error","message":"down"}}`))
+	if _, err := providerIn(t, down.URL, "").CreateAccount(context.Background(), "crt_1", "DE", "ana@example.com"); !errors.Is(err, payout.ErrUnavailable) {
+		t.Errorf("CreateAccount with Stripe down: %v, want ErrUnavailable", err)
+	}
+	if _, err := New(Config{SecretKey: fakeKey, WebhookSecret: webhookSecret, PlatformCountry: "Germany"}); err == nil {
+		t.Error("New with PlatformCountry Germany succeeded")
+	}
+}
+
+// TestAccountErrors: a 400 invalid_request_error of Stripe's on the
+// onboarding calls is the caller's fault (payout.ErrInvalid, naming the
+// field); 429, 5xx and no answer are ErrUnavailable; a refused key neither.
+func TestAccountErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		invalid string // the field, "-" for none: not ErrInvalid
+		unavail bool
+		msg     string
+	}{
+		{"unknown country", 400, `{"error":{"type":"invalid_request_error","message":"Country 'XX' is unknown.","param":"country"}}`,
+			"country", false, "Country 'XX' is unknown. (status 400, invalid_request_error, param country"},
+		{"recipient agreement refused", 400, `{"error":{"type":"invalid_request_error","message":"The recipient service agreement is not available in XX.","param":"tos_acceptance[service_agreement]"}}`,
+			"country", false, "param tos_acceptance[service_agreement]"},
+		{"bad email", 400, `{"error":{"type":"invalid_request_error","code":"email_invalid","message":"Invalid email address: ana@","param":"email"}}`,
+			"email", false, "Invalid email address"},
+		{"no param", 400, `{"error":{"type":"invalid_request_error","message":"Something about the request."}}`,
+			"", false, "Something about the request."},
+		{"rate limited", 429, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests."}}`,
+			"-", true, "Too many requests."},
+		{"server error", 500, `{"error":{"type":"api_error","message":"Something went wrong on Stripe's end."}}`,
+			"-", true, "Something went wrong"},
+		{"bad gateway", 502, `<html>502</html>`, "-", true, ""},
+		{"bad key", 401, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****fake"}}`,
+			"-", false, "Invalid API Key"},
+	} {
+		f := newFake(t, answerJSON(tc.status, tc.body))
+		p := providerIn(t, f.URL, "DE")
+		_, err := p.CreateAccount(context.Background(), "crt_42", "XX", "ana@example.com")
+		check := func(call string, err error, field string) {
+			t.Helper()
+			var inv *payout.InvalidError
+			switch {
+			case err == nil:
+				t.Errorf("%s: %s succeeded", tc.name, call)
+			case errors.Is(err, payout.ErrUnavailable) != tc.unavail:
+				t.Errorf("%s: %s: %v; ErrUnavailable %v, want %v", tc.name, call, err, !tc.unavail, tc.unavail)
+			case field == "-" && errors.Is(err, payout.ErrInvalid):
+				t.Errorf("%s: %s: %v is ErrInvalid, want not", tc.name, call, err)
+			case field != "-" && (!errors.Is(err, payout.ErrInvalid) || !errors.As(err, &inv) || inv.Field != field):
+				t.Errorf("%s: %s: %v, want ErrInvalid on field %q", tc.name, call, err, field)
+			case !strings.Contains(err.Error(), tc.msg):
+				t.Errorf("%s: %s: %q does not contain %q", tc.name, call, err, tc.msg)
+			case errors.Is(err, payout.ErrRejected):
+				t.Errorf("%s: %s: %v is ErrRejected: that is for transfers", tc.name, call, err)
+			}
+		}
+		check("CreateAccount", err, tc.invalid)
+		_, err = p.OnboardingLink(context.Background(), "acct_x", "https://payper.example/r", "https://payper.example/d")
+		check("OnboardingLink", err, tc.invalid)
+	}
+
+	missing := newFake(t, answerJSON(400, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such account: 'acct_x'","param":"account"}}`))
+	_, err := providerIn(t, missing.URL, "DE").OnboardingLink(context.Background(), "acct_x", "https://payper.example/r", "https://payper.example/d")
+	var inv *payout.InvalidError
+	if !errors.As(err, &inv) || inv.Field != "account" || !strings.Contains(err.Error(), "No such account") {
+		t.Errorf("OnboardingLink for an unknown account: %v, want ErrInvalid on account", err)
 	}
 }
 
@@ -549,13 +673,15 @@ func TestOnboardingLinkRequest(t *testing.T) {
 		t.Errorf("form = %v\nwant %v", reqs[0].Form, want)
 	}
 
-	for _, tc := range []struct{ name, account, refresh, ret string }{
-		{"not an account", "crt_42", "https://payper.example/r", "https://payper.example/d"},
-		{"relative refresh URL", "acct_1", "/r", "https://payper.example/d"},
-		{"no return URL", "acct_1", "https://payper.example/r", ""},
+	for _, tc := range []struct{ name, account, refresh, ret, field string }{
+		{"not an account", "crt_42", "https://payper.example/r", "https://payper.example/d", "account"},
+		{"relative refresh URL", "acct_1", "/r", "https://payper.example/d", "refresh_url"},
+		{"no return URL", "acct_1", "https://payper.example/r", "", "return_url"},
 	} {
-		if _, err := p.OnboardingLink(context.Background(), tc.account, tc.refresh, tc.ret); err == nil {
-			t.Errorf("%s: OnboardingLink succeeded, want an error", tc.name)
+		_, err := p.OnboardingLink(context.Background(), tc.account, tc.refresh, tc.ret)
+		var inv *payout.InvalidError
+		if !errors.As(err, &inv) || inv.Field != tc.field {
+			t.Errorf("%s: OnboardingLink: %v, want an InvalidError on %s", tc.name, err, tc.field)
 		}
 	}
 	if n := len(f.requests()); n != 1 {
@@ -571,12 +697,34 @@ func TestStripeMock(t *testing.T) {
 	p := newProvider(t, stripeMockURL(t), stripeMockKey)
 	ctx := context.Background()
 
+	// stripe-mock's platform account (GET /v1/account) is in the US: a
+	// creator in Germany gets the recipient service agreement, which
+	// stripe-mock checks against Stripe's OpenAPI spec, and one in the US
+	// the default.
+	if c, err := p.PlatformCountry(ctx); err != nil || c != "US" {
+		t.Fatalf("PlatformCountry = %q, %v; want stripe-mock's US", c, err)
+	}
 	acct, err := p.CreateAccount(ctx, "crt_42", "DE", "ana@example.com")
 	if err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	if !strings.HasPrefix(acct, "acct_") {
 		t.Errorf("CreateAccount = %q, want acct_…", acct)
+	}
+	if a, err := p.CreateAccount(ctx, "crt_43", "US", "bo@example.com"); err != nil || !strings.HasPrefix(a, "acct_") {
+		t.Errorf("CreateAccount in the US = %q, %v", a, err)
+	}
+	// What CreateAccount sends for a cross-border creator, asked directly:
+	// stripe-mock accepts it, and refuses an onboarding link of an unknown
+	// type as invalid (ErrInvalid, not ErrUnavailable).
+	if _, err := p.api.V1Accounts.Create(ctx, accountParams("crt_44", "CA", "cy@example.com", "US")); err != nil {
+		t.Errorf("stripe-mock refused a recipient account: %v", err)
+	}
+	_, err = p.api.V1AccountLinks.Create(ctx, &stripego.AccountLinkCreateParams{Account: stripego.String(acct),
+		RefreshURL: stripego.String("https://payper.example/r"), ReturnURL: stripego.String("https://payper.example/d"),
+		Type: stripego.String("not_a_type")})
+	if err := classifyInvalid(err); !errors.Is(err, payout.ErrInvalid) || errors.Is(err, payout.ErrUnavailable) {
+		t.Errorf("stripe-mock's refusal of a link: %v, want ErrInvalid", err)
 	}
 
 	link, err := p.OnboardingLink(ctx, acct, "https://payper.example/stripe/refresh", "https://payper.example/stripe/done")

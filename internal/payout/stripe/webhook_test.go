@@ -60,6 +60,18 @@ func transferObject(reversed bool, amountReversed int64, metadata map[string]str
 	}
 }
 
+// withReversals gives a transfer object a reversals list of amounts (in
+// order of creation; listed newest first, as Stripe lists them), trr_1…
+func withReversals(obj map[string]any, amounts ...int64) map[string]any {
+	var data []any
+	for i, a := range amounts {
+		data = append([]any{map[string]any{"id": "trr_" + strconv.Itoa(i+1), "object": "transfer_reversal",
+			"amount": a, "created": now.Unix() + int64(i), "currency": obj["currency"], "transfer": obj["id"]}}, data...)
+	}
+	obj["reversals"] = map[string]any{"object": "list", "data": data, "has_more": false, "total_count": len(data)}
+	return obj
+}
+
 func signed(body []byte, secret string, at time.Time) http.Header {
 	h := http.Header{}
 	h.Set("Stripe-Signature", SignForTest(secret, at, body))
@@ -85,9 +97,22 @@ func TestParseWebhookEvents(t *testing.T) {
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
 		{"updated", "transfer.updated", transferObject(false, 0, ours),
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
+		// The whole transfer in one reversal: the zero Amount, the whole payout.
 		{"reversed in full", "transfer.reversed", transferObject(true, 1234, ours),
-			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateFailed}, "12.34 EUR"},
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed}, "12.34 EUR"},
+		// A first partial reversal, without a reversals list: all of
+		// amount_reversed.
 		{"reversed in part", "transfer.reversed", transferObject(false, 234, ours),
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_340_000)}, "2.34 EUR of 12.34 EUR"},
+		// The second of two reversals, read from the list (newest first):
+		// 1.00 then 2.00, this event's is the 2.00.
+		{"second partial reversal", "transfer.reversed", withReversals(transferObject(false, 300, ours), 100, 200),
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_000_000)}, "trr_2"},
+		// The reversal completing the transfer after an earlier one: its
+		// own amount, not zero (the earlier one was reversed already).
+		{"last of two reversals", "transfer.reversed", withReversals(transferObject(true, 1234, ours), 234, 1000),
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(10_000_000)}, "10.00 EUR of 12.34 EUR"},
+		{"reversed, nothing reversed", "transfer.reversed", transferObject(false, 0, ours),
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
 		{"another object", "account.updated", map[string]any{"id": "acct_1", "object": "account", "metadata": ours},
 			payout.Event{ID: "evt_1"}, ""},
@@ -98,7 +123,7 @@ func TestParseWebhookEvents(t *testing.T) {
 			t.Errorf("%s: ParseWebhook: %v", tc.name, err)
 			continue
 		}
-		if !strings.Contains(ev.Reason, tc.reason) || (tc.want.State == payout.StateFailed) != (ev.Reason != "") {
+		if !strings.Contains(ev.Reason, tc.reason) || (tc.want.State == payout.StateReversed) != (ev.Reason != "") {
 			t.Errorf("%s: Reason %q, want one containing %q exactly when failed", tc.name, ev.Reason, tc.reason)
 		}
 		ev.Reason = ""
@@ -165,6 +190,14 @@ func TestParseWebhookSignedButUnreadable(t *testing.T) {
 		`not json`,
 		`{"id":"tr_9","object":"transfer"}`,
 		`{"id":"evt_1","object":"event","type":"transfer.created","data":{"object":{"object":"transfer"}}}`,
+		// Reversals that cannot be: more than the transfer, a reversal
+		// larger than all reversed, a negative one, previous_attributes
+		// above amount_reversed.
+		`{"id":"evt_1","object":"event","type":"transfer.reversed","data":{"object":{"id":"tr_9","amount":100,"amount_reversed":101,"currency":"eur"}}}`,
+		`{"id":"evt_1","object":"event","type":"transfer.reversed","data":{"object":{"id":"tr_9","amount":100,"amount_reversed":10,"currency":"eur","reversals":{"data":[{"id":"trr_1","amount":20}]}}}}`,
+		`{"id":"evt_1","object":"event","type":"transfer.reversed","data":{"object":{"id":"tr_9","amount":100,"amount_reversed":10,"currency":"eur","reversals":{"data":[{"id":"trr_1","amount":-5}]}}}}`,
+		`{"id":"evt_1","object":"event","type":"transfer.reversed","data":{"object":{"id":"tr_9","amount":100,"amount_reversed":10,"currency":"eur"},"previous_attributes":{"amount_reversed":10}}}`,
+		`{"id":"evt_1","object":"event","type":"transfer.reversed","data":{"object":{"id":"tr_9","amount":100,"amount_reversed":10,"currency":"eur"},"previous_attributes":{"amount_reversed":"5"}}}`,
 	} {
 		_, err := p.ParseWebhook(signed([]byte(body), webhookSecret, now), []byte(body))
 		if err == nil || errors.Is(err, payout.ErrBadSignature) {

@@ -1,0 +1,163 @@
+package stripe
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	stripego "github.com/stripe/stripe-go/v84"
+
+	"github.com/payper/payper/internal/money"
+)
+
+// Account states an account.updated event reports (AccountEvent.Status).
+const (
+	// AccountOnboarding: the creator has not finished Stripe's onboarding
+	// (details_submitted false), or Stripe is still verifying what they
+	// gave; transfers to the account would be refused.
+	AccountOnboarding = "onboarding"
+	// AccountReady: details submitted, payouts enabled and the transfers
+	// capability active: payouts to the account can be sent.
+	AccountReady = "ready"
+	// AccountRestricted: Stripe disabled the account or took its transfers
+	// or payouts away after onboarding (requirements.disabled_reason says
+	// why: requirements.past_due, rejected.fraud, …); the creator must give
+	// Stripe what is due (a new onboarding link) or cannot be paid there.
+	AccountRestricted = "restricted"
+)
+
+// AccountEvent is a Connect event about a creator's connected account, read
+// by ParseAccountEvent. Type tells which fields are set.
+type AccountEvent struct {
+	// ID is the event id (deduplication).
+	ID string
+	// Type is "account.updated", "payout.failed", or "" for an event
+	// about something else (ignore it).
+	Type string
+	// Account is the connected account (acct_…): the creator's payout
+	// destination.
+	Account string
+
+	// account.updated: CreatorID is the account's metadata creator_id
+	// ("" for an account payper did not make); Status one of
+	// AccountOnboarding, AccountReady, AccountRestricted; the rest as Stripe
+	// gives them (https://docs.stripe.com/api/accounts/object).
+	CreatorID        string
+	Status           string
+	DetailsSubmitted bool
+	PayoutsEnabled   bool
+	Transfers        string   // capabilities.transfers: active, inactive, pending, "" when not requested
+	DisabledReason   string   // requirements.disabled_reason, "" when none
+	CurrentlyDue     []string // requirements.currently_due
+
+	// payout.failed: a payout from the connected account's Stripe balance
+	// to the creator's bank failed (https://docs.stripe.com/api/payouts/object):
+	// Payout is its id (po_…), Amount its amount (micro-units; the currency
+	// as Stripe gives it, upper case), FailureCode and FailureMessage
+	// Stripe's. The money is the creator's, in their Stripe balance, not the
+	// platform's: payper's payout stays paid, and the creator must fix their
+	// bank details with Stripe (a new onboarding link).
+	Payout                      string
+	Amount                      money.Amount
+	FailureCode, FailureMessage string
+
+	// Reason is a sentence for the creator and the operator: why the
+	// account is not ready, or why the payout failed ("" when ready).
+	Reason string
+}
+
+// ParseAccountEvent verifies a webhook delivery as ParseWebhook does and
+// reads the Connect events about creators' accounts that ParseWebhook
+// ignores (State ""): account.updated (onboarding finished, or the account
+// restricted) and a connected account's payout.failed, both carrying the
+// account in the event's account field (https://docs.stripe.com/connect/webhooks).
+// Any other event gives AccountEvent{ID: …} with Type "".
+//
+// Status follows Stripe's "handle verification updates" reading of the
+// account: rejected.* disabled reasons are AccountRestricted whatever else;
+// an account whose details are not submitted is AccountOnboarding; one with
+// payouts enabled and transfers active is AccountReady; one Stripe is still
+// verifying (disabled reason requirements.pending_verification or
+// under_review, or none) is AccountOnboarding; anything else is
+// AccountRestricted.
+//
+// On failure it returns a zero AccountEvent and an error wrapping
+// payout.ErrBadSignature for a bad, missing or stale signature, or a plain
+// error when a signed body is not a Stripe event or its object cannot be
+// read (an event of these types without an account).
+func (p *Provider) ParseAccountEvent(h http.Header, body []byte) (AccountEvent, error) {
+	ev, err := p.verify(h, body)
+	if err != nil {
+		return AccountEvent{}, err
+	}
+	out := AccountEvent{ID: ev.ID}
+	switch ev.Type {
+	case eventAccountUpdated:
+		var a stripego.Account
+		if err := readObject(ev, &a); err != nil {
+			return AccountEvent{}, err
+		}
+		acct := ev.Account
+		if acct == "" {
+			acct = a.ID
+		}
+		if acct == "" {
+			return AccountEvent{}, fmt.Errorf("stripe: webhook: %s event %s names no account", ev.Type, ev.ID)
+		}
+		out.Type, out.Account, out.CreatorID = string(ev.Type), acct, a.Metadata["creator_id"]
+		out.DetailsSubmitted, out.PayoutsEnabled = a.DetailsSubmitted, a.PayoutsEnabled
+		if a.Capabilities != nil {
+			out.Transfers = string(a.Capabilities.Transfers)
+		}
+		if a.Requirements != nil {
+			out.DisabledReason = string(a.Requirements.DisabledReason)
+			out.CurrentlyDue = slices.Clone(a.Requirements.CurrentlyDue)
+		}
+		out.Status, out.Reason = accountStatus(out)
+	case eventPayoutFailed:
+		if ev.Account == "" {
+			// The platform's own payout to its bank: not a creator's.
+			return out, nil
+		}
+		var po stripego.Payout
+		if err := readObject(ev, &po); err != nil {
+			return AccountEvent{}, err
+		}
+		if po.Amount < 0 || po.Amount > maxCents {
+			return AccountEvent{}, fmt.Errorf("stripe: webhook: %s event %s: payout amount %d cannot be", ev.Type, ev.ID, po.Amount)
+		}
+		cur := strings.ToUpper(string(po.Currency))
+		out.Type, out.Account, out.Payout = string(ev.Type), ev.Account, po.ID
+		out.Amount = money.New(po.Amount*centMicros, money.Currency(cur))
+		out.FailureCode, out.FailureMessage = string(po.FailureCode), po.FailureMessage
+		why := out.FailureMessage
+		if why == "" {
+			why = out.FailureCode
+		}
+		out.Reason = fmt.Sprintf("Stripe could not pay %s %s out of account %s to the bank: %s; the money stays in the Stripe balance until the bank details are fixed",
+			cents(po.Amount), cur, ev.Account, why)
+	}
+	return out, nil
+}
+
+// accountStatus reads an account.updated event's account (see
+// ParseAccountEvent) into a status and a reason ("" when ready).
+func accountStatus(e AccountEvent) (status, reason string) {
+	due := ""
+	if len(e.CurrentlyDue) > 0 {
+		due = "; due: " + strings.Join(e.CurrentlyDue, ", ")
+	}
+	switch {
+	case strings.HasPrefix(e.DisabledReason, "rejected."):
+		return AccountRestricted, "Stripe rejected account " + e.Account + " (" + e.DisabledReason + ")"
+	case !e.DetailsSubmitted:
+		return AccountOnboarding, "onboarding of Stripe account " + e.Account + " is not finished" + due
+	case e.PayoutsEnabled && e.Transfers == string(stripego.AccountCapabilityStatusActive):
+		return AccountReady, ""
+	case e.DisabledReason == "" || e.DisabledReason == "requirements.pending_verification" || e.DisabledReason == "under_review":
+		return AccountOnboarding, "Stripe is verifying account " + e.Account + due
+	default:
+		return AccountRestricted, "Stripe restricted account " + e.Account + " (" + e.DisabledReason + ")" + due
+	}
+}
