@@ -65,6 +65,7 @@ const (
 	opPayout   = "payout"
 	opPost     = "post"
 	opVoid     = "void"
+	opReverse  = "reverse"
 )
 
 type mCC struct{ spent, earned int64 }
@@ -109,6 +110,7 @@ type mHold struct {
 	cur           money.Currency
 	amount        int64
 	posted        int64
+	reversed      int64 // of posted, came back (payout_reverse)
 	state         string
 	expiresAt     int64 // unix µs; 0 = never
 	resolvedTimes int
@@ -687,6 +689,51 @@ func (m *model) resolve(op, key, holdID string, amount int64) (ledger.HoldResult
 	return r, n, nil
 }
 
+// reverse moves amount (0: all that is left) of a posted payout hold back
+// to available, debt repaid first (issue 14, item 5).
+func (m *model) reverse(key, holdID string, amount int64) (ledger.ReverseResult, *model, *mErr) {
+	var zero ledger.ReverseResult
+	if e := collect(vKey(key), vID(holdID), vNonNeg(amount)); e != nil {
+		return zero, nil, e
+	}
+	h := m.holds[holdID]
+	if h == nil {
+		return zero, nil, mNotFound("not_found")
+	}
+	if st, ok, err := m.lookup(key, opReverse, resolveKeyless{holdID, amount}); err != nil || ok {
+		if ok {
+			r := st.res.(ledger.ReverseResult)
+			r.Replayed = true
+			return r, nil, nil
+		}
+		return zero, nil, err
+	}
+	if h.state != ledger.HoldPosted {
+		return zero, nil, mConflict("hold_not_posted")
+	}
+	left := h.posted - h.reversed
+	if left <= 0 {
+		return zero, nil, mConflict("already_reversed")
+	}
+	amt := amount
+	if amt == 0 {
+		amt = left
+	}
+	if amt > left {
+		return zero, nil, mConflict("exceeds_paid")
+	}
+	n := m.clone()
+	nh := n.holds[holdID]
+	cr := n.creator(nh.creator, nh.cur)
+	cr.avail += amt
+	cr.paidOut -= amt
+	n.paidOut[nh.cur] -= amt
+	nh.reversed += amt
+	r := ledger.ReverseResult{HoldID: holdID, Amount: amt, Reversed: nh.reversed}
+	r.DebtRepaid = cr.repayDebt()
+	return r, n, nil
+}
+
 // expire expires every pending hold whose expiry has passed.
 func (m *model) expire() (int, *model) {
 	n := m.clone()
@@ -1110,6 +1157,28 @@ func (r *modelRun) resolve(t *rapid.T, op, key, holdID string, amount int64) {
 	unchanged(what)
 }
 
+func (r *modelRun) reverse(t *rapid.T, key, holdID string, amount int64) {
+	want, next, werr := r.m.reverse(key, holdID, amount)
+	unchanged := r.guard(t, next != nil)
+	got, err := r.l.ReversePayout(r.ctx, key, holdID, amount)
+	what := fmt.Sprintf("ReversePayout(%q, %s, %d)", key, holdID, amount)
+	r.count(t, what, opReverse, werr, want.Replayed)
+	if expectErr(t, what, werr, err) {
+		if next != nil {
+			r.freshTx(t, what, got.TxID)
+			want.TxID = got.TxID
+		}
+		if got != want {
+			t.Fatalf("%s:\n got %+v\nwant %+v", what, got, want)
+		}
+		if next != nil {
+			next.remember(key, opReverse, resolveKeyless{holdID, amount}, got)
+			r.m = next
+		}
+	}
+	unchanged(what)
+}
+
 func (r *modelRun) expire(t *rapid.T) {
 	want, next := r.m.expire()
 	unchanged := r.guard(t, next != nil)
@@ -1384,6 +1453,34 @@ func (r *modelRun) actPost(t *rapid.T) {
 	r.resolve(t, opPost, r.drawKey(t), id, amount)
 }
 
+// actReverse reverses all or part of a posted payout (or tries one that
+// is not posted, or more than is left).
+func (r *modelRun) actReverse(t *rapid.T) {
+	var posted []string
+	for _, id := range r.m.holdList {
+		if r.m.holds[id].state == ledger.HoldPosted {
+			posted = append(posted, id)
+		}
+	}
+	id := r.drawHold(t)
+	if len(posted) > 0 && rapid.IntRange(0, 3).Draw(t, "reverse_posted") != 0 {
+		id = posted[uniform(t, len(posted), "reverse_hold")]
+	}
+	var amount int64
+	if h := r.m.holds[id]; h != nil && h.posted > h.reversed {
+		left := h.posted - h.reversed
+		switch rapid.IntRange(0, 3).Draw(t, "reverse_kind") {
+		case 1:
+			amount = rapid.Int64Range(1, left).Draw(t, "reverse_amount")
+		case 2:
+			amount = left
+		case 3:
+			amount = left + 1
+		}
+	}
+	r.reverse(t, r.drawKey(t), id, amount)
+}
+
 func (r *modelRun) actVoid(t *rapid.T) { r.resolve(t, opVoid, r.drawKey(t), r.drawHold(t), 0) }
 
 // actExpire moves the clock on, and usually expires the holds that lapsed
@@ -1479,6 +1576,10 @@ func (r *modelRun) actReplay(t *rapid.T) {
 		req.Key = key
 		r.payout(t, req)
 	case resolveKeyless:
+		if st.op == opReverse {
+			r.reverse(t, key, req.hold, req.amount)
+			break
+		}
 		r.resolve(t, st.op, key, req.hold, req.amount)
 	default:
 		t.Fatalf("unknown stored request %T", st.req)
@@ -1823,6 +1924,7 @@ var modelActions = []modelAction{
 	{"payout", 8, (*modelRun).actPayout},
 	{"post", 5, (*modelRun).actPost},
 	{"void", 3, (*modelRun).actVoid},
+	{"reverse", 2, (*modelRun).actReverse},
 	{"expire", 3, (*modelRun).actExpire},
 	{"lapse", 2, (*modelRun).actLapse},
 	{"replay", 5, (*modelRun).actReplay},
