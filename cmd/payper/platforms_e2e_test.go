@@ -77,11 +77,16 @@ func TestInstagramEndToEnd(t *testing.T) {
 		fake := instagram.NewFake("ig-app", "ig-secret")
 		fake.SetNow(time.Now())
 		fake.AddAccount("17841400000000001", "mia.glow", 8000)
+		fake.ExpectVersion("v26.0") // the version set by PAYPER_INSTAGRAM_GRAPH_VERSION; any other is refused
 		ig := httptest.NewServer(fake)
 		defer ig.Close()
 		base := startServerEnv(t, dbURL, map[string]string{"PAYPER_INSTAGRAM_CLIENT_ID": "ig-app", "PAYPER_INSTAGRAM_CLIENT_SECRET": "ig-secret",
-			"PAYPER_INSTAGRAM_AUTH_URL": ig.URL, "PAYPER_INSTAGRAM_GRAPH_URL": ig.URL, "PAYPER_POLL_INTERVAL": "1s"})
+			"PAYPER_INSTAGRAM_AUTH_URL": ig.URL, "PAYPER_INSTAGRAM_GRAPH_URL": ig.URL, "PAYPER_INSTAGRAM_GRAPH_VERSION": "v26.0", "PAYPER_POLL_INTERVAL": "1s"})
 		c := client{t: t, base: base}
+		// Instagram's refused-insights counter is served on /metrics.
+		if m := c.do("GET", "/metrics", adminToken, "").Raw; !strings.Contains(m, `payper_instagram_insights_code100_total{reason="unsupported_metric"} 0`) {
+			t.Fatalf("/metrics lacks the Instagram counter:\n%.2000s", m)
+		}
 		brand := str(c.must(201, "POST", "/v1/brands", adminToken, `{"name":"Glow Labs"}`), "api_key")
 		camp := str(c.must(201, "POST", "/v1/campaigns", brand, `{"name":"Serum","budget":{"amount":"100","currency":"EUR"}}`), "id")
 		now := time.Now().UTC()

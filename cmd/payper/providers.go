@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // external is the configuration of real platforms and payout providers;
 // a platform or provider is on when its client id (or token) is set.
 type external struct {
-	igID, igSecret, igAuthURL, igGraphURL                       string
+	igID, igSecret, igAuthURL, igGraphURL, igVersion            string
 	ttKey, ttSecret, ttAuthURL, ttAPIURL                        string
 	ytID, ytSecret, ytAuthURL, ytTokenURL, ytAPIURL, ytAnalyURL string
 	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL       string
@@ -33,6 +34,7 @@ func (e *external) register(f *flags) {
 	f.str(&e.igSecret, "instagram-client-secret", "PAYPER_INSTAGRAM_CLIENT_SECRET", "", "Instagram app secret")
 	f.str(&e.igAuthURL, "instagram-auth-url", "PAYPER_INSTAGRAM_AUTH_URL", "", "Instagram OAuth base URL (default https://api.instagram.com)")
 	f.str(&e.igGraphURL, "instagram-graph-url", "PAYPER_INSTAGRAM_GRAPH_URL", "", "Instagram Graph base URL (default https://graph.instagram.com)")
+	f.str(&e.igVersion, "instagram-graph-version", "PAYPER_INSTAGRAM_GRAPH_VERSION", "", "Instagram Graph API version of data calls, like "+instagram.DefaultVersion+" (default "+instagram.DefaultVersion+")")
 	f.str(&e.ttKey, "tiktok-client-key", "PAYPER_TIKTOK_CLIENT_KEY", "", "TikTok Login Kit client key; empty = TikTok off")
 	f.str(&e.ttSecret, "tiktok-client-secret", "PAYPER_TIKTOK_CLIENT_SECRET", "", "TikTok client secret")
 	f.str(&e.ttAuthURL, "tiktok-auth-url", "PAYPER_TIKTOK_AUTH_URL", "", "TikTok authorize base URL (default https://www.tiktok.com)")
@@ -55,11 +57,12 @@ func (e *external) register(f *flags) {
 }
 
 // connectors builds the configured real platforms.
-func (e *external) connectors() ([]platform.Connector, error) {
+func (e *external) connectors(log *slog.Logger) ([]platform.Connector, error) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	var out []platform.Connector
 	if e.igID != "" || e.igSecret != "" {
-		c, err := instagram.New(instagram.Config{ClientID: e.igID, ClientSecret: e.igSecret, AuthBaseURL: e.igAuthURL, GraphBaseURL: e.igGraphURL, HTTP: hc})
+		c, err := instagram.New(instagram.Config{ClientID: e.igID, ClientSecret: e.igSecret, AuthBaseURL: e.igAuthURL, GraphBaseURL: e.igGraphURL,
+			GraphVersion: e.igVersion, Log: log, HTTP: hc})
 		if err != nil {
 			return nil, fmt.Errorf("instagram: %w", err)
 		}

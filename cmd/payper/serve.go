@@ -92,7 +92,7 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
-	conns, err := c.ext.connectors()
+	conns, err := c.ext.connectors(log)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Version is payper's version, set at build time with
@@ -266,6 +267,16 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if err := a.Links.Recorder.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
+	}
+	for _, c := range cfg.Connectors { // connectors with metrics of their own (Instagram's refused insights)
+		if m, ok := c.(interface {
+			RegisterMetrics(prometheus.Registerer) error
+		}); ok {
+			if err := m.RegisterMetrics(a.API.Registry()); err != nil {
+				a.Links.Recorder.Close(ctx)
+				return nil, err
+			}
+		}
 	}
 	a.API.ReadyChecks = append(a.API.ReadyChecks, api.ReadyCheck{Name: "click recorder", Check: a.Links.Recorder.Ready})
 	a.Handler = a.API

@@ -161,6 +161,9 @@ func New(cfg Config) (*Client, error) {
 			"(Instagram named metrics it does not support for the item; the call was retried without them) " +
 			"or no_insights (the item has no insights, e.g. inside an album; its views, shares and saves stay unknown)."},
 		[]string{"reason"})
+	for _, reason := range []string{"unsupported_metric", "no_insights"} {
+		c.refused.WithLabelValues(reason) // exported at 0 from the start, so a rate over it is defined
+	}
 	return c, nil
 }
 
