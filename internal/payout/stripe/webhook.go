@@ -107,8 +107,12 @@ func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error
 			return out, nil
 		}
 		out.Amount = money.New(rev.cents*centMicros, money.Currency(cur))
-		out.Reason = fmt.Sprintf("stripe transfer %s was partly reversed%s: %s %s of %s %s returned to the platform",
-			tr.ID, rev.id, cents(rev.cents), cur, cents(tr.Amount), cur)
+		how := "was partly reversed"
+		if tr.AmountReversed == tr.Amount {
+			how = "is now reversed in full, by a last reversal"
+		}
+		out.Reason = fmt.Sprintf("stripe transfer %s %s%s: %s %s of %s %s returned to the platform",
+			tr.ID, how, rev.id, cents(rev.cents), cur, cents(tr.Amount), cur)
 	}
 	return out, nil
 }
