@@ -259,7 +259,8 @@ func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, re
 	}
 	for _, u := range []struct{ field, v string }{{"refresh_url", refreshURL}, {"return_url", returnURL}} {
 		if err := checkURL(u.v); err != nil {
-			return "", fmt.Errorf("stripe: onboarding link: %w", &payout.InvalidError{Field: u.field, Message: err.Error()})
+			return "", fmt.Errorf("stripe: onboarding link: %w", &payout.InvalidError{Field: invalidField(u.field),
+				Message: u.field + ": " + err.Error()})
 		}
 	}
 	link, err := p.api.V1AccountLinks.Create(ctx, &stripego.AccountLinkCreateParams{

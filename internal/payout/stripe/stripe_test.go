@@ -675,7 +675,7 @@ func TestOnboardingLinkRequest(t *testing.T) {
 
 	for _, tc := range []struct{ name, account, refresh, ret, field string }{
 		{"not an account", "crt_42", "https://payper.example/r", "https://payper.example/d", "account"},
-		{"relative refresh URL", "acct_1", "/r", "https://payper.example/d", "refresh_url"},
+		{"relative refresh URL", "acct_1", "/r", "https://payper.example/d", "return_url"}, // payper's one URL field
 		{"no return URL", "acct_1", "https://payper.example/r", "", "return_url"},
 	} {
 		_, err := p.OnboardingLink(context.Background(), tc.account, tc.refresh, tc.ret)
