@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,7 +154,7 @@ func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order
 	var wantCommission, wantCPA int64
 	if perf.CommissionBps > 0 && live {
 		if o.Amount.Currency == camp.Currency {
-			wantCommission = money.FloorBps(net, perf.CommissionBps)
+			wantCommission = money.FloorBps(commissionable(o, net, perf.CommissionBase), perf.CommissionBps)
 		} else {
 			cv.Note = NoteCurrencyMismatch
 		}
@@ -168,6 +169,23 @@ func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order
 		return err
 	}
 	return saveConversion(ctx, tx, &cv)
+}
+
+// commissionable is what the commission is a share of, for an order with
+// net (its amount less refunds) left: with the campaign's base "total", net
+// itself; with "net" (the default), the order's amount less its tax and
+// shipping, reduced by refunds in proportion to the amount (a full refund
+// leaves nothing), rounded down to the micro-unit.
+func commissionable(o orders.Order, net int64, base string) int64 {
+	if base == campaign.CommissionBaseTotal || o.Tax+o.Shipping == 0 || o.Amount.Micros <= 0 {
+		return net
+	}
+	b := max(o.Amount.Micros-o.Tax-o.Shipping, 0)
+	if net >= o.Amount.Micros {
+		return b
+	}
+	x := new(big.Int).Mul(big.NewInt(b), big.NewInt(net))
+	return x.Quo(x, big.NewInt(o.Amount.Micros)).Int64()
 }
 
 // refundedOf is what was refunded of an order in its own currency, clamped

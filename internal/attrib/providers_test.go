@@ -124,8 +124,11 @@ func TestProvidersEndToEnd(t *testing.T) {
 			t.Helper()
 			type due struct{ amount, refunded, commission, cpa int64 }
 			want := map[string]due{
-				"5301234567890":      {61_200_000, 61_200_000, 0, 0},
-				"5301234567891":      {61_200_000, 27_200_000, 3_400_000, 2 * eur},
+				"5301234567890": {61_200_000, 61_200_000, 0, 0},
+				// Commission on the order less its 6.80 EUR shipping (the
+				// default base, issue 14 item 11), reduced by the refund in
+				// proportion: 54.40 × 34.00 / 61.20 = 30.222222, 10 % of it.
+				"5301234567891":      {61_200_000, 27_200_000, 3_022_222, 2 * eur},
 				"820982911946154508": {89_900_000, 30_000_000, 5_990_000, 2 * eur},
 				cancelID:             {89_900_000, 0, 0, 0},
 			}

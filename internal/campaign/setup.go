@@ -217,7 +217,19 @@ type Performance struct {
 	// in micros instead. At most one is set; neither means 10 %.
 	CodePercentBps int64
 	CodeAmountOff  int64
+	// CommissionBase is what the commission is a share of:
+	// CommissionBaseNet (the default, also when empty) is the order's total
+	// less its tax and shipping, as the store reports them;
+	// CommissionBaseTotal the whole total, tax and shipping included.
+	// Refunds reduce either in proportion to the order's total.
+	CommissionBase string
 }
+
+// Commission bases (Performance.CommissionBase).
+const (
+	CommissionBaseNet   = "net"   // the order less tax and shipping (the default)
+	CommissionBaseTotal = "total" // the order's whole total
+)
 
 // Pays reports whether p pays for anything.
 func (p Performance) Pays() bool { return p.CommissionBps > 0 || p.CPA > 0 || p.FlatFee > 0 }
@@ -315,6 +327,7 @@ func (s *Setup) Normalize() {
 	s.EndsAt = setupTime(s.EndsAt)
 	pf := &s.Performance
 	pf.CodePattern = strings.ToUpper(strings.TrimSpace(pf.CodePattern))
+	pf.CommissionBase = strings.ToLower(strings.TrimSpace(pf.CommissionBase))
 	if pf.Pays() {
 		if pf.AttributionWindowDays == 0 {
 			pf.AttributionWindowDays = DefaultAttributionWindowDays
@@ -604,6 +617,10 @@ func setupPerformance(c *errs.Collector, pf Performance, budget int64, haveBudge
 		if err := CheckCodePattern(pf.CodePattern); err != nil {
 			c.Addf("performance.code_pattern", "invalid_pattern", "%s", err.Error())
 		}
+	}
+	if pf.CommissionBase != "" && pf.CommissionBase != CommissionBaseNet && pf.CommissionBase != CommissionBaseTotal {
+		c.Addf("performance.commission_base", "invalid", "commission_base must be %q (the order less tax and shipping, the default) or %q (the whole total), not %q",
+			CommissionBaseNet, CommissionBaseTotal, pf.CommissionBase)
 	}
 	switch {
 	case pf.CodePercentBps < 0 || pf.CodePercentBps > 10_000:
@@ -971,6 +988,7 @@ type performanceOut struct {
 	CodePattern           string `json:"code_pattern"`
 	CodePercentBps        int64  `json:"code_percent_bps,omitempty"`
 	CodeAmountOff         string `json:"code_amount_off,omitempty"`
+	CommissionBase        string `json:"commission_base,omitempty"`
 }
 
 type goalOut struct {
@@ -1060,7 +1078,7 @@ func perfOut(pf Performance, dec func(int64) string) *performanceOut {
 	}
 	return &performanceOut{CommissionBps: pf.CommissionBps, CPA: dec(pf.CPA), FlatFee: dec(pf.FlatFee),
 		AttributionWindowDays: pf.AttributionWindowDays, CodePattern: pf.CodePattern,
-		CodePercentBps: pf.CodePercentBps, CodeAmountOff: dec(pf.CodeAmountOff)}
+		CodePercentBps: pf.CodePercentBps, CodeAmountOff: dec(pf.CodeAmountOff), CommissionBase: pf.CommissionBase}
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, reporting every bad
@@ -1150,7 +1168,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 	}
 
 	if pf := d.object(top["performance"], "performance", "commission_bps", "cpa", "flat_fee", "attribution_window_days",
-		"code_pattern", "code_percent_bps", "code_amount_off"); pf != nil {
+		"code_pattern", "code_percent_bps", "code_amount_off", "commission_base"); pf != nil {
 		out.Performance = Performance{
 			CommissionBps:         d.integer(pf["commission_bps"], "performance.commission_bps", 0),
 			CPA:                   d.micros(pf["cpa"], "performance.cpa"),
@@ -1159,6 +1177,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 			CodePattern:           d.str(pf["code_pattern"], "performance.code_pattern"),
 			CodePercentBps:        d.integer(pf["code_percent_bps"], "performance.code_percent_bps", 0),
 			CodeAmountOff:         d.micros(pf["code_amount_off"], "performance.code_amount_off"),
+			CommissionBase:        d.str(pf["commission_base"], "performance.commission_base"),
 		}
 	}
 

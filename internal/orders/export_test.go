@@ -19,7 +19,7 @@ func ParsePayload(platform, topic string, body []byte) (Parsed, error) {
 	p := Parsed{RefundOrder: d.refundOrder}
 	if d.order != nil {
 		p.Order = &Order{ExternalID: d.order.externalID, Amount: d.order.amount, DiscountCodes: d.order.codes, ClickID: d.order.clickID,
-			CustomerID: d.order.customer, Status: d.order.status}
+			CustomerID: d.order.customer, Status: d.order.status, Tax: d.order.tax, Shipping: d.order.shipping}
 	}
 	for _, r := range d.refunds {
 		p.Refunds = append(p.Refunds, Refund{ID: r.id, Amount: r.amount})

@@ -210,11 +210,17 @@ type Order struct {
 	// Source is shopify, woocommerce or api.
 	Source string `json:"source"`
 	// ExternalID is the platform's (or the caller's) order id.
-	ExternalID    string       `json:"order_id"`
-	Amount        money.Amount `json:"amount"`
-	DiscountCodes []string     `json:"discount_codes"`
-	CustomerID    string       `json:"customer_id,omitempty"`
-	ClickID       string       `json:"click_id,omitempty"`
+	ExternalID string       `json:"order_id"`
+	Amount     money.Amount `json:"amount"`
+	// Tax and Shipping are what Amount includes of tax and shipping, in its
+	// currency, as the store reports them (0 when it does not; always for
+	// the conversion API): a campaign's commission is on Amount less both
+	// unless its commission_base is "total". Not part of the API's answer.
+	Tax           int64    `json:"-"`
+	Shipping      int64    `json:"-"`
+	DiscountCodes []string `json:"discount_codes"`
+	CustomerID    string   `json:"customer_id,omitempty"`
+	ClickID       string   `json:"click_id,omitempty"`
 	// Status is the platform's status (Shopify financial_status,
 	// WooCommerce status); "reported" for the conversion API.
 	Status     string       `json:"status"`
@@ -581,13 +587,14 @@ func codesJSON(codes []string) string {
 	return string(b)
 }
 
-const orderCols = `id, channel, source, external_id, amount, currency, discount_codes, customer_id, click_id, status, placed_at, received_at, updated_at`
+const orderCols = `id, channel, source, external_id, amount, currency, discount_codes, customer_id, click_id, status, placed_at, received_at, updated_at,
+	tax, shipping`
 
 func scanOrder(row store.Scanner) (Order, error) {
 	var o Order
 	var channel, codes, cur string
 	err := row.Scan(&o.ID, &channel, &o.Source, &o.ExternalID, &o.Amount.Micros, &cur, &codes, &o.CustomerID, &o.ClickID,
-		&o.Status, &o.PlacedAt, &o.ReceivedAt, &o.UpdatedAt)
+		&o.Status, &o.PlacedAt, &o.ReceivedAt, &o.UpdatedAt, &o.Tax, &o.Shipping)
 	if err != nil {
 		return o, err
 	}

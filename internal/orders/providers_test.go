@@ -382,3 +382,34 @@ func TestRefundAndOrderAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestTaxAndShipping (item 11): an order keeps the tax and shipping its
+// total includes; amounts that cannot be part of it are refused naming the
+// field.
+func TestTaxAndShipping(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		platform, body, field, code string
+	}{
+		{orders.Shopify, `{"id":1,"currency":"EUR","total_price":"10.00","total_tax":"11.00"}`, "total_tax", "exceeds_total"},
+		{orders.Shopify, `{"id":1,"currency":"EUR","total_price":"10.00","total_tax_set":{"shop_money":{"amount":"-1.00","currency_code":"EUR"}}}`,
+			"total_tax_set.shop_money.amount", "negative_amount"},
+		{orders.WooCommerce, `{"id":1,"currency":"EUR","total":"10.00","total_tax":"6.00","shipping_total":"5.00"}`, "shipping_total", "exceeds_total"},
+		{orders.WooCommerce, `{"id":1,"currency":"EUR","total":"10.00","shipping_total":"x"}`, "shipping_total", "invalid_amount"},
+	} {
+		topic := orders.TopicShopifyOrderCreate
+		if c.platform == orders.WooCommerce {
+			topic = orders.TopicWooOrderCreated
+		}
+		_, err := orders.ParsePayload(c.platform, topic, []byte(c.body))
+		var e *errs.Error
+		if !errorsAs(err, &e) || e.Field != c.field || e.Code != c.code {
+			t.Errorf("%s: %v, want %s on %s", c.body, err, c.code, c.field)
+		}
+	}
+	p, err := orders.ParsePayload(orders.WooCommerce, orders.TopicWooOrderCreated,
+		[]byte(`{"id":1,"currency":"EUR","total":"121.00","total_tax":"19.00","shipping_total":"12.00"}`))
+	if err != nil || p.Order.Tax != 19_000_000 || p.Order.Shipping != 12_000_000 {
+		t.Fatalf("woo order: %+v, %v", p.Order, err)
+	}
+}

@@ -133,12 +133,15 @@ type delivery struct {
 type incoming struct {
 	externalID string
 	amount     money.Amount
-	codes      []string
-	customer   string
-	clickID    string
-	status     string
-	placedAt   clock.Micros
-	updatedAt  clock.Micros
+	// tax and shipping are what amount includes of them, in its currency,
+	// within 0…amount together.
+	tax, shipping int64
+	codes         []string
+	customer      string
+	clickID       string
+	status        string
+	placedAt      clock.Micros
+	updatedAt     clock.Micros
 }
 
 type incomingRefund struct {
@@ -450,8 +453,9 @@ func takePending(ctx context.Context, tx *store.Tx, storeID, ext string, cur mon
 // storeNew stores the refunds of an order just inserted (the first of
 // each refund id) and returns the order as OrderTx would read it.
 func (s *Service) storeNew(ctx context.Context, tx *store.Tx, st Store, oid string, in incoming, refunds []incomingRefund, now clock.Micros) (Order, error) {
-	o := Order{ID: oid, StoreID: st.ID, Source: st.Platform, ExternalID: in.externalID, Amount: in.amount, DiscountCodes: in.codes,
-		CustomerID: in.customer, ClickID: in.clickID, Status: in.status, PlacedAt: in.placedAt, ReceivedAt: now, UpdatedAt: in.updatedAt,
+	o := Order{ID: oid, StoreID: st.ID, Source: st.Platform, ExternalID: in.externalID, Amount: in.amount, Tax: in.tax, Shipping: in.shipping,
+		DiscountCodes: in.codes,
+		CustomerID:    in.customer, ClickID: in.clickID, Status: in.status, PlacedAt: in.placedAt, ReceivedAt: now, UpdatedAt: in.updatedAt,
 		Refunds: []Refund{}}
 	if o.DiscountCodes == nil {
 		o.DiscountCodes = []string{}
@@ -477,9 +481,10 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 	var oid string
 	newID := id.New(OrderPrefix)
 	err := tx.QueryRowContext(ctx, `INSERT INTO orders (id, brand_id, channel, source, external_id, amount, currency, discount_codes,
-		customer_id, click_id, status, placed_at, received_at, updated_at, request_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '')
+		customer_id, click_id, status, placed_at, received_at, updated_at, request_hash, tax, shipping)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '', $15, $16)
 		ON CONFLICT (brand_id, channel, external_id) DO UPDATE SET amount = excluded.amount, currency = excluded.currency,
+			tax = excluded.tax, shipping = excluded.shipping,
 			discount_codes = excluded.discount_codes, customer_id = excluded.customer_id,
 			click_id = CASE WHEN excluded.click_id <> '' THEN excluded.click_id ELSE orders.click_id END,
 			status = excluded.status, updated_at = excluded.updated_at
@@ -487,7 +492,7 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 			AND (orders.source <> 'shopify' OR orders.status <> 'cancelled' OR excluded.status = 'cancelled')
 		RETURNING id`,
 		newID, st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency), codesJSON(o.codes),
-		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt).Scan(&oid)
+		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt, o.tax, o.shipping).Scan(&oid)
 	if errors.Is(err, sql.ErrNoRows) { // a stale delivery: the stored order is newer
 		err = tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
 			st.BrandID, st.ID, o.externalID).Scan(&oid)
@@ -680,15 +685,20 @@ func (f *flexAmount) UnmarshalJSON(b []byte) error {
 }
 
 type shopifyOrder struct {
-	ID              flexID           `json:"id"`
-	CreatedAt       string           `json:"created_at"`
-	UpdatedAt       string           `json:"updated_at"`
-	CancelledAt     *string          `json:"cancelled_at"`
-	Currency        string           `json:"currency"`
-	TotalPrice      string           `json:"total_price"`
-	TotalPriceSet   *shopifyMoneySet `json:"total_price_set"`
-	FinancialStatus string           `json:"financial_status"`
-	DiscountCodes   []struct {
+	ID            flexID           `json:"id"`
+	CreatedAt     string           `json:"created_at"`
+	UpdatedAt     string           `json:"updated_at"`
+	CancelledAt   *string          `json:"cancelled_at"`
+	Currency      string           `json:"currency"`
+	TotalPrice    string           `json:"total_price"`
+	TotalPriceSet *shopifyMoneySet `json:"total_price_set"`
+	TotalTax      string           `json:"total_tax"`
+	TotalTaxSet   *shopifyMoneySet `json:"total_tax_set"`
+	// TotalShippingPriceSet is the shipping the order charged, in both
+	// currencies (the REST Order has no plain-number twin).
+	TotalShippingPriceSet *shopifyMoneySet `json:"total_shipping_price_set"`
+	FinancialStatus       string           `json:"financial_status"`
+	DiscountCodes         []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
 	LandingSite    string `json:"landing_site"`
@@ -734,6 +744,15 @@ func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 		return nil, err
 	}
 	o := &incoming{externalID: string(p.ID), amount: a, status: p.FinancialStatus, placedAt: platformTime(p.CreatedAt, now)}
+	// Tax and shipping in the same (shop) money as the total.
+	tax, taxField := shopMoneyOf(p.TotalTaxSet, a.Currency), "total_tax_set.shop_money.amount"
+	if p.TotalTaxSet == nil {
+		tax, taxField = p.TotalTax, "total_tax"
+	}
+	if o.tax, o.shipping, err = taxAndShipping(a, taxField, tax, "total_shipping_price_set.shop_money.amount",
+		shopMoneyOf(p.TotalShippingPriceSet, a.Currency)); err != nil {
+		return nil, err
+	}
 	if p.CancelledAt != nil && *p.CancelledAt != "" {
 		o.status = StatusCancelled
 	}
@@ -757,6 +776,44 @@ func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 		}
 	}
 	return o, nil
+}
+
+// shopMoneyOf is the shop-money amount of a price set in currency cur;
+// "" when the set is absent or in another currency (not taken into
+// account).
+func shopMoneyOf(ms *shopifyMoneySet, cur money.Currency) string {
+	if ms == nil || ms.ShopMoney == nil || money.Currency(strings.ToUpper(strings.TrimSpace(ms.ShopMoney.CurrencyCode))) != cur {
+		return ""
+	}
+	return string(ms.ShopMoney.Amount)
+}
+
+// taxAndShipping reads an order's tax and shipping (decimal strings in the
+// currency of its total; "" is none): Invalid naming the field when one is
+// unreadable or negative, or when together they exceed the total.
+func taxAndShipping(total money.Amount, taxField, tax, shipField, ship string) (int64, int64, error) {
+	var out [2]int64
+	for i, f := range []struct{ field, value string }{{taxField, tax}, {shipField, ship}} {
+		v := strings.TrimSpace(f.value)
+		if v == "" {
+			continue
+		}
+		a, err := money.Parse(v, total.Currency)
+		if err != nil {
+			return 0, 0, errs.Invalidf(f.field, "invalid_amount", "%s %q is not a decimal amount", f.field, f.value)
+		}
+		if a.Micros < 0 {
+			return 0, 0, errs.Invalidf(f.field, codeNegativeAmount, "%s %q is negative", f.field, f.value)
+		}
+		if a.Micros > total.Micros {
+			return 0, 0, errs.Invalidf(f.field, "exceeds_total", "%s %q is more than the order's total %s", f.field, f.value, money.FormatMicros(total.Micros))
+		}
+		out[i] = a.Micros
+	}
+	if out[0]+out[1] > total.Micros {
+		return 0, 0, errs.Invalidf(shipField, "exceeds_total", "tax and shipping add up to more than the order's total %s", money.FormatMicros(total.Micros))
+	}
+	return out[0], out[1], nil
 }
 
 type shopifyRefund struct {
@@ -907,6 +964,8 @@ type wooOrder struct {
 	Status          string `json:"status"`
 	Currency        string `json:"currency"`
 	Total           string `json:"total"`
+	TotalTax        string `json:"total_tax"`
+	ShippingTotal   string `json:"shipping_total"`
 	CustomerID      flexID `json:"customer_id"`
 	DateCreatedGMT  string `json:"date_created_gmt"`
 	DateModifiedGMT string `json:"date_modified_gmt"`
@@ -941,6 +1000,11 @@ func parseWooOrder(body []byte, now clock.Micros) (*incoming, []incomingRefund, 
 	}
 	o := &incoming{externalID: string(p.ID), amount: a, status: p.Status, placedAt: platformTime(p.DateCreatedGMT, now)}
 	o.updatedAt = platformTime(p.DateModifiedGMT, o.placedAt)
+	// total_tax includes the shipping's tax; shipping_total excludes it
+	// (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties).
+	if o.tax, o.shipping, err = taxAndShipping(a, "total_tax", p.TotalTax, "shipping_total", p.ShippingTotal); err != nil {
+		return nil, nil, err
+	}
 	if p.CustomerID != "0" {
 		o.customer = string(p.CustomerID)
 	}
