@@ -32,9 +32,10 @@ const (
 	TopicShopifyOrderCreate = "orders/create"
 	TopicShopifyOrderPaid   = "orders/paid"
 	TopicShopifyRefund      = "refunds/create"
-	// TopicShopifyOrderCancelled is sent when an order is cancelled; its
-	// payload is the order with cancelled_at set
-	// (https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-orders/cancelled).
+	// TopicShopifyOrderCancelled is sent when an order is cancelled
+	// (ORDERS_CANCELLED in https://shopify.dev/docs/api/admin-graphql/latest/enums/WebhookSubscriptionTopic;
+	// topic list: https://shopify.dev/docs/api/webhooks/latest); its payload
+	// is the order, with cancelled_at and cancel_reason set.
 	TopicShopifyOrderCancelled = "orders/cancelled"
 	TopicWooOrderCreated       = "order.created"
 	TopicWooOrderUpdated       = "order.updated"
@@ -476,7 +477,10 @@ func (s *Service) storeNew(ctx context.Context, tx *store.Tx, st Store, oid stri
 
 // upsertOrder stores o, or updates the stored order when o is at least as
 // recent (by the platform's modification time), and returns payper's id
-// and whether the order is new.
+// and whether the order is new. A cancelled Shopify order stays cancelled:
+// Shopify has no way to reopen one that we know of, so an orders/paid as
+// recent as the orders/cancelled (Shopify does not order deliveries) must
+// not undo it.
 func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now clock.Micros) (string, bool, error) {
 	var oid string
 	newID := id.New(OrderPrefix)
