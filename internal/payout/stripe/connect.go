@@ -1,6 +1,8 @@
 package stripe
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	stripego "github.com/stripe/stripe-go/v84"
 
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/payout"
 )
 
 // Account states an account.updated event reports (AccountEvent.Status).
@@ -45,6 +48,8 @@ type AccountEvent struct {
 	// gives them (https://docs.stripe.com/api/accounts/object).
 	CreatorID        string
 	Status           string
+	Country          string // the account's country, "" when not given
+	ServiceAgreement string // tos_acceptance.service_agreement: full, recipient, "" when not given
 	DetailsSubmitted bool
 	PayoutsEnabled   bool
 	Transfers        string   // capabilities.transfers: active, inactive, pending, "" when not requested
@@ -105,16 +110,8 @@ func (p *Provider) ParseAccountEvent(h http.Header, body []byte) (AccountEvent, 
 		if acct == "" {
 			return AccountEvent{}, fmt.Errorf("stripe: webhook: %s event %s names no account", ev.Type, ev.ID)
 		}
-		out.Type, out.Account, out.CreatorID = string(ev.Type), acct, a.Metadata["creator_id"]
-		out.DetailsSubmitted, out.PayoutsEnabled = a.DetailsSubmitted, a.PayoutsEnabled
-		if a.Capabilities != nil {
-			out.Transfers = string(a.Capabilities.Transfers)
-		}
-		if a.Requirements != nil {
-			out.DisabledReason = string(a.Requirements.DisabledReason)
-			out.CurrentlyDue = slices.Clone(a.Requirements.CurrentlyDue)
-		}
-		out.Status, out.Reason = accountStatus(out)
+		readAccount(&out, &a)
+		out.Type, out.Account = string(ev.Type), acct
 	case eventPayoutFailed:
 		if ev.Account == "" {
 			// The platform's own payout to its bank: not a creator's.
@@ -137,6 +134,58 @@ func (p *Provider) ParseAccountEvent(h http.Header, body []byte) (AccountEvent, 
 		}
 		out.Reason = fmt.Sprintf("Stripe could not pay %s %s out of account %s to the bank: %s; the money stays in the Stripe balance until the bank details are fixed",
 			cents(po.Amount), cur, ev.Account, why)
+	}
+	return out, nil
+}
+
+// readAccount fills e's account.updated fields from a.
+func readAccount(e *AccountEvent, a *stripego.Account) {
+	e.Account, e.CreatorID = a.ID, a.Metadata["creator_id"]
+	e.Country = strings.ToUpper(a.Country)
+	e.DetailsSubmitted, e.PayoutsEnabled = a.DetailsSubmitted, a.PayoutsEnabled
+	if a.TOSAcceptance != nil {
+		e.ServiceAgreement = string(a.TOSAcceptance.ServiceAgreement)
+	}
+	if a.Capabilities != nil {
+		e.Transfers = string(a.Capabilities.Transfers)
+	}
+	if a.Requirements != nil {
+		e.DisabledReason = string(a.Requirements.DisabledReason)
+		e.CurrentlyDue = slices.Clone(a.Requirements.CurrentlyDue)
+	}
+	e.Status, e.Reason = accountStatus(*e)
+}
+
+// Account reads connected account id from Stripe (GET /v1/accounts/{id})
+// as an account.updated event would give it, with Type and ID "": for the
+// creator's return from onboarding, since Stripe sends them to the return
+// URL "upon leaving or completing" the flow
+// (https://docs.stripe.com/api/account_links/create, return_url), or to find an account made before issue 14 under the full
+// service agreement in another country than the platform's, which Stripe
+// cannot pay cross-border (ServiceAgreement, Country; see CreateAccount).
+//
+// On failure it returns a zero AccountEvent and an error wrapping
+// payout.ErrInvalid for an id that is not acct_… or an account Stripe does
+// not know (400/404 invalid_request_error, field account),
+// payout.ErrUnavailable when Stripe cannot be reached or answers 429/5xx,
+// or a plain one otherwise.
+func (p *Provider) Account(ctx context.Context, id string) (AccountEvent, error) {
+	if err := validAccountID(id); err != nil {
+		return AccountEvent{}, fmt.Errorf("stripe: read account: %w", &payout.InvalidError{Field: "account", Message: err.Error()})
+	}
+	a, err := p.api.V1Accounts.GetByID(ctx, id, nil)
+	if err != nil {
+		var se *stripego.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound && se.Type == stripego.ErrorTypeInvalidRequest {
+			return AccountEvent{}, fmt.Errorf("stripe: read account: %w",
+				&apiError{kind: &payout.InvalidError{Field: "account", Message: describe(se)}, err: se})
+		}
+		return AccountEvent{}, fmt.Errorf("stripe: read account: %w", classifyInvalid(err))
+	}
+	var out AccountEvent
+	readAccount(&out, a)
+	if out.Account == "" {
+		out.Account = id
 	}
 	return out, nil
 }

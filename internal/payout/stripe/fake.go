@@ -24,6 +24,8 @@ import (
 //     payments or request the card_payments capability",
 //     https://docs.stripe.com/connect/service-agreement-types). A new
 //     account's transfers capability is inactive until CompleteOnboarding.
+//   - GET /v1/accounts/{id}: an account made here (404 resource_missing
+//     otherwise, https://docs.stripe.com/api/accounts/retrieve).
 //   - POST /v1/account_links: account_onboarding links for a known account
 //     (https://docs.stripe.com/api/account_links/create).
 //   - POST /v1/transfers: refused (400 invalid_request_error, param
@@ -279,6 +281,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/account":
 		rec.json(http.StatusOK, map[string]any{"id": "acct_1FakePlatform", "object": "account", "country": f.platformCountry,
 			"type": "standard", "charges_enabled": true, "payouts_enabled": true, "details_submitted": true})
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/accounts/"):
+		id := strings.TrimPrefix(r.URL.Path, "/v1/accounts/")
+		if a, ok := f.accounts[id]; ok {
+			rec.json(http.StatusOK, accountJSON(a))
+		} else {
+			fakeError(rec, http.StatusNotFound, "invalid_request_error", "resource_missing", "No such account: '"+id+"'", "account")
+		}
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/accounts":
 		f.createAccount(rec, form)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/account_links":

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,11 +309,11 @@ func TestRecordedAccountEvents(t *testing.T) {
 	const acct = "acct_1PgafTB7WZ01zgkW"
 	for file, want := range map[string]AccountEvent{
 		"account.updated.json": {ID: "evt_1PgcA1B7WZ01zgkWacct0001", Type: "account.updated", Account: acct, Status: AccountOnboarding,
-			Transfers: "active", DisabledReason: "requirements.past_due"},
+			Country: "US", Transfers: "active", DisabledReason: "requirements.past_due"},
 		"account.updated.ready.json": {ID: "evt_1PgcA2B7WZ01zgkWacct0002", Type: "account.updated", Account: acct, Status: AccountReady,
-			CreatorID: "crt_06h4ujbrg1qa96k1", DetailsSubmitted: true, PayoutsEnabled: true, Transfers: "active"},
+			Country: "US", ServiceAgreement: "recipient", CreatorID: "crt_06h4ujbrg1qa96k1", DetailsSubmitted: true, PayoutsEnabled: true, Transfers: "active"},
 		"account.updated.restricted.json": {ID: "evt_1PgcA3B7WZ01zgkWacct0003", Type: "account.updated", Account: acct, Status: AccountRestricted,
-			CreatorID: "crt_06h4ujbrg1qa96k1", DetailsSubmitted: true, Transfers: "inactive", DisabledReason: "requirements.past_due"},
+			Country: "US", ServiceAgreement: "recipient", CreatorID: "crt_06h4ujbrg1qa96k1", DetailsSubmitted: true, Transfers: "inactive", DisabledReason: "requirements.past_due"},
 		"payout.failed.json": {ID: "evt_1PgcA4B7WZ01zgkWpout0004", Type: "payout.failed", Account: acct, Payout: "po_1Pgc79B7WZ01zgkWu1KToYf4",
 			Amount: money.New(11_000_000, money.USD), FailureCode: "account_closed", FailureMessage: "The bank account has been closed."},
 		"transfer.reversed.json": {ID: "evt_1MiN4ZLkdIwHu7ixwz4c5wGl"},
@@ -433,4 +434,69 @@ func serverURL(t *testing.T, f *Fake) string {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestAccountLookup: Account reads an account as account.updated would,
+// with its country and service agreement, so a full-agreement account in
+// another country (made before issue 14) can be found.
+func TestAccountLookup(t *testing.T) {
+	t.Parallel()
+	f, p := fakeStripe(t, "DE", "DE")
+	ctx := context.Background()
+	acct, err := p.CreateAccount(ctx, "crt_42", "US", "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.Account(ctx, acct)
+	if err != nil || a.Account != acct || a.Country != "US" || a.ServiceAgreement != "recipient" || a.Status != AccountOnboarding ||
+		a.CreatorID != "crt_42" || a.Transfers != "inactive" || a.Type != "" || a.ID != "" {
+		t.Errorf("Account before onboarding: %+v, %v", a, err)
+	}
+	if _, _, err := f.CompleteOnboarding(acct); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := p.Account(ctx, acct); err != nil || a.Status != AccountReady {
+		t.Errorf("Account after onboarding: %+v, %v", a, err)
+	}
+	var inv *payout.InvalidError
+	if _, err := p.Account(ctx, "acct_1Unknown"); !errors.As(err, &inv) || inv.Field != "account" {
+		t.Errorf("Account of an unknown account: %v, want ErrInvalid on account", err)
+	}
+	if _, err := p.Account(ctx, "crt_42"); !errors.Is(err, payout.ErrInvalid) {
+		t.Errorf("Account of a creator id: %v, want ErrInvalid", err)
+	}
+	f.FailNext(1, 502)
+	if _, err := p.Account(ctx, acct); !errors.Is(err, payout.ErrUnavailable) {
+		t.Errorf("Account with Stripe down: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestConcurrentSends: the same payout sent from eight goroutines at once
+// (two servers' job queues, a retry racing the first try) makes one
+// transfer, and every Send that succeeds names it.
+func TestConcurrentSends(t *testing.T) {
+	t.Parallel()
+	f, p := fakeStripe(t, "DE", "DE")
+	acct := onboard(t, f, p, "ana", "DE")
+	var wg sync.WaitGroup
+	refs := make([]string, 8)
+	errs := make([]error, 8)
+	for i := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent, err := p.Send(context.Background(), payoutTo("po_race", acct, eur(12_340_000)))
+			refs[i], errs[i] = sent.Ref, err
+		}()
+	}
+	wg.Wait()
+	trs := f.Transfers()
+	if len(trs) != 1 || trs[0].Amount != 1234 {
+		t.Fatalf("transfers %+v, want one of 1234 cents", trs)
+	}
+	for i := range refs {
+		if errs[i] != nil || refs[i] != trs[0].ID {
+			t.Errorf("Send %d: %q, %v; want %s", i, refs[i], errs[i], trs[0].ID)
+		}
+	}
 }

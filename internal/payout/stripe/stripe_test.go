@@ -714,6 +714,9 @@ func TestStripeMock(t *testing.T) {
 	if a, err := p.CreateAccount(ctx, "crt_43", "US", "bo@example.com"); err != nil || !strings.HasPrefix(a, "acct_") {
 		t.Errorf("CreateAccount in the US = %q, %v", a, err)
 	}
+	if a, err := p.Account(ctx, acct); err != nil || a.Account == "" || a.Status == "" {
+		t.Errorf("Account(%s) = %+v, %v", acct, a, err)
+	}
 	// What CreateAccount sends for a cross-border creator, asked directly:
 	// stripe-mock accepts it, and refuses an onboarding link of an unknown
 	// type as invalid (ErrInvalid, not ErrUnavailable).

@@ -183,6 +183,10 @@ type rawObject struct {
 	Reversals      *struct {
 		Data []json.RawMessage `json:"data"` // objects, or ids (strings) as Stripe may give unexpanded
 	} `json:"reversals"`
+	Country       string `json:"country"`
+	TOSAcceptance *struct {
+		ServiceAgreement string `json:"service_agreement"`
+	} `json:"tos_acceptance"`
 	DetailsSubmitted bool `json:"details_submitted"`
 	PayoutsEnabled   bool `json:"payouts_enabled"`
 	Capabilities     *struct {
@@ -254,6 +258,13 @@ func checkAccountEvent(t *testing.T, p *Provider, h http.Header, body []byte, ra
 		if ae.Type != raw.Type || ae.Account != acct || ae.CreatorID != o.Metadata["creator_id"] ||
 			ae.DetailsSubmitted != o.DetailsSubmitted || ae.PayoutsEnabled != o.PayoutsEnabled {
 			t.Fatalf("account.updated of %s: %+v", acct, ae)
+		}
+		agreement := ""
+		if o.TOSAcceptance != nil {
+			agreement = o.TOSAcceptance.ServiceAgreement
+		}
+		if ae.Country != strings.ToUpper(o.Country) || ae.ServiceAgreement != agreement {
+			t.Fatalf("account.updated of %s in %q under %q: %+v", acct, o.Country, agreement, ae)
 		}
 		transfers, disabled := "", ""
 		if o.Capabilities != nil {
