@@ -133,7 +133,11 @@ func (w *world) moneyState(campaignID string) string {
 func TestBadAmountsChangeNothing(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL)
-		c := w.campaign("Serum", 1000*eur, campaign.Performance{CommissionBps: 1000, CPA: 2 * eur}, "anna")
+		// A budget the rapid property below cannot exhaust: up to 100 orders
+		// of up to 1,000.00 each pay up to 102.00 (10 % and the CPA); with
+		// 1,000.00 a run drawing big orders ran out of escrow and saw
+		// budget_exhausted where it expected the commission.
+		c := w.campaign("Serum", 20_000*eur, campaign.Performance{CommissionBps: 1000, CPA: 2 * eur}, "anna")
 		if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, c.ID, attrib.CodeDraft{CreatorID: w.creators["anna"].SubjectID, Code: "ANNA"}); err != nil {
 			t.Fatal(err)
 		}
