@@ -504,22 +504,64 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, po *Payout, state, r
 	return err
 }
 
+// Canceler is implemented by providers that can cancel a transfer they made
+// but that was not funded (a Wise payout held for strong customer
+// authentication), so nobody can fund it after its payout is canceled.
+type Canceler interface {
+	// CancelTransfer cancels the provider's transfer ref. It returns an
+	// error wrapping ErrRejected when the provider refuses (the money may
+	// have left), ErrUnavailable when it cannot be reached.
+	CancelTransfer(ctx context.Context, ref string) error
+}
+
 // Cancel cancels a payout still requested (not yet sent): its hold is
-// voided and the money is available again. The creator may cancel their
-// own, the admin any. It returns NotFound for a payout p may not see and
-// Conflict not_cancelable once it was sent.
+// voided and the money is available again. A requested payout the provider
+// already made a transfer for (one held for the operator, e.g. Wise's SCA)
+// has that transfer canceled at the provider first (Canceler). The creator
+// may cancel their own, the admin any. It returns NotFound for a payout p
+// may not see, Conflict not_cancelable once it was sent or when the
+// provider refuses to cancel its transfer, and Unavailable when the
+// provider cannot be reached.
 func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID string) (Payout, error) {
-	var out Payout
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		po, err := lock(ctx, tx, `id = $1`, payoutID)
-		if err != nil {
-			return err
-		}
+	check := func(po Payout) error {
 		if !p.IsAdmin() && po.CreatorID != p.CreatorID() {
 			return errs.NotFoundf("payout %s not found", payoutID)
 		}
 		if po.State != StateRequested {
 			return errs.Conflictf("not_cancelable", "payout %s is %s: only a requested payout can be canceled", po.ID, po.State)
+		}
+		return nil
+	}
+	// The provider's transfer is canceled outside the database transaction
+	// (no lock held over the network); a claim in between finds it
+	// canceled and fails the payout, money back.
+	po, err := scanPayout(s.db.Read().QueryRowContext(ctx, `SELECT `+payoutCols+` FROM payouts WHERE id = $1`, payoutID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payout{}, errs.NotFoundf("payout %s not found", payoutID)
+	}
+	if err != nil {
+		return Payout{}, fmt.Errorf("payout: read: %w", err)
+	}
+	if err := check(po); err != nil {
+		return Payout{}, err
+	}
+	if c, ok := s.providers[po.Provider].(Canceler); ok && po.ProviderRef != "" {
+		if err := c.CancelTransfer(ctx, po.ProviderRef); errors.Is(err, ErrRejected) {
+			return Payout{}, &errs.Error{Kind: errs.Conflict, Code: "not_cancelable", Err: err,
+				Message: fmt.Sprintf("payout %s: %s will not cancel its transfer %s (it may be funded already): %v", po.ID, po.Provider, po.ProviderRef, err)}
+		} else if err != nil {
+			return Payout{}, &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Err: err,
+				Message: fmt.Sprintf("payout %s: canceling %s transfer %s: %v", po.ID, po.Provider, po.ProviderRef, err)}
+		}
+	}
+	var out Payout
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		po, err := lock(ctx, tx, `id = $1`, payoutID)
+		if err != nil {
+			return err
+		}
+		if err := check(po); err != nil {
+			return err
 		}
 		if err := s.settle(ctx, tx, &po, StateCanceled, "canceled"); err != nil {
 			return err

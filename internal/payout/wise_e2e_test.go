@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/payout"
 	"github.com/payper/payper/internal/payout/wise"
 	"github.com/payper/payper/internal/store/storetest"
@@ -143,8 +144,30 @@ func TestWiseSCA(t *testing.T) {
 		if got, err := w.svc.Cancel(w.ctx, w.creator, p1.ID); err != nil || got.State != payout.StateCanceled {
 			t.Fatalf("cancel: %+v %v", got, err)
 		}
+		// The Wise transfer is canceled too: nobody can fund it any more.
+		if trs := fake.Transfers(); trs[0].Status != "cancelled" {
+			t.Fatalf("the Wise transfer after cancel: %+v", trs[0])
+		}
 		if b := w.balance(t); b.Available != 50*eur || b.PendingPayout != 0 || fake.Balance("EUR") != 1_000*eur {
 			t.Fatalf("after cancel: %+v, Wise balance %d", b, fake.Balance("EUR"))
+		}
+		// The operator funds a held transfer by hand on Wise's website: the
+		// creator can no longer cancel it, and Wise's webhook pays it.
+		p2, _ := w.svc.RequestPayout(w.ctx, w.creator, req("20", payout.ProviderWise))
+		if _, err := w.svc.Process(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		ref := w.payout(t, p2.ID).ProviderRef
+		fake.Webhook(ref, "processing") // funded by hand
+		if _, err := w.svc.Cancel(w.ctx, w.creator, p2.ID); errs.CodeOf(err) != "not_cancelable" {
+			t.Fatalf("cancel of a funded transfer: %v", err)
+		}
+		if p := w.payout(t, p2.ID); p.State != payout.StateRequested {
+			t.Fatalf("after a refused cancel: %+v", p)
+		}
+		w.wiseHook(t, fake, ref, "outgoing_payment_sent")
+		if b := w.balance(t); b.PaidOut != 20*eur || b.Available != 30*eur || b.PendingPayout != 0 {
+			t.Fatalf("after the webhook: %+v", b)
 		}
 		w.audit(t)
 	})

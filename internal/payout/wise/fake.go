@@ -98,6 +98,7 @@ func NewFake(token string, profileID int64) *Fake {
 	mux.HandleFunc("POST /v1/accounts", f.account)
 	mux.HandleFunc("POST /v1/transfers", f.transfer)
 	mux.HandleFunc("POST /v3/profiles/{profile}/transfers/{id}/payments", f.payment)
+	mux.HandleFunc("PUT /v1/transfers/{id}/cancel", f.cancel)
 	f.mux = mux
 	return f
 }
@@ -534,6 +535,28 @@ func (f *Fake) payment(w http.ResponseWriter, r *http.Request) {
 	t.Status = "processing"
 	t.Fundings++
 	writeJSON(w, http.StatusOK, map[string]any{"type": "BALANCE", "status": "COMPLETED", "errorCode": nil})
+}
+
+// cancel cancels a transfer not funded yet (incoming_payment_waiting) and
+// answers it; any other state is 409 transfer.cancellation.not.allowed
+// (https://docs.wise.com/api-reference/transfer/transfercancel).
+func (f *Fake) cancel(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.transfers, func(t *FakeTransfer) bool { return t.ID == id })
+	if i < 0 {
+		writeErrors(w, http.StatusNotFound, Problem{Code: "transfer.not-found", Message: "Transfer not found"})
+		return
+	}
+	t := f.transfers[i]
+	if t.Status != stateWaiting {
+		writeErrors(w, http.StatusConflict, Problem{Code: "transfer.cancellation.not.allowed",
+			Message: fmt.Sprintf("Transfer in state %s cannot be cancelled", t.Status)})
+		return
+	}
+	t.Status = stateCancelled
+	writeJSON(w, http.StatusOK, transferJSON(t))
 }
 
 func randomUUID() string {

@@ -82,7 +82,10 @@ type Provider struct {
 	sleep     func(ctx context.Context, d time.Duration) error
 }
 
-var _ payout.Provider = (*Provider)(nil)
+var (
+	_ payout.Provider = (*Provider)(nil)
+	_ payout.Canceler = (*Provider)(nil)
+)
 
 // New returns a Provider for cfg. It returns an error naming the field when
 // the token or profile id is missing, the base URL is not an http(s) URL, or
@@ -469,6 +472,30 @@ func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, er
 	return sent, nil
 }
 
+// CancelTransfer cancels Wise transfer ref (PUT /v1/transfers/{id}/cancel;
+// Wise cancels a transfer still incoming_payment_waiting, i.e. not
+// funded, and answers 409 transfer.cancellation.not.allowed otherwise:
+// https://docs.wise.com/api-reference/transfer/transfercancel). It
+// implements payout.Canceler. Errors: payout.ErrRejected (wrapped) when
+// Wise refuses, payout.ErrUnavailable after retries, another error for a
+// ref that is not a transfer id or other answers.
+func (p *Provider) CancelTransfer(ctx context.Context, ref string) error {
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("wise: cancel transfer %q: not a transfer id", ref)
+	}
+	var tr transferAnswer
+	err = p.callMethod(ctx, http.MethodPut, "cancel transfer", fmt.Sprintf("/v1/transfers/%d/cancel", id), nil, &tr)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		return fmt.Errorf("wise: %w: %w", payout.ErrRejected, ae)
+	}
+	if err != nil {
+		return fmt.Errorf("wise: %w", err)
+	}
+	return nil
+}
+
 // checkTransfer returns t's amount as Wise's decimal and its recipient, or an
 // *errs.Error naming the bad field.
 func checkTransfer(t payout.Transfer) (string, Recipient, error) {
@@ -644,16 +671,24 @@ func parseAPIError(op string, status int, body []byte) *APIError {
 // (retries exhausted) or ErrRejected (400, 422), a bare *APIError for other
 // statuses, ErrUnavailable for network errors or ctx's end.
 func (p *Provider) call(ctx context.Context, op, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("%s: encode: %w", op, err)
+	return p.callMethod(ctx, http.MethodPost, op, path, in, out)
+}
+
+// callMethod is call with another method; a nil in sends no body.
+func (p *Provider) callMethod(ctx context.Context, method, op, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("%s: encode: %w", op, err)
+		}
 	}
 	var last error
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: %w: %w", op, payout.ErrUnavailable, err)
 		}
-		wait, err := p.try(ctx, op, path, body, out, nil)
+		wait, err := p.try(ctx, method, op, path, body, out, nil)
 		if err == nil {
 			return nil
 		}
@@ -689,8 +724,12 @@ const (
 // the error is final; otherwise the call may be retried after wait (0: the
 // default backoff). An SCA challenge is answered once, at once, by signing
 // its one-time token with the configured key.
-func (p *Provider) try(ctx context.Context, op, path string, body []byte, out any, sca http.Header) (wait time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+func (p *Provider) try(ctx context.Context, method, op, path string, body []byte, out any, sca http.Header) (wait time.Duration, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
 	if err != nil {
 		return -1, fmt.Errorf("%s: %w", op, err)
 	}
@@ -743,7 +782,7 @@ func (p *Provider) try(ctx context.Context, op, path string, body []byte, out an
 		h := http.Header{}
 		h.Set(headerApproval, ott)
 		h.Set(headerSignature, sig)
-		return p.try(ctx, op, path, body, out, h)
+		return p.try(ctx, method, op, path, body, out, h)
 	default:
 		return -1, parseAPIError(op, s, raw)
 	}
