@@ -3,8 +3,10 @@ package payout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,5 +308,49 @@ func TestOnboardInvalid(t *testing.T) {
 		if _, err := w.svc.Onboard(w.ctx, w.creator, payout.ProviderStripe, "DE", "m@example.com", "https://payper.example/back"); errs.KindOf(err) != errs.Unavailable {
 			t.Fatalf("a provider failure: %v", err)
 		}
+	})
+}
+
+// TestConcurrentReversals (issue 14, item 5): reversal deliveries racing
+// each other — redeliveries of one event, distinct partial events adding up
+// to more than was paid, and whole-reversal events — reverse the payout
+// exactly once in total: the money available again to the micro-unit,
+// never more, and the audit passes.
+func TestConcurrentReversals(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL, 60*eur+4_567)
+		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
+			t.Fatal(err)
+		}
+		w.prov.paidAtOnce = true
+		p1, _ := w.svc.RequestPayout(w.ctx, w.creator, req("all", payout.ProviderWise))
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {
+			t.Fatalf("process: %d %v", n, err)
+		}
+		var bodies []string
+		for i := range 8 { // 8 × 10.00 of a 60.00 payout
+			bodies = append(bodies, fmt.Sprintf(`{"id":"part-%d","ref":"tr-%s","state":"reversed","reason":"transfer.reversed","amount":{"amount":"10.00","currency":"EUR"}}`, i, p1.ID))
+		}
+		for i := range 3 {
+			bodies = append(bodies, fmt.Sprintf(`{"id":"all-%d","ref":"tr-%s","state":"reversed","reason":"bounced_back"}`, i%2, p1.ID))
+		}
+		var wg sync.WaitGroup
+		for _, b := range bodies {
+			wg.Go(func() {
+				h := http.Header{}
+				h.Set("X-Sig", "ok")
+				if err := w.svc.Webhook(w.ctx, payout.ProviderWise, h, []byte(b)); err != nil {
+					t.Errorf("webhook %s: %v", b, err)
+				}
+			})
+		}
+		wg.Wait()
+		if p := w.payout(t, p1.ID); p.State != payout.StateReversed {
+			t.Fatalf("after the deliveries: %+v", p)
+		}
+		if b := w.balance(t); b.Available != 60*eur+4_567 || b.PaidOut != 0 || b.PendingPayout != 0 {
+			t.Fatalf("after the deliveries: %+v", b)
+		}
+		w.audit(t)
 	})
 }
