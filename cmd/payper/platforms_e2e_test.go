@@ -67,6 +67,18 @@ func TestServeRefusesRealPlatformsWithoutKey(t *testing.T) {
 	}
 }
 
+// TestServeRefusesBadStripeCountry: a platform country that is not a
+// two-letter code stops serve before it opens anything, naming the setting.
+func TestServeRefusesBadStripeCountry(t *testing.T) {
+	env := map[string]string{"PAYPER_STRIPE_SECRET_KEY": "sk_test_123", "PAYPER_STRIPE_WEBHOOK_SECRET": "whsec_123",
+		"PAYPER_STRIPE_PLATFORM_COUNTRY": "USA", "PAYPER_SECRET_KEY": strings.Repeat("ab", 32), "PAYPER_ADMIN_TOKEN": adminToken}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody@127.0.0.1:1/none"},
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PlatformCountry") || !strings.Contains(err.Error(), "USA") {
+		t.Fatalf("serve with PAYPER_STRIPE_PLATFORM_COUNTRY=USA: %v", err)
+	}
+}
+
 // TestInstagramEndToEnd: a creator connects Instagram through the (fake)
 // OAuth flow, submits a post, and the campaign bills the platform's counts;
 // the token expires, the account asks to reconnect, nothing is billed

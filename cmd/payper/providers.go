@@ -21,12 +21,12 @@ import (
 // external is the configuration of real platforms and payout providers;
 // a platform or provider is on when its client id (or token) is set.
 type external struct {
-	igID, igSecret, igAuthURL, igGraphURL, igVersion            string
-	ttKey, ttSecret, ttAuthURL, ttAPIURL                        string
-	ytID, ytSecret, ytAuthURL, ytTokenURL, ytAPIURL, ytAnalyURL string
-	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL       string
-	stripeKey, stripeWebhook, stripeURL                         string
-	payoutMinimum                                               string
+	igID, igSecret, igAuthURL, igGraphURL, igVersion                         string
+	ttKey, ttSecret, ttAuthURL, ttAPIURL                                     string
+	ytID, ytSecret, ytAuthURL, ytTokenURL, ytAPIURL, ytAnalyURL              string
+	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL                    string
+	stripeKey, stripeWebhook, stripeURL, stripeConnectWebhook, stripeCountry string
+	payoutMinimum                                                            string
 }
 
 func (e *external) register(f *flags) {
@@ -53,6 +53,8 @@ func (e *external) register(f *flags) {
 	f.str(&e.stripeKey, "stripe-secret-key", "PAYPER_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_…) for Connect payouts; empty = Stripe off")
 	f.str(&e.stripeWebhook, "stripe-webhook-secret", "PAYPER_STRIPE_WEBHOOK_SECRET", "", "Stripe webhook signing secret (whsec_…)")
 	f.str(&e.stripeURL, "stripe-api-url", "PAYPER_STRIPE_API_URL", "", "Stripe API base URL (default https://api.stripe.com; stripe-mock in tests)")
+	f.str(&e.stripeConnectWebhook, "stripe-connect-webhook-secret", "PAYPER_STRIPE_CONNECT_WEBHOOK_SECRET", "", "signing secret (whsec_…) of the Connect webhook endpoint (connected accounts' events: account.updated, payout.failed), when it is not the same endpoint")
+	f.str(&e.stripeCountry, "stripe-platform-country", "PAYPER_STRIPE_PLATFORM_COUNTRY", "", "two-letter country of the platform's Stripe account (creators elsewhere get the recipient service agreement); empty = read from Stripe")
 	f.str(&e.payoutMinimum, "payout-minimum", "PAYPER_PAYOUT_MINIMUM", "10.00", "smallest payout a creator may request")
 }
 
@@ -115,7 +117,8 @@ func (e *external) payouts() ([]payout.Provider, payout.Config, error) {
 		out = append(out, p)
 	}
 	if e.stripeKey != "" || e.stripeWebhook != "" {
-		p, err := stripe.New(stripe.Config{SecretKey: e.stripeKey, WebhookSecret: e.stripeWebhook, BaseURL: e.stripeURL})
+		p, err := stripe.New(stripe.Config{SecretKey: e.stripeKey, WebhookSecret: e.stripeWebhook, BaseURL: e.stripeURL,
+			ConnectWebhookSecret: e.stripeConnectWebhook, PlatformCountry: e.stripeCountry})
 		if err != nil {
 			return nil, cfg, fmt.Errorf("stripe: %w", err)
 		}
