@@ -585,7 +585,9 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // provider holds for the operator (ErrActionRequired: Wise's strong
 // customer authentication with no key) goes back to requested with the
 // reason and the provider's transfer id, so its creator can cancel it, and
-// is tried again the same way. Sending is idempotent by payout id and each
+// is tried again the same way; at its last attempt its transfer is canceled
+// at the provider (Canceler) before it fails, and if the provider refuses
+// (the operator funded it by hand) it stays requested for Wise's webhook. Sending is idempotent by payout id and each
 // attempt passes the provider what earlier ones made (Transfer.Progress), so
 // a payout is never paid twice and Wise never gets a second quote,
 // recipient or transfer. After Config.MaxAttempts attempts it fails with
@@ -663,6 +665,13 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
 			Reference: po.ID, // 29 characters: within Wise's 35
 			Progress:  po.progress, Record: record})
+		// The last attempt at a payout held for the operator: its transfer
+		// is canceled at the provider before the payout fails, so nobody
+		// can fund it afterwards.
+		var cancelErr error
+		if c, ok := prov.(Canceler); ok && errors.Is(sendErr, ErrActionRequired) && po.Attempts >= s.cfg.MaxAttempts && res.Ref != "" {
+			cancelErr = c.CancelTransfer(ctx, res.Ref)
+		}
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			cur, err := lock(ctx, tx, `id = $1`, po.ID)
 			if err != nil {
@@ -675,7 +684,7 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			case errors.Is(sendErr, ErrRejected):
 				return s.settle(ctx, tx, &cur, StateFailed, sendErr.Error())
 			case sendErr != nil:
-				return s.retryLater(ctx, tx, &cur, res.Ref, sendErr)
+				return s.retryLater(ctx, tx, &cur, res.Ref, sendErr, cancelErr)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, reason = '', next_attempt_at = 0, updated_at = $2 WHERE id = $3`,
 				res.Ref, s.clock.Now().UnixMicro(), cur.ID); err != nil {
@@ -717,15 +726,19 @@ func (p Payout) due(now int64) bool {
 // again after the backoff, back to requested for an ErrActionRequired, or,
 // after the last attempt, failed (hold voided) — unless the transfer ref
 // exists at the provider with its fate unknown: then it waits, processing,
-// for the provider's webhook.
-func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref string, sendErr error) error {
+// for the provider's webhook; or a held payout's transfer could not be
+// canceled at the provider (cancelErr): then it stays requested and the
+// next attempt tries again.
+func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref string, sendErr, cancelErr error) error {
 	now := s.clock.Now()
 	reason := sendErr.Error()
 	held := errors.Is(sendErr, ErrActionRequired)
 	if ref == "" {
 		ref = po.ProviderRef
 	}
-	if po.Attempts >= s.cfg.MaxAttempts {
+	if po.Attempts >= s.cfg.MaxAttempts && held && cancelErr != nil {
+		reason = fmt.Sprintf("%s; after %d attempts its %s transfer %s could not be canceled (%v), so the payout waits", reason, po.Attempts, po.Provider, ref, cancelErr)
+	} else if po.Attempts >= s.cfg.MaxAttempts {
 		if held || ref == "" {
 			return s.settle(ctx, tx, po, StateFailed, fmt.Sprintf("failed after %d attempts: %s", po.Attempts, reason))
 		}

@@ -21,7 +21,7 @@ const wiseDest = `{"currency":"EUR","holderName":"Ada Lovelace","iban":"DE89 370
 // wiseWorld is a world paying through the real Wise client against its
 // Fake (funding protected by SCA when scaPub is set), with the provider
 // holding scaKey.
-func wiseWorld(t *testing.T, dbURL string, avail int64, scaPub string, scaKey string) (*world, *wise.Fake) {
+func wiseWorld(t *testing.T, dbURL string, avail int64, scaPub string, scaKey string, cfg ...payout.Config) (*world, *wise.Fake) {
 	t.Helper()
 	w := newWorld(t, dbURL, avail)
 	fake := wise.NewFake("tok", 77)
@@ -39,7 +39,7 @@ func wiseWorld(t *testing.T, dbURL string, avail int64, scaPub string, scaKey st
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.withService(payout.Config{}, prov)
+	w.withService(append(cfg, payout.Config{})[0], prov)
 	if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, wiseDest); err != nil {
 		t.Fatal(err)
 	}
@@ -184,5 +184,56 @@ func TestWiseSCA(t *testing.T) {
 		if fake.Balance("EUR") != 970*eur {
 			t.Fatalf("Wise balance %d", fake.Balance("EUR"))
 		}
+	})
+}
+
+// TestWiseSCAGivesUp (issue 14, items 4 and 11): a payout held for SCA
+// with no key fails after the last attempt with the reason, its money
+// available again — and its Wise transfer is canceled first, so it cannot
+// be funded afterwards. When Wise refuses the cancellation (funded by
+// hand meanwhile) the payout does not fail: it waits for Wise.
+func TestWiseSCAGivesUp(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w, fake := wiseWorld(t, dbURL, 50*eur+4_567, pub, "", payout.Config{MaxAttempts: 2})
+		p1, _ := w.svc.RequestPayout(w.ctx, w.creator, req("30", payout.ProviderWise))
+		for range 2 {
+			if _, err := w.svc.Process(w.ctx); err != nil {
+				t.Fatal(err)
+			}
+			w.env.Clock.Advance(time.Hour)
+		}
+		p := w.payout(t, p1.ID)
+		trs := fake.Transfers()
+		if p.State != payout.StateFailed || !strings.HasPrefix(p.Reason, "failed after 2 attempts: ") || len(trs) != 1 || trs[0].Status != "cancelled" {
+			t.Fatalf("payout %+v, transfers %+v", p, trs)
+		}
+		if b := w.balance(t); b.Available != 50*eur+4_567 || b.PendingPayout != 0 {
+			t.Fatalf("after giving up: %+v", b)
+		}
+		// Funded by hand before the last attempt: Wise will not cancel it.
+		p2, _ := w.svc.RequestPayout(w.ctx, w.creator, req("20", payout.ProviderWise))
+		if _, err := w.svc.Process(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		ref := w.payout(t, p2.ID).ProviderRef
+		fake.Webhook(ref, "processing")
+		w.env.Clock.Advance(time.Hour)
+		if _, err := w.svc.Process(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := w.payout(t, p2.ID); p.State == payout.StateFailed || p.State == payout.StateCanceled {
+			t.Fatalf("a payout whose transfer Wise funded was given up: %+v", p)
+		}
+		w.wiseHook(t, fake, ref, "outgoing_payment_sent")
+		if b := w.balance(t); b.PaidOut != 20*eur || b.Available != 30*eur+4_567 || b.PendingPayout != 0 {
+			t.Fatalf("after Wise paid it: %+v", b)
+		}
+		w.audit(t)
 	})
 }
