@@ -33,9 +33,9 @@ const (
 //   - an accepted delivery's id is X-Delivery-Id, or when absent the
 //     transfer, state and time; only a transfers#state-change that is not a
 //     test is about a transfer: Ref is its id (a positive integer, in
-//     decimal), State paid only for outgoing_payment_sent, failed (with the
-//     state as the reason) only for funds_refunded, bounced_back and
-//     cancelled, else nothing.
+//     decimal), State paid only for outgoing_payment_sent, reversed (with
+//     the state as the reason) only for bounced_back and funds_refunded,
+//     failed only for cancelled, else nothing.
 func FuzzParseWebhook(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "webhooks", "*.json"))
 	if err != nil || len(files) == 0 {

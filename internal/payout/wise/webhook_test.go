@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,6 +130,28 @@ func TestParseWebhookUnreadable(t *testing.T) {
 		_, err := e.p.ParseWebhook(e.fake.Sign([]byte(body)), []byte(body))
 		if err == nil || errors.Is(err, payout.ErrBadSignature) {
 			t.Errorf("%s: err = %v, want a read error", body, err)
+		}
+	}
+}
+
+// TestRecordedReversals (issue 14, item 5): the recorded bounced_back and
+// funds_refunded deliveries after outgoing_payment_sent (testdata/webhooks)
+// read as payout.StateReversed of the whole transfer, with the state as the
+// reason.
+func TestRecordedReversals(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, state := range []string{"bounced_back", "funds_refunded"} {
+		body, err := os.ReadFile(filepath.Join("testdata", "webhooks", "transfers-state-change."+state+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := e.p.ParseWebhook(e.fake.Sign(body), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.State != payout.StateReversed || ev.Reason != state || ev.Ref != "50000042" || !ev.Amount.IsZero() {
+			t.Fatalf("%s: %+v", state, ev)
 		}
 	}
 }
