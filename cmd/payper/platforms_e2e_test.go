@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payper/payper/internal/payout/wise"
 	"github.com/payper/payper/internal/platform/instagram"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -76,6 +77,23 @@ func TestServeRefusesBadStripeCountry(t *testing.T) {
 		func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "PlatformCountry") || !strings.Contains(err.Error(), "USA") {
 		t.Fatalf("serve with PAYPER_STRIPE_PLATFORM_COUNTRY=USA: %v", err)
+	}
+}
+
+// TestServeRefusesBadPayoutSettings: payout retries out of range, and a Wise
+// SCA key file that cannot be read, stop serve naming the setting.
+func TestServeRefusesBadPayoutSettings(t *testing.T) {
+	for _, tc := range []struct{ env, val, want string }{
+		{"PAYPER_PAYOUT_MAX_ATTEMPTS", "0", "--payout-max-attempts 0"},
+		{"PAYPER_WISE_SCA_PRIVATE_KEY_FILE", "/nonexistent/sca.pem", "/nonexistent/sca.pem"},
+	} {
+		env := map[string]string{"PAYPER_WISE_API_TOKEN": "tok", "PAYPER_WISE_PROFILE_ID": "1", "PAYPER_WISE_WEBHOOK_PUBLIC_KEY": wise.NewFake("tok", 1).PublicKeyPEM(),
+			"PAYPER_SECRET_KEY": strings.Repeat("ab", 32), "PAYPER_ADMIN_TOKEN": adminToken, tc.env: tc.val}
+		err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody@127.0.0.1:1/none"},
+			func(k string) string { return env[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("serve with %s=%s: %v, want an error naming %s", tc.env, tc.val, err, tc.want)
+		}
 	}
 }
 

@@ -24,9 +24,10 @@ type external struct {
 	igID, igSecret, igAuthURL, igGraphURL, igVersion                         string
 	ttKey, ttSecret, ttAuthURL, ttAPIURL                                     string
 	ytID, ytSecret, ytAuthURL, ytTokenURL, ytAPIURL, ytAnalyURL              string
-	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL                    string
+	wiseToken, wiseProfile, wiseKey, wiseKeyFile, wiseURL, wiseSCAKeyFile    string
 	stripeKey, stripeWebhook, stripeURL, stripeConnectWebhook, stripeCountry string
 	payoutMinimum                                                            string
+	payoutMaxAttempts                                                        int64
 }
 
 func (e *external) register(f *flags) {
@@ -56,6 +57,8 @@ func (e *external) register(f *flags) {
 	f.str(&e.stripeConnectWebhook, "stripe-connect-webhook-secret", "PAYPER_STRIPE_CONNECT_WEBHOOK_SECRET", "", "signing secret (whsec_…) of the Connect webhook endpoint (connected accounts' events: account.updated, payout.failed), when it is not the same endpoint")
 	f.str(&e.stripeCountry, "stripe-platform-country", "PAYPER_STRIPE_PLATFORM_COUNTRY", "", "two-letter country of the platform's Stripe account (creators elsewhere get the recipient service agreement); empty = read from Stripe")
 	f.str(&e.payoutMinimum, "payout-minimum", "PAYPER_PAYOUT_MINIMUM", "10.00", "smallest payout a creator may request")
+	f.int64(&e.payoutMaxAttempts, "payout-max-attempts", "PAYPER_PAYOUT_MAX_ATTEMPTS", payout.DefaultMaxAttempts, "tries of a payout before it fails and its money is available again (a provider transfer of unknown fate waits for the provider instead)")
+	f.str(&e.wiseSCAKeyFile, "wise-sca-private-key-file", wise.EnvSCAPrivateKeyFile, "", "file of the RSA private key (PEM) whose public key is uploaded to Wise, to sign strong customer authentication challenges; empty = payouts Wise holds for SCA wait for the operator")
 }
 
 // connectors builds the configured real platforms.
@@ -96,6 +99,10 @@ func (e *external) payouts() ([]payout.Provider, payout.Config, error) {
 		return nil, cfg, fmt.Errorf("--payout-minimum %q: want a positive decimal such as 10.00", e.payoutMinimum)
 	}
 	cfg.Minimum = min
+	if e.payoutMaxAttempts < 1 || e.payoutMaxAttempts > 1000 {
+		return nil, cfg, fmt.Errorf("--payout-max-attempts %d: want 1 to 1000", e.payoutMaxAttempts)
+	}
+	cfg.MaxAttempts = int(e.payoutMaxAttempts)
 	var out []payout.Provider
 	if e.wiseToken != "" {
 		key := e.wiseKey
@@ -110,7 +117,8 @@ func (e *external) payouts() ([]payout.Provider, payout.Config, error) {
 		if _, err := fmt.Sscan(e.wiseProfile, &profile); err != nil {
 			return nil, cfg, fmt.Errorf("PAYPER_WISE_PROFILE_ID %q: want the numeric profile id", e.wiseProfile)
 		}
-		p, err := wise.New(wise.Config{APIToken: e.wiseToken, ProfileID: profile, BaseURL: e.wiseURL, WebhookPublicKeyPEM: key})
+		p, err := wise.New(wise.Config{APIToken: e.wiseToken, ProfileID: profile, BaseURL: e.wiseURL, WebhookPublicKeyPEM: key,
+			SCAPrivateKeyFile: e.wiseSCAKeyFile})
 		if err != nil {
 			return nil, cfg, fmt.Errorf("wise: %w", err)
 		}

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,9 +96,6 @@ const (
 	DefaultMaxAttempts     = 8
 	DefaultRetryBackoff    = time.Minute
 	DefaultRetryBackoffMax = 6 * time.Hour
-	// EnvMaxAttempts overrides DefaultMaxAttempts when Config.MaxAttempts
-	// is 0 (a positive integer).
-	EnvMaxAttempts = "PAYPER_PAYOUT_MAX_ATTEMPTS"
 )
 
 // Config tunes payouts.
@@ -146,9 +142,6 @@ func New(db *store.DB, clk clock.Clock, l *ledger.Ledger, cfg Config, log *slog.
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
-		if n, err := strconv.Atoi(os.Getenv(EnvMaxAttempts)); err == nil && n > 0 {
-			cfg.MaxAttempts = n
-		}
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = DefaultRetryBackoff

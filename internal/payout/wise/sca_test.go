@@ -217,13 +217,14 @@ func TestSCAKeyConfig(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	t.Setenv(EnvSCAPrivateKeyFile, file)
-	if p, err := New(base); err != nil || p.scaKey == nil {
-		t.Fatalf("env: %v", err)
-	}
-	t.Setenv(EnvSCAPrivateKeyFile, "")
+	t.Setenv(EnvSCAPrivateKeyFile, file) // read by payper serve's flags, never by the package
 	if p, err := New(base); err != nil || p.scaKey != nil {
-		t.Fatalf("no key: %v", err)
+		t.Fatalf("no key configured: %v, key %v", err, p.scaKey != nil)
+	}
+	missing := base
+	missing.SCAPrivateKeyFile = filepath.Join(t.TempDir(), "none.pem")
+	if _, err := New(missing); err == nil || !strings.Contains(err.Error(), "none.pem") {
+		t.Fatalf("a key file that does not exist: %v", err)
 	}
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	bad := base

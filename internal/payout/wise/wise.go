@@ -131,16 +131,14 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// EnvSCAPrivateKeyFile names the file of the SCA signing key when
-// Config.SCAPrivateKeyPEM and SCAPrivateKeyFile are empty.
+// EnvSCAPrivateKeyFile is the environment variable payper serve reads the
+// SCA signing key's file from (--wise-sca-private-key-file); it is named in
+// the error a payout waiting for SCA shows.
 const EnvSCAPrivateKeyFile = "PAYPER_WISE_SCA_PRIVATE_KEY_FILE"
 
 // loadSCAKey returns cfg's SCA signing key, nil when none is configured.
 func loadSCAKey(cfg Config) (*rsa.PrivateKey, error) {
 	pemText, file := cfg.SCAPrivateKeyPEM, cfg.SCAPrivateKeyFile
-	if pemText == "" && file == "" {
-		file = os.Getenv(EnvSCAPrivateKeyFile)
-	}
 	if pemText == "" && file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
