@@ -2,6 +2,7 @@ package engage_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,45 @@ func TestTicksResumeAfterAKill(t *testing.T) {
 				t.Fatalf("later growth not billed (spent %d): ticks did not go on", e.escrow(camp.ID).Spent)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// TestTickAfterWorkHasItsOwnTime: the work after a tick's jobs (payouts,
+// auto marks: RunnerOptions.OnTick) gets DefaultTickWait of its own, not
+// what the jobs left of the caller's wait, which under load can be nothing
+// (its payouts query then failed with "context deadline exceeded").
+func TestTickAfterWorkHasItsOwnTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		if err := engage.Migrate(e.ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		camp := e.campaign(100*eur, campaign.Prices{Comment: 250_000}, 0, false)
+		_, _ = e.post(e.creator("ana", camp), "ana", camp, "#glowup #ad")
+		var left time.Duration
+		r, err := engage.NewRunner(e.ctx, e.svc, db, engage.RunnerOptions{NoPeriodic: true, OnTick: func(ctx context.Context) error {
+			dl, ok := ctx.Deadline()
+			if !ok {
+				return errors.New("no deadline")
+			}
+			left = time.Until(dl)
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer r.Stop(context.Background())
+		e.clk.Advance(time.Minute)
+		rep, err := r.Tick(e.ctx, 3*time.Second)
+		if err != nil || rep.State != engage.TickCompleted {
+			t.Fatalf("tick: %+v, %v", rep, err)
+		}
+		if left <= 3*time.Second || left > engage.DefaultTickWait {
+			t.Fatalf("the after-tick work had %v left; want more than the 3 s wait, at most %v", left, engage.DefaultTickWait)
 		}
 	})
 }

@@ -65,7 +65,7 @@ var rank = map[string]int{TickCompleted: 0, TickRunning: 1, TickRetrying: 2, Tic
 // Tick runs one whole tick like RunOnce — completes ended campaigns, queues
 // every campaign's poll and a release, waits for those jobs and then runs
 // OnTick — but waits for the jobs at most wait (DefaultTickWait when
-// wait ≤ 0; completing and queueing have at least that long), and
+// wait ≤ 0; completing and queueing, and OnTick, have at least that long), and
 // reports what happened instead of waiting through River's retries: state
 // completed when every job ran; running when some had not finished by
 // then; retrying when one failed and River will run it again; discarded
@@ -173,7 +173,12 @@ wait:
 	if rep.State != TickCompleted || r.opt.OnTick == nil {
 		return rep, nil
 	}
-	if err := r.opt.OnTick(wctx); err != nil {
+	// The after-tick work (payouts, auto marks) is work, not waiting, like
+	// the fan-out: it gets DefaultTickWait of its own rather than what the
+	// jobs left of the wait (which could be nothing).
+	octx, cancelOn := context.WithTimeout(ctx, DefaultTickWait)
+	defer cancelOn()
+	if err := r.opt.OnTick(octx); err != nil {
 		rep, _ := failed(fmt.Errorf("after the tick: %w", err))
 		rep.Jobs = len(jobs)
 		return rep, ctx.Err()
