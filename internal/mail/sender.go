@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -35,6 +36,9 @@ type SMTPConfig struct {
 	TLS string
 	// Timeout bounds one connection and delivery; 0 means 30 seconds.
 	Timeout time.Duration
+	// TLSConfig, if set, replaces the default TLS settings (the system's
+	// roots, ServerName = Host), e.g. to trust a private CA.
+	TLSConfig *tls.Config
 }
 
 // ParseSMTPURL reads an SMTP URL:
@@ -44,7 +48,10 @@ type SMTPConfig struct {
 //	smtps://user:password@host:465?from=noreply@example.com         implicit TLS
 //
 // tls may be required, opportunistic or none. The port defaults to 587 for
-// smtp and 465 for smtps. It returns an error naming what is wrong.
+// smtp and 465 for smtps. A user and password are sent only over an
+// encrypted connection (go-mail picks no plain-text mechanism otherwise), so
+// tls=none suits an unauthenticated local relay only. It returns an error
+// naming what is wrong.
 func ParseSMTPURL(raw string) (SMTPConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -126,6 +133,13 @@ func (s *SMTP) Send(ctx context.Context, m Mail) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if s.cfg.TLSConfig != nil {
+		tc := s.cfg.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = s.cfg.Host
+		}
+		opts = append(opts, gomail.WithTLSConfig(tc))
 	}
 	if s.cfg.Username != "" {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
