@@ -636,6 +636,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, emailIn string) erro
 // email verified (the mail reached it). It returns the user, Invalid
 // "invalid_token", or Invalid on field password; nothing changes on error.
 func (s *Service) ResetPassword(ctx context.Context, tok, password string) (User, error) {
+	if err := CheckPassword("password", password, ""); err != nil {
+		return User{}, err
+	}
+	hash := HashPassword(password, s.cfg.Params) // outside the transaction: argon2 takes a while
 	var u User
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
@@ -648,7 +652,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, password string) (User
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2,
 			email_verified_at = CASE WHEN email_verified_at = 0 AND email = $4 THEN $2 ELSE email_verified_at END WHERE id = $3`,
-			HashPassword(password, s.cfg.Params), now.UnixMicro(), t.UserID, t.Email); err != nil {
+			hash, now.UnixMicro(), t.UserID, t.Email); err != nil {
 			return fmt.Errorf("account: set password: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND kind = 'reset' AND used_at = 0`, now.UnixMicro(), t.UserID); err != nil {
@@ -739,6 +743,10 @@ func oneLine(s string) string {
 // reached it). It returns the user, Invalid "invalid_token", Invalid on
 // field password, or Conflict "email_taken"; nothing changes on error.
 func (s *Service) AcceptInvite(ctx context.Context, tok, password string) (User, error) {
+	if err := CheckPassword("password", password, ""); err != nil {
+		return User{}, err
+	}
+	hash := HashPassword(password, s.cfg.Params) // outside the transaction: argon2 takes a while
 	var u User
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
@@ -750,7 +758,7 @@ func (s *Service) AcceptInvite(ctx context.Context, tok, password string) (User,
 			return err
 		}
 		u = User{ID: id.New(prefixUser), Email: t.Email, Kind: KindBrand, BrandID: t.BrandID, BrandRole: t.BrandRole, EmailVerified: true, CreatedAt: clock.MicrosOf(now)}
-		return insertUser(ctx, tx, u, strings.ToLower(t.Email), HashPassword(password, s.cfg.Params), now)
+		return insertUser(ctx, tx, u, strings.ToLower(t.Email), hash, now)
 	})
 	return u, err
 }

@@ -405,3 +405,36 @@ func (s *Service) ChangePassword(ctx context.Context, tok, current, password str
 		return revokeSessions(ctx, tx, now, a.User.ID, sessionHash(tok))
 	})
 }
+
+// Purge deletes what can no longer be used: sessions and mailed tokens
+// that expired or were revoked or used more than keep ago, and throttle
+// rows neither locked nor counting. Run it now and then (a periodic job);
+// it returns how many rows it deleted.
+func (s *Service) Purge(ctx context.Context, keep time.Duration) (int64, error) {
+	now := s.clock.Now()
+	cut := now.Add(-keep).UnixMicro()
+	var total int64
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		total = 0
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM sessions WHERE expires_at < $1 OR (revoked_at <> 0 AND revoked_at < $1)`, []any{cut}},
+			{`DELETE FROM account_tokens WHERE expires_at < $1 OR (used_at <> 0 AND used_at < $1)`, []any{cut}},
+			{`DELETE FROM login_throttle WHERE locked_until < $1 AND window_start < $2`, []any{now.UnixMicro(), now.Add(-s.cfg.Throttle.Window).UnixMicro()}},
+		} {
+			r, err := tx.ExecContext(ctx, q.sql, q.args...)
+			if err != nil {
+				return fmt.Errorf("account: purge: %w", err)
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("account: purge: %w", err)
+			}
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

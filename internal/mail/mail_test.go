@@ -8,15 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +23,7 @@ import (
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/mail/mailpittest"
 	"github.com/payper/payper/internal/store"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -146,147 +144,16 @@ func TestParseSMTPURL(t *testing.T) {
 	}
 }
 
-// ---- mailpit: a real SMTP server with an HTTP API to read what arrived ----
-
-// mailpitBinary finds mailpit: $PAYPER_MAILPIT, else "mailpit" on PATH,
-// else $GOPATH/bin/mailpit (where `go install
-// github.com/axllent/mailpit@v1.33.1` puts it). Without it the test is
-// skipped, or fails under CI=true.
-func mailpitBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("PAYPER_MAILPIT"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			gopath = filepath.Join(home, "go")
-		}
-	}
-	if p := filepath.Join(gopath, "bin", "mailpit"); gopath != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := "mailpit not found (set PAYPER_MAILPIT, or `go install github.com/axllent/mailpit@v1.33.1`)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + ": under CI the SMTP tests must run")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-type mailpit struct {
-	smtpPort int
-	api      string
-}
-
-// startMailpit runs mailpit on free ports with its own database file, and
-// stops it when t ends.
-func startMailpit(t *testing.T, extra ...string) *mailpit {
-	t.Helper()
-	bin := mailpitBinary(t)
-	mp := &mailpit{smtpPort: freePort(t)}
-	httpPort := freePort(t)
-	mp.api = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	args := append([]string{"--smtp", fmt.Sprintf("127.0.0.1:%d", mp.smtpPort), "--listen", fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"), "--quiet"}, extra...)
-	cmd := exec.Command(bin, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mailpit: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(mp.api + "/api/v1/info")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return mp
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not answer on %s: %v\n%s", mp.api, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// mailpitMessage is the part of an entry of GET /api/v1/messages this test
-// reads. Mailpit's API reference (https://mailpit.axllent.org/docs/api-v1/,
-// "List messages"): {"total": n, "messages": [{"ID", "MessageID", "From":
-// {"Name","Address"}, "To": [{"Name","Address"}], "Subject", "Snippet", …}]},
-// newest first; GET /api/v1/message/{ID} returns the message with its "Text" body.
-type mailpitMessage struct {
-	ID        string
-	MessageID string
-	From      struct{ Address string }
-	To        []struct{ Address string }
-	Subject   string
-	Text      string
-}
-
-func (mp *mailpit) messages(t *testing.T) []mailpitMessage {
-	t.Helper()
-	var list struct {
-		Total    int
-		Messages []mailpitMessage
-	}
-	getJSON(t, mp.api+"/api/v1/messages", &list)
-	if list.Total != len(list.Messages) {
-		t.Fatalf("mailpit total %d, listed %d", list.Total, len(list.Messages))
-	}
-	for i := range list.Messages {
-		var full mailpitMessage
-		getJSON(t, mp.api+"/api/v1/message/"+list.Messages[i].ID, &full)
-		list.Messages[i].Text = full.Text
-	}
-	return list.Messages
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
 func TestDeliverOverSMTP(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpittest.Start(t)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-		before := len(mp.messages(t))
+		before := len(mp.Messages(t))
 		ids := enqueue(t, db, clk.Now(),
 			Message{Kind: "verify", To: "ana@example.com", Subject: "Confirm your email " + storetest.Name(db), Text: "Open https://payper.test/verify/abc\n"},
 			Message{Kind: "reset", To: "bob@example.com", Subject: "Grüße, reset " + storetest.Name(db), Text: "Open https://payper.test/reset/xyz — once.\n"})
-		cfg, err := ParseSMTPURL(fmt.Sprintf("smtp://127.0.0.1:%d?from=noreply@payper.test&tls=none", mp.smtpPort))
+		cfg, err := ParseSMTPURL(fmt.Sprintf("smtp://127.0.0.1:%d?from=noreply@payper.test&tls=none", mp.SMTPPort))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,11 +162,11 @@ func TestDeliverOverSMTP(t *testing.T) {
 		if err != nil || res != (Result{Sent: 2}) {
 			t.Fatalf("deliver = %+v, %v", res, err)
 		}
-		got := mp.messages(t)
+		got := mp.Messages(t)
 		if len(got) != before+2 {
 			t.Fatalf("mailpit has %d new messages; want 2", len(got)-before)
 		}
-		bySubject := map[string]mailpitMessage{}
+		bySubject := map[string]mailpittest.Message{}
 		for _, m := range got {
 			bySubject[m.Subject] = m
 		}
@@ -336,14 +203,14 @@ func TestDeliverOverSMTP(t *testing.T) {
 func TestDeliverWithAuthOverSTARTTLS(t *testing.T) {
 	dir := t.TempDir()
 	pool := writeTestCert(t, dir)
-	mp := startMailpit(t, "--smtp-tls-cert", filepath.Join(dir, "cert.pem"), "--smtp-tls-key", filepath.Join(dir, "key.pem"),
+	mp := mailpittest.Start(t, "--smtp-tls-cert", filepath.Join(dir, "cert.pem"), "--smtp-tls-key", filepath.Join(dir, "key.pem"),
 		"--smtp-require-starttls", "--smtp-auth-accept-any")
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-		before := len(mp.messages(t))
+		before := len(mp.Messages(t))
 		ids := enqueue(t, db, clk.Now(), Message{Kind: "invite", To: "mia@example.com", Subject: "Invite " + storetest.Name(db), Text: "join"})
-		cfg, err := ParseSMTPURL(fmt.Sprintf("smtp://payper:secret@127.0.0.1:%d?from=noreply@payper.test", mp.smtpPort))
+		cfg, err := ParseSMTPURL(fmt.Sprintf("smtp://payper:secret@127.0.0.1:%d?from=noreply@payper.test", mp.SMTPPort))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,7 +225,7 @@ func TestDeliverWithAuthOverSTARTTLS(t *testing.T) {
 			m, _ := NewOutbox(db).Get(ctx, ids[0])
 			t.Fatalf("deliver over STARTTLS = %+v, %v; outbox %+v", res, err, m)
 		}
-		if got := len(mp.messages(t)) - before; got != 1 {
+		if got := len(mp.Messages(t)) - before; got != 1 {
 			t.Fatalf("mailpit received %d; want 1", got)
 		}
 	})
@@ -404,7 +271,7 @@ func TestDeliverRetriesThenFails(t *testing.T) {
 		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 		ids := enqueue(t, db, clk.Now(), Message{Kind: "verify", To: "ana@example.com", Subject: "Confirm", Text: "link"})
 		// A port nothing listens on: connection refused, a real failure.
-		cfg := SMTPConfig{Host: "127.0.0.1", Port: freePort(t), From: "noreply@payper.test", TLS: "none", Timeout: 5 * time.Second}
+		cfg := SMTPConfig{Host: "127.0.0.1", Port: mailpittest.FreePort(t), From: "noreply@payper.test", TLS: "none", Timeout: 5 * time.Second}
 		s := NewSender(db, clk, NewSMTP(cfg))
 		s.MaxAttempts = 3
 		o := NewOutbox(db)
@@ -462,17 +329,17 @@ func (c *countingTransport) Send(ctx context.Context, m Mail) error {
 
 // Two servers delivering the same outbox at once send each mail once.
 func TestDeliverConcurrentSenders(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpittest.Start(t)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-		before := len(mp.messages(t))
+		before := len(mp.Messages(t))
 		var msgs []Message
 		for i := range 12 {
 			msgs = append(msgs, Message{Kind: "verify", To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprintf("m%d %s", i, storetest.Name(db)), Text: "x"})
 		}
 		ids := enqueue(t, db, clk.Now(), msgs...)
-		cfg := SMTPConfig{Host: "127.0.0.1", Port: mp.smtpPort, From: "noreply@payper.test", TLS: "none"}
+		cfg := SMTPConfig{Host: "127.0.0.1", Port: mp.SMTPPort, From: "noreply@payper.test", TLS: "none"}
 		ct := &countingTransport{sends: map[string]int{}, inner: NewSMTP(cfg)}
 		var wg sync.WaitGroup
 		results := make([]Result, 3)
@@ -500,7 +367,7 @@ func TestDeliverConcurrentSenders(t *testing.T) {
 				t.Fatalf("mail %s sent %d times", id, ct.sends[id])
 			}
 		}
-		if got := len(mp.messages(t)) - before; got != len(ids) {
+		if got := len(mp.Messages(t)) - before; got != len(ids) {
 			t.Fatalf("mailpit received %d; want %d", got, len(ids))
 		}
 	})
