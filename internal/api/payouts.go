@@ -16,6 +16,7 @@ func (s *Server) payoutRoutes() []Route {
 		{"POST", "/v1/creator/payouts", anyKey, s.requestPayout},
 		{"GET", "/v1/creator/payouts", anyKey, s.listPayouts},
 		{"POST", "/v1/creator/payouts/{id}/cancel", anyKey, s.cancelPayout},
+		{"GET", "/v1/creator/payout_destinations", anyKey, s.listDestinations},
 		{"PUT", "/v1/creator/payout_destinations/{provider}", anyKey, s.setDestination},
 		{"POST", "/v1/creator/payout_destinations/{provider}/onboarding", anyKey, s.onboard},
 		{"GET", "/v1/admin/payouts", anyKey, s.listPayouts},
@@ -97,6 +98,17 @@ func (s *Server) setDestination(w http.ResponseWriter, r *http.Request, p identi
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"provider": r.PathValue("provider"), "status": "saved"})
+}
+
+// listDestinations serves the creator's payout destinations with what each
+// provider last said about their account (status, a failed payout from
+// their provider balance); never the destination itself.
+func (s *Server) listDestinations(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	ds, err := s.Payouts.Destinations(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list[payout.Destination]{Data: ds})
 }
 
 func (s *Server) exportManual(w http.ResponseWriter, r *http.Request, p identity.Principal) error {

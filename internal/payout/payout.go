@@ -112,6 +112,12 @@ type Config struct {
 	// each next one up to RetryBackoffMax (DefaultRetryBackoff and
 	// DefaultRetryBackoffMax when 0).
 	RetryBackoff, RetryBackoffMax time.Duration
+	// SettleAfter is how long a payout sent to its provider (processing,
+	// with the provider's transfer, no attempt pending) waits for the
+	// provider's webhook before the operator may settle it by hand
+	// (MarkManual); DefaultSettleAfter when 0. One that stopped retrying
+	// after MaxAttempts may be settled at once.
+	SettleAfter time.Duration
 }
 
 // backoff is the wait after the n-th failed attempt (n >= 1).
@@ -150,6 +156,9 @@ func New(db *store.DB, clk clock.Clock, l *ledger.Ledger, cfg Config, log *slog.
 		cfg.RetryBackoffMax = DefaultRetryBackoffMax
 	}
 	cfg.RetryBackoffMax = max(cfg.RetryBackoffMax, cfg.RetryBackoff)
+	if cfg.SettleAfter <= 0 {
+		cfg.SettleAfter = DefaultSettleAfter
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -217,9 +226,21 @@ func (s *Service) SetDestination(ctx context.Context, p identity.Principal, prov
 	if err != nil {
 		return fmt.Errorf("payout: seal destination: %w", err)
 	}
-	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO payout_destinations (creator_id, provider, destination, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (creator_id, provider) DO UPDATE SET destination = excluded.destination, updated_at = excluded.updated_at`,
-		p.CreatorID(), provider, sealed, s.clock.Now().UnixMicro())
+	// An account the provider reports on is found by its key (events name
+	// it); another account than before starts with no status.
+	key := ""
+	if _, ok := prov.(AccountWatcher); ok {
+		key = accountKey(provider, destination)
+	}
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO payout_destinations (creator_id, provider, destination, updated_at, account_key) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (creator_id, provider) DO UPDATE SET destination = excluded.destination, updated_at = excluded.updated_at,
+			status = CASE WHEN payout_destinations.account_key = excluded.account_key AND excluded.account_key <> '' THEN payout_destinations.status ELSE '' END,
+			status_reason = CASE WHEN payout_destinations.account_key = excluded.account_key AND excluded.account_key <> '' THEN payout_destinations.status_reason ELSE '' END,
+			status_at = CASE WHEN payout_destinations.account_key = excluded.account_key AND excluded.account_key <> '' THEN payout_destinations.status_at ELSE 0 END,
+			payout_failure = CASE WHEN payout_destinations.account_key = excluded.account_key AND excluded.account_key <> '' THEN payout_destinations.payout_failure ELSE '' END,
+			payout_failure_at = CASE WHEN payout_destinations.account_key = excluded.account_key AND excluded.account_key <> '' THEN payout_destinations.payout_failure_at ELSE 0 END,
+			account_key = excluded.account_key`,
+		p.CreatorID(), provider, sealed, s.clock.Now().UnixMicro(), key)
 	if err != nil {
 		return fmt.Errorf("payout: store destination: %w", err)
 	}
@@ -303,9 +324,19 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 	if err := c.Err(); err != nil {
 		return Payout{}, err
 	}
+	wait := ""
 	if provider != ProviderManual {
 		if _, err := s.destination(ctx, s.db.Read(), p.CreatorID(), provider); err != nil {
 			return Payout{}, err
+		}
+		if _, ok := s.providers[provider].(AccountWatcher); ok {
+			status, reason, err := s.destStatus(ctx, s.db.Read(), p.CreatorID(), provider)
+			if err != nil {
+				return Payout{}, err
+			}
+			if waits(status) {
+				wait = waitReason(provider, status, reason)
+			}
 		}
 	}
 	now := s.clock.Now().UnixMicro()
@@ -364,9 +395,9 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 		if h.Replayed { // a concurrent request with the same key came first
 			return s.replayed(ctx, tx, h.HoldID, &po)
 		}
-		po.Amount, po.HoldID = amt, h.HoldID
-		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', '', $8, $8, 0, 0, '', 0)`,
-			po.ID, po.CreatorID, po.Provider, amt.Micros, string(cur), po.State, po.HoldID, now)
+		po.Amount, po.HoldID, po.Reason = amt, h.HoldID, wait
+		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $9, $8, $8, 0, 0, '', 0)`,
+			po.ID, po.CreatorID, po.Provider, amt.Micros, string(cur), po.State, po.HoldID, now, wait)
 		return err
 	})
 	if err != nil {
@@ -623,11 +654,35 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			s.log.Error("payout destination unusable; the payout waits", "payout", pid, "provider", d.provider, "err", err)
 			continue
 		}
+		// A requested payout to an account the provider says it cannot pay
+		// yet (onboarding unfinished, restricted) waits, requested, with
+		// the reason, until the provider says the account is ready.
+		wait := ""
+		if _, ok := prov.(AccountWatcher); ok {
+			status, reason, err := s.destStatus(ctx, s.db.Read(), d.creator, d.provider)
+			if err != nil {
+				s.log.Error("payout destination status unreadable; the payout waits", "payout", pid, "provider", d.provider, "err", err)
+				continue
+			}
+			if waits(status) {
+				wait = waitReason(d.provider, status, reason)
+			}
+		}
 		var po Payout
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
 			if po, err = lock(ctx, tx, `id = $1`, pid); err != nil {
 				return err
+			}
+			if wait != "" && po.State == StateRequested {
+				if po.Reason != wait {
+					if _, err := tx.ExecContext(ctx, `UPDATE payouts SET reason = $1, updated_at = $2 WHERE id = $3`,
+						wait, s.clock.Now().UnixMicro(), po.ID); err != nil {
+						return err
+					}
+				}
+				po = Payout{}
+				return nil
 			}
 			if !po.due(s.clock.Now().UnixMicro()) {
 				po = Payout{}
@@ -758,9 +813,14 @@ func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref 
 // about becomes paid (hold posted) or failed (hold voided, money back to
 // available). A StateReversed event about a paid payout reverses it in the
 // ledger (see reverse): the money that came back is available again; about
-// a payout not yet paid, it fails it. It returns NotFound for an unknown
-// provider, Unauthorized for a bad signature, and nil for events about
-// nothing payper knows.
+// a payout not yet paid, it fails it. An event about no transfer is read
+// as an account event by a provider that reports on accounts
+// (AccountWatcher; see accountEvent): the status of the creator's account
+// there is recorded on their destination (payouts wait while it is not
+// ready), a failed payout from the account's own balance is recorded and
+// logged, the ledger untouched; each event once. It returns NotFound for an
+// unknown provider, Unauthorized for a bad signature, and nil for events
+// about nothing payper knows.
 func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, body []byte) error {
 	prov := s.providers[provider]
 	if prov == nil {
@@ -773,7 +833,19 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 	if err != nil {
 		return &errs.Error{Kind: errs.Invalid, Code: "invalid_payload", Message: err.Error(), Err: err}
 	}
-	if ev.State == "" || (ev.Ref == "" && ev.PayoutID == "") {
+	if ev.State == "" {
+		if aw, ok := prov.(AccountWatcher); ok {
+			ae, err := aw.ParseAccountWebhook(h, body)
+			if err != nil {
+				return &errs.Error{Kind: errs.Invalid, Code: "invalid_payload", Message: err.Error(), Err: err}
+			}
+			if ae.Account != "" {
+				return s.accountEvent(ctx, provider, ae)
+			}
+		}
+		return nil
+	}
+	if ev.Ref == "" && ev.PayoutID == "" {
 		return nil
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
@@ -802,6 +874,12 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 		}
 		if ev.State == StateReversed {
 			return s.reverse(ctx, tx, &po, ev)
+		}
+		if ev.State == StatePaid && po.State == StateFailed {
+			// Failed by hand (MarkManual) or by payper, yet the provider
+			// paid it: the money left twice unless the operator recovers it.
+			s.log.Error("the provider reports paid a payout that is failed: its money is available to the creator again; recover it or reconcile by hand",
+				"payout", po.ID, "provider", provider, "ref", po.ProviderRef, "event", ev.ID, "reason", po.Reason)
 		}
 		return s.settle(ctx, tx, &po, ev.State, ev.Reason)
 	})
@@ -911,18 +989,37 @@ func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byt
 	return buf.Bytes(), n, nil
 }
 
-// MarkManual records the outcome of a manual payout the operator sent
-// (paid) or could not send (failed, with a reason). Admin only; a payout
-// not processing manually is a Conflict.
+// MarkManual records the outcome of a payout the operator settles by
+// hand: paid (its hold posted) or failed (its hold voided, the money
+// available to the creator again), with a reason the creator sees.
+//
+// A manual payout is marked once exported (processing); a reason is needed
+// to fail it. A payout of another provider (Stripe, Wise) is marked only
+// when stuck: processing, sent to the provider (its transfer ref known, no
+// attempt pending), and either out of attempts (Config.MaxAttempts: it
+// stopped retrying with the transfer's fate unknown) or waiting for the
+// provider's webhook for Config.SettleAfter since its last change — the
+// operator having checked at the provider what became of the money. A
+// reason is needed either way; the settlement is recorded (who, when, why,
+// the provider's ref) and the payout's reason says the operator settled it.
+// A webhook arriving later leaves it as settled (one reporting it paid
+// after it was failed is logged as an error to reconcile).
+//
+// Admin only (Forbidden). It returns Invalid for a bad state or a missing
+// reason, NotFound for an unknown payout, and Conflict: payout_in_flight for
+// a provider's payout that may still be in flight (an attempt pending, or
+// waiting less than SettleAfter: the message says until when),
+// not_markable for any other payout not processing.
 func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID, state, reason string) (Payout, error) {
 	if !p.IsAdmin() {
-		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only the operator marks manual payouts")
+		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only the operator marks payouts")
 	}
 	if state != StatePaid && state != StateFailed {
 		return Payout{}, errs.Invalidf("state", "invalid", "state must be paid or failed")
 	}
-	if state == StateFailed && strings.TrimSpace(reason) == "" {
-		return Payout{}, errs.Invalidf("reason", "required", "say why the payout failed: the creator sees it")
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 1000 {
+		return Payout{}, errs.Invalidf("reason", "too_long", "the reason is longer than 1000 characters")
 	}
 	var out Payout
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
@@ -930,12 +1027,40 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 		if err != nil {
 			return err
 		}
-		if po.Provider != ProviderManual || po.State != StateProcessing {
-			return errs.Conflictf("not_markable", "payout %s is a %s payout in state %s: only exported manual payouts are marked", po.ID, po.Provider, po.State)
+		if po.State != StateProcessing {
+			return errs.Conflictf("not_markable", "payout %s is a %s payout in state %s: only a processing payout is marked", po.ID, po.Provider, po.State)
 		}
-		if err := s.settle(ctx, tx, &po, state, strings.TrimSpace(reason)); err != nil {
+		if po.Provider == ProviderManual {
+			if state == StateFailed && reason == "" {
+				return errs.Invalidf("reason", "required", "say why the payout failed: the creator sees it")
+			}
+			if err := s.settle(ctx, tx, &po, state, reason); err != nil {
+				return err
+			}
+			out = po
+			return nil
+		}
+		if reason == "" {
+			return errs.Invalidf("reason", "required", "say what the provider shows for this payout's transfer: the creator sees it")
+		}
+		now := s.clock.Now()
+		switch {
+		case po.nextAttempt != 0 || po.ProviderRef == "":
+			return errs.Conflictf("payout_in_flight", "payout %s is being sent to %s (attempt %d of %d pending): wait for its answer",
+				po.ID, po.Provider, po.Attempts, s.cfg.MaxAttempts)
+		case po.Attempts < s.cfg.MaxAttempts && now.Sub(time.UnixMicro(int64(po.UpdatedAt))) < s.cfg.SettleAfter:
+			from := time.UnixMicro(int64(po.UpdatedAt)).Add(s.cfg.SettleAfter).UTC()
+			return errs.Conflictf("payout_in_flight", "payout %s: %s transfer %s may still be delivered and its webhook settle it: it can be settled by hand from %s",
+				po.ID, po.Provider, po.ProviderRef, from.Format(time.RFC3339))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payout_settlements (payout_id, provider, provider_ref, state, reason, attempts, operator_key, settled_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, po.ID, po.Provider, po.ProviderRef, state, reason, po.Attempts, p.KeyID, now.UnixMicro()); err != nil {
 			return err
 		}
+		if err := s.settle(ctx, tx, &po, state, "settled by the operator: "+reason); err != nil {
+			return err
+		}
+		s.log.Info("payout settled by the operator", "payout", po.ID, "provider", po.Provider, "ref", po.ProviderRef, "state", state, "reason", reason, "key", p.KeyID)
 		out = po
 		return nil
 	})
@@ -952,7 +1077,12 @@ type Onboarder interface {
 // Onboard starts or resumes the creator p acts for's onboarding with a
 // provider that has one (Stripe): their connected account is made once and
 // stored as their destination, and the returned URL is the provider's page
-// to finish it, which sends them back to returnURL. It returns Invalid for
+// to finish it, which sends them back to returnURL. With a provider that
+// reports on accounts (AccountWatcher), an existing account's status is
+// read and recorded; one the provider no longer knows or can never pay
+// (CheckAccount's Unusable: a Stripe account made under the full service
+// agreement in another region than the platform's) is replaced by a new
+// account (in country), which starts with no status. It returns Invalid for
 // a provider without onboarding or bad fields — also when the provider
 // refuses a field (ErrInvalid, e.g. a country Stripe does not support:
 // code provider_invalid, with the field when the provider names it) —,
@@ -979,6 +1109,30 @@ func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, c
 		return "", err
 	}
 	acct, err := s.destination(ctx, s.db.Read(), p.CreatorID(), provider)
+	if err == nil {
+		if aw, ok := ob.(AccountWatcher); ok {
+			// The account made before is resumed only if the provider can
+			// still pay it: one it no longer knows, or one it can never pay
+			// from this platform (a Stripe account under the full service
+			// agreement in another region), is replaced by a new one.
+			st, cerr := aw.CheckAccount(ctx, acct)
+			switch {
+			case errors.Is(cerr, ErrInvalid), cerr == nil && st.Unusable:
+				why := st.Reason
+				if cerr != nil {
+					why = cerr.Error()
+				}
+				s.log.Warn("payout account replaced by a new one at onboarding", "creator", p.CreatorID(), "provider", provider, "reason", why)
+				err = errs.Invalidf("provider", "no_destination", "replace the account")
+			case cerr != nil:
+				return "", providerErr(provider, cerr)
+			default:
+				if err := s.recordStatus(ctx, p.CreatorID(), provider, st); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
 	if errs.CodeOf(err) == "no_destination" {
 		if acct, err = ob.CreateAccount(ctx, p.CreatorID(), country, email); err != nil {
 			return "", providerErr(provider, err)

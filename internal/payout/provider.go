@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/payper/payper/internal/money"
 )
@@ -149,3 +150,59 @@ const (
 	// and the money is available again.
 	StateReversed = "reversed"
 )
+
+// Statuses of a creator's account at a provider (AccountEvent.Status, and
+// Destination.Status; "" when payper has heard nothing about it).
+const (
+	// AccountReady: the provider can pay the account.
+	AccountReady = "ready"
+	// AccountOnboarding: the creator has not finished the provider's
+	// onboarding, or the provider is still verifying it; payouts wait.
+	AccountOnboarding = "onboarding"
+	// AccountRestricted: the provider stopped paying the account until the
+	// creator gives it what is due (or for good); payouts wait.
+	AccountRestricted = "restricted"
+)
+
+// AccountEvent is a provider's news about a creator's account there (a
+// Stripe connected account): its status changed (account.updated), or a
+// payout from the account's own balance to the creator's bank failed (a
+// connected account's payout.failed — the money is the creator's, in their
+// provider balance, and payper's ledger is not touched).
+type AccountEvent struct {
+	// ID is the provider's event id (de-duplication); "" for CheckAccount.
+	ID string
+	// Account is the provider's account id: the creator's stored destination.
+	Account string
+	// Status is AccountReady, AccountOnboarding or AccountRestricted; ""
+	// when the event is not about the account's status.
+	Status string
+	// Reason says why the account is not ready ("" when ready).
+	Reason string
+	// PayoutFailure, for a failed payout out of the account's balance, is
+	// the provider's failure message (with the amount); "" otherwise.
+	PayoutFailure string
+	// At is when the event happened at the provider (the zero time: now);
+	// an older status than the one stored is ignored.
+	At time.Time
+	// Country and ServiceAgreement are the account's, when known.
+	Country, ServiceAgreement string
+	// Unusable (CheckAccount only): the account can never receive the
+	// platform's payouts (a Stripe account under the full service agreement
+	// in another region than the platform's): onboarding makes a new one.
+	Unusable bool
+}
+
+// AccountWatcher is implemented by providers that report on creators'
+// accounts (Stripe Connect).
+type AccountWatcher interface {
+	// ParseAccountWebhook verifies a webhook delivery as ParseWebhook does
+	// and reads an event about a creator's account; an event about
+	// something else is an AccountEvent with Account "". A bad signature is
+	// ErrBadSignature.
+	ParseAccountWebhook(h http.Header, body []byte) (AccountEvent, error)
+	// CheckAccount reads account's current status from the provider. An
+	// account the provider does not know wraps ErrInvalid; an unreachable
+	// provider ErrUnavailable.
+	CheckAccount(ctx context.Context, account string) (AccountEvent, error)
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	stripego "github.com/stripe/stripe-go/v84"
 
@@ -19,15 +20,15 @@ const (
 	// AccountOnboarding: the creator has not finished Stripe's onboarding
 	// (details_submitted false), or Stripe is still verifying what they
 	// gave; transfers to the account would be refused.
-	AccountOnboarding = "onboarding"
+	AccountOnboarding = payout.AccountOnboarding
 	// AccountReady: details submitted, payouts enabled and the transfers
 	// capability active: payouts to the account can be sent.
-	AccountReady = "ready"
+	AccountReady = payout.AccountReady
 	// AccountRestricted: Stripe disabled the account or took its transfers
 	// or payouts away after onboarding (requirements.disabled_reason says
 	// why: requirements.past_due, rejected.fraud, …); the creator must give
 	// Stripe what is due (a new onboarding link) or cannot be paid there.
-	AccountRestricted = "restricted"
+	AccountRestricted = payout.AccountRestricted
 )
 
 // AccountEvent is a Connect event about a creator's connected account, read
@@ -41,6 +42,9 @@ type AccountEvent struct {
 	// Account is the connected account (acct_…): the creator's payout
 	// destination.
 	Account string
+	// Created is when the event happened (the event's created); zero for
+	// Account.
+	Created time.Time
 
 	// account.updated: CreatorID is the account's metadata creator_id
 	// ("" for an account payper did not make); Status one of
@@ -96,7 +100,7 @@ func (p *Provider) ParseAccountEvent(h http.Header, body []byte) (AccountEvent, 
 	if err != nil {
 		return AccountEvent{}, err
 	}
-	out := AccountEvent{ID: ev.ID}
+	out := AccountEvent{ID: ev.ID, Created: time.Unix(ev.Created, 0).UTC()}
 	switch ev.Type {
 	case eventAccountUpdated:
 		var a stripego.Account
@@ -209,4 +213,62 @@ func accountStatus(e AccountEvent) (status, reason string) {
 	default:
 		return AccountRestricted, "Stripe restricted account " + e.Account + " (" + e.DisabledReason + ")" + due
 	}
+}
+
+// ParseAccountWebhook implements payout.AccountWatcher: ParseAccountEvent
+// in payper's terms. account.updated gives the account's status and reason;
+// a connected account's payout.failed its PayoutFailure (Stripe's failure
+// message, or its code, with the amount; https://docs.stripe.com/api/payouts/object
+// failure_message). Any other event is a payout.AccountEvent with Account
+// "". Its errors are ParseAccountEvent's.
+func (p *Provider) ParseAccountWebhook(h http.Header, body []byte) (payout.AccountEvent, error) {
+	e, err := p.ParseAccountEvent(h, body)
+	if err != nil {
+		return payout.AccountEvent{}, err
+	}
+	out := payout.AccountEvent{ID: e.ID, At: e.Created}
+	switch e.Type {
+	case eventAccountUpdated:
+		out.Account, out.Status, out.Reason = e.Account, e.Status, e.Reason
+		out.Country, out.ServiceAgreement = e.Country, e.ServiceAgreement
+	case eventPayoutFailed:
+		why := e.FailureMessage
+		if why == "" {
+			why = e.FailureCode
+		}
+		out.Account = e.Account
+		out.PayoutFailure = fmt.Sprintf("Stripe could not pay %s %s out of your Stripe balance to your bank: %s. The money stays in your Stripe balance: update your bank details with Stripe.",
+			money.FormatMicros(e.Amount.Micros), e.Amount.Currency, why)
+	}
+	return out, nil
+}
+
+// CheckAccount implements payout.AccountWatcher with Account: the
+// account's status now, and Unusable when Stripe cannot pay it from this
+// platform — an account made under the full service agreement (Stripe's
+// default, as payper made them before issue 14) in another region than the
+// platform's: "Cross-border payouts only work with accounts under the
+// recipient service agreement", and an accepted agreement "can't be
+// modified" (https://docs.stripe.com/connect/service-agreement-types); the
+// regions are the Fake's (Europe — the EEA, the UK and Switzerland — as one,
+// every other country its own; https://docs.stripe.com/connect/cross-border-payouts).
+// Its errors are Account's and PlatformCountry's.
+func (p *Provider) CheckAccount(ctx context.Context, account string) (payout.AccountEvent, error) {
+	a, err := p.Account(ctx, account)
+	if err != nil {
+		return payout.AccountEvent{}, err
+	}
+	out := payout.AccountEvent{Account: a.Account, Status: a.Status, Reason: a.Reason, Country: a.Country, ServiceAgreement: a.ServiceAgreement}
+	if a.ServiceAgreement == string(stripego.AccountTOSAcceptanceServiceAgreementFull) && a.Country != "" {
+		platform, err := p.PlatformCountry(ctx)
+		if err != nil {
+			return payout.AccountEvent{}, fmt.Errorf("stripe: check account: %w", err)
+		}
+		if region(a.Country) != region(platform) {
+			out.Unusable = true
+			out.Reason = fmt.Sprintf("Stripe account %s in %s is under the full service agreement, which Stripe cannot pay from a platform in %s; a new account under the recipient agreement is needed",
+				a.Account, a.Country, platform)
+		}
+	}
+	return out, nil
 }

@@ -331,7 +331,13 @@ func TestRecordedAccountEvents(t *testing.T) {
 		if wantReason := want.Type != "" && want.Status != AccountReady; (ae.Reason != "") != wantReason {
 			t.Errorf("%s: reason %q, want one: %t", file, ae.Reason, wantReason)
 		}
-		ae.Reason, ae.CurrentlyDue = "", nil
+		var created struct {
+			Created int64 `json:"created"`
+		}
+		if err := json.Unmarshal(body, &created); err != nil || created.Created == 0 || !ae.Created.Equal(time.Unix(created.Created, 0)) {
+			t.Errorf("%s: created %s, want the event's created %d (%v)", file, ae.Created, created.Created, err)
+		}
+		ae.Reason, ae.CurrentlyDue, ae.Created = "", nil, time.Time{}
 		if !reflect.DeepEqual(ae, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", file, ae, want)
 		}
