@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -107,6 +108,9 @@ type Config struct {
 	SessionIdle, SessionAbsolute time.Duration
 	// Throttle limits failed sign-ins; zero fields take DefaultThrottle's.
 	Throttle Throttle
+	// MaxConcurrentHashes bounds argon2 runs at once (each holds
+	// Params.Memory); 0 means GOMAXPROCS, at least 2.
+	MaxConcurrentHashes int
 }
 
 // Service manages users, tokens and sessions.
@@ -117,6 +121,9 @@ type Service struct {
 	// dummyHash is verified against when no user has the email, so a
 	// sign-in takes as long whether or not the account exists.
 	dummyHash string
+	// hashing bounds concurrent argon2 runs (each takes Params.Memory), so
+	// a burst of sign-ins queues instead of exhausting memory.
+	hashing chan struct{}
 }
 
 // New returns a Service on db with cfg's settings (defaults for zero fields).
@@ -136,7 +143,40 @@ func New(db *store.DB, clk clock.Clock, cfg Config) *Service {
 	def(&cfg.SessionIdle, 30*time.Minute)
 	def(&cfg.SessionAbsolute, 8*time.Hour)
 	cfg.Throttle = cfg.Throttle.withDefaults()
-	return &Service{db: db, clock: clk, cfg: cfg, dummyHash: HashPassword(id.Secret(16), cfg.Params)}
+	if cfg.MaxConcurrentHashes <= 0 {
+		cfg.MaxConcurrentHashes = max(2, runtime.GOMAXPROCS(0))
+	}
+	return &Service{db: db, clock: clk, cfg: cfg, dummyHash: HashPassword(id.Secret(16), cfg.Params),
+		hashing: make(chan struct{}, cfg.MaxConcurrentHashes)}
+}
+
+// acquire waits for a hashing slot; it returns ctx's error if ctx ends first.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("account: waiting to hash a password: %w", ctx.Err())
+	}
+}
+
+// hash hashes password with the Service's parameters, at most
+// MaxConcurrentHashes at a time.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.hashing }()
+	return HashPassword(password, s.cfg.Params), nil
+}
+
+// verify is VerifyPassword, at most MaxConcurrentHashes at a time.
+func (s *Service) verify(ctx context.Context, encoded, password string) (ok, stale bool, err error) {
+	if err := s.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer func() { <-s.hashing }()
+	return VerifyPassword(encoded, password, s.cfg.Params)
 }
 
 // NormalizeEmail checks an email address and returns it as stored (trimmed,
@@ -216,7 +256,10 @@ func (s *Service) SignUpBrand(ctx context.Context, in BrandSignup) (Signup, erro
 	if err := c.Err(); err != nil {
 		return Signup{}, err
 	}
-	hash := HashPassword(in.Password, s.cfg.Params)
+	hash, err := s.hash(ctx, in.Password)
+	if err != nil {
+		return Signup{}, err
+	}
 	var out Signup
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
@@ -266,7 +309,10 @@ func (s *Service) SignUpCreator(ctx context.Context, in CreatorSignup) (Signup, 
 	if err := c.Err(); err != nil {
 		return Signup{}, err
 	}
-	hash := HashPassword(in.Password, s.cfg.Params)
+	hash, err := s.hash(ctx, in.Password)
+	if err != nil {
+		return Signup{}, err
+	}
 	var out Signup
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
@@ -301,7 +347,10 @@ func (s *Service) CreateOperator(ctx context.Context, emailIn, password string) 
 	if err := c.Err(); err != nil {
 		return User{}, err
 	}
-	hash := HashPassword(password, s.cfg.Params)
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
 	var u User
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
@@ -601,7 +650,11 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string) (User, error) {
 	return u, err
 }
 
-// RequestPasswordReset mails a reset link to the user with this email. For
+// MaxResetMails is how many reset mails one account is sent in an hour.
+const MaxResetMails = 3
+
+// RequestPasswordReset mails a reset link to the user with this email (at
+// most MaxResetMails an hour; further requests are dropped quietly). For
 // an address no one has it does nothing and still returns nil, so the
 // answer does not tell who has an account. It returns Invalid only for a
 // malformed address.
@@ -619,6 +672,17 @@ func (s *Service) RequestPasswordReset(ctx context.Context, emailIn string) erro
 			return fmt.Errorf("account: read user: %w", err)
 		}
 		now := s.clock.Now()
+		// At most MaxResetMails an hour per account, so the form cannot be
+		// used to flood someone's mailbox (OWASP Forgot Password Cheat
+		// Sheet: protect the mechanism against abuse). The answer is the same.
+		var recent int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_tokens WHERE user_id = $1 AND kind = 'reset' AND created_at > $2`,
+			u.ID, now.Add(-time.Hour).UnixMicro()).Scan(&recent); err != nil {
+			return fmt.Errorf("account: count reset mails: %w", err)
+		}
+		if recent >= MaxResetMails {
+			return nil
+		}
 		tok, err := s.issueToken(ctx, tx, now, s.cfg.ResetTTL, tokenRow{Kind: "reset", UserID: u.ID, Email: u.Email}, "")
 		if err != nil {
 			return err
@@ -639,9 +703,12 @@ func (s *Service) ResetPassword(ctx context.Context, tok, password string) (User
 	if err := CheckPassword("password", password, ""); err != nil {
 		return User{}, err
 	}
-	hash := HashPassword(password, s.cfg.Params) // outside the transaction: argon2 takes a while
+	hash, err := s.hash(ctx, password) // outside the transaction: argon2 takes a while
+	if err != nil {
+		return User{}, err
+	}
 	var u User
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
 		t, err := consumeToken(ctx, tx, now, "reset", tok)
 		if err != nil {
@@ -746,9 +813,12 @@ func (s *Service) AcceptInvite(ctx context.Context, tok, password string) (User,
 	if err := CheckPassword("password", password, ""); err != nil {
 		return User{}, err
 	}
-	hash := HashPassword(password, s.cfg.Params) // outside the transaction: argon2 takes a while
+	hash, err := s.hash(ctx, password) // outside the transaction: argon2 takes a while
+	if err != nil {
+		return User{}, err
+	}
 	var u User
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
 		t, err := consumeToken(ctx, tx, now, "invite", tok)
 		if err != nil {
@@ -761,4 +831,48 @@ func (s *Service) AcceptInvite(ctx context.Context, tok, password string) (User,
 		return insertUser(ctx, tx, u, strings.ToLower(t.Email), hash, now)
 	})
 	return u, err
+}
+
+// Invitations returns a brand's invitations not yet accepted, expired or
+// revoked, newest first, to its owners and the operator; anyone else gets
+// NotFound (another brand's) or Forbidden (a member).
+func (s *Service) Invitations(ctx context.Context, by User, brandID string) ([]Invitation, error) {
+	if by.Kind != KindOperator {
+		if by.BrandID != brandID {
+			return nil, errs.NotFoundf("brand %s not found", brandID)
+		}
+		if !by.IsBrandOwner() {
+			return nil, errs.E(errs.Forbidden, "forbidden", "only a brand's owner manages invitations")
+		}
+	}
+	out, err := store.QueryAll(ctx, s.db.Read(), func(r store.Scanner) (Invitation, error) {
+		var inv Invitation
+		return inv, r.Scan(&inv.ID, &inv.Email, &inv.BrandID, &inv.Role, &inv.ExpiresAt)
+	}, `SELECT id, email, brand_id, brand_role, expires_at FROM account_tokens
+		WHERE kind = 'invite' AND brand_id = $1 AND used_at = 0 AND expires_at > $2 ORDER BY id DESC`, brandID, s.clock.Now().UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("account: list invitations: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeInvitation voids a pending invitation of by's brand, so its link no
+// longer works. Only the brand's owners may (members: Forbidden); an
+// unknown, used, expired or another brand's invitation gives NotFound.
+func (s *Service) RevokeInvitation(ctx context.Context, by User, invitationID string) error {
+	if !by.IsBrandOwner() {
+		return errs.E(errs.Forbidden, "forbidden", "only a brand's owner manages invitations")
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		now := s.clock.Now().UnixMicro()
+		r, err := tx.ExecContext(ctx, `UPDATE account_tokens SET used_at = $1 WHERE id = $2 AND kind = 'invite' AND brand_id = $3 AND used_at = 0 AND expires_at > $1`,
+			now, invitationID, by.BrandID)
+		if err != nil {
+			return fmt.Errorf("account: revoke invitation: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(errs.NotFoundf("invitation %s not found", invitationID), err)
+		}
+		return nil
+	})
 }

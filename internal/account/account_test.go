@@ -1,12 +1,15 @@
 package account
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/store"
@@ -319,8 +322,12 @@ func TestPasswordReset(t *testing.T) {
 		}
 		_, err = e.svc.ResetPassword(e.ctx, a, "fourth passphrase here")
 		wantCode(t, err, errs.Invalid, "invalid_token")
+		e.clk.Advance(time.Hour) // past the hourly limit of reset mails
 		_ = e.svc.RequestPasswordReset(e.ctx, "r@example.com")
 		c := e.lastLink(t, "reset", "r@example.com")
+		if c == b {
+			t.Fatal("no new reset mail an hour later")
+		}
 		e.clk.Advance(time.Hour)
 		_, err = e.svc.ResetPassword(e.ctx, c, "fifth passphrase here")
 		wantCode(t, err, errs.Invalid, "invalid_token")
@@ -335,6 +342,7 @@ func TestResetTokenUsedConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		for round := range 5 {
+			e.clk.Advance(time.Hour) // under the hourly limit of reset mails
 			if err := e.svc.RequestPasswordReset(e.ctx, "c@example.com"); err != nil {
 				t.Fatal(err)
 			}
@@ -456,3 +464,98 @@ func TestOperator(t *testing.T) {
 		}
 	})
 }
+
+// At most MaxResetMails reset mails an hour reach one account; the answer
+// does not change.
+func TestPasswordResetMailLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		_, _ = e.svc.SignUpCreator(e.ctx, CreatorSignup{Name: "F", Email: "f@example.com", Password: goodPW})
+		resets := func() int {
+			var n int
+			_ = db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reset'`).Scan(&n)
+			return n
+		}
+		for range 5 {
+			if err := e.svc.RequestPasswordReset(e.ctx, "f@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Advance(time.Minute)
+		}
+		if n := resets(); n != MaxResetMails {
+			t.Fatalf("%d reset mails in 5 minutes; want %d", n, MaxResetMails)
+		}
+		e.clk.Advance(time.Hour)
+		_ = e.svc.RequestPasswordReset(e.ctx, "f@example.com")
+		if n := resets(); n != MaxResetMails+1 {
+			t.Fatalf("%d reset mails after an hour; want %d", n, MaxResetMails+1)
+		}
+	})
+}
+
+func TestInvitationsListAndRevoke(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		su, _ := e.svc.SignUpBrand(e.ctx, BrandSignup{BrandName: "L", Email: "own@l.test", Password: goodPW})
+		owner := su.User
+		a, _ := e.svc.Invite(e.ctx, owner, "a@l.test", RoleMember)
+		tokA := e.lastLink(t, "invite", "a@l.test")
+		b, _ := e.svc.Invite(e.ctx, owner, "b@l.test", RoleOwner)
+		list, err := e.svc.Invitations(e.ctx, owner, owner.BrandID)
+		if err != nil || len(list) != 2 || list[0].ID != b.ID || list[1].ID != a.ID || list[0].Role != RoleOwner {
+			t.Fatalf("invitations = %+v, %v", list, err)
+		}
+		other, _ := e.svc.SignUpBrand(e.ctx, BrandSignup{BrandName: "O", Email: "own@o.test", Password: goodPW})
+		_, err = e.svc.Invitations(e.ctx, other.User, owner.BrandID)
+		wantCode(t, err, errs.NotFound, "not_found")
+		wantCode(t, e.svc.RevokeInvitation(e.ctx, other.User, a.ID), errs.NotFound, "not_found")
+		if err := e.svc.RevokeInvitation(e.ctx, owner, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.svc.RevokeInvitation(e.ctx, owner, a.ID), errs.NotFound, "not_found")
+		_, err = e.svc.AcceptInvite(e.ctx, tokA, goodPW)
+		wantCode(t, err, errs.Invalid, "invalid_token")
+		mem, err := e.svc.AcceptInvite(e.ctx, e.lastLink(t, "invite", "b@l.test"), goodPW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := e.svc.Invitations(e.ctx, owner, owner.BrandID); len(list) != 0 {
+			t.Fatalf("invitations after accept and revoke = %+v", list)
+		}
+		// b was invited as an owner, so may manage invitations; a member may not.
+		if _, err := e.svc.Invitations(e.ctx, mem, owner.BrandID); err != nil {
+			t.Fatalf("invited owner lists invitations: %v", err)
+		}
+		c, _ := e.svc.Invite(e.ctx, owner, "c@l.test", RoleMember)
+		cu, _ := e.svc.AcceptInvite(e.ctx, e.lastLink(t, "invite", "c@l.test"), goodPW)
+		_, err = e.svc.Invitations(e.ctx, cu, owner.BrandID)
+		wantCode(t, err, errs.Forbidden, "forbidden")
+		wantCode(t, e.svc.RevokeInvitation(e.ctx, cu, c.ID), errs.Forbidden, "forbidden")
+		op, _ := e.svc.CreateOperator(e.ctx, "ops@payper.test", goodPW)
+		if _, err := e.svc.Invitations(e.ctx, op, owner.BrandID); err != nil {
+			t.Fatalf("operator lists invitations: %v", err)
+		}
+	})
+}
+
+// Password hashing waits for a free slot; a request whose context ends
+// while waiting fails with that error and writes nothing.
+func TestHashingIsBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		clk := e0(t, db)
+		svc := New(db, clk, Config{Params: cheap, MaxConcurrentHashes: 1})
+		svc.hashing <- struct{}{} // the one slot is busy
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := svc.SignUpCreator(ctx, CreatorSignup{Name: "Q", Email: "q@example.com", Password: goodPW})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("sign-up while hashing is saturated = %v; want the context's deadline", err)
+		}
+		<-svc.hashing
+		if _, err := svc.SignUpCreator(context.Background(), CreatorSignup{Name: "Q", Email: "q@example.com", Password: goodPW}); err != nil {
+			t.Fatalf("sign-up with a free slot: %v", err)
+		}
+	})
+}
+
+func e0(t *testing.T, db *store.DB) *clock.Fake { return setup(t, db).clk }

@@ -219,7 +219,7 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 	if !found {
 		hash = s.dummyHash
 	}
-	ok, stale, verr := VerifyPassword(hash, in.Password, s.cfg.Params)
+	ok, stale, verr := s.verify(ctx, hash, in.Password)
 	if verr != nil {
 		return NewSession{}, fmt.Errorf("account: user %s: %w", u.ID, verr)
 	}
@@ -241,7 +241,9 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 	}
 	var newHash string
 	if stale {
-		newHash = HashPassword(in.Password, s.cfg.Params)
+		if newHash, err = s.hash(ctx, in.Password); err != nil {
+			return NewSession{}, err
+		}
 	}
 	tok := newSessionToken()
 	ns := NewSession{Token: tok, Auth: Auth{User: u, Principal: u.Principal(), SessionID: id.New(prefixSession),
@@ -385,14 +387,17 @@ func (s *Service) ChangePassword(ctx context.Context, tok, current, password str
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, a.User.ID).Scan(&hash); err != nil {
 		return fmt.Errorf("account: read user: %w", err)
 	}
-	ok, _, err := VerifyPassword(hash, current, s.cfg.Params)
+	ok, _, err := s.verify(ctx, hash, current)
 	if err != nil {
 		return fmt.Errorf("account: user %s: %w", a.User.ID, err)
 	}
 	if !ok {
 		return errs.Invalidf("current_password", "wrong_password", "the current password is wrong")
 	}
-	newHash := HashPassword(password, s.cfg.Params)
+	newHash, err := s.hash(ctx, password)
+	if err != nil {
+		return err
+	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		now := s.clock.Now()
 		r, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3 AND password_hash = $4`, newHash, now.UnixMicro(), a.User.ID, hash)
