@@ -150,7 +150,8 @@ func (s *Server) payoutWebhook(w http.ResponseWriter, r *http.Request, _ identit
 }
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// onboard starts a provider's onboarding (Stripe Connect) and answers its URL.
+// onboard starts a provider's onboarding (Stripe Connect) and answers its
+// URL, with the destination's status as the provider last reported it.
 func (s *Server) onboard(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var in struct {
 		Country   string `json:"country"`
@@ -164,5 +165,18 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request, p identity.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"onboarding_url": u})
+	out := struct {
+		URL         string              `json:"onboarding_url"`
+		Destination *payout.Destination `json:"destination,omitempty"`
+	}{URL: u}
+	ds, err := s.Payouts.Destinations(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		if ds[i].Provider == r.PathValue("provider") {
+			out.Destination = &ds[i]
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

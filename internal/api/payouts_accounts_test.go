@@ -107,8 +107,11 @@ func TestPayoutAccountsOverHTTP(t *testing.T) {
 			t.Fatalf("the admin listing a creator's destinations: %d %s", got.Status, got.Raw)
 		}
 
-		must(t, h, 200, "POST", "/v1/creator/payout_destinations/stripe/onboarding", key,
+		ob := must(t, h, 200, "POST", "/v1/creator/payout_destinations/stripe/onboarding", key,
 			`{"country":"DE","email":"mia@example.com","return_url":"https://payper.example/back"}`)
+		if !strings.HasPrefix(str(ob, "onboarding_url"), "https://connect.stripe.com/") || str(ob, "destination", "provider") != "stripe" {
+			t.Fatalf("onboarding: %v", ob)
+		}
 		acct := fake.Accounts()[0].ID
 		if _, _, err := fake.CompleteOnboarding(acct); err != nil {
 			t.Fatal(err)
@@ -137,6 +140,12 @@ func TestPayoutAccountsOverHTTP(t *testing.T) {
 		}
 		if d := dest(); d["status"] != "ready" {
 			t.Fatalf("destination: %v", d)
+		}
+		// Back from Stripe's page, the onboarding answer says ready too.
+		ob = must(t, h, 200, "POST", "/v1/creator/payout_destinations/stripe/onboarding", key,
+			`{"country":"DE","email":"mia@example.com","return_url":"https://payper.example/back"}`)
+		if str(ob, "destination", "status") != "ready" || len(fake.Accounts()) != 1 {
+			t.Fatalf("onboarding resumed: %v (%d accounts)", ob, len(fake.Accounts()))
 		}
 		if n, err := a.Payouts.Process(ctx); err != nil || n != 1 {
 			t.Fatalf("Process: %d %v", n, err)

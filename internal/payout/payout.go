@@ -1125,7 +1125,9 @@ func (s *Service) Onboard(ctx context.Context, p identity.Principal, provider, c
 				s.log.Warn("payout account replaced by a new one at onboarding", "creator", p.CreatorID(), "provider", provider, "reason", why)
 				err = errs.Invalidf("provider", "no_destination", "replace the account")
 			case cerr != nil:
-				return "", providerErr(provider, cerr)
+				// Not a definite answer (Stripe unreachable…): the account
+				// is resumed as it was, and its link says whether Stripe works.
+				s.log.Warn("payout account not checked at onboarding; resumed", "creator", p.CreatorID(), "provider", provider, "err", cerr)
 			default:
 				if err := s.recordStatus(ctx, p.CreatorID(), provider, st); err != nil {
 					return "", err

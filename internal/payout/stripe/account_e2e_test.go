@@ -16,6 +16,7 @@ import (
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/demo"
 	"github.com/payper/payper/internal/engage"
+	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/payout"
@@ -384,6 +385,18 @@ func TestOnboardReplacesFullAccountAbroad(t *testing.T) {
 			t.Fatalf("transfers %+v, want the second to %s, not to the unknown account", trs, fresh.ID)
 		}
 		w.check(t, 40_004_567, 0, 20_000_000)
+
+		// Stripe unavailable: no definite answer about the account, so it
+		// is not replaced (the onboarding link fails: 503).
+		n := len(w.fake.Accounts())
+		w.fake.FailNext(20, http.StatusServiceUnavailable)
+		if _, err := w.svc.Onboard(w.ctx, w.creator, payout.ProviderStripe, "DE", "maria@example.com", "https://payper.example/back"); errs.KindOf(err) != errs.Unavailable {
+			t.Fatalf("Onboard with Stripe down: %v, want Unavailable", err)
+		}
+		w.fake.FailNext(0, 0)
+		if got := len(w.fake.Accounts()); got != n {
+			t.Fatalf("%d accounts at Stripe, want %d: an account was replaced on no answer", got, n)
+		}
 	})
 }
 
