@@ -2,13 +2,17 @@ package payout_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/payper/payper/internal/errs"
+	"pgregory.net/rapid"
+
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/payout"
 	"github.com/payper/payper/internal/store/storetest"
 )
@@ -187,4 +191,122 @@ func TestSettleRacesWebhook(t *testing.T) {
 func fieldErr(err error, code, field string) bool {
 	var e *errs.Error
 	return errors.As(err, &e) && e.Kind == errs.Invalid && e.Code == code && e.Field == field
+}
+
+// TestSettlementProperty: random interleavings of what can happen to a
+// payout sent to its provider whose webhook is late — time passing, the
+// operator settling it paid or failed (refused while it may be in flight),
+// the provider's webhook saying paid, failed or (partly) reversed, and
+// redeliveries — keep the ledger right to the micro-unit: the creator's
+// money is conserved (available + pending + paid out), pending is what
+// the unsettled payouts hold, paid out what the paid ones kept after
+// reversals, and the audit passes. Both stores.
+func TestSettlementProperty(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL, 10_000*eur+4_567)
+		w.withService(payout.Config{SettleAfter: time.Hour})
+		total := w.balance(t).Available
+		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
+			t.Fatal(err)
+		}
+		type model struct {
+			amount, reversed int64
+			state            string
+		}
+		payouts := map[string]*model{}
+		events := 0
+		rapid.Check(t, func(rt *rapid.T) {
+			cents := rapid.Int64Range(1_000, 5_000).Draw(rt, "cents")
+			p, err := w.svc.RequestPayout(w.ctx, w.creator, req(money.FormatMicros(cents*10_000), payout.ProviderWise))
+			if err != nil {
+				rt.Fatal(err)
+			}
+			if _, err := w.svc.Process(w.ctx); err != nil {
+				rt.Fatal(err)
+			}
+			m := &model{amount: cents * 10_000, state: payout.StateProcessing}
+			payouts[p.ID] = m
+			var last string
+			for _, step := range rapid.SliceOfN(rapid.IntRange(0, 6), 1, 8).Draw(rt, "steps") {
+				switch step {
+				case 0:
+					w.env.Clock.Advance(time.Duration(rapid.IntRange(1, 90).Draw(rt, "minutes")) * time.Minute)
+				case 1, 2:
+					state := payout.StatePaid
+					if step == 2 {
+						state = payout.StateFailed
+					}
+					got, err := w.svc.MarkManual(w.ctx, w.admin, p.ID, state, "checked at Wise")
+					switch {
+					case err == nil:
+						if m.state != payout.StateProcessing {
+							rt.Fatalf("marked a %s payout", m.state)
+						}
+						m.state = got.State
+					case errs.CodeOf(err) == "not_markable" && m.state != payout.StateProcessing:
+					case errs.CodeOf(err) == "payout_in_flight" && m.state == payout.StateProcessing:
+					default:
+						rt.Fatalf("mark %s (model %s): %v", state, m.state, err)
+					}
+				case 3, 4:
+					state := payout.StatePaid
+					if step == 4 {
+						state = payout.StateFailed
+					}
+					events++
+					last = fmt.Sprintf(`{"id":"ev-%d","ref":"tr-%s","state":"%s"}`, events, p.ID, state)
+					if err := w.hook(t, last); err != nil {
+						rt.Fatal(err)
+					}
+					if m.state == payout.StateProcessing {
+						m.state = state
+					}
+				case 5:
+					part := rapid.Int64Range(0, m.amount/10_000).Draw(rt, "reversed cents") * 10_000
+					events++
+					amount := ""
+					if part > 0 {
+						amount = fmt.Sprintf(`,"amount":{"amount":"%s","currency":"EUR"}`, money.FormatMicros(part))
+					}
+					last = fmt.Sprintf(`{"id":"ev-%d","ref":"tr-%s","state":"reversed"%s}`, events, p.ID, amount)
+					if err := w.hook(t, last); err != nil {
+						rt.Fatal(err)
+					}
+					switch m.state {
+					case payout.StateProcessing:
+						m.state = payout.StateFailed
+					case payout.StatePaid:
+						if part == 0 || m.reversed+part >= m.amount {
+							m.reversed, m.state = m.amount, payout.StateReversed
+						} else {
+							m.reversed += part
+						}
+					}
+				case 6:
+					if last != "" {
+						if err := w.hook(t, last); err != nil {
+							rt.Fatal(err)
+						}
+					}
+				}
+				if got := w.payout(t, p.ID); got.State != m.state {
+					rt.Fatalf("payout %s, model says %s", got.State, m.state)
+				}
+			}
+			var pending, paidOut int64
+			for _, m := range payouts {
+				switch m.state {
+				case payout.StateProcessing:
+					pending += m.amount
+				case payout.StatePaid, payout.StateReversed:
+					paidOut += m.amount - m.reversed
+				}
+			}
+			b := w.balance(t)
+			if b.PendingPayout != pending || b.PaidOut != paidOut || b.Available+b.PendingPayout+b.PaidOut != total {
+				rt.Fatalf("balance %+v; model: pending %d, paid out %d, total %d", b, pending, paidOut, total)
+			}
+			w.audit(t)
+		})
+	})
 }
