@@ -118,7 +118,7 @@ func (s *Service) NewOrderTx(ctx context.Context, tx *store.Tx, o orders.Order, 
 // it pays.
 func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order, brand string, cv convRow) error {
 	if !cv.existed {
-		found, err := s.attribute(ctx, tx, o, brand, &cv)
+		found, err := s.attribute(ctx, tx, o, brand, &cv, nil)
 		if err != nil || !found {
 			return err
 		}
@@ -127,31 +127,47 @@ func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order
 	if err != nil {
 		return err
 	}
+	var roll rollup.Batch
+	wantCommission, wantCPA, err := s.update(ctx, tx, &camp, o, &cv, &roll)
+	if err != nil {
+		return err
+	}
+	if err := roll.Flush(ctx, tx); err != nil {
+		return err
+	}
+	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCommission, &cv.commissionAsked, wantCommission); err != nil {
+		return err
+	}
+	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCPA, &cv.cpaAsked, wantCPA); err != nil {
+		return err
+	}
+	return saveConversion(ctx, tx, &cv)
+}
+
+// update brings cv, attributed to a campaign of camp, up to date with o:
+// what it adds to the rollups goes to roll (less what it added before, when
+// it existed), and it returns the commission and CPA o should pay now.
+func (s *Service) update(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, o orders.Order, cv *convRow, roll *rollup.Batch) (wantCommission, wantCPA int64, err error) {
 	placement := ""
 	if cv.LinkID != "" {
 		if err := tx.QueryRowContext(ctx, `SELECT placement FROM links WHERE id = $1`, cv.LinkID).Scan(&placement); err != nil {
-			return fmt.Errorf("attrib: link of %s: %w", cv.OrderID, err)
+			return 0, 0, fmt.Errorf("attrib: link of %s: %w", cv.OrderID, err)
 		}
 	}
-	var roll rollup.Batch
 	rk := rollup.Key{Campaign: cv.CampaignID, Creator: cv.CreatorID, Placement: placement, Day: rollup.DayOf(int64(cv.PlacedAt))}
 	if cv.existed {
-		contribute(&roll, rk, cv, camp.Currency, -1)
+		contribute(roll, rk, *cv, camp.Currency, -1)
 	}
 	refunded := refundedOf(o)
 	now := clock.MicrosOf(s.Clock.Now())
 	cv.Amount, cv.Refunded, cv.Status, cv.UpdatedAt = o.Amount, money.New(refunded, o.Amount.Currency), o.Status, now
-	contribute(&roll, rk, cv, camp.Currency, 1)
-	if err := roll.Flush(ctx, tx); err != nil {
-		return err
-	}
+	contribute(roll, rk, *cv, camp.Currency, 1)
 	var perf campaign.Performance
 	if camp.Setup != nil {
 		perf = camp.Setup.Performance
 	}
 	net := max(o.Amount.Micros-refunded, 0)
-	live := counts(cv)
-	var wantCommission, wantCPA int64
+	live := counts(*cv)
 	if perf.CommissionBps > 0 && live {
 		if o.Amount.Currency == camp.Currency {
 			wantCommission = money.FloorBps(commissionable(o, net, perf.CommissionBase), perf.CommissionBps)
@@ -162,13 +178,7 @@ func (s *Service) orderChanged(ctx context.Context, tx *store.Tx, o orders.Order
 	if perf.CPA > 0 && live {
 		wantCPA = perf.CPA
 	}
-	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCommission, &cv.commissionAsked, wantCommission); err != nil {
-		return err
-	}
-	if err := s.settle(ctx, tx, &camp, &cv, engage.KindCPA, &cv.cpaAsked, wantCPA); err != nil {
-		return err
-	}
-	return saveConversion(ctx, tx, &cv)
+	return wantCommission, wantCPA, nil
 }
 
 // commissionable is what the commission is a share of, for an order with
@@ -243,16 +253,7 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 		if err != nil {
 			return err
 		}
-		switch {
-		case res.Skipped != "":
-			cv.Note = res.Skipped
-		case res.Granted < want-*asked && res.CapReached:
-			cv.Note = NoteCapReached
-		case res.Granted < want-*asked:
-			cv.Note = NoteBudgetExhausted
-		case cv.Note != NoteCurrencyMismatch:
-			cv.Note = "" // paid in full: an earlier shortfall's note no longer applies
-		}
+		notePaid(cv, res, want-*asked)
 		*asked = want
 		return nil
 	}
@@ -270,12 +271,38 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 	return nil
 }
 
+// notePaid sets cv's note after a payment that asked for ask more.
+func notePaid(cv *convRow, res engage.PayResult, ask int64) {
+	switch {
+	case res.Skipped != "":
+		cv.Note = res.Skipped
+	case res.Granted < ask && res.CapReached:
+		cv.Note = NoteCapReached
+	case res.Granted < ask:
+		cv.Note = NoteBudgetExhausted
+	case cv.Note != NoteCurrencyMismatch:
+		cv.Note = "" // paid in full: an earlier shortfall's note no longer applies
+	}
+}
+
+// codeHit is a creator's discount code found at a brand.
+type codeHit struct{ campaignID, creatorID, code string }
+
 // attribute finds who an order is credited to, filling cv; false when
-// nobody.
-func (s *Service) attribute(ctx context.Context, tx *store.Tx, o orders.Order, brand string, cv *convRow) (bool, error) {
+// nobody. codes, when not nil, holds every creator's code among the
+// order's (by code key), already looked up.
+func (s *Service) attribute(ctx context.Context, tx *store.Tx, o orders.Order, brand string, cv *convRow, codes map[string]codeHit) (bool, error) {
 	now := clock.MicrosOf(s.Clock.Now())
 	cv.OrderID, cv.brandID, cv.PlacedAt, cv.CreatedAt = o.ID, brand, o.PlacedAt, now
 	for _, code := range o.DiscountCodes {
+		if codes != nil {
+			h, ok := codes[strings.ToUpper(code)]
+			if !ok {
+				continue
+			}
+			cv.CampaignID, cv.CreatorID, cv.Code, cv.Method = h.campaignID, h.creatorID, h.code, MethodCode
+			return true, nil
+		}
 		err := tx.QueryRowContext(ctx, `SELECT campaign_id, creator_id, code FROM discount_codes WHERE brand_id = $1 AND code_key = $2`,
 			brand, strings.ToUpper(code)).Scan(&cv.CampaignID, &cv.CreatorID, &cv.Code)
 		if errors.Is(err, sql.ErrNoRows) {

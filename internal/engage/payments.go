@@ -138,6 +138,127 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 	return res, nil
 }
 
+// PayBatchTx is PayTx for several payments from the escrow of camp, which
+// the caller has locked in tx: it gives each payment exactly what PayTx
+// would give it if the payments were made one after another in their
+// order, with one read of the collaborations, one ledger accrual batch
+// (items in the payments' order, so the escrow and the creators' caps run
+// out in that order) and one insert of the earnings. What the earnings add
+// to the rollups is added to roll, which the caller flushes in tx; when
+// roll is nil, PayBatchTx flushes its own. Results come back in the payments' order; Completed is set on the
+// result of the payment after which the campaign completed. It returns
+// the ledger's errors, and the first payment of an unknown kind.
+func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, ps []Payment, roll *rollup.Batch) ([]PayResult, error) {
+	out := make([]PayResult, len(ps))
+	for _, p := range ps {
+		switch p.Kind {
+		case KindCommission, KindCPA, KindFlatFee:
+		default:
+			return nil, fmt.Errorf("engage: pay: unknown kind %q", p.Kind)
+		}
+	}
+	switch camp.State {
+	case campaign.StateOpen, campaign.StatePaused, campaign.StateCompleted:
+	default:
+		for i, p := range ps {
+			if p.Amount > 0 {
+				out[i].Skipped = "campaign_" + string(camp.State)
+			}
+		}
+		return out, nil
+	}
+	collabs, err := campaign.Collaborations(ctx, tx, camp.ID)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]ledger.AccrueItem, 0, len(ps))
+	at := make([]int, 0, len(ps)) // the payment of each item
+	for i, p := range ps {
+		if p.Amount <= 0 {
+			continue
+		}
+		collab := collabs[p.CreatorID]
+		if collab.EndedAt != 0 {
+			out[i].Skipped = "collaboration_ended"
+			continue
+		}
+		items = append(items, ledger.AccrueItem{Key: p.Key, CreatorID: p.CreatorID, Amount: p.Amount, Cap: collab.CapFor(*camp), Ref: p.Ref})
+		at = append(at, i)
+	}
+	if len(items) == 0 {
+		return out, nil
+	}
+	rs, err := s.ledger.AccrueBatchTx(ctx, tx, camp.ID, items)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now().UnixMicro()
+	releaseAt := now + s.cfg.HoldingPeriod.Microseconds()
+	var rows [][]any
+	own := roll == nil
+	if own {
+		roll = &rollup.Batch{}
+	}
+	ids := id.NewSeq(id.Earning, len(rs))
+	var granted int64
+	exhaustedAt := -1
+	for n, r := range rs {
+		i, p := at[n], ps[at[n]]
+		out[i].Granted, out[i].CapReached = r.Granted, r.CapReached
+		if exhaustedAt < 0 && (r.EscrowExhausted || (r.Granted < r.Requested && !r.CapReached)) {
+			exhaustedAt = i
+		}
+		if r.Granted <= 0 || r.Replayed {
+			continue
+		}
+		e := Earning{ID: ids[n], CampaignID: camp.ID, CreatorID: p.CreatorID,
+			Requested: money.New(r.Requested, camp.Currency), Gross: money.New(r.Granted, camp.Currency),
+			Fee: money.New(r.Fee, camp.Currency), Net: money.New(r.Earned, camp.Currency), Detail: []growthDetail{},
+			Kind: p.Kind, Source: p.Source, ClawedGross: money.New(0, camp.Currency), ClawedNet: money.New(0, camp.Currency),
+			AccrueTxID: r.TxID, State: EarningHeld, AccruedAt: clock.Micros(now), ReleaseAt: clock.Micros(releaseAt)}
+		rows = append(rows, []any{e.ID, e.CampaignID, e.CreatorID, string(camp.Currency), r.Requested, r.Granted, r.Fee, r.Earned, "[]",
+			r.TxID, e.State, now, releaseAt, e.Kind, e.Source})
+		out[i].Earning = &e
+		granted += r.Granted
+		k := rollup.Key{Campaign: camp.ID, Creator: p.CreatorID, Day: rollup.DayOf(now)}
+		roll.Add(k, rollup.EarnCol(p.Kind), r.Earned)
+		roll.Add(k, rollup.Fees, r.Fee)
+	}
+	if len(rows) > 0 {
+		if err := tx.BulkInsert(ctx, "earnings", earningInsertCols, rows); err != nil {
+			return nil, fmt.Errorf("engage: record earnings: %w", err)
+		}
+		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(granted))
+	}
+	if own {
+		if err := roll.Flush(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
+		return out, nil
+	}
+	if exhaustedAt < 0 {
+		st, err := s.ledger.EscrowWith(ctx, tx, camp.ID)
+		if err != nil {
+			return nil, err
+		}
+		if st.Remaining != 0 {
+			return out, nil
+		}
+		exhaustedAt = at[len(at)-1]
+	}
+	if err := s.campaigns.SetStateTx(ctx, tx, camp, campaign.StateCompleted, campaign.CompletedBudget); err != nil {
+		return nil, err
+	}
+	out[exhaustedAt].Completed = true
+	return out, nil
+}
+
+// earningInsertCols are the columns PayBatchTx writes of a new earning.
+var earningInsertCols = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail",
+	"accrue_tx_id", "state", "accrued_at", "release_at", "kind", "source_id"}
+
 // PaidFor returns the gross amount still standing of the earnings of one
 // kind made for source (what was granted less what refunds took back; voided
 // earnings count nothing).

@@ -20,6 +20,9 @@ const maxBatch = 64
 // before. One commit, and on PostgreSQL one wait for the campaign's escrow
 // row, serve many orders. If a batch's transaction fails, each of its
 // deliveries is tried again alone, so one bad delivery fails only itself.
+// With a BatchObserver (attribution), the new orders of a batch are handed
+// to it together at the end of the batch (or before any other delivery
+// that tells it of an order), so that it settles them at once.
 
 // job is a delivery waiting for its transaction.
 type job struct {
@@ -98,14 +101,15 @@ func (s *Service) lead(ctx context.Context, b *batcher) {
 // in its own.
 func (s *Service) write(ctx context.Context, batch []*job) {
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		var pending []NewOrder
 		for _, j := range batch {
-			rc, err := s.applyTx(ctx, tx, j.st, j.d, j.now)
+			rc, err := s.applyTx(ctx, tx, j.st, j.d, j.now, &pending)
 			if err != nil {
 				return err
 			}
 			j.rc = rc
 		}
-		return nil
+		return s.flushNew(ctx, tx, &pending)
 	})
 	if err == nil {
 		return
@@ -116,7 +120,7 @@ func (s *Service) write(ctx context.Context, batch []*job) {
 	}
 	for _, j := range batch {
 		j.err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-			rc, err := s.applyTx(ctx, tx, j.st, j.d, j.now)
+			rc, err := s.applyTx(ctx, tx, j.st, j.d, j.now, nil)
 			j.rc = rc
 			return err
 		})

@@ -141,6 +141,22 @@ type NewOrderObserver interface {
 	NewOrderTx(ctx context.Context, tx *store.Tx, o Order, brandID string) error
 }
 
+// NewOrder is an order just stored for the first time, with its refunds,
+// and its brand.
+type NewOrder struct {
+	Order   Order
+	BrandID string
+}
+
+// BatchObserver is a NewOrderObserver that can also be handed all the new
+// orders of a group-commit batch at once, in the order their deliveries
+// were written, inside the batch's transaction (see batch.go). It must do
+// exactly what NewOrderTx would do for each of them in turn.
+type BatchObserver interface {
+	NewOrderObserver
+	NewOrdersTx(ctx context.Context, tx *store.Tx, os []NewOrder) error
+}
+
 var hostRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 
 // Validate reports every invalid field at once.

@@ -297,8 +297,11 @@ func isWooPing(h http.Header, body []byte) bool {
 }
 
 // applyTx stores what one verified delivery carries inside tx and tells
-// the observer; the receipt says what it did.
-func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d delivery, now clock.Micros) (Receipt, error) {
+// the observer; the receipt says what it did. With pending not nil and a
+// BatchObserver, a new order is added to *pending instead, for the batch's
+// one NewOrdersTx; anything else that tells the observer first hands it
+// the orders pending, so it hears of every order in the deliveries' order.
+func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d delivery, now clock.Micros, pending *[]NewOrder) (Receipt, error) {
 	var rc Receipt
 	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id)
 		VALUES ($1, $2, $3, $4, $5, '', '') ON CONFLICT (store_id, delivery_id) DO NOTHING`, st.ID, d.id, d.event, d.topic, now)
@@ -355,6 +358,10 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 			}
 			if err := record(nil); err != nil {
 				return rc, err
+			}
+			if _, ok := no.(BatchObserver); ok && pending != nil {
+				*pending = append(*pending, NewOrder{Order: o, BrandID: st.BrandID})
+				return rc, nil
 			}
 			return rc, no.NewOrderTx(ctx, tx, o, st.BrandID)
 		}
@@ -413,7 +420,21 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 	if err := record(nil); err != nil {
 		return rc, err
 	}
+	if err := s.flushNew(ctx, tx, pending); err != nil {
+		return rc, err
+	}
 	return rc, s.notify(ctx, tx, rc.OrderID)
+}
+
+// flushNew hands the new orders pending to the BatchObserver, and empties
+// the list.
+func (s *Service) flushNew(ctx context.Context, tx *store.Tx, pending *[]NewOrder) error {
+	if pending == nil || len(*pending) == 0 {
+		return nil
+	}
+	os := *pending
+	*pending = nil
+	return s.observer.(BatchObserver).NewOrdersTx(ctx, tx, os)
 }
 
 // lockOrderKey takes, on PostgreSQL, a transaction lock on the store's
