@@ -22,6 +22,7 @@ import (
 	"net/mail"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -119,8 +120,10 @@ type Service struct {
 	clock clock.Clock
 	cfg   Config
 	// dummyHash is verified against when no user has the email, so a
-	// sign-in takes as long whether or not the account exists.
+	// sign-in takes as long whether or not the account exists; made at the
+	// first sign-in (dummyOnce), not at New.
 	dummyHash string
+	dummyOnce sync.Once
 	// hashing bounds concurrent argon2 runs (each takes Params.Memory), so
 	// a burst of sign-ins queues instead of exhausting memory.
 	hashing chan struct{}
@@ -146,8 +149,7 @@ func New(db *store.DB, clk clock.Clock, cfg Config) *Service {
 	if cfg.MaxConcurrentHashes <= 0 {
 		cfg.MaxConcurrentHashes = max(2, runtime.GOMAXPROCS(0))
 	}
-	return &Service{db: db, clock: clk, cfg: cfg, dummyHash: HashPassword(id.Secret(16), cfg.Params),
-		hashing: make(chan struct{}, cfg.MaxConcurrentHashes)}
+	return &Service{db: db, clock: clk, cfg: cfg, hashing: make(chan struct{}, cfg.MaxConcurrentHashes)}
 }
 
 // acquire waits for a hashing slot; it returns ctx's error if ctx ends first.

@@ -217,6 +217,7 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 		return NewSession{}, fmt.Errorf("account: read user: %w", err)
 	}
 	if !found {
+		s.dummyOnce.Do(func() { s.dummyHash = HashPassword(id.Secret(16), s.cfg.Params) })
 		hash = s.dummyHash
 	}
 	ok, stale, verr := s.verify(ctx, hash, in.Password)

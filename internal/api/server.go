@@ -32,6 +32,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
+	"github.com/payper/payper/internal/mail"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/payout"
@@ -61,6 +62,8 @@ type Deps struct {
 	Report *report.Service
 	// Payouts requests, sends and settles creator payouts.
 	Payouts *payout.Service
+	// Outbox is the mail outbox the operator reads (GET /v1/admin/outbox).
+	Outbox *mail.Outbox
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	// ReadyChecks are asked by /readyz after the database ping; any error
@@ -141,7 +144,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes(), s.outboxRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

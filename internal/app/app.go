@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payper/payper/internal/account"
 	"github.com/payper/payper/internal/ads"
 	"github.com/payper/payper/internal/ads/meta"
 	"github.com/payper/payper/internal/ads/tiktok"
@@ -24,6 +25,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
+	"github.com/payper/payper/internal/mail"
 	"github.com/payper/payper/internal/market"
 	"github.com/payper/payper/internal/orders"
 	"github.com/payper/payper/internal/payout"
@@ -126,6 +128,11 @@ type App struct {
 	Report *report.Service
 	// Payouts pays creators.
 	Payouts *payout.Service
+	// Accounts signs people in (users, sessions); Outbox holds the mail it
+	// writes; Mail delivers it over SMTP (nil without PAYPER_SMTP_URL).
+	Accounts *account.Service
+	Outbox   *mail.Outbox
+	Mail     *mail.Sender
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
@@ -180,6 +187,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if a.PublicURL == "" {
 		a.PublicURL = "http://127.0.0.1:8080"
 	}
+	if err := a.openAccounts(); err != nil {
+		return nil, err
+	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
 	if cfg.Sandbox {
 		a.Sandbox = sandbox.NewWorld(db, cfg.Clock, sandbox.Options{})
@@ -200,6 +210,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	}
 	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs,
 		OnTick: func(ctx context.Context) error {
+			a.mailTick(ctx)
 			if a.Report == nil || a.Payouts == nil {
 				return nil
 			}
@@ -259,7 +270,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, errors.New("metrics token: it must be at least 16 characters")
 	}
 	a.API = api.New(api.Deps{DB: db, Identity: ident, MetricsToken: cfg.MetricsToken, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts, Outbox: a.Outbox})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
