@@ -200,8 +200,10 @@ type DestinationValidator interface {
 // SetDestination stores where the creator p acts for is paid through
 // provider (a Stripe connected account id, Wise recipient details as JSON),
 // sealed at rest. It returns Forbidden for other keys, Invalid for an
-// unconfigured provider or a destination the provider refuses, and
-// Unavailable when no encryption key is configured.
+// unconfigured provider or a destination the provider refuses, Conflict
+// destination_in_use for an account another creator's payouts go to (with
+// a provider that reports on accounts: its events must find one creator),
+// and Unavailable when no encryption key is configured.
 func (s *Service) SetDestination(ctx context.Context, p identity.Principal, provider, destination string) error {
 	if p.CreatorID() == "" {
 		return errs.E(errs.Forbidden, "forbidden", "only a creator sets where they are paid")
@@ -231,6 +233,15 @@ func (s *Service) SetDestination(ctx context.Context, p identity.Principal, prov
 	key := ""
 	if _, ok := prov.(AccountWatcher); ok {
 		key = accountKey(provider, destination)
+		var other string
+		err := s.db.Read().QueryRowContext(ctx, `SELECT creator_id FROM payout_destinations WHERE provider = $1 AND account_key = $2 AND creator_id <> $3`,
+			provider, key, p.CreatorID()).Scan(&other)
+		if err == nil {
+			return errs.WithField(errs.E(errs.Conflict, "destination_in_use", "this %s account is another creator's payout destination", provider), "destination")
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("payout: look up destination: %w", err)
+		}
 	}
 	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO payout_destinations (creator_id, provider, destination, updated_at, account_key) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (creator_id, provider) DO UPDATE SET destination = excluded.destination, updated_at = excluded.updated_at,

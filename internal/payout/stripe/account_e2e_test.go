@@ -280,6 +280,16 @@ func TestRecordedAccountEventsThroughTheService(t *testing.T) {
 		deliver("transfer.reversed.json") // a transfer payper did not make
 		w.check(t, 60_004_567, 0, 0)
 
+		// Another creator cannot take her account as his destination.
+		cr, _, err := w.a.Identity.CreateCreator(w.ctx, "leo", "DE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		leo := identity.Principal{Role: identity.RoleCreator, SubjectID: cr.ID}
+		if err := w.svc.SetDestination(w.ctx, leo, payout.ProviderStripe, acct); errs.CodeOf(err) != "destination_in_use" || errs.KindOf(err) != errs.Conflict {
+			t.Fatalf("a second creator setting her account: %v", err)
+		}
+
 		// Another creator's account: nothing of hers changes.
 		body := strings.ReplaceAll(string(mustRead(t, "account.updated.restricted.json")), acct, "acct_1OtherCreator00")
 		body = strings.ReplaceAll(body, "evt_1PgcA3B7WZ01zgkWacct0003", "evt_other")
