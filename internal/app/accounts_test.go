@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/payper/payper/internal/account"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/mail"
+	"github.com/payper/payper/internal/mail/mailpittest"
+	"github.com/payper/payper/internal/store/storetest"
+)
+
+func openTestApp(t *testing.T, url string) (*App, error) {
+	t.Helper()
+	a, err := Open(context.Background(), Config{DatabaseURL: url, NoPeriodicJobs: true, PublicURL: "http://payper.test",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil {
+		t.Cleanup(func() { _ = a.Close() })
+	}
+	return a, err
+}
+
+// With PAYPER_SMTP_URL set, the periodic tick's mail step delivers the
+// outbox over SMTP; a malformed URL stops the server from starting.
+func TestMailTickDelivers(t *testing.T) {
+	mp := mailpittest.Start(t)
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		t.Setenv(mail.EnvSMTPURL, mp.SMTPURL("noreply@payper.test"))
+		a, err := openTestApp(t, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Mail == nil {
+			t.Fatal("no mail sender with PAYPER_SMTP_URL set")
+		}
+		to := "tick-" + string(a.DB.Dialect()) + "@example.com"
+		if _, err := a.Accounts.SignUpCreator(context.Background(), account.CreatorSignup{Name: "T", Email: to, Password: "correct horse battery"}); err != nil {
+			t.Fatal(err)
+		}
+		a.mailTick(context.Background())
+		found := false
+		for _, m := range mp.Messages(t) {
+			if len(m.To) == 1 && m.To[0].Address == to && strings.Contains(m.Text, "http://payper.test/verify/") {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("mailpit did not receive the verification mail to %s", to)
+		}
+		sent, err := a.Outbox.List(context.Background(), identity.Principal{Role: identity.RoleAdmin}, mail.StatusSent, "", 10)
+		if err != nil || len(sent) != 1 {
+			t.Fatalf("sent = %+v, %v", sent, err)
+		}
+		t.Setenv(mail.EnvSMTPURL, "smtp://no-from-address")
+		if _, err := openTestApp(t, url); err == nil || !strings.Contains(err.Error(), "from=") {
+			t.Fatalf("Open with a malformed PAYPER_SMTP_URL = %v; want an error naming from=", err)
+		}
+	})
+}
