@@ -631,6 +631,13 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // the operator), it stays processing with that reference and its reason
 // and waits for the provider's webhook, since the money may have left.
 //
+// A requested payout to an account its provider reported not ready
+// (AccountWatcher: onboarding unfinished, restricted) is not claimed: it
+// waits, requested, with the reason. A transfer the provider refuses
+// (ErrRejected) while the account is not ready — the provider's news
+// missed — does not fail the payout either: the account's status is read
+// (CheckAccount) and recorded, and the payout goes back to requested to wait.
+//
 // A payout whose provider is not configured here or whose destination
 // cannot be read is logged and not claimed: it stays requested, so its
 // creator can still cancel it. None holds up the others. It returns how
@@ -731,6 +738,19 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		if c, ok := prov.(Canceler); ok && errors.Is(sendErr, ErrActionRequired) && po.Attempts >= s.cfg.MaxAttempts && res.Ref != "" {
 			cancelErr = c.CancelTransfer(ctx, res.Ref)
 		}
+		// A transfer the provider refused because the creator's account
+		// cannot take it yet (onboarding unfinished, restricted — news
+		// payper missed) is not a failed payout: the account's status is
+		// read and recorded, and the payout waits for it, requested.
+		notReady := ""
+		if aw, ok := prov.(AccountWatcher); ok && errors.Is(sendErr, ErrRejected) {
+			if st, err := aw.CheckAccount(ctx, dest); err == nil && waits(st.Status) {
+				if err := s.recordStatus(ctx, po.CreatorID, po.Provider, st); err != nil {
+					s.log.Error("payout account status not stored", "payout", po.ID, "err", err)
+				}
+				notReady = waitReason(po.Provider, st.Status, st.Reason)
+			}
+		}
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 			cur, err := lock(ctx, tx, `id = $1`, po.ID)
 			if err != nil {
@@ -740,6 +760,10 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 				return nil // a webhook settled it meanwhile
 			}
 			switch {
+			case notReady != "":
+				_, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, next_attempt_at = 0, updated_at = $3 WHERE id = $4`,
+					StateRequested, notReady, s.clock.Now().UnixMicro(), cur.ID)
+				return err
 			case errors.Is(sendErr, ErrRejected):
 				return s.settle(ctx, tx, &cur, StateFailed, sendErr.Error())
 			case sendErr != nil:

@@ -229,6 +229,55 @@ func TestAccountEventsReachTheService(t *testing.T) {
 	})
 }
 
+// TestRefusedWhileNotReadyWaits (issue 14, item 6): payper heard nothing
+// about a new account (its account.updated lost), so the payout is sent and
+// Stripe refuses the transfer — the account has no active transfers
+// capability (https://docs.stripe.com/connect/account-capabilities#transfers).
+// The payout does not fail: the account is read, its status recorded, and
+// the payout waits, requested, its money held, until Stripe says the account
+// is ready; then it is paid. Both stores, money to the micro-unit.
+func TestRefusedWhileNotReadyWaits(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newStripeWorld(t, dbURL, "US")
+		if _, err := w.svc.Onboard(w.ctx, w.creator, payout.ProviderStripe, "DE", "maria@example.com", "https://payper.example/back"); err != nil {
+			t.Fatal(err)
+		}
+		acct := w.fake.Accounts()[0].ID
+		po, err := w.svc.RequestPayout(w.ctx, w.creator, payout.Request{Currency: "EUR", Provider: payout.ProviderStripe,
+			Amount: json.RawMessage(`{"amount":"12.34","currency":"EUR"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 0 {
+			t.Fatalf("Process: %d, %v", n, err)
+		}
+		got := w.list(t)[0]
+		if got.State != payout.StateRequested || !strings.HasPrefix(got.Reason, "waits for the stripe account: onboarding of Stripe account "+acct) {
+			t.Fatalf("a payout Stripe refused for an unfinished account: %+v", got)
+		}
+		if d := w.dest(t); d.Status != payout.AccountOnboarding {
+			t.Fatalf("destination %+v, want onboarding", d)
+		}
+		w.check(t, 47_664_567, 12_340_000, 0)
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 0 || len(w.fake.Transfers()) != 0 {
+			t.Fatalf("Process sent it again while not ready: %d, %v", n, err)
+		}
+		w.clk.Advance(time.Second)
+		body, h, err := w.fake.CompleteOnboarding(acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.hook(t, body, h)
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {
+			t.Fatalf("Process once ready: %d, %v; %+v", n, err, w.list(t)[0])
+		}
+		if got := w.list(t)[0]; got.ID != po.ID || got.State != payout.StatePaid || got.Reason != "" {
+			t.Fatalf("payout once ready: %+v", got)
+		}
+		w.check(t, 47_664_567, 0, 12_340_000)
+	})
+}
+
 func (w *stripeWorld) list(t *testing.T) []payout.Payout {
 	t.Helper()
 	l, err := w.svc.List(w.ctx, w.creator, "")

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -279,7 +280,12 @@ func (p *Provider) OnboardingLink(ctx context.Context, accountID, refreshURL, re
 }
 
 // Send transfers t.Amount from the platform's balance to the connected
-// account t.Destination (acct_…), with Idempotency-Key "payout:"+PayoutID,
+// account t.Destination (acct_…), with Idempotency-Key "payout:"+PayoutID
+// (then ":N" after N refusals: Stripe saves a refused request's 400 for its
+// key, https://docs.stripe.com/api/idempotent_requests, and a refused
+// transfer made nothing, so a payout sent again once its creator's account
+// is fixed — see payout.Process — needs a new key; each refusal is recorded
+// through t.Record as progress "rejected:N"),
 // transfer_group PayoutID and metadata payout_id and creator_id; t.Reference
 // becomes the transfer's description. A transfer to a connected account's
 // balance is immediate, so Send returns Sent{Ref: tr_…, Paid: true}.
@@ -307,7 +313,16 @@ func (p *Provider) Send(ctx context.Context, t payout.Transfer) (payout.Sent, er
 	}
 	tr, err := p.api.V1Transfers.Create(ctx, params)
 	if err != nil {
-		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: %w", t.PayoutID, classify(err, payout.ErrRejected))
+		err = classify(err, payout.ErrRejected)
+		if errors.Is(err, payout.ErrRejected) && t.Record != nil {
+			// Stripe refused it, so made nothing; it keeps that answer for
+			// the key, so a later attempt (the account fixed meanwhile)
+			// needs another key.
+			if rerr := t.Record(ctx, progressRejected+strconv.Itoa(rejections(t.Progress)+1)); rerr != nil {
+				return payout.Sent{}, fmt.Errorf("stripe: send payout %s: %w (and recording it: %w)", t.PayoutID, err, rerr)
+			}
+		}
+		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: %w", t.PayoutID, err)
 	}
 	if tr.ID == "" {
 		return payout.Sent{}, fmt.Errorf("stripe: send payout %s: the answer has no transfer id", t.PayoutID)
@@ -371,12 +386,29 @@ func validAccountID(id string) error {
 	return nil
 }
 
+// progressRejected starts the Transfer.Progress Send records when Stripe
+// refuses a payout's transfer: "rejected:N", N the refusals so far.
+const progressRejected = "rejected:"
+
+// rejections reads how many times Stripe refused the payout's transfer
+// from its progress (0 for anything else).
+func rejections(progress string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(progress, progressRejected))
+	if err != nil || n < 0 || !strings.HasPrefix(progress, progressRejected) {
+		return 0
+	}
+	return n
+}
+
 // transferParams builds the request for t, or fails if t cannot be sent.
 func transferParams(t payout.Transfer) (*stripego.TransferCreateParams, error) {
 	if t.PayoutID == "" {
 		return nil, errors.New("payout id is required")
 	}
 	key := "payout:" + t.PayoutID
+	if n := rejections(t.Progress); n > 0 {
+		key += ":" + strconv.Itoa(n)
+	}
 	if len(key) > maxIdempotencyKey {
 		return nil, fmt.Errorf("payout id is longer than %d bytes", maxIdempotencyKey-len("payout:"))
 	}
