@@ -3,12 +3,14 @@ package stripe_test
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -483,4 +485,52 @@ func (w *stripeWorld) legacyAccount(t *testing.T, country string) string {
 		t.Fatalf("legacy account: %d %+v %v", res.StatusCode, a, err)
 	}
 	return a.ID
+}
+
+// TestAccountEventsOutOfOrder: Stripe does not order deliveries
+// (https://docs.stripe.com/webhooks#event-ordering). Twelve account.updated
+// events a second apart, alternately restricted and ready, delivered at
+// once in a shuffled order with each one twice: the destination ends with
+// the newest event's status, whatever the order. Both stores.
+func TestAccountEventsOutOfOrder(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newStripeWorld(t, dbURL, "US")
+		if _, err := w.svc.Onboard(w.ctx, w.creator, payout.ProviderStripe, "DE", "maria@example.com", "https://payper.example/back"); err != nil {
+			t.Fatal(err)
+		}
+		acct := w.fake.Accounts()[0].ID
+		type delivery struct {
+			body []byte
+			h    http.Header
+		}
+		var ds []delivery
+		for i := range 12 {
+			w.clk.Advance(time.Second)
+			var body []byte
+			var h http.Header
+			var err error
+			if i%2 == 0 {
+				body, h, err = w.fake.Restrict(acct, "requirements.past_due", "individual.id_number")
+			} else {
+				body, h, err = w.fake.CompleteOnboarding(acct)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds = append(ds, delivery{body, h}, delivery{body, h})
+		}
+		rand.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+		var wg sync.WaitGroup
+		for _, d := range ds {
+			wg.Go(func() {
+				if err := w.svc.Webhook(w.ctx, payout.ProviderStripe, d.h, d.body); err != nil {
+					t.Errorf("Webhook: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if d := w.dest(t); d.Status != payout.AccountReady || !d.StatusAt.Time().Equal(w.clk.Now().Truncate(time.Second)) {
+			t.Fatalf("after out-of-order deliveries: %+v, want ready as of %s", d, w.clk.Now())
+		}
+	})
 }
