@@ -195,8 +195,10 @@ func TestBrandApproval(t *testing.T) {
 		if err != nil || su.BrandState != BrandPending {
 			t.Fatalf("sign-up = %+v, %v; want pending", su, err)
 		}
-		_, err = e.svc.Login(e.ctx, Login{Email: "p@pending.test", Password: goodPW, Address: "192.0.2.1"})
-		wantCode(t, err, errs.Forbidden, "brand_pending")
+		for range 2 * DefaultThrottle.AccountLimit { // the right password: never throttled
+			_, err = e.svc.Login(e.ctx, Login{Email: "p@pending.test", Password: goodPW, Address: "192.0.2.1"})
+			wantCode(t, err, errs.Forbidden, "brand_pending")
+		}
 		pend, err := e.svc.PendingBrands(e.ctx, admin)
 		if err != nil || len(pend) != 1 || pend[0].BrandID != su.User.BrandID || pend[0].OwnerEmail != "p@pending.test" || pend[0].Name != "Pending Co" {
 			t.Fatalf("pending = %+v, %v", pend, err)

@@ -148,24 +148,48 @@ func (s *Service) lockedFor(ctx context.Context, keys []string, now time.Time) (
 	return wait, nil
 }
 
-// recordFailure counts a failed sign-in against each key and locks a key
-// that reached its limit.
-func (s *Service) recordFailure(ctx context.Context, keys []string, now time.Time) error {
+// count counts one sign-in attempt against each key and locks a key that
+// reached its limit, in one transaction. When a key is locked already it
+// counts nothing and returns how long the lock lasts.
+func (s *Service) count(ctx context.Context, keys []string, now time.Time) (time.Duration, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
 	t := s.cfg.Throttle
-	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		for _, k := range keys {
+	var wait time.Duration
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		wait = 0
+		type row struct{ failures, start, until int64 }
+		rows := make([]row, len(keys))
+		for i, k := range keys {
+			nowU := now.UnixMicro()
+			// Make the row first, so the SELECT … FOR UPDATE below always
+			// locks one: two failures at once are both counted.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 0, $2, 0)
+				ON CONFLICT (key) DO NOTHING`, k, nowU); err != nil {
+				return fmt.Errorf("account: record failed sign-in: %w", err)
+			}
+			var failures, start, until int64
+			if err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1`+tx.ForUpdate(), k).
+				Scan(&failures, &start, &until); err != nil {
+				return fmt.Errorf("account: read throttle: %w", err)
+			}
+			if until > nowU {
+				wait = max(wait, time.UnixMicro(until).Sub(now))
+			}
+			rows[i] = row{failures, start, until}
+		}
+		if wait > 0 {
+			return nil
+		}
+		for i, k := range keys {
 			limit := t.AccountLimit
 			if strings.HasPrefix(k, "addr:") {
 				limit = t.AddressLimit
 			}
-			var failures, start, until int64
-			err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1`+tx.ForUpdate(), k).Scan(&failures, &start, &until)
-			fresh := errors.Is(err, sql.ErrNoRows)
-			if err != nil && !fresh {
-				return fmt.Errorf("account: read throttle: %w", err)
-			}
 			nowU := now.UnixMicro()
-			if fresh || (nowU >= start+t.Window.Microseconds() && nowU >= until) {
+			failures, start, until := rows[i].failures, rows[i].start, rows[i].until
+			if nowU >= start+t.Window.Microseconds() {
 				failures, start, until = 0, nowU, 0
 			}
 			failures++
@@ -176,14 +200,14 @@ func (s *Service) recordFailure(ctx context.Context, keys []string, now time.Tim
 				}
 				until = now.Add(min(lock, t.MaxLock)).UnixMicro()
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
+			if _, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = $2, window_start = $3, locked_until = $4 WHERE key = $1`,
 				k, failures, start, until); err != nil {
-				return fmt.Errorf("account: record failed sign-in: %w", err)
+				return fmt.Errorf("account: record sign-in attempt: %w", err)
 			}
 		}
 		return nil
 	})
+	return wait, err
 }
 
 // Login checks an email and password and starts a new session. The
@@ -207,6 +231,12 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 		te := &ThrottledError{RetryAfter: wait}
 		return NewSession{}, &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
 	}
+	if wait, err := s.count(ctx, keys[:1], now); err != nil {
+		return NewSession{}, err
+	} else if wait > 0 {
+		te := &ThrottledError{RetryAfter: wait}
+		return NewSession{}, &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
+	}
 	var u User
 	var hash, brandState string
 	err = s.db.Read().QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, COALESCE(b.state, '') FROM users u
@@ -225,15 +255,22 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 		return NewSession{}, fmt.Errorf("account: user %s: %w", u.ID, verr)
 	}
 	if !found || !ok {
-		if err := s.recordFailure(ctx, keys, now); err != nil {
+		if _, err := s.count(ctx, keys[1:], now); err != nil {
 			return NewSession{}, err
 		}
 		return NewSession{}, ErrBadCredentials
 	}
-	switch brandState {
-	case BrandPending:
-		return NewSession{}, errs.E(errs.Forbidden, "brand_pending", "your brand is waiting for the operator's approval")
-	case BrandRejected:
+	if brandState == BrandPending || brandState == BrandRejected {
+		// The password was right: its attempt does not count.
+		if err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, keys[0])
+			return err
+		}); err != nil {
+			return NewSession{}, fmt.Errorf("account: clear throttle: %w", err)
+		}
+		if brandState == BrandPending {
+			return NewSession{}, errs.E(errs.Forbidden, "brand_pending", "your brand is waiting for the operator's approval")
+		}
 		return NewSession{}, errs.E(errs.Forbidden, "brand_rejected", "the operator did not approve your brand")
 	}
 	u, err = s.GetUser(ctx, u.ID)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,4 +301,49 @@ func TestSessionCookie(t *testing.T) {
 	if cl.MaxAge != -1 || cl.Value != "" || !cl.HttpOnly || !cl.Secure || !strings.Contains(cl.String(), "Max-Age=0") {
 		t.Fatalf("clear cookie = %s", cl)
 	}
+}
+
+// Failed sign-ins at once are all counted (none lost to a concurrent
+// write), so parallel guessing does not slip past the limit.
+func TestLoginThrottleConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		_, _ = e.svc.SignUpCreator(e.ctx, CreatorSignup{Name: "T", Email: "t@example.com", Password: goodPW})
+		const n = 12
+		out := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, out[i] = e.svc.Login(e.ctx, Login{Email: "t@example.com", Password: "wrong password!"})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		bad := 0
+		for _, err := range out {
+			switch errs.CodeOf(err) {
+			case "invalid_credentials":
+				bad++
+			case "too_many_attempts":
+			default:
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		var failures int
+		if err := db.Read().QueryRowContext(e.ctx, `SELECT failures FROM login_throttle WHERE key = 'acct:t@example.com'`).Scan(&failures); err != nil {
+			t.Fatal(err)
+		}
+		if failures != bad {
+			t.Fatalf("%d wrong passwords were checked but %d counted", bad, failures)
+		}
+		if bad != DefaultThrottle.AccountLimit {
+			t.Fatalf("%d of %d parallel guesses were checked; want the limit, %d", bad, n, DefaultThrottle.AccountLimit)
+		}
+		_, err := e.svc.Login(e.ctx, Login{Email: "t@example.com", Password: goodPW})
+		retryAfter(t, err)
+	})
 }
