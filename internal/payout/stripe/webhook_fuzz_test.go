@@ -165,6 +165,7 @@ type rawEvent struct {
 	ID      string `json:"id"`
 	Type    string `json:"type"`
 	Account string `json:"account"`
+	Created int64  `json:"created"`
 	Data    struct {
 		Object             rawObject      `json:"object"`
 		PreviousAttributes map[string]any `json:"previous_attributes"`
@@ -247,6 +248,15 @@ func checkAccountEvent(t *testing.T, p *Provider, h http.Header, body []byte, ra
 	}
 	if ae.ID != raw.ID {
 		t.Fatalf("ParseAccountEvent: id %q, the body says %q", ae.ID, raw.ID)
+	}
+	// payout.AccountWatcher's reading of it: the same event in payper's terms.
+	pe, err := p.ParseAccountWebhook(h, body)
+	if err != nil || pe.ID != ae.ID || pe.Account != ae.Account || (pe.Account != "") != (ae.Type != "") ||
+		(ae.Type == eventAccountUpdated && (pe.Status != ae.Status || pe.Reason != ae.Reason || pe.PayoutFailure != "")) ||
+		(ae.Type == eventPayoutFailed && (pe.Status != "" || pe.PayoutFailure == "" ||
+			!strings.Contains(pe.PayoutFailure, money.FormatMicros(ae.Amount.Micros)))) ||
+		!pe.At.Equal(time.Unix(raw.Created, 0)) {
+		t.Fatalf("ParseAccountWebhook: %+v, %v; ParseAccountEvent: %+v", pe, err, ae)
 	}
 	o := raw.Data.Object
 	switch {
