@@ -85,6 +85,7 @@ func TestServeRefusesBadStripeCountry(t *testing.T) {
 func TestServeRefusesBadPayoutSettings(t *testing.T) {
 	for _, tc := range []struct{ env, val, want string }{
 		{"PAYPER_PAYOUT_MAX_ATTEMPTS", "0", "--payout-max-attempts 0"},
+		{"PAYPER_PAYOUT_SETTLE_AFTER", "10s", "--payout-settle-after 10s"},
 		{"PAYPER_WISE_SCA_PRIVATE_KEY_FILE", "/nonexistent/sca.pem", "/nonexistent/sca.pem"},
 	} {
 		env := map[string]string{"PAYPER_WISE_API_TOKEN": "tok", "PAYPER_WISE_PROFILE_ID": "1", "PAYPER_WISE_WEBHOOK_PUBLIC_KEY": wise.NewFake("tok", 1).PublicKeyPEM(),

@@ -28,6 +28,7 @@ type external struct {
 	stripeKey, stripeWebhook, stripeURL, stripeConnectWebhook, stripeCountry string
 	payoutMinimum                                                            string
 	payoutMaxAttempts                                                        int64
+	payoutSettleAfter                                                        time.Duration
 }
 
 func (e *external) register(f *flags) {
@@ -57,6 +58,7 @@ func (e *external) register(f *flags) {
 	f.str(&e.stripeConnectWebhook, "stripe-connect-webhook-secret", "PAYPER_STRIPE_CONNECT_WEBHOOK_SECRET", "", "signing secret (whsec_…) of the Connect webhook endpoint (connected accounts' events: account.updated, payout.failed), when it is not the same endpoint")
 	f.str(&e.stripeCountry, "stripe-platform-country", "PAYPER_STRIPE_PLATFORM_COUNTRY", "", "two-letter country of the platform's Stripe account (creators elsewhere get the recipient service agreement); empty = read from Stripe")
 	f.str(&e.payoutMinimum, "payout-minimum", "PAYPER_PAYOUT_MINIMUM", "10.00", "smallest payout a creator may request")
+	f.duration(&e.payoutSettleAfter, "payout-settle-after", "PAYPER_PAYOUT_SETTLE_AFTER", payout.DefaultSettleAfter, "how long a payout sent to Stripe or Wise waits for the provider's word before an operator may mark it paid or failed by hand")
 	f.int64(&e.payoutMaxAttempts, "payout-max-attempts", "PAYPER_PAYOUT_MAX_ATTEMPTS", payout.DefaultMaxAttempts, "tries of a payout before it fails and its money is available again (a provider transfer of unknown fate waits for the provider instead)")
 	f.str(&e.wiseSCAKeyFile, "wise-sca-private-key-file", wise.EnvSCAPrivateKeyFile, "", "file of the RSA private key (PEM) whose public key is uploaded to Wise, to sign strong customer authentication challenges; empty = payouts Wise holds for SCA wait for the operator")
 }
@@ -103,6 +105,10 @@ func (e *external) payouts() ([]payout.Provider, payout.Config, error) {
 		return nil, cfg, fmt.Errorf("--payout-max-attempts %d: want 1 to 1000", e.payoutMaxAttempts)
 	}
 	cfg.MaxAttempts = int(e.payoutMaxAttempts)
+	if e.payoutSettleAfter < time.Minute {
+		return nil, cfg, fmt.Errorf("--payout-settle-after %s: want at least 1m", e.payoutSettleAfter)
+	}
+	cfg.SettleAfter = e.payoutSettleAfter
 	var out []payout.Provider
 	if e.wiseToken != "" {
 		key := e.wiseKey
