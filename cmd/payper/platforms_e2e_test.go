@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,17 @@ func TestServeRefusesBadPayoutSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("serve with %s=%s: %v, want an error naming %s", tc.env, tc.val, err, tc.want)
 		}
+	}
+}
+
+// TestServeRefusesBadSMTPURL: an SMTP URL without its from= address stops
+// serve naming what is missing (mail would otherwise fail only when sent).
+func TestServeRefusesBadSMTPURL(t *testing.T) {
+	env := map[string]string{"PAYPER_SMTP_URL": "smtp://mail.example.com:587", "PAYPER_ADMIN_TOKEN": adminToken}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "smtp.db")},
+		func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "from=") || !strings.Contains(err.Error(), "PAYPER_SMTP_URL") {
+		t.Fatalf("serve with an SMTP URL without from=: %v", err)
 	}
 }
 

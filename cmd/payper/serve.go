@@ -14,6 +14,7 @@ import (
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/links"
+	"github.com/payper/payper/internal/mail"
 	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
 )
@@ -29,6 +30,7 @@ type common struct {
 	ads                      app.AdsConfig
 	ext                      external
 	metricsToken             string // serve only
+	smtpURL                  string // serve only
 }
 
 func (c *common) register(f *flags) {
@@ -102,7 +104,7 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	}
 	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads, Connectors: conns, PayoutProviders: providers, Payouts: pcfg,
-		MetricsToken: c.metricsToken})
+		MetricsToken: c.metricsToken, SMTPURL: c.smtpURL})
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -114,6 +116,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c.register(f)
 	lim.register(f)
 	f.str(&metricsAddr, "metrics-addr", "PAYPER_METRICS_ADDR", "", "also serve /metrics without authentication on this address (e.g. 127.0.0.1:9464, or a private interface); empty = off")
+	f.str(&c.smtpURL, "smtp-url", mail.EnvSMTPURL, "", "SMTP server for the mail outbox, smtp://user:pass@host:587?from=noreply@example.com (STARTTLS required unless tls=none) or smtps://…; empty = mail stays in the outbox (GET /v1/admin/outbox)")
 	f.str(&c.metricsToken, "metrics-token", "PAYPER_METRICS_TOKEN", "", "bearer token (≥ 16 characters) that may read /metrics on the main address besides admin keys")
 	f.boolean(&c.sandbox, "sandbox", "PAYPER_SANDBOX", true, "serve the built-in sandbox social network under /sandbox/ (its driver needs an admin key)")
 	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")

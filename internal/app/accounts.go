@@ -10,11 +10,11 @@ import (
 
 // openAccounts builds the accounts service (users, sessions; links in mail
 // point at PublicURL), the mail outbox, and the SMTP sender when
-// PAYPER_SMTP_URL is set. It returns an error for a malformed SMTP URL.
-func (a *App) openAccounts() error {
+// smtpURL (Config.SMTPURL) is set. It returns an error for a malformed SMTP URL.
+func (a *App) openAccounts(smtpURL string) error {
 	a.Accounts = account.New(a.DB, a.Clock, account.Config{BaseURL: a.PublicURL})
 	a.Outbox = mail.NewOutbox(a.DB)
-	s, ok, err := mail.SenderFromEnv(a.DB, a.Clock)
+	s, ok, err := mail.SenderFromURL(a.DB, a.Clock, smtpURL)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/payper/payper/internal/store/storetest"
 )
 
-func openTestApp(t *testing.T, url string) (*App, error) {
+func openTestApp(t *testing.T, url, smtpURL string) (*App, error) {
 	t.Helper()
-	a, err := Open(context.Background(), Config{DatabaseURL: url, NoPeriodicJobs: true, PublicURL: "http://payper.test",
+	a, err := Open(context.Background(), Config{DatabaseURL: url, NoPeriodicJobs: true, PublicURL: "http://payper.test", SMTPURL: smtpURL,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil {
 		t.Cleanup(func() { _ = a.Close() })
@@ -24,18 +24,17 @@ func openTestApp(t *testing.T, url string) (*App, error) {
 	return a, err
 }
 
-// With PAYPER_SMTP_URL set, the periodic tick's mail step delivers the
+// With Config.SMTPURL (PAYPER_SMTP_URL) set, the periodic tick's mail step delivers the
 // outbox over SMTP; a malformed URL stops the server from starting.
 func TestMailTickDelivers(t *testing.T) {
 	mp := mailpittest.Start(t)
 	storetest.EachURL(t, func(t *testing.T, url string) {
-		t.Setenv(mail.EnvSMTPURL, mp.SMTPURL("noreply@payper.test"))
-		a, err := openTestApp(t, url)
+		a, err := openTestApp(t, url, mp.SMTPURL("noreply@payper.test"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a.Mail == nil {
-			t.Fatal("no mail sender with PAYPER_SMTP_URL set")
+			t.Fatal("no mail sender with an SMTP URL set")
 		}
 		to := "tick-" + string(a.DB.Dialect()) + "@example.com"
 		if _, err := a.Accounts.SignUpCreator(context.Background(), account.CreatorSignup{Name: "T", Email: to, Password: "correct horse battery"}); err != nil {
@@ -55,8 +54,7 @@ func TestMailTickDelivers(t *testing.T) {
 		if err != nil || len(sent) != 1 {
 			t.Fatalf("sent = %+v, %v", sent, err)
 		}
-		t.Setenv(mail.EnvSMTPURL, "smtp://no-from-address")
-		if _, err := openTestApp(t, url); err == nil || !strings.Contains(err.Error(), "from=") {
+		if _, err := openTestApp(t, url, "smtp://no-from-address"); err == nil || !strings.Contains(err.Error(), "from=") {
 			t.Fatalf("Open with a malformed PAYPER_SMTP_URL = %v; want an error naming from=", err)
 		}
 	})

@@ -79,6 +79,10 @@ type Config struct {
 	// MetricsToken, if set (at least 16 characters), is a bearer token
 	// that may read /metrics besides admin keys.
 	MetricsToken string
+	// SMTPURL, if set (smtp:// or smtps://…?from=…, see mail.ParseSMTPURL),
+	// delivers the mail outbox over SMTP; without it mail stays in the
+	// outbox for the operator to read.
+	SMTPURL string
 }
 
 // AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
@@ -187,7 +191,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if a.PublicURL == "" {
 		a.PublicURL = "http://127.0.0.1:8080"
 	}
-	if err := a.openAccounts(); err != nil {
+	if err := a.openAccounts(cfg.SMTPURL); err != nil {
 		return nil, err
 	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)

@@ -134,13 +134,11 @@ func TestParseSMTPURL(t *testing.T) {
 			t.Errorf("ParseSMTPURL(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
-	t.Setenv(EnvSMTPURL, "")
-	if s, ok, err := SenderFromEnv(nil, clock.System{}); s != nil || ok || err != nil {
-		t.Fatalf("SenderFromEnv without %s = %v, %v, %v", EnvSMTPURL, s, ok, err)
+	if s, ok, err := SenderFromURL(nil, clock.System{}, ""); s != nil || ok || err != nil {
+		t.Fatalf("SenderFromURL without a URL = %v, %v, %v", s, ok, err)
 	}
-	t.Setenv(EnvSMTPURL, "smtp://h")
-	if _, ok, err := SenderFromEnv(nil, clock.System{}); ok || err == nil {
-		t.Fatalf("SenderFromEnv with a bad URL = %v, %v", ok, err)
+	if _, ok, err := SenderFromURL(nil, clock.System{}, "smtp://h"); ok || err == nil {
+		t.Fatalf("SenderFromURL with a bad URL = %v, %v", ok, err)
 	}
 }
 

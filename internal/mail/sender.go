@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +17,8 @@ import (
 	"github.com/payper/payper/internal/store"
 )
 
-// EnvSMTPURL names the environment variable that turns SMTP delivery on.
+// EnvSMTPURL names the environment variable payper serve reads the SMTP
+// URL from (--smtp-url); errors about the URL name it.
 const EnvSMTPURL = "PAYPER_SMTP_URL"
 
 // SMTPConfig says how to reach the SMTP server. ParseSMTPURL makes one.
@@ -188,11 +188,11 @@ func NewSender(db *store.DB, clk clock.Clock, tr Transport) *Sender {
 	return &Sender{db: db, clock: clk, tr: tr}
 }
 
-// SenderFromEnv returns a Sender over SMTP configured by PAYPER_SMTP_URL.
-// ok is false when the variable is unset (mail then stays in the outbox);
-// err reports a malformed URL.
-func SenderFromEnv(db *store.DB, clk clock.Clock) (s *Sender, ok bool, err error) {
-	raw := os.Getenv(EnvSMTPURL)
+// SenderFromURL returns a Sender over SMTP configured by raw, a URL as
+// ParseSMTPURL reads it (payper serve's --smtp-url / PAYPER_SMTP_URL). ok
+// is false when raw is empty (mail then stays in the outbox); err reports a
+// malformed URL.
+func SenderFromURL(db *store.DB, clk clock.Clock, raw string) (s *Sender, ok bool, err error) {
 	if raw == "" {
 		return nil, false, nil
 	}
