@@ -142,21 +142,17 @@ func lockCreators(ctx context.Context, tx *store.Tx, campaign string, creators [
 // creator order, into out.
 func loadCreators(ctx context.Context, tx *store.Tx, campaign string, creators []string, out map[string]*creatorRow) error {
 	cond, arg := store.InText(tx.Dialect(), "creator_id", 2, creators)
-	rows, err := tx.QueryContext(ctx, `SELECT creator_id, spent, earned FROM ledger_campaign_creators
+	rows, err := store.QueryAll(ctx, tx, func(r store.Scanner) (*creatorRow, error) {
+		c := &creatorRow{}
+		err := r.Scan(&c.CreatorID, &c.Spent, &c.Earned)
+		return c, err
+	}, `SELECT creator_id, spent, earned FROM ledger_campaign_creators
 		WHERE campaign_id = $1 AND `+cond+` ORDER BY creator_id`+tx.ForUpdate(), campaign, arg)
 	if err != nil {
 		return fmt.Errorf("ledger: lock campaign creators: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c := &creatorRow{}
-		if err := rows.Scan(&c.CreatorID, &c.Spent, &c.Earned); err != nil {
-			return fmt.Errorf("ledger: lock campaign creators: %w", err)
-		}
+	for _, c := range rows {
 		out[c.CreatorID] = c
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("ledger: lock campaign creators: %w", err)
 	}
 	return nil
 }

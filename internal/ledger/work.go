@@ -160,23 +160,19 @@ func (w *work) load(ctx context.Context, ids []string) error {
 		return nil
 	}
 	cond, arg := store.InText(w.tx.Dialect(), "id", 1, ids)
-	rows, err := w.tx.QueryContext(ctx, `SELECT id, kind, currency, owner_id, campaign_id, bounded, posted, pending_out, pending_in
+	accts, err := store.QueryAll(ctx, w.tx, func(r store.Scanner) (*account, error) {
+		a := &account{}
+		var cur string
+		err := r.Scan(&a.ID, &a.Kind, &cur, &a.OwnerID, &a.CampaignID, &a.Bounded, &a.Posted, &a.PendingOut, &a.PendingIn)
+		a.Currency = money.Currency(cur)
+		return a, err
+	}, `SELECT id, kind, currency, owner_id, campaign_id, bounded, posted, pending_out, pending_in
 		FROM ledger_accounts WHERE `+cond+` ORDER BY id`+w.tx.ForUpdate(), arg)
 	if err != nil {
 		return fmt.Errorf("ledger: lock accounts: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		a := &account{}
-		var cur string
-		if err := rows.Scan(&a.ID, &a.Kind, &cur, &a.OwnerID, &a.CampaignID, &a.Bounded, &a.Posted, &a.PendingOut, &a.PendingIn); err != nil {
-			return fmt.Errorf("ledger: lock accounts: %w", err)
-		}
-		a.Currency = money.Currency(cur)
+	for _, a := range accts {
 		w.accts[a.ID] = a
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("ledger: lock accounts: %w", err)
 	}
 	return nil
 }
@@ -409,21 +405,20 @@ func lookup(ctx context.Context, q store.Queryer, d store.Dialect, keys []string
 		return out, nil
 	}
 	cond, arg := store.InText(d, "idem_key", 1, keys)
-	rows, err := q.QueryContext(ctx, `SELECT idem_key, `+lookupCols+` FROM ledger_transactions WHERE `+cond, arg)
+	type row struct {
+		k string
+		s stored
+	}
+	rows, err := store.QueryAll(ctx, q, func(r store.Scanner) (row, error) {
+		var x row
+		err := r.Scan(append([]any{&x.k}, x.s.dest()...)...)
+		return x, err
+	}, `SELECT idem_key, `+lookupCols+` FROM ledger_transactions WHERE `+cond, arg)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var s stored
-		if err := rows.Scan(append([]any{&k}, s.dest()...)...); err != nil {
-			return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
-		}
-		out[k] = s
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: look up idempotency keys: %w", err)
+	for _, x := range rows {
+		out[x.k] = x.s
 	}
 	return out, nil
 }

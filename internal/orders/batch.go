@@ -3,9 +3,14 @@ package orders
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -101,6 +106,9 @@ func (s *Service) lead(ctx context.Context, b *batcher) {
 // in its own.
 func (s *Service) write(ctx context.Context, batch []*job) {
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if ok, err := s.writeNewTx(ctx, tx, batch); ok || err != nil {
+			return err
+		}
 		var pending []NewOrder
 		for _, j := range batch {
 			rc, err := s.applyTx(ctx, tx, j.st, j.d, j.now, &pending)
@@ -132,3 +140,135 @@ func (s *Service) write(ctx context.Context, batch []*job) {
 func (s *Service) BatchStats() (batches, deliveries int64) {
 	return s.batchTxs.Load(), s.batchJobs.Load()
 }
+
+// writeNewTx writes a batch made only of orders new to payper with a few
+// statements for the whole batch instead of several per delivery: one
+// look-up of the orders, one insert of the deliveries (already recording
+// their outcome), one of the orders, one lock of their keys (PostgreSQL),
+// one look-up of refunds waiting for them; then the BatchObserver settles
+// them together. It does exactly what applyTx does for each delivery in
+// turn. It reports false, having written nothing, when the batch is not
+// of that kind (an order already stored or twice in the batch, a
+// delivery id twice, a delivery that is not an order or carries refunds,
+// or no BatchObserver): the caller then applies each delivery in turn.
+func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (bool, error) {
+	bo, ok := s.observer.(BatchObserver)
+	if !ok || len(batch) < 2 {
+		return false, nil
+	}
+	st := batch[0].st
+	exts := make([]string, 0, len(batch))
+	dids := make([]string, 0, len(batch))
+	for _, j := range batch {
+		d := j.d
+		if j.st.ID != st.ID || d.order == nil || d.rejected != nil || d.ignored != nil || len(d.refunds) > 0 ||
+			slices.Contains(exts, d.order.externalID) || slices.Contains(dids, d.id) {
+			return false, nil
+		}
+		exts = append(exts, d.order.externalID)
+		dids = append(dids, d.id)
+	}
+	in, arg := store.InText(tx.Dialect(), "external_id", 3, exts)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE brand_id = $1 AND channel = $2 AND `+in,
+		st.BrandID, st.ID, arg).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	// The deliveries, each recorded as processing its new order (as
+	// applyTx's record does); a delivery seen before is not inserted.
+	ids := id.NewSeq(OrderPrefix, len(batch))
+	var q strings.Builder
+	q.WriteString(`INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id) VALUES `)
+	args := make([]any, 0, 7*len(batch))
+	for i, j := range batch {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		k := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7)
+		args = append(args, st.ID, j.d.id, j.d.event, j.d.topic, j.now, OutcomeProcessed, ids[i])
+	}
+	q.WriteString(` ON CONFLICT (store_id, delivery_id) DO NOTHING RETURNING delivery_id`)
+	stored, err := store.QueryAll(ctx, tx, func(r store.Scanner) (string, error) {
+		var v string
+		err := r.Scan(&v)
+		return v, err
+	}, q.String(), args...)
+	if err != nil {
+		return false, err
+	}
+	var fresh []int // of batch, in order
+	var rows [][]any
+	var keys []int64
+	for i, j := range batch {
+		if !slices.Contains(stored, j.d.id) {
+			j.rc = Receipt{Outcome: OutcomeDuplicate}
+			continue
+		}
+		fresh = append(fresh, i)
+		o := j.d.order
+		rows = append(rows, []any{ids[i], st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency),
+			codesJSON(o.codes), o.customer, o.clickID, o.status, int64(o.placedAt), int64(j.now), int64(o.updatedAt), "", o.tax, o.shipping})
+		h := fnv.New64a()
+		fmt.Fprintf(h, "pending_refunds|%s|%s", st.ID, o.externalID)
+		keys = append(keys, int64(h.Sum64()))
+	}
+	if len(fresh) == 0 {
+		return true, nil
+	}
+	if err := tx.BulkInsert(ctx, "orders", orderInsertCols, rows); err != nil {
+		return false, err
+	}
+	// As applyTx does for a new order: under the order key's lock (see
+	// lockOrderKey), the refunds that arrived before it.
+	if tx.Dialect() == store.Postgres {
+		slices.Sort(keys)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, keys); err != nil {
+			return false, err
+		}
+	}
+	freshExts := make([]string, len(fresh))
+	for n, i := range fresh {
+		freshExts[n] = batch[i].d.order.externalID
+	}
+	in, arg = store.InText(tx.Dialect(), "order_ext", 2, freshExts)
+	type waiting struct {
+		ext string
+		r   incomingRefund
+	}
+	ws, err := store.QueryAll(ctx, tx, func(r store.Scanner) (waiting, error) {
+		var x waiting
+		var c string
+		err := r.Scan(&x.ext, &x.r.id, &x.r.amount.Micros, &c, &x.r.createdAt)
+		x.r.amount.Currency = money.Currency(c)
+		return x, err
+	}, `SELECT order_ext, refund_id, amount, currency, created_at FROM pending_refunds WHERE store_id = $1 AND `+in+`
+		ORDER BY created_at, refund_id`, st.ID, arg)
+	if err != nil {
+		return false, err
+	}
+	news := make([]NewOrder, 0, len(fresh))
+	for _, i := range fresh {
+		j := batch[i]
+		var refunds []incomingRefund
+		if slices.ContainsFunc(ws, func(x waiting) bool { return x.ext == j.d.order.externalID }) {
+			if refunds, err = takePending(ctx, tx, st.ID, j.d.order.externalID, j.d.order.amount.Currency); err != nil {
+				return false, err
+			}
+		}
+		o, err := s.storeNew(ctx, tx, st, ids[i], *j.d.order, refunds, j.now)
+		if err != nil {
+			return false, err
+		}
+		j.rc = Receipt{Outcome: OutcomeProcessed, OrderID: ids[i]}
+		news = append(news, NewOrder{Order: o, BrandID: st.BrandID})
+	}
+	return true, bo.NewOrdersTx(ctx, tx, news)
+}
+
+// orderInsertCols are the columns upsertOrder inserts of a new order.
+var orderInsertCols = []string{"id", "brand_id", "channel", "source", "external_id", "amount", "currency", "discount_codes",
+	"customer_id", "click_id", "status", "placed_at", "received_at", "updated_at", "request_hash", "tax", "shipping"}

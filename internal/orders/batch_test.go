@@ -89,3 +89,136 @@ func TestBatchedDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// batchObs is a BatchObserver that records the new orders it is handed,
+// one by one or in batches, and fails for one order (by its platform id).
+type batchObs struct {
+	failOn
+	batches int // NewOrdersTx calls with more than one order
+	news    map[string]orders.Order
+}
+
+func (b *batchObs) NewOrderTx(ctx context.Context, tx *store.Tx, o orders.Order, brandID string) error {
+	return b.NewOrdersTx(ctx, tx, []orders.NewOrder{{Order: o, BrandID: brandID}})
+}
+
+func (b *batchObs) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.NewOrder) error {
+	for _, n := range os {
+		if n.Order.ExternalID == b.external {
+			return errors.New("observer refuses " + b.external)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(os) > 1 {
+		b.batches++
+	}
+	for _, n := range os {
+		b.seen[n.Order.ExternalID]++
+		b.news[n.Order.ExternalID] = n.Order
+	}
+	return nil
+}
+
+// TestBatchedNewOrders (issue 13, benchmark): batches made only of new
+// orders are written with a few statements for the whole batch
+// (writeNewTx). Sent by 16 senders at once, each new order twice (the
+// second a duplicate), with refunds of some of them delivered before
+// them (kept pending) and one order the observer refuses: every order is
+// stored once and handed to the observer with its pending refunds, which
+// are stored on it and leave pending_refunds; each delivery is recorded
+// processed with its order's id, duplicates do nothing, and the refused
+// one fails alone. Some batches did go through the batch path. Both stores.
+func TestBatchedNewOrders(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		obs := &batchObs{failOn: failOn{external: "13", seen: map[string]int{}}, news: map[string]orders.Order{}}
+		e.svc.SetObserver(obs)
+		const senders, each = 16, 8
+		refunded := func(n int) bool { return n%10 == 3 }
+		for n := range senders * each {
+			if !refunded(n) {
+				continue
+			}
+			body := fmt.Appendf(nil, `{"id":%d,"order_id":%d,"created_at":"2026-11-20T09:00:00Z",
+				"transactions":[{"kind":"refund","amount":"2.50","currency":"EUR","status":"success"}]}`, 5000+n, n)
+			rc, err := e.svc.Receive(e.ctx, orders.Shopify, e.shop.ID, shopifyHeaders("refunds/create", fmt.Sprint("r-", n), body), body)
+			if err != nil || rc.Outcome != orders.OutcomePending {
+				t.Fatalf("refund of %d: %+v, %v", n, rc, err)
+			}
+		}
+		var wg sync.WaitGroup
+		errc := make(chan error, senders*each*2)
+		ids := make([]string, senders*each)
+		for g := range senders {
+			wg.Go(func() {
+				for i := range each {
+					n := g*each + i
+					body := fmt.Appendf(nil, `{"id":%d,"currency":"EUR","total_price":"10.00","updated_at":"2026-11-20T10:00:00Z",
+						"financial_status":"paid","discount_codes":[{"code":"c%d"}]}`, n, n)
+					for k := range 2 {
+						rc, err := e.svc.Receive(e.ctx, orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", fmt.Sprint("d-", n), body), body)
+						switch {
+						case n == 13 && err == nil:
+							errc <- fmt.Errorf("order 13 answered %+v, want the observer's error", rc)
+						case n != 13 && err != nil:
+							errc <- err
+						case n != 13 && k == 0 && (rc.Outcome != orders.OutcomeProcessed || rc.OrderID == ""):
+							errc <- fmt.Errorf("order %d: %+v", n, rc)
+						case n != 13 && k == 1 && rc.Outcome != orders.OutcomeDuplicate:
+							errc <- fmt.Errorf("order %d again: %+v", n, rc)
+						}
+						if k == 0 {
+							ids[n] = rc.OrderID
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Error(err)
+		}
+		if n := count(t, db, "orders"); n != senders*each-1 {
+			t.Errorf("%d orders, want %d", n, senders*each-1)
+		}
+		var pending int
+		if err := db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM pending_refunds`).Scan(&pending); err != nil || pending != 1 {
+			t.Errorf("%d refunds still pending (%v), want 1 (order 13's)", pending, err)
+		}
+		for n := range senders * each {
+			if n == 13 {
+				continue
+			}
+			o, ok := obs.news[fmt.Sprint(n)]
+			if !ok || obs.seen[fmt.Sprint(n)] != 1 || o.ID != ids[n] {
+				t.Errorf("order %d: heard %d times as %+v, receipt's id %s", n, obs.seen[fmt.Sprint(n)], o, ids[n])
+				continue
+			}
+			if o.Amount.Micros != 10_000_000 || o.Status != "paid" || len(o.DiscountCodes) != 1 || o.DiscountCodes[0] != fmt.Sprintf("C%d", n) {
+				t.Errorf("order %d handed over as %+v", n, o)
+			}
+			wantRefunds := 0
+			if refunded(n) {
+				wantRefunds = 1
+			}
+			if len(o.Refunds) != wantRefunds || (wantRefunds == 1 && o.Refunds[0].Amount.Micros != 2_500_000) {
+				t.Errorf("order %d handed over with refunds %+v", n, o.Refunds)
+			}
+			var outcome, orderID string
+			var stored int
+			if err := db.Read().QueryRowContext(e.ctx, `SELECT outcome, order_id FROM webhook_deliveries WHERE delivery_id = $1`,
+				fmt.Sprint("d-", n)).Scan(&outcome, &orderID); err != nil || outcome != orders.OutcomeProcessed || orderID != ids[n] {
+				t.Errorf("delivery of %d recorded %q %q (%v)", n, outcome, orderID, err)
+			}
+			if err := db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM order_refunds WHERE order_id = $1`, ids[n]).Scan(&stored); err != nil || stored != wantRefunds {
+				t.Errorf("order %d: %d refunds stored (%v), want %d", n, stored, err, wantRefunds)
+			}
+		}
+		if obs.batches == 0 {
+			t.Error("no batch of new orders was handed over at once")
+		}
+	})
+}

@@ -314,6 +314,14 @@ func (s *Service) applyTx(ctx context.Context, tx *store.Tx, st Store, d deliver
 		rc.Outcome = OutcomeDuplicate
 		return rc, nil
 	}
+	return s.applyStoredTx(ctx, tx, st, d, now, pending)
+}
+
+// applyStoredTx is applyTx once the delivery is stored (with no outcome
+// yet): it stores what the delivery carries and records its outcome.
+func (s *Service) applyStoredTx(ctx context.Context, tx *store.Tx, st Store, d delivery, now clock.Micros, pending *[]NewOrder) (Receipt, error) {
+	var rc Receipt
+	var err error
 	rc.Outcome = OutcomeIgnored
 	record := func(why *Rejection) error {
 		detail := ""

@@ -185,3 +185,29 @@ func (db *DB) prepareLater(ctx context.Context, queries []string) {
 		}
 	}
 }
+
+// queryAll runs a query for QueryAll in the transaction. On SQLite, a query
+// run before goes through its statement prepared once on the writer's
+// connection, like ExecContext: such a statement has one SQLite handle per
+// connection, which two open Rows must never step at once, so the
+// statement is marked busy until QueryAll has read every row and closed
+// them (release), and a query whose statement is busy — QueryAll nested in
+// a QueryAll of the same text — runs unprepared. The transaction is used
+// by one goroutine at a time, as database/sql requires of a *sql.Tx.
+func (tx *Tx) queryAll(ctx context.Context, query string, args ...any) (rows *sql.Rows, release func(), err error) {
+	if tx.dialect == SQLite && tx.db != nil {
+		if s := tx.db.wstmts.lookup(query); s != nil && !tx.busy[query] {
+			if tx.busy == nil {
+				tx.busy = map[string]bool{}
+			}
+			tx.busy[query] = true
+			rows, err := tx.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+			return rows, func() { delete(tx.busy, query) }, err
+		}
+		if tx.db.wstmts.wants(query) && !slices.Contains(tx.unprepared, query) {
+			tx.unprepared = append(tx.unprepared, query)
+		}
+	}
+	rows, err = tx.Tx.QueryContext(ctx, query, args...)
+	return rows, func() {}, err
+}

@@ -227,6 +227,8 @@ type Tx struct {
 	// unprepared lists statements new to the SQLite statement cache, to be
 	// prepared once the transaction is over.
 	unprepared []string
+	// busy marks the prepared queries whose rows QueryAll is reading.
+	busy map[string]bool
 }
 
 // Dialect reports which database the transaction runs on.
@@ -594,8 +596,19 @@ type Scanner = interface{ Scan(dest ...any) error }
 // QueryAll runs query on q and scans every row with scan, in order. It
 // returns an empty (non-nil) slice when there are no rows, and the first
 // error of the query, a scan or the iteration.
+//
+// In a SQLite write transaction (*Tx), a query run before goes through its
+// prepared statement (see Tx.queryAll).
 func QueryAll[T any](ctx context.Context, q Queryer, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if tx, ok := q.(*Tx); ok {
+		var release func()
+		rows, release, err = tx.queryAll(ctx, query, args...)
+		defer release() // after rows.Close below
+	} else {
+		rows, err = q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
