@@ -104,7 +104,7 @@ func (s *Service) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.New
 	if err := roll.Flush(ctx, tx); err != nil {
 		return err
 	}
-	if err := tx.BulkInsert(ctx, "conversions", convInsertCols, rows); err != nil {
+	if err := tx.InsertBatch(ctx, "conversions", convInsertCols, rows); err != nil {
 		return fmt.Errorf("attrib: save conversions: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
@@ -225,7 +226,7 @@ func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.C
 		roll.Add(k, rollup.Fees, r.Fee)
 	}
 	if len(rows) > 0 {
-		if err := tx.BulkInsert(ctx, "earnings", earningInsertCols, rows); err != nil {
+		if err := tx.InsertBatch(ctx, "earnings", earningInsertCols, rows); err != nil {
 			return nil, fmt.Errorf("engage: record earnings: %w", err)
 		}
 		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(granted))
@@ -238,7 +239,9 @@ func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.C
 	if camp.State != campaign.StateOpen && camp.State != campaign.StatePaused {
 		return out, nil
 	}
-	if exhaustedAt < 0 {
+	// A fresh accrual says whether it left the escrow empty (what PayTx
+	// reads back); only a batch made of replays must read the escrow.
+	if exhaustedAt < 0 && !slices.ContainsFunc(rs, func(r ledger.AccrueResult) bool { return !r.Replayed }) {
 		st, err := s.ledger.EscrowWith(ctx, tx, camp.ID)
 		if err != nil {
 			return nil, err
@@ -247,6 +250,9 @@ func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.C
 			return out, nil
 		}
 		exhaustedAt = at[len(at)-1]
+	}
+	if exhaustedAt < 0 {
+		return out, nil
 	}
 	if err := s.campaigns.SetStateTx(ctx, tx, camp, campaign.StateCompleted, campaign.CompletedBudget); err != nil {
 		return nil, err

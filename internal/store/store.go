@@ -378,6 +378,29 @@ func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows 
 	return nil
 }
 
+// maxCachedBatchRows bounds the rows of an InsertBatch that SQLite runs
+// through a cached statement (one per row count and table).
+const maxCachedBatchRows = 32
+
+// InsertBatch is BulkInsert for the few rows one group-commit batch writes
+// (earnings, conversions, orders of a batch of webhooks): on SQLite, up to
+// maxCachedBatchRows rows go in one INSERT prepared and cached for its row
+// count, which BulkInsert leaves unprepared (parsing them was a tenth of an
+// order webhook's CPU); more rows, and PostgreSQL, go through BulkInsert.
+func (tx *Tx) InsertBatch(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if tx.dialect != SQLite || len(rows) == 0 || len(rows) > maxCachedBatchRows {
+		return tx.BulkInsert(ctx, table, cols, rows)
+	}
+	args := make([]any, 0, len(rows)*len(cols))
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	if _, err := tx.ExecContext(ctx, insertSQL(table, cols, len(rows)), args...); err != nil {
+		return fmt.Errorf("store: insert into %s: %w", table, err)
+	}
+	return nil
+}
+
 // execBulk runs one chunk of a SQLite bulk statement: a full-size one
 // through the statement cache, a shorter one (the last of a bulk write, any
 // length) unprepared, so those do not fill the cache.
