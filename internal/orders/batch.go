@@ -49,8 +49,9 @@ type batcher struct {
 	more chan struct{}
 }
 
-// maxLinger bounds how long a leader waits for more deliveries (linger).
-const maxLinger = time.Millisecond
+// maxLinger bounds how long a leader waits for more deliveries (linger):
+// half its last transaction's time, at most maxLinger.
+const maxLinger = 5 * time.Millisecond
 
 // apply stores what a verified delivery carries, with the other deliveries
 // of its store that arrive meanwhile, and returns when it is committed.
@@ -93,9 +94,10 @@ func (s *Service) apply(ctx context.Context, st Store, d delivery, now clock.Mic
 // queue is empty.
 func (s *Service) lead(ctx context.Context, b *batcher) {
 	last := 0
+	var took time.Duration
 	for {
 		if last > 1 {
-			b.linger(last)
+			b.linger(last, min(took/2, maxLinger))
 		}
 		b.mu.Lock()
 		n := min(len(b.queue), maxBatch)
@@ -110,7 +112,9 @@ func (s *Service) lead(ctx context.Context, b *batcher) {
 		b.mu.Unlock()
 		s.batchTxs.Add(1)
 		s.batchJobs.Add(int64(len(batch)))
+		start := time.Now()
 		s.write(ctx, batch)
+		took = time.Since(start)
 		for _, j := range batch {
 			close(j.done)
 		}
@@ -290,16 +294,16 @@ var orderInsertCols = []string{"id", "brand_id", "channel", "source", "external_
 
 // linger waits, after a batch of last deliveries, until the deliveries
 // queued meanwhile are joined by as many again (the senders just answered
-// coming back), or maxLinger passes, or the batch would be full, so that
+// coming back), or wait passes, or the batch would be full, so that
 // the next transaction carries more deliveries: a batch's statements cost
 // much the same for 2 deliveries as for 16. It is a group commit's commit
 // delay (PostgreSQL's commit_delay); only deliveries that arrive together
-// (last > 1) ever wait, and at most maxLinger.
-func (b *batcher) linger(last int) {
+// (last > 1) ever wait, and at most half a transaction's time.
+func (b *batcher) linger(last int, wait time.Duration) {
 	b.mu.Lock()
 	want := min(len(b.queue)+last, maxBatch)
 	b.mu.Unlock()
-	timer := time.NewTimer(maxLinger)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		b.mu.Lock()
