@@ -24,8 +24,9 @@ import (
 // which pays each campaign's orders with one ledger batch. For random
 // batches of orders — by code of one of three creators or of nobody, in
 // EUR or USD (no commission), some cancelled or refunded, in part or in
-// full — on two campaigns set up alike, with budgets small enough to run
-// out mid-batch and a per-creator cap, NewOrdersTx on one campaign's
+// full — on two campaigns set up alike (open, paused or completed), with
+// budgets small enough to run out mid-batch, a per-creator cap, a
+// creator's own cap and an ended collaboration, NewOrdersTx on one campaign's
 // orders and NewOrderTx order after order on the other's give the same
 // conversions (notes, asked amounts, revisions), earnings, ledger entries
 // under the same idempotency keys, account balances, escrow, rollups and
@@ -40,7 +41,7 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 		db := w.env.App.DB
 		w.campaign("First", 10*eur, campaign.Performance{CPA: eur}) // a brand's first campaign has a reduced fee
 		iter := 0
-		sawExhausted, sawCap := false, false
+		sawExhausted, sawCap, sawEnded := false, false, false
 		rapid.Check(t, func(rt *rapid.T) {
 			iter++
 			budget := rapid.Int64Range(5, 120).Draw(rt, "budget") * eur
@@ -54,6 +55,12 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 			if creatorCap > 0 {
 				perf.CPA = min(perf.CPA, creatorCap) // nor a CPA the cap
 			}
+			// The campaign open, paused (pays) or completed early by the brand
+			// (pays what is left); ben's collaboration ended by the optimize
+			// loop (paid nothing), or cleo's own cap replacing the campaign's.
+			action := rapid.SampledFrom([]string{"", "", campaign.ActionPause, campaign.ActionComplete}).Draw(rt, "action")
+			benEnded := rapid.IntRange(0, 3).Draw(rt, "benEnded") == 0
+			cleoCap := rapid.SampledFrom([]int64{0, 0, eur, 4 * eur}).Draw(rt, "cleoCap")
 			n := rapid.IntRange(1, 30).Draw(rt, "orders")
 			type draft struct {
 				creator             int // index of handles; 3 = an unknown code; 4 = no code
@@ -86,6 +93,23 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 			var ids [2][]string
 			for side := range camps {
 				camps[side] = w.cappedCampaign(fmt.Sprintf("Batch %d/%d", iter, side), budget, creatorCap, perf, handles...)
+				if action != "" {
+					if _, err := w.env.App.Campaigns.Transition(w.ctx, w.brand, camps[side].ID, action); err != nil {
+						rt.Fatal(err)
+					}
+				}
+				for _, c := range []struct {
+					handle   string
+					cap, end int64
+				}{{"ben", 0, 1}, {"cleo", cleoCap, 0}} {
+					if (c.handle == "ben" && !benEnded) || (c.handle == "cleo" && cleoCap == 0) {
+						continue
+					}
+					if _, err := db.Writer().ExecContext(w.ctx, `INSERT INTO collaborations (campaign_id, creator_id, cap, ended_at) VALUES ($1, $2, $3, $4)`,
+						camps[side].ID, w.creators[c.handle].SubjectID, c.cap, c.end); err != nil {
+						rt.Fatal(err)
+					}
+				}
 				code := func(k int) string { return fmt.Sprintf("B%dS%dC%d", iter, side, k) }
 				for k, h := range handles {
 					if _, err := w.env.App.Attrib.CreateCode(w.ctx, w.brand, camps[side].ID,
@@ -148,9 +172,10 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 			all := strings.Join(one, "\n")
 			sawExhausted = sawExhausted || strings.Contains(all, attrib.NoteBudgetExhausted)
 			sawCap = sawCap || strings.Contains(all, attrib.NoteCapReached)
+			sawEnded = sawEnded || strings.Contains(all, "collaboration_ended")
 		})
-		if !sawExhausted || !sawCap {
-			t.Errorf("the batches never ran a budget out (%v) or hit a cap (%v)", sawExhausted, sawCap)
+		if !sawExhausted || !sawCap || !sawEnded {
+			t.Errorf("the batches never ran a budget out (%v), hit a cap (%v) or met an ended collaboration (%v)", sawExhausted, sawCap, sawEnded)
 		}
 		w.audit()
 	})
