@@ -43,8 +43,12 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 		iter := 0
 		sawExhausted, sawCap, sawEnded := false, false, false
 		rapid.Check(t, func(rt *rapid.T) {
+			if raceEnabled && iter >= 50 { // rapid's checks beyond the first 50 do nothing under -race
+				return
+			}
 			iter++
-			budget := rapid.Int64Range(5, 120).Draw(rt, "budget") * eur
+			// Small budgets half the time, so batches run them out often.
+			budget := rapid.OneOf(rapid.Int64Range(5, 12), rapid.Int64Range(5, 120)).Draw(rt, "budget") * eur
 			perf := campaign.Performance{CommissionBps: rapid.Int64Range(0, 3000).Draw(rt, "bps"),
 				CPA: rapid.Int64Range(0, 4_000_000).Draw(rt, "cpa")}
 			if perf.CommissionBps == 0 && perf.CPA == 0 {
@@ -174,7 +178,9 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 			sawCap = sawCap || strings.Contains(all, attrib.NoteCapReached)
 			sawEnded = sawEnded || strings.Contains(all, "collaboration_ended")
 		})
-		if !sawExhausted || !sawCap || !sawEnded {
+		// Under -race, 50 checks may miss a case (a budget runs out in about
+		// one batch in twelve); the run without -race, 100 checks, asserts it.
+		if !raceEnabled && (!sawExhausted || !sawCap || !sawEnded) {
 			t.Errorf("the batches never ran a budget out (%v), hit a cap (%v) or met an ended collaboration (%v)", sawExhausted, sawCap, sawEnded)
 		}
 		w.audit()
