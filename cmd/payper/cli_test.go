@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/payper/payper/internal/account"
+	"github.com/payper/payper/internal/app"
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
@@ -46,6 +50,32 @@ func TestCLIMigrateVersionKeys(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, env, "admin", "create-key", "--role", "brand", "--subject", "brd_nope"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("create-key for a missing brand: %v", err)
+	}
+	// An operator user: its password from the environment, checked as any
+	// password is; a second operator with the same email (in other case) is
+	// refused; the operator can sign in.
+	if _, _, err := runCLI(t, env, "admin", "create-operator", "--email", "ops@example.com"); err == nil || !strings.Contains(err.Error(), "PAYPER_OPERATOR_PASSWORD") {
+		t.Fatalf("create-operator without a password: %v", err)
+	}
+	weak := map[string]string{"PAYPER_DATABASE_URL": db, "PAYPER_LOG_LEVEL": "error", "PAYPER_OPERATOR_PASSWORD": "password123"}
+	if _, _, err := runCLI(t, weak, "admin", "create-operator", "--email", "ops@example.com"); err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("create-operator with a common password: %v", err)
+	}
+	ops := map[string]string{"PAYPER_DATABASE_URL": db, "PAYPER_LOG_LEVEL": "error", "PAYPER_OPERATOR_PASSWORD": "lantern-orchard-47"}
+	if id, _, err := runCLI(t, ops, "admin", "create-operator", "--email", "ops@example.com"); err != nil || !strings.HasPrefix(id, "usr_") {
+		t.Fatalf("create-operator: %q %v", id, err)
+	}
+	if _, _, err := runCLI(t, ops, "admin", "create-operator", "--email", "OPS@example.com"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("a second operator with the same email: %v", err)
+	}
+	a, err := app.Open(context.Background(), app.Config{DatabaseURL: db, NoPeriodicJobs: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := a.Accounts.Login(context.Background(), account.Login{Email: "Ops@Example.com", Password: "lantern-orchard-47", Address: "192.0.2.1"})
+	a.Close()
+	if err != nil || sess.Token == "" || sess.Principal.Role != identity.RoleAdmin {
+		t.Fatalf("the operator signs in: %+v, %v; want an admin session", sess.Auth, err)
 	}
 	if _, _, err := runCLI(t, env, "nonsense"); err == nil {
 		t.Fatal("unknown command accepted")

@@ -5,6 +5,7 @@
 //	payper migrate           apply database migrations and exit
 //	payper version           print the version
 //	payper admin create-key  issue an API key (admin by default)
+//	payper admin create-operator  create an operator user (email and password)
 //	payper admin audit       check the ledger's invariants
 //	payper demo              run a sandbox campaign end to end and print a summary
 //	payper bench NAME        run a benchmark: ledger, orders, pipeline, redirect or report
@@ -47,6 +48,7 @@ Usage:
   payper migrate            apply database migrations and exit
   payper version            print the version
   payper admin create-key   issue an API key (admin, or --role brand|creator --subject ID)
+  payper admin create-operator --email E   create an operator user; password from PAYPER_OPERATOR_PASSWORD
   payper admin audit        check the ledger's invariants against the database
   payper bench ledger       benchmark the ledger (see docs/benchmarks.md)
   payper bench orders       benchmark signed Shopify order webhooks against a bare HMAC check and insert
