@@ -192,6 +192,27 @@ func TestReversedAfterPaid(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.prov.paidAtOnce = true
+		// The creator signed up with an email: each reversal mails her.
+		if _, err := w.env.App.DB.Writer().ExecContext(w.ctx, `INSERT INTO users (id, email, email_key, password_hash, kind, creator_id, password_changed_at, created_at)
+			VALUES ('usr_mia', 'Mia@example.com', 'mia@example.com', 'x', 'creator', $1, 0, 0)`, w.creator.SubjectID); err != nil {
+			t.Fatal(err)
+		}
+		mails := func() (out []string) {
+			t.Helper()
+			rows, err := w.env.App.DB.Read().QueryContext(w.ctx, `SELECT kind, to_addr, subject, body_text FROM mail_outbox ORDER BY created_at, id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var kind, to, subject, text string
+				if err := rows.Scan(&kind, &to, &subject, &text); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, kind+"|"+to+"|"+subject+"|"+text)
+			}
+			return out
+		}
 		p1, _ := w.svc.RequestPayout(w.ctx, w.creator, req("60", payout.ProviderWise))
 		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {
 			t.Fatalf("process: %d %v", n, err)
@@ -217,6 +238,10 @@ func TestReversedAfterPaid(t *testing.T) {
 		if b := w.balance(t); b.PaidOut != 45*eur {
 			t.Fatalf("a redelivery reversed again: %+v", b)
 		}
+		if m := mails(); len(m) != 1 || !strings.HasPrefix(m[0], "payout_reversed|Mia@example.com|Your payout "+p1.ID+" came back|") ||
+			!strings.Contains(m[0], "15.000000 EUR of it is in your available balance again") {
+			t.Fatalf("mails after a partial reversal and its redelivery: %q", m)
+		}
 		// The rest comes back: bounced.
 		all := `{"id":"rev-2","ref":"tr-` + p1.ID + `","state":"reversed","reason":"bounced_back"}`
 		if err := w.hook(t, all); err != nil {
@@ -231,6 +256,10 @@ func TestReversedAfterPaid(t *testing.T) {
 		}
 		if b := w.balance(t); b.PaidOut != 0 || b.Available != 100*eur+4_567 || b.PendingPayout != 0 {
 			t.Fatalf("after the whole reversal: %+v", b)
+		}
+		if m := mails(); len(m) != 2 || !strings.Contains(m[1], "came back to us: bounced_back.") ||
+			!strings.Contains(m[1], "45.000000 EUR of it is in your available balance again") {
+			t.Fatalf("mails after the whole reversal: %q", m)
 		}
 		// A late "paid" changes nothing.
 		if err := w.hook(t, `{"id":"late","ref":"tr-`+p1.ID+`","state":"paid"}`); err != nil {

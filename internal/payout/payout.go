@@ -38,6 +38,7 @@ import (
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
+	"github.com/payper/payper/internal/mail"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
@@ -978,7 +979,31 @@ func (s *Service) reverse(ctx context.Context, tx *store.Tx, po *Payout, ev Even
 	}
 	s.log.Info("payout reversed", "payout", po.ID, "creator", po.CreatorID, "amount", money.FormatMicros(r.Amount), "reversed", money.FormatMicros(r.Reversed), "reason", reason)
 	po.State, po.Reason, po.UpdatedAt = state, reason, clock.Micros(now)
-	_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3 WHERE id = $4`, state, reason, now, po.ID)
+	if _, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3 WHERE id = $4`, state, reason, now, po.ID); err != nil {
+		return err
+	}
+	return s.tellReversed(ctx, tx, po, r.Amount)
+}
+
+// tellReversed writes a mail to the creator's user, when the creator has one
+// (a creator who signed up with an email), in the payout's transaction: the
+// money of payout po came back and amount of it is available again. A
+// creator without a user sees it in the payout's state and reason only.
+func (s *Service) tellReversed(ctx context.Context, tx *store.Tx, po *Payout, amount int64) error {
+	var to string
+	err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE creator_id = $1`, po.CreatorID).Scan(&to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("payout: the creator's email: %w", err)
+	}
+	cur := string(po.Amount.Currency)
+	text := fmt.Sprintf("The payout %s of %s %s you were sent came back to us: %s.\n\n"+
+		"%s %s of it is in your available balance again; you can withdraw it once your payout details are right.\n",
+		po.ID, money.FormatMicros(po.Amount.Micros), cur, po.Reason, money.FormatMicros(amount), cur)
+	_, err = mail.Enqueue(ctx, tx, s.clock.Now(), mail.Message{Kind: "payout_reversed", To: to,
+		Subject: "Your payout " + po.ID + " came back", Text: text})
 	return err
 }
 
