@@ -470,7 +470,7 @@ func (c *Client) insights(ctx context.Context, tok platform.Token, m mediaObject
 		}
 		var pe *platform.Error
 		if !errors.As(err, &pe) || pe.Code != "100" {
-			return nil, nil // code 10: not enough viewers, documented and expected
+			return map[string]platform.Count{}, nil // code 10: not enough viewers, documented and expected
 		}
 		refused := refusedMetrics(pe.Message, metrics)
 		rest := slices.DeleteFunc(slices.Clone(metrics), func(n string) bool { return slices.Contains(refused, n) })
@@ -480,7 +480,7 @@ func (c *Client) insights(ctx context.Context, tok platform.Token, m mediaObject
 			continue
 		}
 		c.noteRefused(ctx, m, metrics, refused, "no_insights", pe.Message)
-		return nil, nil
+		return map[string]platform.Count{}, nil
 	}
 }
 
