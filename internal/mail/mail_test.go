@@ -370,3 +370,48 @@ func TestDeliverConcurrentSenders(t *testing.T) {
 		}
 	})
 }
+
+// slowTransport advances the clock past the lease on each send, and while
+// sending the second mail lets another sender run a whole round.
+type slowTransport struct {
+	clk   *clock.Fake
+	d     time.Duration
+	sends map[string]int
+	n     int
+	other func()
+}
+
+func (s *slowTransport) Send(ctx context.Context, m Mail) error {
+	s.sends[m.ID]++
+	s.n++
+	if s.n == 2 && s.other != nil {
+		s.other()
+	}
+	s.clk.Advance(s.d)
+	return nil
+}
+
+// A round longer than the lease: a mail claimed late in it is leased from
+// its claim, so a sender starting meanwhile does not send it again.
+func TestDeliverLeaseFromClaim(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+		ids := enqueue(t, db, clk.Now(),
+			Message{Kind: "verify", To: "a@example.com", Subject: "a", Text: "x"},
+			Message{Kind: "verify", To: "b@example.com", Subject: "b", Text: "x"})
+		tr := &slowTransport{clk: clk, d: 6 * time.Minute, sends: map[string]int{}}
+		var otherRes Result
+		var otherErr error
+		tr.other = func() { otherRes, otherErr = NewSender(db, clk, tr).Deliver(ctx, 0) }
+		res, err := NewSender(db, clk, tr).Deliver(ctx, 0)
+		if err != nil || res != (Result{Sent: 2}) || otherErr != nil || otherRes != (Result{}) {
+			t.Fatalf("deliver = %+v, %v; other sender = %+v, %v", res, err, otherRes, otherErr)
+		}
+		for _, id := range ids {
+			if tr.sends[id] != 1 {
+				t.Fatalf("mail %s sent %d times", id, tr.sends[id])
+			}
+		}
+	})
+}

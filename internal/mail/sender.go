@@ -123,7 +123,14 @@ func NewSMTP(cfg SMTPConfig) *SMTP {
 // outbox id, so a retried mail carries the same id and receivers can drop a
 // duplicate. It returns the server's or the connection's error.
 func (s *SMTP) Send(ctx context.Context, m Mail) error {
-	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.cfg.Timeout)}
+	// go-mail takes ctx for the dial only; after it each read and write has
+	// the timeout, so the timeout is cut to what ctx has left: a server that
+	// takes the connection and never answers cannot outlast the caller.
+	timeout := s.cfg.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
+	}
+	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(timeout)}
 	switch {
 	case s.cfg.ImplicitTLS:
 		opts = append(opts, gomail.WithSSL())
@@ -233,10 +240,10 @@ func (s *Sender) backoff(n int) time.Duration {
 // Deliver sends up to limit due mails (0 means 100), oldest first, and
 // marks each sent, or pending again with a later NextAttemptAt and the
 // error, or failed with the error after MaxAttempts. Each mail is claimed
-// first (its NextAttemptAt moved a lease ahead, only if no one else moved
-// it), so servers running Deliver at once never send the same mail twice
-// in one round. It returns what it did, and an error only when the
-// database fails.
+// just before it is sent (its NextAttemptAt moved a lease ahead of the
+// clock then, only if no one else moved it), so servers running Deliver at
+// once never send the same mail twice, however long a round takes. It
+// returns what it did, and an error only when the database fails.
 func (s *Sender) Deliver(ctx context.Context, limit int) (Result, error) {
 	if limit <= 0 {
 		limit = 100
@@ -255,8 +262,11 @@ func (s *Sender) Deliver(ctx context.Context, limit int) (Result, error) {
 	for _, m := range due {
 		claimed := false
 		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+			// The lease starts now, not at the round's start: after a few slow
+			// sends a lease from then would already be over, and another
+			// sender would take this mail too.
 			r, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3`,
-				now.Add(lease).UnixMicro(), m.ID, int64(m.NextAttemptAt))
+				s.clock.Now().Add(lease).UnixMicro(), m.ID, int64(m.NextAttemptAt))
 			if err != nil {
 				return fmt.Errorf("mail: claim %s: %w", m.ID, err)
 			}
