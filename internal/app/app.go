@@ -213,17 +213,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	if a.Jobs, err = engage.NewRunner(ctx, a.Engage, db, engage.RunnerOptions{Log: cfg.Log, NoPeriodic: cfg.NoPeriodicJobs,
-		OnTick: func(ctx context.Context) error {
-			a.mailTick(ctx)
-			if a.Report == nil || a.Payouts == nil {
-				return nil
-			}
-			if _, err := a.Report.AutoMarks(ctx); err != nil {
-				return err
-			}
-			_, err := a.Payouts.Process(ctx)
-			return err
-		}}); err != nil {
+		OnTick: a.afterTick}); err != nil {
 		return nil, err
 	}
 	lcfg := cfg.Links
@@ -328,4 +318,19 @@ func (a *App) Close() error {
 		a.Log.Error("writing the last clicks", "err", err)
 	}
 	return errors.Join(err, a.DB.Close())
+}
+
+// afterTick is the work of each tick after its jobs: automatic marks, the
+// payouts due, then mail. Mail goes last, so a slow or unreachable mail
+// server spends only what the rest left of the tick's time and never holds
+// back a payout.
+func (a *App) afterTick(ctx context.Context) error {
+	var err error
+	if a.Report != nil && a.Payouts != nil {
+		if _, err = a.Report.AutoMarks(ctx); err == nil {
+			_, err = a.Payouts.Process(ctx)
+		}
+	}
+	a.mailTick(ctx)
+	return err
 }
