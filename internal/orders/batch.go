@@ -169,7 +169,11 @@ func (s *Service) BatchStats() (batches, deliveries int64) {
 // turn. It reports false, having written nothing, when the batch is not
 // of that kind (an order already stored or twice in the batch, a
 // delivery id twice, a delivery that is not an order or carries refunds,
-// or no BatchObserver): the caller then applies each delivery in turn.
+// two orders of one customer, or no BatchObserver): the caller then
+// applies each delivery in turn. (Attribution looks at the customer's
+// stored orders for clicks: an order must not see one of its customer's
+// delivered after it, as it would if both were stored before either was
+// attributed.)
 func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (bool, error) {
 	bo, ok := s.observer.(BatchObserver)
 	if !ok || len(batch) < 2 {
@@ -178,14 +182,19 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 	st := batch[0].st
 	exts := make([]string, 0, len(batch))
 	dids := make([]string, 0, len(batch))
+	var customers []string
 	for _, j := range batch {
 		d := j.d
 		if j.st.ID != st.ID || d.order == nil || d.rejected != nil || d.ignored != nil || len(d.refunds) > 0 ||
-			slices.Contains(exts, d.order.externalID) || slices.Contains(dids, d.id) {
+			slices.Contains(exts, d.order.externalID) || slices.Contains(dids, d.id) ||
+			(d.order.customer != "" && slices.Contains(customers, d.order.customer)) {
 			return false, nil
 		}
 		exts = append(exts, d.order.externalID)
 		dids = append(dids, d.id)
+		if d.order.customer != "" {
+			customers = append(customers, d.order.customer)
+		}
 	}
 	in, arg := store.InText(tx.Dialect(), "external_id", 3, exts)
 	var n int

@@ -342,6 +342,14 @@ func (s *Service) applyStoredTx(ctx context.Context, tx *store.Tx, st Store, d d
 		rc.Reason = d.ignored
 		return rc, record(d.ignored)
 	case d.order != nil:
+		// A new order waiting for attribution must not see this one of its
+		// customer (see writeNewTx): it is settled first.
+		if pending != nil && d.order.customer != "" &&
+			slices.ContainsFunc(*pending, func(n NewOrder) bool { return n.Order.CustomerID == d.order.customer }) {
+			if err := s.flushNew(ctx, tx, pending); err != nil {
+				return rc, err
+			}
+		}
 		var created bool
 		if rc.OrderID, created, err = upsertOrder(ctx, tx, st, *d.order, now); err != nil {
 			return rc, err
