@@ -142,13 +142,11 @@ func (r cachedReader) QueryRowContext(ctx context.Context, query string, args ..
 // run before is run through a statement prepared once on the writer's
 // connection. The writer has that one connection, held by this
 // transaction, so a statement new to the cache runs unprepared and is
-// prepared when the transaction is over (WithTx). (Queries are not cached
-// inside a transaction: all of them share one connection, and a prepared
-// statement must not be stepped by a second query while the rows of a
-// first are still open.)
+// prepared when the transaction is over (WithTx). A statement whose rows
+// QueryAll is still reading (see queryAll) runs unprepared.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if tx.dialect == SQLite && tx.db != nil {
-		if s := tx.db.wstmts.lookup(query); s != nil {
+		if s := tx.db.wstmts.lookup(query); s != nil && !tx.busy[query] {
 			return tx.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 		}
 		if tx.db.wstmts.wants(query) && !slices.Contains(tx.unprepared, query) {
@@ -162,10 +160,11 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // ExecContext, a query run before goes through its statement prepared once
 // on the writer's connection (parsing was a fifth of an order webhook's
 // CPU). A row is read by Scan right away, so unlike QueryContext's rows it
-// does not keep the statement stepping while another query runs.
+// does not keep the statement stepping while another query runs; but the
+// statement of a QueryAll whose rows are open (see queryAll) is not used.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if tx.dialect == SQLite && tx.db != nil {
-		if s := tx.db.wstmts.lookup(query); s != nil {
+		if s := tx.db.wstmts.lookup(query); s != nil && !tx.busy[query] {
 			return tx.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 		}
 		if tx.db.wstmts.wants(query) && !slices.Contains(tx.unprepared, query) {
@@ -191,8 +190,9 @@ func (db *DB) prepareLater(ctx context.Context, queries []string) {
 // connection, like ExecContext: such a statement has one SQLite handle per
 // connection, which two open Rows must never step at once, so the
 // statement is marked busy until QueryAll has read every row and closed
-// them (release), and a query whose statement is busy — QueryAll nested in
-// a QueryAll of the same text — runs unprepared. The transaction is used
+// them (release), and a query whose statement is busy — QueryAll,
+// QueryRowContext or ExecContext of the same text nested in a QueryAll —
+// runs unprepared. The transaction is used
 // by one goroutine at a time, as database/sql requires of a *sql.Tx.
 func (tx *Tx) queryAll(ctx context.Context, query string, args ...any) (rows *sql.Rows, release func(), err error) {
 	if tx.dialect == SQLite && tx.db != nil {
