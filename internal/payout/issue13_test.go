@@ -51,9 +51,7 @@ func TestClawedBackMoneyCannotBeWithdrawn(t *testing.T) {
 		wantCode(t, err, ledger.ErrInsufficientFunds)
 		// Provider failure: 45 pending through the provider, a refund of 20
 		// gross takes 18 as debt, the provider rejects the transfer.
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		po, err = w.svc.RequestPayout(w.ctx, w.creator, req("all", payout.ProviderWise))
 		if err != nil || po.Amount.Micros != 45*eur {
 			t.Fatalf("all: %+v %v", po, err)

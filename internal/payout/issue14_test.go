@@ -27,6 +27,26 @@ func (w *world) withService(cfg payout.Config, provs ...payout.Provider) {
 	w.svc.SetSecretBox(box)
 }
 
+// payToWise sets a test IBAN as the creator's Wise destination.
+func (w *world) payToWise(t *testing.T) {
+	t.Helper()
+	if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// requestWise pays the creator through Wise (payToWise) and requests a
+// payout of amount there.
+func (w *world) requestWise(t *testing.T, amount string) payout.Payout {
+	t.Helper()
+	w.payToWise(t)
+	p, err := w.svc.RequestPayout(w.ctx, w.creator, req(amount, payout.ProviderWise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func (w *world) payout(t *testing.T, id string) payout.Payout {
 	t.Helper()
 	list, err := w.svc.List(w.ctx, w.creator, "")
@@ -59,13 +79,7 @@ func TestRetriesCapped(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 100*eur+4_567)
 		w.withService(payout.Config{MaxAttempts: 3, RetryBackoff: time.Minute, RetryBackoffMax: 3 * time.Minute})
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
-		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("40", payout.ProviderWise))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p1 := w.requestWise(t, "40")
 		w.prov.unavailable = 1000
 		run := func() {
 			t.Helper()
@@ -139,13 +153,7 @@ func TestRetriesCapped(t *testing.T) {
 func TestActionRequired(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 100*eur)
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
-		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("40", payout.ProviderWise))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p1 := w.requestWise(t, "40")
 		w.prov.action = 2
 		if n, err := w.svc.Process(w.ctx); err != nil || n != 0 {
 			t.Fatalf("process: %d %v", n, err)
@@ -188,9 +196,7 @@ func TestActionRequired(t *testing.T) {
 func TestReversedAfterPaid(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 100*eur+4_567)
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		w.prov.paidAtOnce = true
 		// The creator signed up with an email: each reversal mails her.
 		if _, err := w.env.App.DB.Writer().ExecContext(w.ctx, `INSERT INTO users (id, email, email_key, password_hash, kind, creator_id, password_changed_at, created_at)
@@ -348,9 +354,7 @@ func TestOnboardInvalid(t *testing.T) {
 func TestConcurrentReversals(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 60*eur+4_567)
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		w.prov.paidAtOnce = true
 		p1, _ := w.svc.RequestPayout(w.ctx, w.creator, req("all", payout.ProviderWise))
 		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {

@@ -254,13 +254,7 @@ func TestRequests(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 200*eur)
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
-		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("50", payout.ProviderWise))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p1 := w.requestWise(t, "50")
 		w.prov.unavailable = 2
 		for range 3 {
 			if _, err := w.svc.Process(w.ctx); err != nil {
@@ -386,13 +380,7 @@ func TestLifecycle(t *testing.T) {
 func TestUnsendablePayoutStaysRequested(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 100*eur)
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
-		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("30", payout.ProviderWise))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p1 := w.requestWise(t, "30")
 		// Another server, without Wise configured, processes.
 		bare := payout.New(w.env.App.DB, w.env.Clock, w.env.App.Ledger, payout.Config{}, nil)
 		if n, err := bare.Process(w.ctx); err != nil || n != 0 {

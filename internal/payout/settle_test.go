@@ -27,9 +27,7 @@ func TestOperatorSettlesStuckPayout(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 100*eur+4_567)
 		w.withService(payout.Config{MaxAttempts: 2, RetryBackoff: time.Minute, RetryBackoffMax: time.Minute, SettleAfter: 48 * time.Hour})
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		run := func() {
 			t.Helper()
 			if _, err := w.svc.Process(w.ctx); err != nil {
@@ -132,9 +130,7 @@ func TestSettleRacesWebhook(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newWorld(t, dbURL, 200*eur+4_567)
 		w.withService(payout.Config{SettleAfter: time.Hour})
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		const n = 8
 		var ids []string
 		for range n {
@@ -206,9 +202,7 @@ func TestSettlementProperty(t *testing.T) {
 		w := newWorld(t, dbURL, 10_000*eur+4_567)
 		w.withService(payout.Config{SettleAfter: time.Hour})
 		total := w.balance(t).Available
-		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, `{"iban":"DE89370400440532013000"}`); err != nil {
-			t.Fatal(err)
-		}
+		w.payToWise(t)
 		type model struct {
 			amount, reversed int64
 			state            string
