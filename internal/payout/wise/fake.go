@@ -342,6 +342,10 @@ var (
 	uuidRE     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
+// quote creates a quote (POST /v3/profiles/{profileId}/quotes,
+// https://docs.wise.com/api-reference/quote#create): ISO 4217 currencies
+// and a positive sourceAmount, answered with the quote's id (a UUID) that a
+// transfer then names as quoteUuid.
 func (f *Fake) quote(w http.ResponseWriter, r *http.Request) {
 	if !f.profileOK(w, r) {
 		return
@@ -378,6 +382,10 @@ func (f *Fake) quote(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// account creates a recipient account (POST /v1/accounts,
+// https://docs.wise.com/api-reference/legacy/recipient/recipientcreate):
+// the profile must be the caller's; the details each type needs (sort_code,
+// iban, aba) are checked and refused with 422 and the field's path.
 func (f *Fake) account(w http.ResponseWriter, r *http.Request) {
 	var a accountRequest
 	if !decode(w, r, &a) {
@@ -438,6 +446,12 @@ func (f *Fake) account(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// transfer creates a transfer (POST /v1/transfers,
+// https://docs.wise.com/api-reference/transfer#create) from a quote and a
+// recipient, in state incoming_payment_waiting until funded. The
+// customerTransactionId is the transfer's idempotency key: a repeated one
+// answers the transfer it made, never a second one
+// (https://docs.wise.com/guides/developer/errors/transfers).
 func (f *Fake) transfer(w http.ResponseWriter, r *http.Request) {
 	var in transferRequest
 	if !decode(w, r, &in) {
@@ -497,6 +511,14 @@ func transferJSON(t *FakeTransfer) map[string]any {
 	}
 }
 
+// payment funds a transfer from the balance (POST
+// /v3/profiles/{profileId}/transfers/{transferId}/payments with type
+// BALANCE, https://docs.wise.com/guides/product/send-money/funding/fund-from-balance),
+// behind SCA when RequireSCA was called (scaPassed). As Wise documents
+// (https://docs.wise.com/guides/developer/errors/funding), a refused
+// funding can be a 200 answer: status REJECTED with errorCode
+// transfer.insufficient_funds when the balance is short; a funded
+// transfer answers status COMPLETED with errorCode null.
 func (f *Fake) payment(w http.ResponseWriter, r *http.Request) {
 	if !f.profileOK(w, r) {
 		return
