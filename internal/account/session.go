@@ -237,11 +237,9 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 		te := &ThrottledError{RetryAfter: wait}
 		return NewSession{}, &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
 	}
-	var u User
 	var hash, brandState string
-	err = s.db.Read().QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, COALESCE(b.state, '') FROM users u
-		LEFT JOIN brand_signups b ON b.brand_id = u.brand_id AND u.brand_id <> '' WHERE u.email_key = $1`, key).
-		Scan(&u.ID, &u.Email, &u.Kind, &u.BrandID, &u.BrandRole, &u.CreatorID, new(int64), &u.CreatedAt, &hash, &brandState)
+	u, err := scanUser(s.db.Read().QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, COALESCE(b.state, '') FROM users u
+		LEFT JOIN brand_signups b ON b.brand_id = u.brand_id AND u.brand_id <> '' WHERE u.email_key = $1`, key), &hash, &brandState)
 	found := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return NewSession{}, fmt.Errorf("account: read user: %w", err)
@@ -272,10 +270,6 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 			return NewSession{}, errs.E(errs.Forbidden, "brand_pending", "your brand is waiting for the operator's approval")
 		}
 		return NewSession{}, errs.E(errs.Forbidden, "brand_rejected", "the operator did not approve your brand")
-	}
-	u, err = s.GetUser(ctx, u.ID)
-	if err != nil {
-		return NewSession{}, err
 	}
 	var newHash string
 	if stale {

@@ -24,9 +24,16 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		verified, err := e.svc.VerifyEmail(e.ctx, e.lastLink(t, "verify", "s@example.com"))
+		if err != nil || !verified.EmailVerified {
+			t.Fatalf("verify = %+v, %v", verified, err)
+		}
 		ns, err := e.svc.Login(e.ctx, Login{Email: "S@Example.com", Password: goodPW, Address: "192.0.2.7", UserAgent: "test"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if ns.User != verified {
+			t.Fatalf("signed-in user = %+v; want %+v", ns.User, verified)
 		}
 		if len(ns.Token) != 43 || ns.Principal != (identity.Principal{Role: identity.RoleBrand, SubjectID: su.User.BrandID}) {
 			t.Fatalf("session = %+v (token %d chars)", ns.Auth, len(ns.Token))
