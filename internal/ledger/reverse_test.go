@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/payper/payper/internal/errs"
@@ -59,8 +60,15 @@ func TestReversePayout(t *testing.T) {
 			t.Fatalf("key reused: %v", err)
 		}
 		// More than is left is refused, writing nothing.
-		if _, err := l.ReversePayout(ctx, "rev-big", h.HoldID, earned-part+1); errs.CodeOf(err) != "exceeds_paid" {
+		var e *errs.Error
+		if _, err := l.ReversePayout(ctx, "rev-big", h.HoldID, earned-part+1); errs.CodeOf(err) != "exceeds_paid" || !errors.As(err, &e) || e.Field != "amount" {
 			t.Fatalf("beyond what was paid: %v", err)
+		}
+		if _, err := l.ReversePayout(ctx, "rev-neg", h.HoldID, -1); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("a negative amount: %v", err)
+		}
+		if after, _ := l.Balance(ctx, "crt_d", money.EUR); after != b {
+			t.Fatalf("a refused reversal wrote: %+v, was %+v", after, b)
 		}
 		// The rest (0 = all that is left).
 		r2, err := l.ReversePayout(ctx, "rev-2", h.HoldID, 0)
