@@ -101,29 +101,7 @@ func (w *world) creator(handle string) identity.Principal {
 // setup, and accepts the creators.
 func (w *world) campaign(name string, budget int64, pf campaign.Performance, creators ...string) campaign.Campaign {
 	w.t.Helper()
-	c, err := w.env.App.Campaigns.Create(w.ctx, w.brand, campaign.Draft{Name: name, Budget: money.New(budget, money.EUR)})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	setup := campaign.Setup{Goal: campaign.Goal{Primary: campaign.MetricROAS, PrimaryTarget: 3 * eur},
-		Brief:       campaign.Brief{Product: "Serum", Message: "Glow", LandingURL: "https://glow.example"},
-		Prices:      campaign.Prices{Like: 50_000},
-		EndsAt:      t0.Add(90 * 24 * time.Hour),
-		Eligibility: campaign.Eligibility{Platforms: []campaign.Platform{campaign.Platform(platform.Sandbox)}},
-		Performance: pf}
-	if _, err := w.env.App.Campaigns.Configure(w.ctx, w.brand, c.ID, setup); err != nil {
-		w.t.Fatal(err)
-	}
-	if _, err := w.env.App.Campaigns.Fund(w.ctx, w.brand, c.ID, campaign.FundInput{Reference: "pay-" + c.ID}); err != nil {
-		w.t.Fatal(err)
-	}
-	if c, err = w.env.App.Campaigns.Transition(w.ctx, w.brand, c.ID, campaign.ActionOpen); err != nil {
-		w.t.Fatal(err)
-	}
-	for _, h := range creators {
-		w.accept(c.ID, h)
-	}
-	return c
+	return w.cappedCampaign(name, budget, 0, pf, creators...)
 }
 
 func (w *world) accept(campaignID, handle string) market.Application {

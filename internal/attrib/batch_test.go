@@ -187,7 +187,7 @@ func TestBatchSettlesAsOneByOne(t *testing.T) {
 	})
 }
 
-// cappedCampaign is world.campaign with a per-creator cap.
+// cappedCampaign is world.campaign with a per-creator cap (0: none).
 func (w *world) cappedCampaign(name string, budget, creatorCap int64, pf campaign.Performance, creators ...string) campaign.Campaign {
 	w.t.Helper()
 	c, err := w.env.App.Campaigns.Create(w.ctx, w.brand, campaign.Draft{Name: name, Budget: money.New(budget, money.EUR)})
