@@ -245,11 +245,9 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 	if want == *asked {
 		return nil
 	}
-	cv.revision++
-	key := "conv:" + cv.OrderID + ":" + kind + ":" + strconv.FormatInt(cv.revision, 10)
+	key := cv.nextKey(kind)
 	if want > *asked {
-		res, err := s.Engage.PayTx(ctx, tx, camp, engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: kind, Source: cv.OrderID,
-			Amount: want - *asked, Ref: kind + " on order " + cv.OrderID})
+		res, err := s.Engage.PayTx(ctx, tx, camp, cv.payment(key, kind, want-*asked))
 		if err != nil {
 			return err
 		}
@@ -269,6 +267,18 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, camp *campaign.Campa
 	}
 	*asked = want
 	return nil
+}
+
+// nextKey moves cv to its next revision and returns the ledger key of its
+// payment (or reversal) of kind at that revision.
+func (cv *convRow) nextKey(kind string) string {
+	cv.revision++
+	return "conv:" + cv.OrderID + ":" + kind + ":" + strconv.FormatInt(cv.revision, 10)
+}
+
+// payment is cv's payment of amount more of kind under key.
+func (cv *convRow) payment(key, kind string, amount int64) engage.Payment {
+	return engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: kind, Source: cv.OrderID, Amount: amount, Ref: kind + " on order " + cv.OrderID}
 }
 
 // notePaid sets cv's note after a payment that asked for ask more.
@@ -422,10 +432,7 @@ func saveConversion(ctx context.Context, tx *store.Tx, c *convRow) error {
 			int64(c.UpdatedAt), c.OrderID)
 	} else {
 		_, err = tx.ExecContext(ctx, `INSERT INTO conversions (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-			$14, $15, $16, $17, $18, $19, $20)`,
-			c.OrderID, c.brandID, c.CampaignID, c.CreatorID, c.Method, c.Code, c.ClickID, c.LinkID, int64(c.Clicked), c.Amount.Micros,
-			string(c.Amount.Currency), c.Refunded.Micros, c.Status, int64(c.PlacedAt), c.commissionAsked, c.cpaAsked, c.Note, c.revision,
-			int64(c.CreatedAt), int64(c.UpdatedAt))
+			$14, $15, $16, $17, $18, $19, $20)`, convInsertRow(c)...)
 	}
 	if err != nil {
 		return fmt.Errorf("attrib: save conversion %s: %w", c.OrderID, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/payper/payper/internal/engage"
@@ -80,11 +79,8 @@ func (s *Service) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.New
 				if k.want == *k.asked { // a new conversion asked nothing yet
 					continue
 				}
-				cv.revision++
-				key := "conv:" + cv.OrderID + ":" + k.kind + ":" + strconv.FormatInt(cv.revision, 10)
 				asks = append(asks, ask{cv: cv, kind: k.kind, asked: k.asked, want: k.want, payment: len(ps)})
-				ps = append(ps, engage.Payment{Key: key, CreatorID: cv.CreatorID, Kind: k.kind, Source: cv.OrderID,
-					Amount: k.want - *k.asked, Ref: k.kind + " on order " + cv.OrderID})
+				ps = append(ps, cv.payment(cv.nextKey(k.kind), k.kind, k.want-*k.asked))
 			}
 		}
 		if len(ps) > 0 {
