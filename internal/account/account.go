@@ -526,7 +526,8 @@ func (s *Service) DecideBrand(ctx context.Context, p identity.Principal, brandID
 
 // ---- mailed tokens ----
 
-// hashToken is what is stored for a token: its SHA-256 in hex.
+// hashToken is what is stored for a mailed token or a session token: its
+// SHA-256 in hex.
 func hashToken(tok string) string {
 	h := sha256.Sum256([]byte(tok))
 	return hex.EncodeToString(h[:])

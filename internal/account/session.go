@@ -2,10 +2,8 @@ package account
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,11 +105,6 @@ type Login struct {
 type NewSession struct {
 	Token string `json:"-"`
 	Auth
-}
-
-func sessionHash(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
 }
 
 // newSessionToken returns 32 random bytes, base64url-encoded (43 characters).
@@ -285,7 +278,7 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 			return fmt.Errorf("account: clear throttle: %w", err)
 		}
 		if in.OldToken != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, now.UnixMicro(), sessionHash(in.OldToken)); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, now.UnixMicro(), hashToken(in.OldToken)); err != nil {
 				return fmt.Errorf("account: revoke old session: %w", err)
 			}
 		}
@@ -295,7 +288,7 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, id, user_id, created_at, last_seen_at, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)`,
-			sessionHash(tok), ns.SessionID, u.ID, now.UnixMicro(), int64(ns.ExpiresAt), clip(in.Address, 100), clip(in.UserAgent, 300)); err != nil {
+			hashToken(tok), ns.SessionID, u.ID, now.UnixMicro(), int64(ns.ExpiresAt), clip(in.Address, 100), clip(in.UserAgent, 300)); err != nil {
 			return fmt.Errorf("account: insert session: %w", err)
 		}
 		return nil
@@ -327,7 +320,7 @@ func (s *Service) Lookup(ctx context.Context, tok string) (Auth, error) {
 		return Auth{}, ErrNoSession
 	}
 	now := s.clock.Now()
-	h := sessionHash(tok)
+	h := hashToken(tok)
 	var a Auth
 	var lastSeen, revoked int64
 	var brandState string
@@ -371,7 +364,7 @@ func (s *Service) Logout(ctx context.Context, tok string) error {
 		return nil
 	}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, s.clock.Now().UnixMicro(), sessionHash(tok)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1 WHERE hash = $2 AND revoked_at = 0`, s.clock.Now().UnixMicro(), hashToken(tok)); err != nil {
 			return fmt.Errorf("account: revoke session: %w", err)
 		}
 		return nil
@@ -439,7 +432,7 @@ func (s *Service) ChangePassword(ctx context.Context, tok, current, password str
 		if n, err := r.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errs.Conflictf("password_changed", "the password was changed meanwhile; sign in again"), err)
 		}
-		return revokeSessions(ctx, tx, now, a.User.ID, sessionHash(tok))
+		return revokeSessions(ctx, tx, now, a.User.ID, hashToken(tok))
 	})
 }
 
