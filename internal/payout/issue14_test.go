@@ -188,6 +188,39 @@ func TestActionRequired(t *testing.T) {
 	})
 }
 
+// TestPartialReversalWithoutEventID: a partial reversal whose event has no
+// id (nothing for the webhook to deduplicate it by) delivered twice is
+// reversed once and mails the creator once: the ledger's replay changes
+// nothing more.
+func TestPartialReversalWithoutEventID(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL, 100*eur)
+		w.prov.paidAtOnce = true
+		if _, err := w.env.App.DB.Writer().ExecContext(w.ctx, `INSERT INTO users (id, email, email_key, password_hash, kind, creator_id, password_changed_at, created_at)
+			VALUES ('usr_mia', 'mia@example.com', 'mia@example.com', 'x', 'creator', $1, 0, 0)`, w.creator.SubjectID); err != nil {
+			t.Fatal(err)
+		}
+		p1 := w.requestWise(t, "60")
+		if n, err := w.svc.Process(w.ctx); err != nil || n != 1 {
+			t.Fatalf("process: %d %v", n, err)
+		}
+		part := `{"ref":"tr-` + p1.ID + `","state":"reversed","reason":"transfer.reversed","amount":{"amount":"15.00","currency":"EUR"}}`
+		for range 2 {
+			if err := w.hook(t, part); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b := w.balance(t); b.PaidOut != 45*eur || b.Available != 55*eur {
+			t.Fatalf("after the reversal and its redelivery: %+v", b)
+		}
+		var n int
+		if err := w.env.App.DB.Read().QueryRowContext(w.ctx, `SELECT COUNT(*) FROM mail_outbox WHERE kind = 'payout_reversed'`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("reversal mails: %d, %v", n, err)
+		}
+		w.audit(t)
+	})
+}
+
 // TestReversedAfterPaid (issue 14, item 5): the provider reports a paid
 // payout's money back (all or part of it): the ledger reverses it, the
 // money is available again to the micro-unit, the payout says so, a

@@ -934,8 +934,9 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 // ev.Reason once all of it came back; a partly reversed payout stays paid,
 // its reason saying how much came back. A payout not yet paid fails (its
 // hold is voided: the money never reached the creator). A payout already
-// reversed, failed or canceled is left alone. An amount in another
-// currency is Invalid.
+// reversed, failed or canceled is left alone, and so is one whose reversal
+// the ledger replays (taken before). An amount in another currency is
+// Invalid.
 func (s *Service) reverse(ctx context.Context, tx *store.Tx, po *Payout, ev Event) error {
 	switch po.State {
 	case StateRequested, StateProcessing:
@@ -965,6 +966,11 @@ func (s *Service) reverse(ctx context.Context, tx *store.Tx, po *Payout, ev Even
 	}
 	if err != nil {
 		return err
+	}
+	if r.Replayed {
+		// Taken before (an event without an id, redelivered): the payout
+		// and the creator's mail were written with it.
+		return nil
 	}
 	reason := ev.Reason
 	if reason == "" {
