@@ -410,9 +410,9 @@ func scanUser(row store.Scanner, extra ...any) (User, error) {
 	return u, err
 }
 
-// GetUser returns the user with id userID, or NotFound.
-func (s *Service) GetUser(ctx context.Context, userID string) (User, error) {
-	u, err := scanUser(s.db.Read().QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, userID))
+// userByID reads the user with id userID through q, or returns NotFound.
+func userByID(ctx context.Context, q store.Queryer, userID string) (User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, errs.NotFoundf("user %s not found", userID)
 	}
@@ -420,6 +420,11 @@ func (s *Service) GetUser(ctx context.Context, userID string) (User, error) {
 		return User{}, fmt.Errorf("account: read user: %w", err)
 	}
 	return u, nil
+}
+
+// GetUser returns the user with id userID, or NotFound.
+func (s *Service) GetUser(ctx context.Context, userID string) (User, error) {
+	return userByID(ctx, s.db.Read(), userID)
 }
 
 // Team returns the users of a brand, oldest first, to a user of that brand
@@ -616,12 +621,9 @@ func human(d time.Duration) string {
 // "already_verified" for a verified one.
 func (s *Service) ResendVerification(ctx context.Context, userID string) error {
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, userID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errs.NotFoundf("user %s not found", userID)
-		}
+		u, err := userByID(ctx, tx, userID)
 		if err != nil {
-			return fmt.Errorf("account: read user: %w", err)
+			return err
 		}
 		if u.EmailVerified {
 			return errs.Conflictf("already_verified", "the email address is already verified")
@@ -644,11 +646,8 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string) (User, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email = $3 AND email_verified_at = 0`, now.UnixMicro(), t.UserID, t.Email); err != nil {
 			return fmt.Errorf("account: verify email: %w", err)
 		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, t.UserID))
-		if err != nil {
-			return fmt.Errorf("account: read user: %w", err)
-		}
-		return nil
+		u, err = userByID(ctx, tx, t.UserID)
+		return err
 	})
 	return u, err
 }
@@ -703,23 +702,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, emailIn string) erro
 // email verified (the mail reached it). It returns the user, Invalid
 // "invalid_token", or Invalid on field password; nothing changes on error.
 func (s *Service) ResetPassword(ctx context.Context, tok, password string) (User, error) {
-	if err := CheckPassword("password", password, ""); err != nil {
-		return User{}, err
-	}
-	hash, err := s.hash(ctx, password) // outside the transaction: argon2 takes a while
-	if err != nil {
-		return User{}, err
-	}
 	var u User
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		now := s.clock.Now()
-		t, err := consumeToken(ctx, tx, now, "reset", tok)
-		if err != nil {
-			return err
-		}
-		if err := CheckPassword("password", password, t.Email); err != nil {
-			return err
-		}
+	err := s.useTokenWithPassword(ctx, "reset", tok, password, func(tx *store.Tx, now time.Time, t tokenRow, hash string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2,
 			email_verified_at = CASE WHEN email_verified_at = 0 AND email = $4 THEN $2 ELSE email_verified_at END WHERE id = $3`,
 			hash, now.UnixMicro(), t.UserID, t.Email); err != nil {
@@ -731,13 +715,37 @@ func (s *Service) ResetPassword(ctx context.Context, tok, password string) (User
 		if err := revokeSessions(ctx, tx, now, t.UserID, ""); err != nil {
 			return err
 		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, t.UserID))
-		if err != nil {
-			return fmt.Errorf("account: read user: %w", err)
-		}
-		return nil
+		var err error
+		u, err = userByID(ctx, tx, t.UserID)
+		return err
 	})
 	return u, err
+}
+
+// useTokenWithPassword checks password and hashes it outside the
+// transaction (argon2 takes a while); then, in one transaction, it uses the
+// token of kind once, checks password against the email the token was
+// mailed to, and runs fn with the token and the hash. Nothing changes when
+// any step fails: the token stays usable.
+func (s *Service) useTokenWithPassword(ctx context.Context, kind, tok, password string, fn func(tx *store.Tx, now time.Time, t tokenRow, hash string) error) error {
+	if err := CheckPassword("password", password, ""); err != nil {
+		return err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		now := s.clock.Now()
+		t, err := consumeToken(ctx, tx, now, kind, tok)
+		if err != nil {
+			return err
+		}
+		if err := CheckPassword("password", password, t.Email); err != nil {
+			return err
+		}
+		return fn(tx, now, t, hash)
+	})
 }
 
 // ---- invitations ----
@@ -813,23 +821,8 @@ func oneLine(s string) string {
 // reached it). It returns the user, Invalid "invalid_token", Invalid on
 // field password, or Conflict "email_taken"; nothing changes on error.
 func (s *Service) AcceptInvite(ctx context.Context, tok, password string) (User, error) {
-	if err := CheckPassword("password", password, ""); err != nil {
-		return User{}, err
-	}
-	hash, err := s.hash(ctx, password) // outside the transaction: argon2 takes a while
-	if err != nil {
-		return User{}, err
-	}
 	var u User
-	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		now := s.clock.Now()
-		t, err := consumeToken(ctx, tx, now, "invite", tok)
-		if err != nil {
-			return err
-		}
-		if err := CheckPassword("password", password, t.Email); err != nil {
-			return err
-		}
+	err := s.useTokenWithPassword(ctx, "invite", tok, password, func(tx *store.Tx, now time.Time, t tokenRow, hash string) error {
 		u = User{ID: id.New(prefixUser), Email: t.Email, Kind: KindBrand, BrandID: t.BrandID, BrandRole: t.BrandRole, EmailVerified: true, CreatedAt: clock.MicrosOf(now)}
 		return insertUser(ctx, tx, u, strings.ToLower(t.Email), hash, now)
 	})
