@@ -623,7 +623,9 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // reason and the provider's transfer id, so its creator can cancel it, and
 // is tried again the same way; at its last attempt its transfer is canceled
 // at the provider (Canceler) before it fails, and if the provider refuses
-// (the operator funded it by hand) it stays requested for Wise's webhook. Sending is idempotent by payout id and each
+// (the operator funded it by hand) or cannot be reached, it stays requested
+// and is tried again after the backoff, past MaxAttempts, until Wise's
+// webhook or a cancel settles it. Sending is idempotent by payout id and each
 // attempt passes the provider what earlier ones made (Transfer.Progress), so
 // a payout is never paid twice and Wise never gets a second quote,
 // recipient or transfer. After Config.MaxAttempts attempts it fails with
