@@ -96,6 +96,8 @@ type batchObs struct {
 	failOn
 	batches int // NewOrdersTx calls with more than one order
 	news    map[string]orders.Order
+	// shared lists the customers two orders of one NewOrdersTx call had.
+	shared []string
 }
 
 func (b *batchObs) NewOrderTx(ctx context.Context, tx *store.Tx, o orders.Order, brandID string) error {
@@ -113,7 +115,12 @@ func (b *batchObs) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.Ne
 	if len(os) > 1 {
 		b.batches++
 	}
-	for _, n := range os {
+	for i, n := range os {
+		for _, m := range os[:i] {
+			if c := n.Order.CustomerID; c != "" && c == m.Order.CustomerID {
+				b.shared = append(b.shared, c)
+			}
+		}
 		b.seen[n.Order.ExternalID]++
 		b.news[n.Order.ExternalID] = n.Order
 	}
@@ -128,7 +135,10 @@ func (b *batchObs) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.Ne
 // stored once and handed to the observer with its pending refunds, which
 // are stored on it and leave pending_refunds; each delivery is recorded
 // processed with its order's id, duplicates do nothing, and the refused
-// one fails alone. Some batches did go through the batch path. Both stores.
+// one fails alone. Some batches did go through the batch path. The first
+// order of each sender is of one customer: no two orders of a customer
+// are handed over at once (attribution would see the later one's click
+// when settling the earlier). Both stores.
 func TestBatchedNewOrders(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -155,8 +165,12 @@ func TestBatchedNewOrders(t *testing.T) {
 			wg.Go(func() {
 				for i := range each {
 					n := g*each + i
+					customer := ""
+					if i == 0 {
+						customer = `,"customer":{"id":777}`
+					}
 					body := fmt.Appendf(nil, `{"id":%d,"currency":"EUR","total_price":"10.00","updated_at":"2026-11-20T10:00:00Z",
-						"financial_status":"paid","discount_codes":[{"code":"c%d"}]}`, n, n)
+						"financial_status":"paid","discount_codes":[{"code":"c%d"}]%s}`, n, n, customer)
 					for k := range 2 {
 						rc, err := e.svc.Receive(e.ctx, orders.Shopify, e.shop.ID, shopifyHeaders("orders/create", fmt.Sprint("d-", n), body), body)
 						switch {
@@ -219,6 +233,9 @@ func TestBatchedNewOrders(t *testing.T) {
 		}
 		if obs.batches == 0 {
 			t.Error("no batch of new orders was handed over at once")
+		}
+		if len(obs.shared) > 0 {
+			t.Errorf("orders of one customer were handed over at once: %v", obs.shared)
 		}
 	})
 }
