@@ -306,8 +306,12 @@ var orderInsertCols = []string{"id", "brand_id", "channel", "source", "external_
 // coming back), or wait passes, or the batch would be full, so that
 // the next transaction carries more deliveries: a batch's statements cost
 // much the same for 2 deliveries as for 16. It is a group commit's commit
-// delay (PostgreSQL's commit_delay); only deliveries that arrive together
-// (last > 1) ever wait, and at most half a transaction's time.
+// delay (PostgreSQL's commit_delay). The leader lingers only after a batch
+// of more than one delivery (last > 1), so deliveries that come one at a
+// time never wait; but one arriving alone just after such a batch waits
+// up to half that batch's transaction time (at most maxLinger) before its
+// own transaction starts. Every delivery is still answered only after its
+// transaction commits.
 func (b *batcher) linger(last int, wait time.Duration) {
 	b.mu.Lock()
 	want := min(len(b.queue)+last, maxBatch)
