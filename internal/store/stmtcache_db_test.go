@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -111,5 +112,76 @@ func TestWriterQueryRowCache(t *testing.T) {
 		if cached := db.wstmts.lookup(q) != nil; !cached {
 			t.Errorf("round %d: the query is not cached after its transaction", i)
 		}
+	}
+}
+
+// TestNestedPreparedReads: in a SQLite transaction a query seen before runs
+// through its one prepared handle; a QueryAll, QueryRowContext or
+// ExecContext of the same text run while a QueryAll of it is still reading
+// its rows (inside its scan) must not step that handle, or the outer rows
+// come out cut short or wrong.
+func TestNestedPreparedReads(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const q = `SELECT id, name FROM brands WHERE name >= $1 ORDER BY id`
+	const upd = `UPDATE brands SET created_at = created_at WHERE name >= $1`
+	type row struct{ id, name string }
+	scanRow := func(r Scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.name)
+		return x, err
+	}
+	if err := db.WithTx(ctx, func(tx *Tx) error {
+		for i, n := range []string{"a", "b", "c", "d", "e"} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO brands (id, name, created_at) VALUES ($1, $2, $3)`, "brd_"+n, n, int64(i)); err != nil {
+				return err
+			}
+		}
+		_, err := QueryAll(ctx, tx, scanRow, q, "") // seen once: prepared when this transaction ends
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, upd, "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if db.wstmts.lookup(q) == nil {
+		t.Fatal("the query was not prepared after its first transaction")
+	}
+	var outer []row
+	if err := db.WithTx(ctx, func(tx *Tx) error {
+		var err error
+		outer, err = QueryAll(ctx, tx, func(r Scanner) (row, error) {
+			x, err := scanRow(r)
+			if err != nil {
+				return x, err
+			}
+			inner, err := QueryAll(ctx, tx, scanRow, q, "d") // the same text, other arguments
+			if err != nil || len(inner) != 2 {
+				return x, fmt.Errorf("nested QueryAll: %v, %v", inner, err)
+			}
+			var first string
+			if err := tx.QueryRowContext(ctx, q, "c").Scan(&first, new(string)); err != nil || first != "brd_c" {
+				return x, fmt.Errorf("nested QueryRow: %q, %v", first, err)
+			}
+			if _, err := tx.ExecContext(ctx, upd, "e"); err != nil {
+				return x, fmt.Errorf("nested Exec: %w", err)
+			}
+			return x, nil
+		}, q, "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(outer); got != "[{brd_a a} {brd_b b} {brd_c c} {brd_d d} {brd_e e}]" {
+		t.Fatalf("outer rows %s; want all five brands in order", got)
 	}
 }
