@@ -545,15 +545,15 @@ type tokenRow struct {
 	ID, Kind, UserID, Email, BrandID, BrandRole string
 }
 
-// issueToken stores a new token's hash and returns the token.
-func (s *Service) issueToken(ctx context.Context, tx *store.Tx, now time.Time, ttl time.Duration, t tokenRow, createdBy string) (string, error) {
-	tok := newToken()
+// issueToken stores a new token's hash and returns the token and its row's id.
+func (s *Service) issueToken(ctx context.Context, tx *store.Tx, now time.Time, ttl time.Duration, t tokenRow, createdBy string) (tok, tokenID string, err error) {
+	tok = newToken()
 	t.ID = id.New(prefixToken)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO account_tokens (hash, id, kind, user_id, email, brand_id, brand_role, created_by, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, hashToken(tok), t.ID, t.Kind, t.UserID, t.Email, t.BrandID, t.BrandRole, createdBy, now.UnixMicro(), now.Add(ttl).UnixMicro()); err != nil {
-		return "", fmt.Errorf("account: insert token: %w", err)
+		return "", "", fmt.Errorf("account: insert token: %w", err)
 	}
-	return tok, nil
+	return tok, t.ID, nil
 }
 
 func badToken() error {
@@ -589,7 +589,7 @@ func consumeToken(ctx context.Context, tx *store.Tx, now time.Time, kind, tok st
 func (s *Service) link(path, tok string) string { return s.cfg.BaseURL + path + tok }
 
 func (s *Service) mailVerification(ctx context.Context, tx *store.Tx, u User, now time.Time) error {
-	tok, err := s.issueToken(ctx, tx, now, s.cfg.VerifyTTL, tokenRow{Kind: "verify", UserID: u.ID, Email: u.Email}, u.ID)
+	tok, _, err := s.issueToken(ctx, tx, now, s.cfg.VerifyTTL, tokenRow{Kind: "verify", UserID: u.ID, Email: u.Email}, u.ID)
 	if err != nil {
 		return err
 	}
@@ -685,7 +685,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, emailIn string) erro
 		if recent >= MaxResetMails {
 			return nil
 		}
-		tok, err := s.issueToken(ctx, tx, now, s.cfg.ResetTTL, tokenRow{Kind: "reset", UserID: u.ID, Email: u.Email}, "")
+		tok, _, err := s.issueToken(ctx, tx, now, s.cfg.ResetTTL, tokenRow{Kind: "reset", UserID: u.ID, Email: u.Email}, "")
 		if err != nil {
 			return err
 		}
@@ -787,7 +787,7 @@ func (s *Service) Invite(ctx context.Context, inviter User, emailIn, role string
 			return fmt.Errorf("account: read brand: %w", err)
 		}
 		t := tokenRow{Kind: "invite", Email: email, BrandID: inviter.BrandID, BrandRole: role}
-		tok, err := s.issueToken(ctx, tx, now, s.cfg.InviteTTL, t, inviter.ID)
+		tok, invID, err := s.issueToken(ctx, tx, now, s.cfg.InviteTTL, t, inviter.ID)
 		if err != nil {
 			return err
 		}
@@ -797,11 +797,7 @@ func (s *Service) Invite(ctx context.Context, inviter User, emailIn, role string
 				"\n\nThe link works once and for " + human(s.cfg.InviteTTL) + ".\n"}); err != nil {
 			return err
 		}
-		var id string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM account_tokens WHERE hash = $1`, hashToken(tok)).Scan(&id); err != nil {
-			return fmt.Errorf("account: read invitation: %w", err)
-		}
-		inv = Invitation{ID: id, Email: email, BrandID: inviter.BrandID, Role: role, ExpiresAt: clock.MicrosOf(now.Add(s.cfg.InviteTTL))}
+		inv = Invitation{ID: invID, Email: email, BrandID: inviter.BrandID, Role: role, ExpiresAt: clock.MicrosOf(now.Add(s.cfg.InviteTTL))}
 		return nil
 	})
 	return inv, err
