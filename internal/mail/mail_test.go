@@ -217,6 +217,11 @@ func TestDeliverWithAuthOverSTARTTLS(t *testing.T) {
 		if res, err := NewSender(db, clk, NewSMTP(plain)).Deliver(ctx, 0); err != nil || res != (Result{Retried: 1}) {
 			t.Fatalf("deliver without TLS = %+v, %v; want refused", res, err)
 		}
+		// Refused by the client before any credentials went out, not only by
+		// the server's STARTTLS requirement.
+		if m, _ := NewOutbox(db).Get(ctx, ids[0]); !strings.Contains(m.LastError, "authentication mechanism") {
+			t.Fatalf("refusal without TLS = %q; want go-mail finding no mechanism to send the password with", m.LastError)
+		}
 		clk.Advance(time.Minute)
 		cfg.TLSConfig = &tls.Config{RootCAs: pool}
 		if res, err := NewSender(db, clk, NewSMTP(cfg)).Deliver(ctx, 0); err != nil || res != (Result{Sent: 1}) {
