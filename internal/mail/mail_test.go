@@ -420,3 +420,43 @@ func TestDeliverLeaseFromClaim(t *testing.T) {
 		}
 	})
 }
+
+// failAfterOther fails its send, but only after the lease ran out and
+// another sender delivered the same mail meanwhile.
+type failAfterOther struct {
+	clk   *clock.Fake
+	other func()
+}
+
+func (f *failAfterOther) Send(ctx context.Context, m Mail) error {
+	f.clk.Advance(6 * time.Minute)
+	f.other()
+	return errors.New("timed out")
+}
+
+// okTransport delivers nothing and succeeds.
+type okTransport struct{}
+
+func (okTransport) Send(context.Context, Mail) error { return nil }
+
+// A sender whose lease ran out does not overwrite what the sender that
+// took the mail over recorded: a delivered mail is not marked failed.
+func TestDeliverLateFailureKeepsOthersOutcome(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+		ids := enqueue(t, db, clk.Now(), Message{Kind: "verify", To: "a@example.com", Subject: "a", Text: "x"})
+		var otherRes Result
+		var otherErr error
+		tr := &failAfterOther{clk: clk, other: func() { otherRes, otherErr = NewSender(db, clk, okTransport{}).Deliver(ctx, 0) }}
+		late := NewSender(db, clk, tr)
+		late.MaxAttempts = 1
+		if res, err := late.Deliver(ctx, 0); err != nil || res != (Result{}) || otherErr != nil || otherRes != (Result{Sent: 1}) {
+			t.Fatalf("deliver = %+v, %v; other sender = %+v, %v", res, err, otherRes, otherErr)
+		}
+		m, _ := NewOutbox(db).Get(ctx, ids[0])
+		if m.Status != StatusSent || m.Attempts != 1 || m.LastError != "" {
+			t.Fatalf("outbox row = %+v; want sent by the other sender", m)
+		}
+	})
+}

@@ -261,12 +261,13 @@ func (s *Sender) Deliver(ctx context.Context, limit int) (Result, error) {
 	}
 	for _, m := range due {
 		claimed := false
+		leaseEnd := s.clock.Now().Add(lease).UnixMicro()
 		err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 			// The lease starts now, not at the round's start: after a few slow
 			// sends a lease from then would already be over, and another
 			// sender would take this mail too.
 			r, err := tx.ExecContext(ctx, `UPDATE mail_outbox SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3`,
-				s.clock.Now().Add(lease).UnixMicro(), m.ID, int64(m.NextAttemptAt))
+				leaseEnd, m.ID, int64(m.NextAttemptAt))
 			if err != nil {
 				return fmt.Errorf("mail: claim %s: %w", m.ID, err)
 			}
@@ -288,22 +289,32 @@ func (s *Sender) Deliver(ctx context.Context, limit int) (Result, error) {
 		attempts := m.Attempts + 1
 		var q string
 		var args []any
+		var counter *int
 		switch {
 		case sendErr == nil:
 			q, args = `UPDATE mail_outbox SET status = 'sent', attempts = $1, last_error = '', sent_at = $2 WHERE id = $3`,
 				[]any{attempts, end.UnixMicro(), m.ID}
-			res.Sent++
+			counter = &res.Sent
+		// A failure is recorded only while the claim holds: if the lease ran
+		// out and another sender took the mail, its outcome stands.
 		case attempts >= s.maxAttempts():
-			q, args = `UPDATE mail_outbox SET status = 'failed', attempts = $1, last_error = $2 WHERE id = $3`,
-				[]any{attempts, errText(sendErr), m.ID}
-			res.Failed++
+			q, args = `UPDATE mail_outbox SET status = 'failed', attempts = $1, last_error = $2 WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4`,
+				[]any{attempts, errText(sendErr), m.ID, leaseEnd}
+			counter = &res.Failed
 		default:
-			q, args = `UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4`,
-				[]any{attempts, errText(sendErr), end.Add(s.backoff(attempts)).UnixMicro(), m.ID}
-			res.Retried++
+			q, args = `UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4 AND status = 'pending' AND next_attempt_at = $5`,
+				[]any{attempts, errText(sendErr), end.Add(s.backoff(attempts)).UnixMicro(), m.ID, leaseEnd}
+			counter = &res.Retried
 		}
 		if err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, q, args...)
+			r, err := tx.ExecContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			if n == 1 {
+				*counter++
+			}
 			return err
 		}); err != nil {
 			return res, fmt.Errorf("mail: record delivery of %s: %w", m.ID, err)
