@@ -543,9 +543,8 @@ func (r *Recorder) settle(b *pending, err error, wait time.Duration) {
 		}
 	}
 	waiting := r.nq
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.qmu.Unlock()
+	// The counters and the log say what happened before anyone waiting on
+	// changed (Flush) is told, so what Flush returns is already counted.
 	switch {
 	case err == nil:
 		r.recorded.Add(int64(len(b.clicks)))
@@ -560,6 +559,9 @@ func (r *Recorder) settle(b *pending, err error, wait time.Duration) {
 		r.writeFailuresC.Inc()
 		r.opt.Log.Warn("click write failed again", "clicks", len(b.clicks), "waiting", waiting, "waited", wait, "err", err)
 	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.qmu.Unlock()
 }
 
 // write inserts one batch and adds it to the rollups, in one transaction.
