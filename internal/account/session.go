@@ -63,6 +63,12 @@ type ThrottledError struct {
 	RetryAfter time.Duration
 }
 
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up, at least 1:
+// the value of an HTTP Retry-After header.
+func (e *ThrottledError) RetryAfterSeconds() int {
+	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
+}
+
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins; try again in %s", e.RetryAfter.Round(time.Second))
 }

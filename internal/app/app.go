@@ -34,6 +34,7 @@ import (
 	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/secret"
 	"github.com/payper/payper/internal/store"
+	"github.com/payper/payper/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -140,7 +141,9 @@ type App struct {
 	// Jobs runs the engagement loop on the job queue; Start it to work jobs.
 	Jobs *engage.Runner
 	Log  *slog.Logger
-	// Handler serves everything: the API, and the sandbox when it is on.
+	// Web is the web app, served at every path the API does not own.
+	Web *web.Server
+	// Handler serves everything: the API, the web app, and the sandbox when it is on.
 	Handler http.Handler
 }
 
@@ -284,10 +287,14 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		}
 	}
 	a.API.ReadyChecks = append(a.API.ReadyChecks, api.ReadyCheck{Name: "click recorder", Check: a.Links.Recorder.Ready})
-	a.Handler = a.API
+	a.Web = web.New(web.Deps{Accounts: a.Accounts, Identity: ident, Campaigns: a.Campaigns, Creators: a.Creators, Market: a.Market,
+		Engage: a.Engage, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts, Ledger: l,
+		Outbox: a.Outbox, EngageTick: a.Jobs.RunOnce, Clock: cfg.Clock, Log: cfg.Log, TrustProxy: cfg.Links.TrustProxy,
+		PublicURL: a.PublicURL, Version: Version})
+	a.Handler = mountWeb(a.API, a.Web)
 	if cfg.Sandbox {
 		mux := http.NewServeMux()
-		mux.Handle("/", a.API)
+		mux.Handle("/", a.Handler)
 		mux.Handle(sandbox.Prefix+"/", sandbox.NewHandler(a.Sandbox, cfg.Log))
 		mux.Handle(sandbox.Prefix+"/driver/", a.API.AdminOnly(sandbox.Prefix+"/driver/", sandbox.NewDriverHandler(a.Sandbox, cfg.Log)))
 		mux.Handle(orders.SandboxShopPath, storesandbox.NewShops(a.Orders))
@@ -296,6 +303,22 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		a.Handler = mux
 	}
 	return a, nil
+}
+
+// mountWeb serves the API at /v1/, at each of its routes outside /v1 (health,
+// metrics, webhooks) and at tracked links, and the web app everywhere else:
+// an unknown /v1/ path still gets the API's JSON 404.
+func mountWeb(apiSrv *api.Server, webSrv *web.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", webSrv)
+	mux.Handle("/v1/", apiSrv)
+	mux.Handle(links.RedirectPath, apiSrv)
+	for _, rt := range apiSrv.Routes() {
+		if !strings.HasPrefix(rt.Pattern, "/v1/") && !strings.HasPrefix(rt.Pattern, links.RedirectPath) {
+			mux.Handle(rt.Method+" "+rt.Pattern, apiSrv)
+		}
+	}
+	return mux
 }
 
 // platformHTTPClient is the HTTP client connectors share: it keeps enough

@@ -1,0 +1,4 @@
+package web
+
+// dashboardRoutes registers the campaign dashboard (W2).
+func (s *Server) dashboardRoutes() {}

@@ -1,0 +1,4 @@
+package web
+
+// wizardRoutes registers the new-campaign wizard (W1).
+func (s *Server) wizardRoutes() {}
