@@ -42,7 +42,7 @@ func (c *common) register(f *flags) {
 	f.duration(&c.engage.PollInterval, "poll-interval", "PAYPER_POLL_INTERVAL", engage.DefaultPollInterval, "how often each live post's engagement is read")
 	f.duration(&c.engage.HoldingPeriod, "holding-period", "PAYPER_HOLDING_PERIOD", engage.DefaultHoldingPeriod, "how long earnings stay held before creators can withdraw them")
 	f.str(&c.links.Salt, "click-salt", "PAYPER_CLICK_SALT", "", "salt of the visitor hashes of link clicks; empty = generated once and kept in the database")
-	f.boolean(&c.links.TrustProxy, "trust-proxy", "PAYPER_TRUST_PROXY", false, "take a click's client address from X-Forwarded-For (last entry), set by the proxy in front of payper")
+	f.boolean(&c.links.TrustProxy, "trust-proxy", "PAYPER_TRUST_PROXY", false, "payper runs behind a reverse proxy: take the client address (link clicks, the sign-in throttle) from X-Forwarded-For's last entry, and mark the session cookie Secure when X-Forwarded-Proto or Forwarded says https")
 	f.str(&c.links.CountryHeader, "country-header", "PAYPER_COUNTRY_HEADER", "", "request header holding a click's country code (e.g. CF-IPCountry); empty = none")
 	f.str(&c.secretKey, "secret-key", "PAYPER_SECRET_KEY", "", "32-byte key (base64 or hex) sealing store credentials at rest; overrides --secret-key-file")
 	f.str(&c.ads.MetaToken, "meta-access-token", "PAYPER_META_ACCESS_TOKEN", "", "Meta Marketing API access token (ads_read) to import ad results; empty = Meta not configured")

@@ -92,6 +92,10 @@ func (u User) Principal() identity.Principal {
 // IsBrandOwner reports whether u owns its brand (may invite, manage keys).
 func (u User) IsBrandOwner() bool { return u.Kind == KindBrand && u.BrandRole == RoleOwner }
 
+// MayManageKeys reports whether u may create and revoke API keys: a
+// brand's owner, a creator, the operator; not a brand's member.
+func (u User) MayManageKeys() bool { return u.Kind != KindBrand || u.BrandRole == RoleOwner }
+
 // Config tunes a Service; zero fields take the defaults named.
 type Config struct {
 	// BaseURL starts every link in a mail, e.g. "https://payper.example.com".

@@ -73,6 +73,13 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins; try again in %s", e.RetryAfter.Round(time.Second))
 }
 
+// throttled is the error of a refused attempt: code "too_many_attempts"
+// wrapping a *ThrottledError (HTTP: 429 with Retry-After).
+func throttled(wait time.Duration) error {
+	te := &ThrottledError{RetryAfter: wait}
+	return &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
+}
+
 // ErrBadCredentials is Login's answer for an unknown email or a wrong
 // password (the same for both, so it does not tell who has an account).
 var ErrBadCredentials = &errs.Error{Kind: errs.Unauthorized, Code: "invalid_credentials", Message: "wrong email or password"}
@@ -227,14 +234,12 @@ func (s *Service) Login(ctx context.Context, in Login) (NewSession, error) {
 	if wait, err := s.lockedFor(ctx, keys, now); err != nil {
 		return NewSession{}, err
 	} else if wait > 0 {
-		te := &ThrottledError{RetryAfter: wait}
-		return NewSession{}, &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
+		return NewSession{}, throttled(wait)
 	}
 	if wait, err := s.count(ctx, keys[:1], now); err != nil {
 		return NewSession{}, err
 	} else if wait > 0 {
-		te := &ThrottledError{RetryAfter: wait}
-		return NewSession{}, &errs.Error{Kind: errs.Unauthorized, Code: "too_many_attempts", Message: te.Error(), Err: te}
+		return NewSession{}, throttled(wait)
 	}
 	var hash, brandState string
 	u, err := scanUser(s.db.Read().QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash, COALESCE(b.state, '') FROM users u
@@ -403,8 +408,11 @@ func revokeSessions(ctx context.Context, tx *store.Tx, now time.Time, userID, ke
 
 // ChangePassword sets a new password for the user signed in with tok after
 // checking the current one, and signs out every other session of that
-// user (tok's stays). It returns ErrNoSession for a bad token, Invalid on
-// field current_password for a wrong current password, or Invalid on field
+// user (tok's stays). Wrong current passwords are throttled as sign-ins
+// are (Throttle's AccountLimit per user, on a key of their own). It returns
+// ErrNoSession for a bad token, Invalid on field current_password for a
+// wrong current password, "too_many_attempts" wrapping a *ThrottledError
+// while locked (the password is then not checked), or Invalid on field
 // password for a new one that breaks the rules; nothing changes on error.
 func (s *Service) ChangePassword(ctx context.Context, tok, current, password string) error {
 	a, err := s.Lookup(ctx, tok)
@@ -413,6 +421,21 @@ func (s *Service) ChangePassword(ctx context.Context, tok, current, password str
 	}
 	if err := CheckPassword("password", password, a.User.Email); err != nil {
 		return err
+	}
+	// The current-password check is throttled like a sign-in, on a key of
+	// its own (a stolen session must not guess the password freely, nor
+	// lock the owner out of signing in).
+	keys := []string{"chpw:" + a.User.ID}
+	now := s.clock.Now()
+	if wait, err := s.lockedFor(ctx, keys, now); err != nil {
+		return err
+	} else if wait > 0 {
+		return throttled(wait)
+	}
+	if wait, err := s.count(ctx, keys, now); err != nil {
+		return err
+	} else if wait > 0 {
+		return throttled(wait)
 	}
 	var hash string
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, a.User.ID).Scan(&hash); err != nil {
@@ -437,6 +460,9 @@ func (s *Service) ChangePassword(ctx context.Context, tok, current, password str
 		}
 		if n, err := r.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(errs.Conflictf("password_changed", "the password was changed meanwhile; sign in again"), err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, keys[0]); err != nil {
+			return fmt.Errorf("account: clear throttle: %w", err)
 		}
 		return revokeSessions(ctx, tx, now, a.User.ID, hashToken(tok))
 	})

@@ -354,3 +354,42 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 		retryAfter(t, err)
 	})
 }
+
+// Wrong current passwords in ChangePassword are throttled as sign-ins are:
+// after AccountLimit failures even the right one is refused (not checked)
+// until the lock ends; the lock does not stop the user signing in, and a
+// success clears the count.
+func TestChangePasswordThrottle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		if _, err := e.svc.SignUpCreator(e.ctx, CreatorSignup{Name: "Q", Email: "q@example.com", Password: goodPW}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.svc.Login(e.ctx, Login{Email: "q@example.com", Password: goodPW})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < DefaultThrottle.AccountLimit; i++ {
+			wantCode(t, e.svc.ChangePassword(e.ctx, s.Token, "wrong guess "+string(rune('a'+i)), "brand new passphrase"), errs.Invalid, "wrong_password")
+		}
+		err = e.svc.ChangePassword(e.ctx, s.Token, goodPW, "brand new passphrase")
+		if d := retryAfter(t, err); d != DefaultThrottle.Lock {
+			t.Fatalf("locked for %s; want %s", d, DefaultThrottle.Lock)
+		}
+		if _, err := e.svc.Login(e.ctx, Login{Email: "q@example.com", Password: goodPW}); err != nil {
+			t.Fatalf("a locked password change stopped sign-in: %v", err)
+		}
+		e.clk.Advance(DefaultThrottle.Lock)
+		// Lookup must still find the session (idle 30 min > 1 min).
+		if err := e.svc.ChangePassword(e.ctx, s.Token, goodPW, "brand new passphrase"); err != nil {
+			t.Fatalf("after the lock: %v", err)
+		}
+		var n int
+		if err := db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM login_throttle WHERE key = $1`, "chpw:"+s.User.ID).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("throttle rows after a success = %d, %v; want 0", n, err)
+		}
+		if _, err := e.svc.Login(e.ctx, Login{Email: "q@example.com", Password: "brand new passphrase"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -53,10 +53,17 @@ func writeError(w http.ResponseWriter, r *http.Request, reqID string, log *slog.
 	status := http.StatusInternalServerError
 	body := errorBody{Error: errorDetail{Code: "internal", Message: "internal error"}}
 	var tooBig *http.MaxBytesError
+	var throttled retryAfterError
 	switch {
 	case errors.As(err, &tooBig):
 		status = http.StatusRequestEntityTooLarge
 		body.Error = errorDetail{Code: "too_large", Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
+	case errors.As(err, &throttled) && errors.As(err, &e):
+		// Too many attempts (account.ThrottledError): 429, not the 401 its
+		// kind says, with how long to wait.
+		status = http.StatusTooManyRequests
+		body.Error = errorDetail{Code: errs.CodeOf(e), Message: e.Message, Field: e.Field}
+		w.Header().Set("Retry-After", strconv.Itoa(throttled.RetryAfterSeconds()))
 	case errors.As(err, &e) && e.Kind != errs.Internal:
 		status = statusOf[e.Kind]
 		body.Error = errorDetail{Code: errs.CodeOf(e), Message: e.Message, Field: e.Field}
@@ -77,6 +84,13 @@ func writeError(w http.ResponseWriter, r *http.Request, reqID string, log *slog.
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
 	}
 	_ = writeJSON(w, status, body)
+}
+
+// retryAfterError is an error that says when to try again: a throttled
+// sign-in (account.ThrottledError). It is answered 429 with Retry-After.
+type retryAfterError interface {
+	error
+	RetryAfterSeconds() int
 }
 
 // retryAfterSeconds is the Retry-After of a 503: long enough for a
