@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/payper/payper/internal/account"
 	"github.com/payper/payper/internal/errs"
@@ -20,6 +21,21 @@ func (s *Server) authRoutes() {
 	s.handle("POST /signin", s.signin)
 	s.handle("POST /signout", s.signout)
 	s.handle("POST /signout/everywhere", s.requireUser(s.signoutEverywhere))
+	s.handle("GET /signup", s.signupChoice)
+	s.handle("GET /signup/brand", s.signupForm(kindBrand))
+	s.handle("POST /signup/brand", s.signup(kindBrand))
+	s.handle("GET /signup/creator", s.signupForm(kindCreator))
+	s.handle("POST /signup/creator", s.signup(kindCreator))
+	s.handle("GET /verify", s.requireUser(s.verifyInfo))
+	s.handle("POST /verify", s.requireUser(s.resendVerification))
+	s.handle("GET /verify/{token}", s.verifyForm)
+	s.handle("POST /verify/{token}", s.verify)
+	s.handle("GET /reset", s.resetRequestForm)
+	s.handle("POST /reset", s.resetRequest)
+	s.handle("GET /reset/{token}", s.resetForm)
+	s.handle("POST /reset/{token}", s.reset)
+	s.handle("GET /invite/{token}", s.inviteForm)
+	s.handle("POST /invite/{token}", s.acceptInvite)
 }
 
 // maxForm bounds a form body.
@@ -182,4 +198,258 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.render(w, r, http.StatusForbidden, "auth_pending.html", &PendingPage{Page: Page{Title: title}, Rejected: rejected})
 	return nil
+}
+
+// ---- sign-up ----
+
+const (
+	kindBrand   = account.KindBrand
+	kindCreator = account.KindCreator
+)
+
+func (s *Server) signupChoice(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_signup.html", &SignupPage{Page: Page{Title: "Create an account", Nav: "signup"}})
+	return nil
+}
+
+// SignupPage is the sign-up form of a brand or a creator (Kind; "" is the
+// page that offers both).
+type SignupPage struct {
+	Page
+	Kind                 string
+	Name, Email, Country string
+}
+
+func signupTitle(kind string) string {
+	if kind == kindBrand {
+		return "Sign up as a brand"
+	}
+	return "Sign up as a creator"
+}
+
+func (s *Server) signupForm(kind string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		s.render(w, r, http.StatusOK, "auth_signup_form.html", &SignupPage{Page: Page{Title: signupTitle(kind), Nav: "signup"}, Kind: kind})
+		return nil
+	}
+}
+
+// signup creates the brand (or creator) and its user, which mails a link
+// to confirm the address, and signs the new user in. Every bad field is
+// shown beside its input and nothing is saved.
+func (s *Server) signup(kind string) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(w, r); err != nil {
+			return err
+		}
+		f := r.PostForm
+		p := &SignupPage{Page: Page{Title: signupTitle(kind), Nav: "signup"}, Kind: kind,
+			Name: f.Get("name"), Email: f.Get("email"), Country: strings.ToUpper(strings.TrimSpace(f.Get("country")))}
+		var err error
+		if kind == kindBrand {
+			_, err = s.Accounts.SignUpBrand(r.Context(), account.BrandSignup{BrandName: p.Name, Email: p.Email, Password: f.Get("password")})
+			err = renameField(err, "brand_name", "name")
+		} else {
+			_, err = s.Accounts.SignUpCreator(r.Context(), account.CreatorSignup{Name: p.Name, Country: p.Country, Email: p.Email, Password: f.Get("password")})
+		}
+		if err != nil {
+			if fe := fieldErrors(err); fe != nil || errs.CodeOf(err) == "email_taken" {
+				if fe == nil {
+					fe = map[string]string{"email": "An account with this email already exists. Sign in, or reset your password."}
+				}
+				p.Errors = fe
+				s.render(w, r, http.StatusBadRequest, "auth_signup_form.html", p)
+				return nil
+			}
+			return err
+		}
+		return s.startSession(w, r, p.Email, f.Get("password"), "/", "Welcome to payper. We sent a link to "+p.Email+" to confirm your address.")
+	}
+}
+
+// renameField returns err with field errors on from named to instead (the
+// form's name for what the domain calls otherwise).
+func renameField(err error, from, to string) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	if c.Field == from {
+		c.Field = to
+	}
+	c.Fields = slices.Clone(e.Fields)
+	for i := range c.Fields {
+		if c.Fields[i].Field == from {
+			c.Fields[i].Field = to
+		}
+	}
+	return &c
+}
+
+// startSession signs email in after a sign-up, a reset or an invitation
+// and goes to target with flash; a brand held for approval sees the
+// pending page instead.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, email, password, target, flash string) error {
+	var old string
+	if c, err := r.Cookie(account.CookieName); err == nil {
+		old = c.Value
+	}
+	ns, err := s.Accounts.Login(r.Context(), account.Login{Email: email, Password: password, Address: s.clientAddr(r), UserAgent: r.UserAgent(), OldToken: old})
+	switch {
+	case errs.CodeOf(err) == "brand_pending" || errs.CodeOf(err) == "brand_rejected":
+		return s.pendingPage(w, r, err)
+	case err != nil:
+		// The account exists; only the automatic sign-in failed.
+		s.redirect(w, r, "/signin", flash+" Please sign in.")
+		return nil
+	}
+	http.SetCookie(w, account.SessionCookie(r, s.TrustProxy, ns.Token, ns.ExpiresAt.Time(), s.Clock.Now()))
+	s.redirect(w, r, target, flash)
+	return nil
+}
+
+// ---- email verification ----
+
+// TokenPage is the page a mailed link opens: a button that POSTs the token
+// (a mail scanner fetching the link uses nothing), with a password form
+// for a reset or an invitation.
+type TokenPage struct {
+	Page
+	Action string // the form's action: the link's own path
+	Kind   string // "verify", "reset", "invite"
+}
+
+func (s *Server) verifyInfo(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_verify_info.html", &Page{Title: "Confirm your email", Nav: "settings"})
+	return nil
+}
+
+// resendVerification mails the signed-in user a new link.
+func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
+	u, _ := userFrom(r)
+	err := s.Accounts.ResendVerification(r.Context(), u.ID)
+	if errs.CodeOf(err) == "already_verified" {
+		s.redirect(w, r, "/settings", "Your email address is already confirmed.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, "/settings", "We sent a new link to "+u.Email+".")
+	return nil
+}
+
+func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Confirm your email"}, Action: r.URL.Path, Kind: "verify"})
+	return nil
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.Accounts.VerifyEmail(r.Context(), r.PathValue("token"))
+	if errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Confirm your email")
+	}
+	if err != nil {
+		return err
+	}
+	target := "/signin"
+	if _, ok := userFrom(r); ok {
+		target = "/"
+	}
+	s.redirect(w, r, target, "Thank you: your email address is confirmed.")
+	return nil
+}
+
+// badLink shows that a mailed link is unknown, expired or used.
+func (s *Server) badLink(w http.ResponseWriter, r *http.Request, title string) error {
+	s.render(w, r, http.StatusBadRequest, "error.html", &ErrorPage{Page: Page{Title: title}, Status: http.StatusBadRequest,
+		Message: "This link is invalid, has expired or was used already. Ask for a new one."})
+	return nil
+}
+
+// ---- password reset ----
+
+// ResetRequestPage asks for the email to send a reset link to.
+type ResetRequestPage struct {
+	Page
+	Email string
+}
+
+func (s *Server) resetRequestForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_reset_request.html", &ResetRequestPage{Page: Page{Title: "Reset your password", Nav: "signin"}})
+	return nil
+}
+
+// resetRequest mails a reset link if the address has an account; the
+// answer is the same either way.
+func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	p := &ResetRequestPage{Page: Page{Title: "Reset your password", Nav: "signin"}, Email: r.PostForm.Get("email")}
+	if err := s.Accounts.RequestPasswordReset(r.Context(), p.Email); err != nil {
+		if fe := fieldErrors(err); fe != nil {
+			p.Errors = fe
+			s.render(w, r, http.StatusBadRequest, "auth_reset_request.html", p)
+			return nil
+		}
+		return err
+	}
+	s.redirect(w, r, "/signin", "If an account has this address, we sent it a link to choose a new password. It works for an hour.")
+	return nil
+}
+
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Choose a new password"}, Action: r.URL.Path, Kind: "reset"})
+	return nil
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	password := r.PostForm.Get("password")
+	u, err := s.Accounts.ResetPassword(r.Context(), r.PathValue("token"), password)
+	if errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Choose a new password")
+	}
+	if fe := fieldErrors(err); fe != nil {
+		s.render(w, r, http.StatusBadRequest, "auth_token.html", &TokenPage{Page: Page{Title: "Choose a new password", Errors: fe}, Action: r.URL.Path, Kind: "reset"})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.startSession(w, r, u.Email, password, "/", "Your new password is set, and every other session is signed out.")
+}
+
+// ---- invitations ----
+
+func (s *Server) inviteForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Join your team on payper"}, Action: r.URL.Path, Kind: "invite"})
+	return nil
+}
+
+func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	password := r.PostForm.Get("password")
+	u, err := s.Accounts.AcceptInvite(r.Context(), r.PathValue("token"), password)
+	if errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Join your team on payper")
+	}
+	if errs.CodeOf(err) == "email_taken" {
+		s.redirect(w, r, "/signin", "This address has an account already: sign in with it.")
+		return nil
+	}
+	if fe := fieldErrors(err); fe != nil {
+		s.render(w, r, http.StatusBadRequest, "auth_token.html", &TokenPage{Page: Page{Title: "Join your team on payper", Errors: fe}, Action: r.URL.Path, Kind: "invite"})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.startSession(w, r, u.Email, password, "/", "Welcome to the team.")
 }

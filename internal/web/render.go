@@ -38,6 +38,9 @@ type Page struct {
 	Nav string
 	// Flash is a one-time message from the previous request (after a redirect).
 	Flash string
+	// SettingsTab names the active settings tab (Settings* constants);
+	// "" leaves the settings nav out.
+	SettingsTab string
 	// Campaign fills the campaign_nav partial; nil leaves it out.
 	Campaign *CampaignNav
 	// Errors maps a form field to what is wrong with it (fieldErrors), and
@@ -234,6 +237,26 @@ var funcs = template.FuncMap{
 	"pct":      formatPct,
 	"fieldErr": func(m map[string]string, field string) string { return m[field] },
 	"tabs":     func() []campaignTab { return campaignTabs },
+	"field":    newFormField,
+}
+
+// FormField is one labelled input for the "field" partial (layout.html):
+// {{template "field" (field "email" "Email" "email" .Email .Errors "username" "optional hint")}}.
+type FormField struct {
+	Name, Label, Type, Value, Autocomplete, Hint, Error string
+}
+
+// newFormField builds a FormField; extra is the autocomplete token and an
+// optional hint. The field's error is errors[name].
+func newFormField(name, label, typ, value string, errors map[string]string, extra ...string) FormField {
+	f := FormField{Name: name, Label: label, Type: typ, Value: value, Error: errors[name]}
+	if len(extra) > 0 {
+		f.Autocomplete = extra[0]
+	}
+	if len(extra) > 1 {
+		f.Hint = extra[1]
+	}
+	return f
 }
 
 // formatMoney shows an amount from money's own decimal string, with
