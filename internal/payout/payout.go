@@ -68,6 +68,10 @@ type Payout struct {
 	ResolvedAt  clock.Micros `json:"resolved_at,omitempty"`
 	// Attempts is how many times the payout was sent to its provider.
 	Attempts int `json:"attempts"`
+	// Attention, when not "", says why the operator must act on this
+	// payout before payper goes on with it: it is not sent again, its
+	// money stays held, and the operator settles it (MarkManual).
+	Attention string `json:"attention,omitempty"`
 	// progress is the provider's record of what it made (Transfer.Progress).
 	progress string
 	// nextAttempt is when the payout may be sent again (unix µs; 0: a
@@ -176,14 +180,14 @@ func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
 // Provider returns the configured provider name, or nil.
 func (s *Service) Provider(name string) Provider { return s.providers[name] }
 
-const payoutCols = `id, creator_id, provider, amount, currency, state, hold_id, provider_ref, reason, requested_at, updated_at, resolved_at, attempts, provider_progress, next_attempt_at`
+const payoutCols = `id, creator_id, provider, amount, currency, state, hold_id, provider_ref, reason, requested_at, updated_at, resolved_at, attempts, provider_progress, next_attempt_at, attention`
 
 func scanPayout(r store.Scanner) (Payout, error) {
 	var p Payout
 	var amount int64
 	var cur string
 	err := r.Scan(&p.ID, &p.CreatorID, &p.Provider, &amount, &cur, &p.State, &p.HoldID, &p.ProviderRef, &p.Reason, &p.RequestedAt, &p.UpdatedAt, &p.ResolvedAt,
-		&p.Attempts, &p.progress, &p.nextAttempt)
+		&p.Attempts, &p.progress, &p.nextAttempt, &p.Attention)
 	p.Amount = money.New(amount, money.Currency(cur))
 	return p, err
 }
@@ -408,7 +412,7 @@ func (s *Service) RequestPayout(ctx context.Context, p identity.Principal, r Req
 			return s.replayed(ctx, tx, h.HoldID, &po)
 		}
 		po.Amount, po.HoldID, po.Reason = amt, h.HoldID, wait
-		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $9, $8, $8, 0, 0, '', 0)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO payouts (`+payoutCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $9, $8, $8, 0, 0, '', 0, '')`,
 			po.ID, po.CreatorID, po.Provider, amt.Micros, string(cur), po.State, po.HoldID, now, wait)
 		return err
 	})
@@ -534,8 +538,8 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, po *Payout, state, r
 		return err
 	}
 	now := s.clock.Now().UnixMicro()
-	po.State, po.Reason, po.UpdatedAt, po.ResolvedAt = state, reason, clock.Micros(now), clock.Micros(now)
-	_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3, resolved_at = $3 WHERE id = $4`,
+	po.State, po.Reason, po.UpdatedAt, po.ResolvedAt, po.Attention = state, reason, clock.Micros(now), clock.Micros(now), ""
+	_, err = tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, updated_at = $3, resolved_at = $3, attention = '' WHERE id = $4`,
 		state, reason, now, po.ID)
 	return err
 }
@@ -633,6 +637,13 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // exists at the provider whose fate is unknown (not refused, not held for
 // the operator), it stays processing with that reference and its reason
 // and waits for the provider's webhook, since the money may have left.
+// When the last attempt got no answer and no transfer reference is known
+// (the answer lost after the provider may have made the transfer), the
+// provider is asked for the payout's transfer first (Finder): one found is
+// adopted (paid when the provider says so, else it waits for the webhook),
+// none found fails the payout as above, and when the provider cannot
+// answer (or cannot be asked) the payout stays processing, its money held,
+// with Attention for the operator, and is not sent again (see MarkManual).
 //
 // A requested payout to an account its provider reported not ready
 // (AccountWatcher: onboarding unfinished, restricted) is not claimed: it
@@ -654,7 +665,7 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 		return d, r.Scan(&d.id, &d.provider, &d.creator)
 	}, `SELECT id, provider, creator_id FROM payouts WHERE provider <> $1
 		AND ((state = $2 AND next_attempt_at <= $4)
-		  OR (state = $3 AND ((next_attempt_at > 0 AND next_attempt_at <= $4) OR (next_attempt_at = 0 AND provider_ref = ''))))
+		  OR (state = $3 AND ((next_attempt_at > 0 AND next_attempt_at <= $4) OR (next_attempt_at = 0 AND provider_ref = '' AND attention = ''))))
 		ORDER BY id LIMIT 500`, ProviderManual, StateRequested, StateProcessing, now)
 	if err != nil {
 		return 0, fmt.Errorf("payout: due: %w", err)
@@ -731,9 +742,19 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			}
 			return nil
 		}
-		res, sendErr := prov.Send(ctx, Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
+		tr := Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Destination: dest,
 			Reference: po.ID, // 29 characters: within Wise's 35
-			Progress:  po.progress, Record: record})
+			Progress:  po.progress, Record: record, RequestedAt: time.UnixMicro(int64(po.RequestedAt))}
+		res, sendErr := prov.Send(ctx, tr)
+		// The last attempt got no answer and no transfer id is known: the
+		// provider may have made the transfer and the answer been lost (a
+		// timeout, a connection reset). Before the payout fails and its
+		// money is freed, the provider is asked (Finder).
+		var lost *lookup
+		if sendErr != nil && !errors.Is(sendErr, ErrRejected) && !errors.Is(sendErr, ErrActionRequired) &&
+			po.Attempts >= s.cfg.MaxAttempts && res.Ref == "" && po.ProviderRef == "" {
+			lost = s.findLost(ctx, prov, tr)
+		}
 		// The last attempt at a payout held for the operator: its transfer
 		// is canceled at the provider before the payout fails, so nobody
 		// can fund it afterwards.
@@ -769,6 +790,8 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 				return err
 			case errors.Is(sendErr, ErrRejected):
 				return s.settle(ctx, tx, &cur, StateFailed, sendErr.Error())
+			case lost != nil && (lost.found || lost.err != nil):
+				return s.resolveLost(ctx, tx, &cur, sendErr, lost)
 			case sendErr != nil:
 				return s.retryLater(ctx, tx, &cur, res.Ref, sendErr, cancelErr)
 			}
@@ -788,6 +811,12 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 			s.log.Error("payout answer not stored; will retry", "payout", po.ID, "provider", po.Provider, "err", err)
 			continue
 		}
+		if lost != nil && lost.found && lost.err == nil {
+			s.log.Warn("payout's lost answer found at the provider: its transfer is adopted", "payout", po.ID, "provider", po.Provider,
+				"ref", lost.sent.Ref, "paid", lost.sent.Paid, "err", sendErr)
+			sent++
+			continue
+		}
 		if sendErr != nil {
 			s.log.Warn("payout not sent", "payout", po.ID, "provider", po.Provider, "attempt", po.Attempts, "err", sendErr)
 			continue
@@ -797,13 +826,77 @@ func (s *Service) Process(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
+// lookup is what a Finder said about a payout whose last attempt lost its
+// answer: found (sent) or not, or err when the provider could not answer
+// (or cannot look transfers up at all). A transfer found that the provider
+// canceled or refunded has found true and err wrapping ErrRejected.
+type lookup struct {
+	sent  Sent
+	found bool
+	err   error
+}
+
+// findLost asks prov for the transfer of t (see Finder); a provider that
+// cannot look transfers up cannot answer either.
+func (s *Service) findLost(ctx context.Context, prov Provider, t Transfer) *lookup {
+	f, ok := prov.(Finder)
+	if !ok {
+		return &lookup{err: fmt.Errorf("%s cannot be asked whether it made the transfer", prov.Name())}
+	}
+	sent, found, err := f.FindTransfer(ctx, t)
+	return &lookup{sent: sent, found: found, err: err}
+}
+
+// resolveLost stores, inside tx, what the provider said about the transfer
+// of po (processing), whose last attempt failed with sendErr and no
+// transfer id: a transfer found is adopted (its id stored; paid when the
+// provider says so, else the payout waits for its webhook as one with a
+// known transfer does); one found canceled or refunded fails the payout
+// (money back); and when the provider could not answer the payout stays
+// processing with its money held and needs the operator (Attention): it
+// is not sent again, and MarkManual settles it without a transfer id.
+func (s *Service) resolveLost(ctx context.Context, tx *store.Tx, po *Payout, sendErr error, l *lookup) error {
+	now := s.clock.Now().UnixMicro()
+	switch {
+	case l.found && errors.Is(l.err, ErrRejected):
+		po.ProviderRef = l.sent.Ref
+		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, next_attempt_at = 0, updated_at = $2 WHERE id = $3`, l.sent.Ref, now, po.ID); err != nil {
+			return err
+		}
+		return s.settle(ctx, tx, po, StateFailed, fmt.Sprintf("failed after %d attempts: %v", po.Attempts, l.err))
+	case l.found && l.err == nil:
+		po.ProviderRef, po.nextAttempt = l.sent.Ref, 0
+		po.Reason = fmt.Sprintf("the answer to attempt %d was lost (%v); %s transfer %s made for it was found and its webhook settles this payout",
+			po.Attempts, sendErr, po.Provider, l.sent.Ref)
+		if l.sent.Paid {
+			po.Reason = ""
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1, reason = $2, next_attempt_at = 0, updated_at = $3 WHERE id = $4`,
+			l.sent.Ref, po.Reason, now, po.ID); err != nil {
+			return err
+		}
+		if l.sent.Paid {
+			return s.settle(ctx, tx, po, StatePaid, "")
+		}
+		return nil
+	}
+	po.nextAttempt = 0
+	po.Reason = fmt.Sprintf("stopped after %d attempts: the last got no answer (%v)", po.Attempts, sendErr)
+	po.Attention = fmt.Sprintf("%s may have made the transfer of this payout (the answer to its last attempt was lost) and could not be asked (%v): "+
+		"check at %s for a transfer of payout %s, then mark it paid or failed", po.Provider, l.err, po.Provider, po.ID)
+	s.log.Error("payout needs the operator: its transfer's existence is unknown", "payout", po.ID, "provider", po.Provider, "send_err", sendErr, "lookup_err", l.err)
+	_, err := tx.ExecContext(ctx, `UPDATE payouts SET reason = $1, attention = $2, next_attempt_at = 0, updated_at = $3 WHERE id = $4`,
+		po.Reason, po.Attention, now, po.ID)
+	return err
+}
+
 // due reports whether Process should send p now.
 func (p Payout) due(now int64) bool {
 	switch p.State {
 	case StateRequested:
 		return p.nextAttempt <= now
 	case StateProcessing:
-		return (p.nextAttempt > 0 && p.nextAttempt <= now) || (p.nextAttempt == 0 && p.ProviderRef == "")
+		return (p.nextAttempt > 0 && p.nextAttempt <= now) || (p.nextAttempt == 0 && p.ProviderRef == "" && p.Attention == "")
 	}
 	return false
 }
@@ -1063,21 +1156,38 @@ func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byt
 //
 // A manual payout is marked once exported (processing); a reason is needed
 // to fail it. A payout of another provider (Stripe, Wise) is marked only
-// when stuck: processing, sent to the provider (its transfer ref known, no
-// attempt pending), and either out of attempts (Config.MaxAttempts: it
-// stopped retrying with the transfer's fate unknown) or waiting for the
-// provider's webhook for Config.SettleAfter since its last change — the
-// operator having checked at the provider what became of the money. A
-// reason is needed either way; the settlement is recorded (who, when, why,
-// the provider's ref) and the payout's reason says the operator settled it.
-// A webhook arriving later leaves it as settled (one reporting it paid
-// after it was failed is logged as an error to reconcile).
+// when stuck: processing, and either needing the operator (Attention: its
+// last attempt lost the provider's answer and the provider could not be
+// asked whether it made the transfer — settled with or without a transfer
+// ref), or sent to the provider (its transfer ref known, no attempt
+// pending) and either out of attempts (Config.MaxAttempts: it stopped
+// retrying with the transfer's fate unknown) or waiting for the provider's
+// webhook for Config.SettleAfter since its last change — the operator
+// having checked at the provider what became of the money. A reason is
+// needed either way; the settlement is recorded (who, when, why, the
+// provider's ref) and the payout's reason says the operator settled it. A
+// webhook arriving later leaves it as settled (one reporting it paid after
+// it was failed is logged as an error to reconcile).
+//
+// Failing a provider's payout first stops its transfer at the provider, so
+// that the money freed cannot also arrive: a transfer the provider can
+// cancel (Canceler: Wise cancels one not funded yet) is canceled — if the
+// provider refuses (funded or sent already) the mark is refused, 409
+// not_cancelable; a transfer that cannot be canceled but that the provider
+// reports delivered (a Finder's answer: a Stripe transfer exists, and
+// Stripe transfers cannot be canceled, only reversed) refuses the mark,
+// 409 transfer_exists — reverse it at the provider (its reversal webhook
+// gives the money back) or mark it paid. A payout needing the operator
+// without a ref is looked up first (Finder); when the provider cannot
+// answer, the operator's word stands.
 //
 // Admin only (Forbidden). It returns Invalid for a bad state or a missing
-// reason, NotFound for an unknown payout, and Conflict: payout_in_flight for
-// a provider's payout that may still be in flight (an attempt pending, or
+// reason, NotFound for an unknown payout, Conflict: payout_in_flight for a
+// provider's payout that may still be in flight (an attempt pending, or
 // waiting less than SettleAfter: the message says until when),
-// not_markable for any other payout not processing.
+// not_markable for any other payout not processing, not_cancelable and
+// transfer_exists as above, and Unavailable when the provider cannot be
+// reached to cancel the transfer.
 func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID, state, reason string) (Payout, error) {
 	if !p.IsAdmin() {
 		return Payout{}, errs.E(errs.Forbidden, "forbidden", "only the operator marks payouts")
@@ -1089,12 +1199,7 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 	if len(reason) > 1000 {
 		return Payout{}, errs.Invalidf("reason", "too_long", "the reason is longer than 1000 characters")
 	}
-	var out Payout
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		po, err := lock(ctx, tx, `id = $1`, payoutID)
-		if err != nil {
-			return err
-		}
+	check := func(po Payout) error {
 		if po.State != StateProcessing {
 			return errs.Conflictf("not_markable", "payout %s is a %s payout in state %s: only a processing payout is marked", po.ID, po.Provider, po.State)
 		}
@@ -1102,10 +1207,6 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 			if state == StateFailed && reason == "" {
 				return errs.Invalidf("reason", "required", "say why the payout failed: the creator sees it")
 			}
-			if err := s.settle(ctx, tx, &po, state, reason); err != nil {
-				return err
-			}
-			out = po
 			return nil
 		}
 		if reason == "" {
@@ -1113,6 +1214,8 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 		}
 		now := s.clock.Now()
 		switch {
+		case po.Attention != "":
+			// The operator was asked: settled with or without a ref.
 		case po.nextAttempt != 0 || po.ProviderRef == "":
 			return errs.Conflictf("payout_in_flight", "payout %s is being sent to %s (attempt %d of %d pending): wait for its answer",
 				po.ID, po.Provider, po.Attempts, s.cfg.MaxAttempts)
@@ -1121,11 +1224,57 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 			return errs.Conflictf("payout_in_flight", "payout %s: %s transfer %s may still be delivered and its webhook settle it: it can be settled by hand from %s",
 				po.ID, po.Provider, po.ProviderRef, from.Format(time.RFC3339))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payout_settlements (payout_id, provider, provider_ref, state, reason, attempts, operator_key, settled_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, po.ID, po.Provider, po.ProviderRef, state, reason, po.Attempts, p.KeyID, now.UnixMicro()); err != nil {
+		return nil
+	}
+	// The provider's transfer is stopped outside the database transaction
+	// (no lock held over the network); the transaction checks again.
+	po, err := scanPayout(s.db.Read().QueryRowContext(ctx, `SELECT `+payoutCols+` FROM payouts WHERE id = $1`, payoutID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payout{}, errs.NotFoundf("payout not found")
+	}
+	if err != nil {
+		return Payout{}, fmt.Errorf("payout: read: %w", err)
+	}
+	if err := check(po); err != nil {
+		return Payout{}, err
+	}
+	ref, note := po.ProviderRef, ""
+	if state == StateFailed && po.Provider != ProviderManual {
+		if ref, note, err = s.stopTransfer(ctx, po); err != nil {
+			return Payout{}, err
+		}
+	}
+	var out Payout
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		po, err := lock(ctx, tx, `id = $1`, payoutID)
+		if err != nil {
 			return err
 		}
-		if err := s.settle(ctx, tx, &po, state, "settled by the operator: "+reason); err != nil {
+		if err := check(po); err != nil {
+			return err
+		}
+		if po.Provider == ProviderManual {
+			if err := s.settle(ctx, tx, &po, state, reason); err != nil {
+				return err
+			}
+			out = po
+			return nil
+		}
+		if ref == "" {
+			ref = po.ProviderRef
+		}
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payout_settlements (payout_id, provider, provider_ref, state, reason, attempts, operator_key, settled_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, po.ID, po.Provider, ref, state, reason, po.Attempts, p.KeyID, now.UnixMicro()); err != nil {
+			return err
+		}
+		if ref != po.ProviderRef {
+			if _, err := tx.ExecContext(ctx, `UPDATE payouts SET provider_ref = $1 WHERE id = $2`, ref, po.ID); err != nil {
+				return err
+			}
+			po.ProviderRef = ref
+		}
+		if err := s.settle(ctx, tx, &po, state, "settled by the operator: "+reason+note); err != nil {
 			return err
 		}
 		s.log.Info("payout settled by the operator", "payout", po.ID, "provider", po.Provider, "ref", po.ProviderRef, "state", state, "reason", reason, "key", p.KeyID)
@@ -1133,6 +1282,63 @@ func (s *Service) MarkManual(ctx context.Context, p identity.Principal, payoutID
 		return nil
 	})
 	return out, err
+}
+
+// stopTransfer makes sure the transfer of provider payout po, about to be
+// marked failed, cannot deliver the money (see MarkManual). It returns the
+// transfer's ref (looked up when po has none and needs the operator) and a
+// note for the payout's reason.
+func (s *Service) stopTransfer(ctx context.Context, po Payout) (ref, note string, err error) {
+	prov := s.providers[po.Provider]
+	if prov == nil {
+		return po.ProviderRef, "", nil
+	}
+	ref = po.ProviderRef
+	var found Sent
+	known := false
+	if f, ok := prov.(Finder); ok && (ref == "" || !isCanceler(prov)) {
+		t := Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Progress: po.progress,
+			RequestedAt: time.UnixMicro(int64(po.RequestedAt))}
+		sent, ok, ferr := f.FindTransfer(ctx, t)
+		switch {
+		case ok && errors.Is(ferr, ErrRejected):
+			// Canceled or refunded at the provider already: nothing can land.
+			return sent.Ref, "", nil
+		case ok && ferr == nil:
+			found, known = sent, true
+			if ref == "" {
+				ref = sent.Ref
+			}
+		case ferr != nil:
+			// The provider cannot answer: the operator's word stands.
+			s.log.Warn("payout marked failed without asking the provider about its transfer", "payout", po.ID, "provider", po.Provider, "err", ferr)
+		}
+	}
+	if ref == "" {
+		return "", "", nil
+	}
+	if c, ok := prov.(Canceler); ok {
+		switch err := c.CancelTransfer(ctx, ref); {
+		case errors.Is(err, ErrRejected):
+			return "", "", &errs.Error{Kind: errs.Conflict, Code: "not_cancelable", Err: err,
+				Message: fmt.Sprintf("payout %s: %s will not cancel its transfer %s (it may be funded or sent already), so it cannot be marked failed: wait for its webhook or mark it paid: %v", po.ID, po.Provider, ref, err)}
+		case err != nil:
+			return "", "", &errs.Error{Kind: errs.Unavailable, Code: "provider_error", Err: err,
+				Message: fmt.Sprintf("payout %s: canceling %s transfer %s: %v", po.ID, po.Provider, ref, err)}
+		}
+		s.log.Info("payout's transfer canceled at the provider before it is marked failed", "payout", po.ID, "provider", po.Provider, "ref", ref)
+		return ref, fmt.Sprintf(" (%s transfer %s canceled)", po.Provider, ref), nil
+	}
+	if known && found.Paid {
+		return "", "", errs.Conflictf("transfer_exists", "payout %s: %s transfer %s exists and %s reports it delivered; it cannot be canceled, only reversed: "+
+			"reverse it at %s (its reversal webhook gives the money back to the creator) or mark the payout paid", po.ID, po.Provider, ref, po.Provider, po.Provider)
+	}
+	return ref, "", nil
+}
+
+func isCanceler(p Provider) bool {
+	_, ok := p.(Canceler)
+	return ok
 }
 
 // Onboarder is implemented by providers whose creators open an account

@@ -38,6 +38,7 @@ type fakeProvider struct {
 	plainFor    string // this payout's sends fail with an error of no known class
 	action      int    // the next n sends fail with ErrActionRequired, the transfer made
 	refOnErr    bool   // unavailable sends say the transfer exists (Sent.Ref)
+	findErr     error  // FindTransfer cannot answer
 }
 
 func (f *fakeProvider) Name() string { return payout.ProviderWise }
@@ -408,4 +409,18 @@ func TestUnsendablePayoutStaysRequested(t *testing.T) {
 		}
 		w.audit(t)
 	})
+}
+
+// FindTransfer implements payout.Finder: a transfer exists for the payouts
+// it answered (and, with refOnErr, for those whose answer said it exists).
+func (f *fakeProvider) FindTransfer(_ context.Context, t payout.Transfer) (payout.Sent, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.findErr != nil {
+		return payout.Sent{}, false, f.findErr
+	}
+	if _, ok := f.sent[t.PayoutID]; ok || f.refOnErr {
+		return payout.Sent{Ref: "tr-" + t.PayoutID, Paid: f.paidAtOnce}, true, nil
+	}
+	return payout.Sent{}, false, nil
 }

@@ -41,6 +41,9 @@ type Transfer struct {
 	// provider calls it as soon as it has made something a retry must
 	// reuse. An error from it stops the send (the provider returns it).
 	Record func(ctx context.Context, progress string) error
+	// RequestedAt is when the payout was requested: no transfer made for
+	// it is older (a Finder may list the provider's transfers from then).
+	RequestedAt time.Time
 }
 
 // Sent is what a provider did with a transfer.
@@ -88,6 +91,25 @@ type Provider interface {
 	// ParseWebhook verifies a webhook delivery's signature over the raw
 	// body and reads it. A bad or missing signature is ErrBadSignature.
 	ParseWebhook(h http.Header, body []byte) (Event, error)
+}
+
+// Finder is implemented by providers that can look up the transfer they
+// made for a payout by payper's own key for it (Stripe: the transfer_group
+// and metadata payout_id; Wise: the customerTransactionId derived from the
+// payout id). Process asks it before failing a payout at its last attempt
+// when that attempt got no answer and no transfer id is known: the
+// provider may have made the transfer and the answer been lost (a timeout,
+// a connection reset), and freeing the money then would let the creator
+// withdraw it twice.
+type Finder interface {
+	// FindTransfer looks for the transfer made for t.PayoutID. It returns
+	// found false (and a nil error) only when the provider answered that
+	// none exists. A transfer found is returned as Send returns it (Ref;
+	// Paid when the provider reports it delivered); one the provider
+	// already canceled or refunded is found with an error wrapping
+	// ErrRejected. Any other error means the provider could not answer:
+	// whether a transfer exists is unknown.
+	FindTransfer(ctx context.Context, t Transfer) (s Sent, found bool, err error)
 }
 
 // CurrencySupporter is implemented by providers that pay out in some of

@@ -80,7 +80,10 @@ type Provider struct {
 	platformCountry string // configured, or read from Stripe once
 }
 
-var _ payout.Provider = (*Provider)(nil)
+var (
+	_ payout.Provider = (*Provider)(nil)
+	_ payout.Finder   = (*Provider)(nil)
+)
 
 // New returns a Provider for cfg. It fails if SecretKey or WebhookSecret is
 // empty or BaseURL is not an absolute http(s) URL.
@@ -353,13 +356,43 @@ func (p *Provider) sent(ctx context.Context, t payout.Transfer, params *stripego
 		case tr.Reversed:
 			return payout.Sent{}, true, fmt.Errorf("stripe: send payout %s: transfer %s was made for it already and reversed", t.PayoutID, tr.ID)
 		case tr.Amount != *params.Amount || string(tr.Currency) != *params.Currency ||
-			tr.Destination == nil || tr.Destination.ID != *params.Destination:
+			params.Destination != nil && (tr.Destination == nil || tr.Destination.ID != *params.Destination):
 			return payout.Sent{}, true, fmt.Errorf("stripe: send payout %s: transfer %s was made for it already, of %s %s to %s",
 				t.PayoutID, tr.ID, cents(tr.Amount), strings.ToUpper(string(tr.Currency)), destinationID(tr))
 		}
 		return payout.Sent{Ref: tr.ID, Paid: true}, true, nil
 	}
 	return payout.Sent{}, false, nil
+}
+
+// FindTransfer implements payout.Finder: it looks for the transfer made for
+// t.PayoutID by listing the transfers of its transfer_group (GET
+// /v1/transfers?transfer_group=…, https://docs.stripe.com/api/transfers/list)
+// and keeping the one whose metadata payout_id is the payout's — the same
+// look-up Send makes before it sends, since Stripe replays an
+// Idempotency-Key's answer for 24 hours only
+// (https://docs.stripe.com/api/idempotent_requests). A transfer found is
+// Paid (a transfer to a connected account's balance is immediate). found
+// is false when Stripe lists none. It returns an error wrapping
+// payout.ErrUnavailable when Stripe cannot answer, and a plain one (found
+// true) for a transfer that was reversed or differs from t (its amount,
+// currency or, when t names one, destination): the operator must look.
+func (p *Provider) FindTransfer(ctx context.Context, t payout.Transfer) (payout.Sent, bool, error) {
+	if t.PayoutID == "" {
+		return payout.Sent{}, false, errors.New("stripe: find transfer: payout id is required")
+	}
+	cents, rest := t.Amount.Cents()
+	if rest != 0 || cents <= 0 || !t.Amount.Currency.Valid() {
+		return payout.Sent{}, false, fmt.Errorf("stripe: find transfer of payout %s: amount %s is not a positive whole number of cents", t.PayoutID, t.Amount)
+	}
+	params := &stripego.TransferCreateParams{
+		Amount:   stripego.Int64(cents),
+		Currency: stripego.String(strings.ToLower(string(t.Amount.Currency))),
+	}
+	if t.Destination != "" {
+		params.Destination = stripego.String(t.Destination)
+	}
+	return p.sent(ctx, t, params)
 }
 
 func destinationID(tr *stripego.Transfer) string {

@@ -78,6 +78,7 @@ type FakeTransfer struct {
 	Reference             string
 	Status                string // incoming_payment_waiting until funded, then processing, or what Webhook set
 	Fundings              int    // successful funding calls
+	Created               time.Time
 }
 
 // NewFake returns a Fake accepting token for profile profileID, with empty
@@ -97,6 +98,7 @@ func NewFake(token string, profileID int64) *Fake {
 	mux.HandleFunc("POST /v3/profiles/{profile}/quotes", f.quote)
 	mux.HandleFunc("POST /v1/accounts", f.account)
 	mux.HandleFunc("POST /v1/transfers", f.transfer)
+	mux.HandleFunc("GET /v1/transfers", f.listTransfers)
 	mux.HandleFunc("POST /v3/profiles/{profile}/transfers/{id}/payments", f.payment)
 	mux.HandleFunc("PUT /v1/transfers/{id}/cancel", f.cancel)
 	f.mux = mux
@@ -494,11 +496,68 @@ func (f *Fake) transfer(w http.ResponseWriter, r *http.Request) {
 	t := &FakeTransfer{
 		ID: f.nextID, CustomerTransactionID: in.CustomerTransactionID, QuoteUUID: in.QuoteUUID,
 		TargetAccount: in.TargetAccount, Currency: q.currency, Micros: q.micros,
-		Reference: in.Details.Reference, Status: stateWaiting,
+		Reference: in.Details.Reference, Status: stateWaiting, Created: time.Now().UTC(),
 	}
 	f.transfers = append(f.transfers, t)
 	f.byCTID[t.CustomerTransactionID] = t
 	writeJSON(w, http.StatusOK, transferJSON(t))
+}
+
+// listTransfers lists the profile's transfers (GET /v1/transfers, in the
+// transfer resource's endpoints at
+// https://docs.wise.com/api-docs/api-reference/transfer), oldest first, as
+// a JSON array of transfer objects: profile is required (403 for another
+// profile's), createdDateStart (ISO 8601) keeps those created since,
+// limit (1..1000, default 100) and offset page through them. Wise's page
+// does not spell these query parameters out in the text payper has; they
+// are the ones Wise's API clients send (e.g. n8n's Wise node).
+func (f *Fake) listTransfers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("profile") != strconv.FormatInt(f.profileID, 10) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"status": 403, "error": "unauthorized", "message": "Unauthorized"})
+		return
+	}
+	var since time.Time
+	if v := q.Get("createdDateStart"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeErrors(w, http.StatusBadRequest, Problem{Code: "NOT_VALID", Path: "createdDateStart", Message: "createdDateStart must be an ISO 8601 date-time"})
+			return
+		}
+		since = t
+	}
+	limit, offset := 100, 0
+	for _, p := range []struct {
+		name     string
+		v        *int
+		min, max int
+	}{{"limit", &limit, 1, 1000}, {"offset", &offset, 0, 1 << 30}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < p.min || n > p.max {
+				writeErrors(w, http.StatusBadRequest, Problem{Code: "NOT_VALID", Path: p.name, Message: p.name + " is out of range"})
+				return
+			}
+			*p.v = n
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []any{}
+	for _, t := range f.transfers {
+		if !since.IsZero() && t.Created.Before(since) {
+			continue
+		}
+		if offset > 0 {
+			offset--
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, transferJSON(t))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func transferJSON(t *FakeTransfer) map[string]any {

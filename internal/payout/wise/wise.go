@@ -85,6 +85,7 @@ type Provider struct {
 var (
 	_ payout.Provider = (*Provider)(nil)
 	_ payout.Canceler = (*Provider)(nil)
+	_ payout.Finder   = (*Provider)(nil)
 )
 
 // New returns a Provider for cfg. It returns an error naming the field when
@@ -492,6 +493,68 @@ func (p *Provider) CancelTransfer(ctx context.Context, ref string) error {
 		return fmt.Errorf("wise: %w", err)
 	}
 	return nil
+}
+
+// Listing transfers (see FindTransfer): a page of listLimit, at most
+// listPages pages.
+const (
+	listLimit = 100
+	listPages = 50
+)
+
+// FindTransfer implements payout.Finder: it looks for the transfer made for
+// t.PayoutID — the one whose customerTransactionId is
+// CustomerTransactionID(t.PayoutID) — among the profile's transfers created
+// since a day before t.RequestedAt, listing them page by page (GET
+// /v1/transfers?profile=…&createdDateStart=…&limit=…&offset=…; the
+// transfer list and the transfer's customerTransactionId field:
+// https://docs.wise.com/api-docs/api-reference/transfer). It does not make
+// a transfer: Wise documents creating one again with the same
+// customerTransactionId as the way to recover a lost answer
+// (https://docs.wise.com/guides/product/send-money/standard-api-transfers,
+// "Avoiding duplicate transfers"), but that makes the transfer when it did
+// not exist, which this look-up must not.
+//
+// A transfer found is Sent{Ref: its id}, Paid when it is
+// outgoing_payment_sent; one cancelled, refunded or bounced back is found
+// with an error wrapping payout.ErrRejected; one of another amount or
+// currency is found with a plain error. found is false when no listed
+// transfer has the id. An error with found false means Wise could not
+// answer (payout.ErrUnavailable after retries, or any other failure).
+func (p *Provider) FindTransfer(ctx context.Context, t payout.Transfer) (payout.Sent, bool, error) {
+	if t.PayoutID == "" {
+		return payout.Sent{}, false, errors.New("wise: find transfer: payout id is required")
+	}
+	ctid := CustomerTransactionID(t.PayoutID)
+	since := t.RequestedAt.Add(-24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+	for page := 0; page < listPages; page++ {
+		q := url.Values{}
+		q.Set("profile", strconv.FormatInt(p.profileID, 10))
+		q.Set("createdDateStart", since)
+		q.Set("limit", strconv.Itoa(listLimit))
+		q.Set("offset", strconv.Itoa(page*listLimit))
+		var list []transferAnswer
+		if err := p.callMethod(ctx, http.MethodGet, "list transfers", "/v1/transfers?"+q.Encode(), nil, &list); err != nil {
+			return payout.Sent{}, false, fmt.Errorf("wise: find the transfer of payout %s: %w", t.PayoutID, err)
+		}
+		for _, tr := range list {
+			if !strings.EqualFold(tr.CustomerTransactionID, ctid) {
+				continue
+			}
+			sent := payout.Sent{Ref: strconv.FormatInt(tr.ID, 10), Paid: tr.Status == stateSent}
+			if err := checkTransferAnswer(tr, ctid, t.Amount); err != nil {
+				return sent, true, fmt.Errorf("wise: find the transfer of payout %s: %w", t.PayoutID, err)
+			}
+			if failedStates[tr.Status] {
+				return sent, true, fmt.Errorf("wise: payout %s: transfer %d is %s: %w", t.PayoutID, tr.ID, tr.Status, payout.ErrRejected)
+			}
+			return sent, true, nil
+		}
+		if len(list) < listLimit {
+			return payout.Sent{}, false, nil
+		}
+	}
+	return payout.Sent{}, false, fmt.Errorf("wise: find the transfer of payout %s: more than %d transfers since %s: look in Wise", t.PayoutID, listPages*listLimit, since)
 }
 
 // checkTransfer returns t's amount as Wise's decimal and its recipient, or an
