@@ -34,13 +34,40 @@ func settingsPage(title, tab string) Page {
 	return Page{Title: title, Nav: "settings", SettingsTab: tab}
 }
 
-// ProfilePage shows the signed-in user's email and the password form.
+// ProfilePage shows the signed-in user's email, brand or creator name, and
+// the password form.
 type ProfilePage struct {
 	Page
+	// Name is the user's brand's or creator's name ("" for the operator).
+	Name string
+}
+
+func (s *Server) profilePage(r *http.Request) (*ProfilePage, error) {
+	u, _ := userFrom(r)
+	p := &ProfilePage{Page: settingsPage("Settings", SettingsProfile)}
+	switch u.Kind {
+	case account.KindBrand:
+		b, err := s.Identity.GetBrand(r.Context(), u.Principal(), u.BrandID)
+		if err != nil {
+			return nil, err
+		}
+		p.Name = b.Name
+	case account.KindCreator:
+		c, err := s.Identity.GetCreator(r.Context(), u.Principal(), u.CreatorID)
+		if err != nil {
+			return nil, err
+		}
+		p.Name = c.Name
+	}
+	return p, nil
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "settings_profile.html", &ProfilePage{Page: settingsPage("Settings", SettingsProfile)})
+	p, err := s.profilePage(r)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "settings_profile.html", p)
 	return nil
 }
 
@@ -56,7 +83,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		s.redirect(w, r, "/settings", "Your password is changed, and every other session is signed out.")
 		return nil
 	}
-	p := &ProfilePage{Page: settingsPage("Settings", SettingsProfile)}
+	p, perr := s.profilePage(r)
+	if perr != nil {
+		return perr
+	}
 	var te *account.ThrottledError
 	switch {
 	case errors.As(err, &te):
