@@ -17,7 +17,9 @@ import (
 	"github.com/payper/payper/internal/account"
 	"github.com/payper/payper/internal/app"
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/mail"
 )
 
@@ -41,10 +43,11 @@ type App struct {
 type Option func(*app.Config)
 
 // NewApp opens the real app on dbURL (a storetest URL) as `payper serve`
-// would, with the sandbox (simulated platform and store) on, the job queue
-// started (no periodic tick: tick with POST /v1/admin/engagement/tick as
-// AdminToken, or a.Jobs.RunOnce) and a fake clock, behind an httptest
-// server. Everything is closed when t ends.
+// would (its default fees), with the sandbox (simulated platform and store)
+// on, the job queue started (no periodic tick: tick with POST
+// /v1/admin/engagement/tick as AdminToken, or a.Jobs.RunOnce; live posts
+// are read when a minute of the clock has passed) and a fake clock, behind
+// an httptest server. Everything is closed when t ends.
 func NewApp(t testing.TB, dbURL string, opts ...Option) *App {
 	t.Helper()
 	var h atomic.Pointer[http.Handler]
@@ -60,6 +63,10 @@ func NewApp(t testing.TB, dbURL string, opts ...Option) *App {
 	clk := clock.NewFake(time.Now())
 	cfg := app.Config{DatabaseURL: dbURL, AdminToken: AdminToken, Clock: clk, Sandbox: true, PublicURL: srv.URL,
 		NoPeriodicJobs: true, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		// serve's fees (20 %, 10 % on a brand's first campaign; a zero
+		// Config would charge none), and live posts read every minute of
+		// the fake clock.
+		Ledger: ledger.DefaultConfig, Engage: engage.Config{PollInterval: time.Minute},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {
 		o(&cfg)

@@ -216,12 +216,23 @@ func TestAppAndSignIn(t *testing.T) {
 		if err != nil || auth.User.ID != u.ID {
 			t.Fatalf("the browser's session cookie %q: %+v, %v", tok, auth, err)
 		}
-		// Another test's browser context has no cookie.
+		// The real handler knows the session: the profile page shows the email.
+		if st := b.Visit(t, "/settings"); st != 200 || b.Path(t) != "/settings" || !strings.Contains(b.Text(t, "main"), "owner@acme.example") {
+			t.Fatalf("signed in, /settings answered %d at %s: %q", st, b.Path(t), b.Text(t, "main"))
+		}
+		// Another test's browser context has no cookie: it is sent to sign in.
 		other := Start(t)
 		ctx2, cancel2 := context.WithTimeout(other.ctx, Timeout)
 		defer cancel2()
 		if res, err := chromedp.Call(ctx2, network.GetCookies, network.GetCookiesParams{URLs: []string{a.URL + "/"}}); err != nil || len(res.Cookies) != 0 {
 			t.Fatalf("a fresh browser context has cookies: %+v %v", res, err)
 		}
+		other.Base = a.URL
+		other.Visit(t, "/settings")
+		if p := other.Path(t); !strings.HasPrefix(p, "/signin") {
+			t.Fatalf("signed out, /settings led to %s", p)
+		}
+		other.Shot(t, "webtest-signin")
+		other.Axe(t)
 	})
 }
