@@ -433,6 +433,24 @@ func (s *Service) ApplyPlan(ctx context.Context, p identity.Principal, campaignI
 	if !confirm {
 		return ApplyResult{}, errs.Invalidf("confirm", "confirm_required", `applying a plan changes caps and ends collaborations: send {"confirm": true}`)
 	}
+	return s.applyPlan(ctx, p, campaignID, planID, true)
+}
+
+// PreviewPlan returns what ApplyPlan would do with a stored plan if it ran
+// now, changing nothing: the same changes, computed by the same code (old
+// and new caps, collaborations ended, windows refreshed), for the brand to
+// confirm before applying. Its AppliedAt stays zero. It returns the errors
+// ApplyPlan would (NotFound, Conflict plan_applied, plan_stale,
+// campaign_not_open), but never asks for confirm.
+func (s *Service) PreviewPlan(ctx context.Context, p identity.Principal, campaignID, planID string) (ApplyResult, error) {
+	if p.BrandID() == "" && !p.IsAdmin() {
+		return ApplyResult{}, errs.NotFoundf("campaign %s not found", campaignID)
+	}
+	return s.applyPlan(ctx, p, campaignID, planID, false)
+}
+
+// applyPlan computes a plan's changes and, when write is set, makes them.
+func (s *Service) applyPlan(ctx context.Context, p identity.Principal, campaignID, planID string, write bool) (ApplyResult, error) {
 	var res ApplyResult
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		res = ApplyResult{Changes: []ApplyChange{}}
@@ -503,13 +521,19 @@ func (s *Service) ApplyPlan(ctx context.Context, p identity.Principal, campaignI
 				c.WindowStart = now
 				ch.Note = "judged from now on over a fresh 14-day window"
 			}
+			res.Changes = append(res.Changes, ch)
+			if !write {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO collaborations (campaign_id, creator_id, cap, ended_at, window_start)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, creator_id) DO UPDATE SET cap = excluded.cap,
 				ended_at = excluded.ended_at, window_start = excluded.window_start`,
 				camp.ID, e.CreatorID, c.Cap, c.EndedAt, c.WindowStart); err != nil {
 				return fmt.Errorf("report: apply to %s: %w", e.CreatorID, err)
 			}
-			res.Changes = append(res.Changes, ch)
+		}
+		if !write {
+			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE optimize_plans SET applied_at = $1 WHERE id = $2`, now, planID); err != nil {
 			return err

@@ -3,6 +3,7 @@ package report_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -104,9 +105,31 @@ func TestRanking(t *testing.T) {
 		if errs.CodeOf(err) != "confirm_required" {
 			t.Fatalf("unconfirmed apply: %v", err)
 		}
+		// The preview says exactly what applying will do, and changes nothing.
+		before, err := campaign.Collaborations(w.ctx, w.env.App.DB.Read(), w.camp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		preview, err := w.env.App.Report.PreviewPlan(w.ctx, w.brand, w.camp.ID, plan.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := campaign.Collaborations(w.ctx, w.env.App.DB.Read(), w.camp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(before, after) || preview.Plan.AppliedAt != 0 {
+			t.Fatalf("a preview changed collaborations or applied the plan: %+v → %+v, applied %d", before, after, preview.Plan.AppliedAt)
+		}
 		res, err := w.env.App.Report.ApplyPlan(w.ctx, w.brand, w.camp.ID, plan.ID, true)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(preview.Changes, res.Changes) || len(res.Changes) != len(plan.Entries) {
+			t.Fatalf("preview %+v; applied %+v", preview.Changes, res.Changes)
+		}
+		if _, err := w.env.App.Report.PreviewPlan(w.ctx, w.brand, w.camp.ID, plan.ID); errs.CodeOf(err) != "plan_applied" {
+			t.Fatalf("preview of an applied plan: %v", err)
 		}
 		if _, err := w.env.App.Report.ApplyPlan(w.ctx, w.brand, w.camp.ID, plan.ID, true); errs.CodeOf(err) != "plan_applied" {
 			t.Fatalf("second apply: %v", err)
