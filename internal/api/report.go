@@ -18,6 +18,7 @@ import (
 func (s *Server) reportRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/campaigns/{id}/report", anyKey, s.campaignReport},
+		{"GET", "/v1/campaigns/{id}/report/series", anyKey, s.campaignSeries},
 		{"PUT", "/v1/campaigns/{id}/operating_cost", anyKey, s.setOperatingCost},
 		{"POST", "/v1/campaigns/{id}/ads", anyKey, s.createAd},
 		{"GET", "/v1/campaigns/{id}/ads", anyKey, s.listAds},
@@ -53,6 +54,22 @@ func (s *Server) campaignReport(w http.ResponseWriter, r *http.Request, p identi
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="report-`+rep.CampaignID+`-`+win.Name+`.csv"`)
 	return report.WriteCSV(w, rep)
+}
+
+// campaignSeries answers the campaign's daily series over the window and
+// its escrow's burn (report.Series): the figures the web dashboard's charts
+// draw.
+func (s *Server) campaignSeries(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	q := r.URL.Query()
+	win, err := report.ParseWindow(q.Get("window"), q.Get("from"), q.Get("to"), s.Report.Now())
+	if err != nil {
+		return err
+	}
+	ser, err := s.Report.Series(r.Context(), p, r.PathValue("id"), win)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ser)
 }
 
 func (s *Server) setOperatingCost(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
