@@ -33,6 +33,12 @@ type coreEnv struct {
 
 func newCoreEnv(t *testing.T, dbURL string) *coreEnv {
 	t.Helper()
+	return newCoreEnvWith(t, dbURL, nil)
+}
+
+// newCoreEnvWith is newCoreEnv with the configuration changed by opt first.
+func newCoreEnvWith(t *testing.T, dbURL string, opt func(*app.Config)) *coreEnv {
+	t.Helper()
 	var (
 		mu sync.RWMutex
 		h  http.Handler
@@ -44,8 +50,12 @@ func newCoreEnv(t *testing.T, dbURL string) *coreEnv {
 	}))
 	t.Cleanup(srv.Close)
 	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-	a, err := app.Open(context.Background(), app.Config{DatabaseURL: dbURL, NoPeriodicJobs: true, PublicURL: srv.URL, Clock: clk,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := app.Config{DatabaseURL: dbURL, NoPeriodicJobs: true, PublicURL: srv.URL, Clock: clk,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&cfg)
+	}
+	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,5 +634,27 @@ func TestSecurityHeadersAndNotFound(t *testing.T) {
 		}
 		res, body = anon.get("/healthz")
 		wantStatus(t, res, body, 200)
+	})
+}
+
+// Behind a trusted proxy (serve --trust-proxy) the session cookie is
+// Secure when the proxy says the browser used HTTPS; without the flag the
+// same header is ignored (a client could send it itself).
+func TestSecureCookieBehindProxy(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		for _, trust := range []bool{true, false} {
+			e := newCoreEnvWith(t, dbURL, func(c *app.Config) { c.Links.TrustProxy = trust })
+			email := "p" + map[bool]string{true: "1", false: "2"}[trust] + "@example.com"
+			e.client(t).signupCreator("P", email)
+			for _, hdr := range [][]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", `for=192.0.2.1;proto=https`}, nil} {
+				c := e.client(t)
+				res, body := c.post("/signin", url.Values{"email": {email}, "password": {pw}}, hdr...)
+				wantRedirect(t, res, body, "/")
+				secure := strings.Contains(res.Header.Get("Set-Cookie"), "Secure")
+				if want := trust && hdr != nil; secure != want {
+					t.Fatalf("trust proxy %v, header %v: Secure = %v; want %v (%s)", trust, hdr, secure, want, res.Header.Get("Set-Cookie"))
+				}
+			}
+		}
 	})
 }
