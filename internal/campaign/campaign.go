@@ -137,7 +137,8 @@ func scan(row interface{ Scan(...any) error }) (Campaign, error) {
 // acts for, after normalizing it, and returns the campaign with the pricing
 // advisor's warnings. It returns NotFound for a campaign p may not change, a
 // Conflict once the campaign is past funding, and an Invalid error listing
-// every bad field; nothing is stored then.
+// every bad field; nothing is stored then. Storing a setup drops the
+// campaign's setup draft (SaveSetupPart), which it supersedes.
 func (s *Service) Configure(ctx context.Context, p identity.Principal, campaignID string, setup Setup) (Campaign, error) {
 	if p.BrandID() == "" {
 		return Campaign{}, errs.NotFoundf("campaign %s not found", campaignID)
@@ -160,7 +161,7 @@ func (s *Service) Configure(ctx context.Context, p identity.Principal, campaignI
 		if err != nil {
 			return fmt.Errorf("campaign: encode setup: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET setup = $1, updated_at = $2 WHERE id = $3`, string(b), now.UnixMicro(), camp.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET setup = $1, setup_draft = '', updated_at = $2 WHERE id = $3`, string(b), now.UnixMicro(), camp.ID); err != nil {
 			return fmt.Errorf("campaign: store setup: %w", err)
 		}
 		camp.Setup, camp.UpdatedAt = &setup, clock.MicrosOf(now)
