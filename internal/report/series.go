@@ -48,6 +48,9 @@ type Day struct {
 
 // Burn is how fast the escrow is spent and when it runs out at that pace.
 type Burn struct {
+	// State and Budget are the campaign's (as GET /v1/campaigns/{id}/money).
+	State  string       `json:"state"`
+	Budget money.Amount `json:"budget"`
 	// Funded, Spent and Remaining are the ledger's escrow figures (as GET
 	// /v1/campaigns/{id}/money).
 	Funded    money.Amount `json:"funded"`
@@ -178,7 +181,7 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 // burn judges the escrow's run-out: paceSum is the escrow spend of the
 // last PaceDays days up to today.
 func burn(camp campaign.Campaign, mon campaign.Money, paceSum, today int64) Burn {
-	b := Burn{Funded: mon.Funded, Spent: mon.Spent, Remaining: mon.Remaining, PaceDays: PaceDays,
+	b := Burn{State: mon.State, Budget: mon.Budget, Funded: mon.Funded, Spent: mon.Spent, Remaining: mon.Remaining, PaceDays: PaceDays,
 		PacePerDay: money.New(max(paceSum, 0)/PaceDays, camp.Currency)}
 	end := int64(-1)
 	if camp.Setup != nil && !camp.Setup.EndsAt.IsZero() {
