@@ -658,3 +658,42 @@ func TestSecureCookieBehindProxy(t *testing.T) {
 		}
 	})
 }
+
+// A creator manages its own keys; the operator's start page links to
+// settings; a signed-in user without a confirmed address asks for a new
+// link, which is mailed.
+func TestCreatorOperatorAndResend(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		e := newCoreEnv(t, dbURL)
+		c := e.client(t)
+		c.signupCreator("Cleo", "cleo@example.com")
+		first := e.mailLink(t, "verify", "cleo@example.com")
+		res, body := c.get("/verify")
+		wantStatus(t, res, body, 200)
+		wantContains(t, body, `action="/verify"`)
+		e.clk.Advance(time.Second)
+		res, body = c.post("/verify", nil)
+		wantRedirect(t, res, body, "/settings")
+		if second := e.mailLink(t, "verify", "cleo@example.com"); second == first {
+			t.Fatal("no new verification link was mailed")
+		}
+		res, body = c.post("/settings/keys", url.Values{"label": {"my script"}})
+		wantStatus(t, res, body, http.StatusCreated)
+		wantContains(t, body, "pp_c_", "my script")
+		res, body = c.get("/settings/team") // brands only
+		wantStatus(t, res, body, http.StatusForbidden)
+
+		if _, err := e.a.Accounts.CreateOperator(e.ctx, "ops@example.com", pw); err != nil {
+			t.Fatal(err)
+		}
+		op := e.client(t)
+		res, body = op.signin("ops@example.com", pw)
+		wantRedirect(t, res, body, "/")
+		res, body = op.get("/")
+		wantStatus(t, res, body, 200)
+		wantContains(t, body, "operator", "later release", `href="/settings/keys"`)
+		res, body = op.get("/settings")
+		wantStatus(t, res, body, 200)
+		wantContains(t, body, "Operator")
+	})
+}
