@@ -1024,43 +1024,74 @@ func (s *Service) Webhook(ctx context.Context, provider string, h http.Header, b
 }
 
 // reverse takes a StateReversed event about po inside tx. A paid payout is
-// reversed in the ledger — ev.Amount of it (the zero Amount: all that is
-// not reversed yet), never beyond what was paid — and becomes reversed with
-// ev.Reason once all of it came back; a partly reversed payout stays paid,
-// its reason saying how much came back. A payout not yet paid fails (its
-// hold is voided: the money never reached the creator). A payout already
-// reversed, failed or canceled is left alone, and so is one whose reversal
-// the ledger replays (taken before). An amount in another currency is
-// Invalid.
+// reversed in the ledger and becomes reversed with ev.Reason once all of it
+// came back; a partly reversed payout stays paid, its reason saying how
+// much came back. How much: with ev.TotalReversed (the provider's total
+// reversed so far), whatever the ledger has not reversed of it yet —
+// nothing for an event repeated, redelivered under a new id or older than
+// one taken, so every order of events reverses exactly the largest total;
+// otherwise ev.Amount (the zero Amount: all that is not reversed yet),
+// never beyond what was paid. A payout not yet paid fails (its hold is
+// voided: the money never reached the creator) — unless the provider's
+// total is only part of it: then the rest was delivered, and it is paid
+// and reversed in part. A payout already reversed, failed or canceled is
+// left alone, and so is one whose reversal the ledger replays (taken
+// before). An amount in another currency is Invalid.
 func (s *Service) reverse(ctx context.Context, tx *store.Tx, po *Payout, ev Event) error {
+	total := ev.TotalReversed.Micros
+	if total < 0 || (total > 0 && ev.TotalReversed.Currency != po.Amount.Currency) {
+		return errs.Invalidf("amount", "invalid", "%s %s reversed in all does not fit payout %s of %s",
+			money.FormatMicros(total), ev.TotalReversed.Currency, po.ID, po.Amount)
+	}
 	switch po.State {
 	case StateRequested, StateProcessing:
 		reason := ev.Reason
 		if reason == "" {
 			reason = "reversed"
 		}
-		return s.settle(ctx, tx, po, StateFailed, reason)
+		if total == 0 || total >= po.Amount.Micros {
+			return s.settle(ctx, tx, po, StateFailed, reason)
+		}
+		// Part of a transfer that exists came back: the rest was delivered,
+		// so the payout is paid, then reversed in part below.
+		if err := s.settle(ctx, tx, po, StatePaid, ""); err != nil {
+			return err
+		}
 	case StatePaid:
 	default:
 		return nil
 	}
-	amount := ev.Amount.Micros
-	if amount < 0 || (amount > 0 && ev.Amount.Currency != po.Amount.Currency) {
-		return errs.Invalidf("amount", "invalid", "a reversal of %s %s does not fit payout %s of %s", money.FormatMicros(amount), ev.Amount.Currency, po.ID, po.Amount)
-	}
-	key := "payout-reverse:" + po.ID
-	if amount > 0 {
-		key += ":" + ev.ID
-	}
-	r, err := s.ledger.ReversePayoutTx(ctx, tx, key, po.HoldID, amount)
-	switch errs.CodeOf(err) {
-	case "already_reversed":
-		return nil
-	case "exceeds_paid": // more than is left came back: reverse the rest
-		r, err = s.ledger.ReversePayoutTx(ctx, tx, key+":rest", po.HoldID, 0)
-	}
-	if err != nil {
-		return err
+	var r ledger.ReverseResult
+	var err error
+	if total > 0 {
+		// The provider's total decides (see Event.TotalReversed): the
+		// ledger is brought up to it, once per total.
+		r, err = s.ledger.ReversePayoutToTx(ctx, tx, fmt.Sprintf("payout-reverse:%s:to:%d", po.ID, total), po.HoldID, total)
+		if err != nil {
+			return err
+		}
+		if r.Amount == 0 {
+			return nil // reversed that far already (a repeat, or an older event)
+		}
+	} else {
+		amount := ev.Amount.Micros
+		if amount < 0 || (amount > 0 && ev.Amount.Currency != po.Amount.Currency) {
+			return errs.Invalidf("amount", "invalid", "a reversal of %s %s does not fit payout %s of %s", money.FormatMicros(amount), ev.Amount.Currency, po.ID, po.Amount)
+		}
+		key := "payout-reverse:" + po.ID
+		if amount > 0 {
+			key += ":" + ev.ID
+		}
+		r, err = s.ledger.ReversePayoutTx(ctx, tx, key, po.HoldID, amount)
+		switch errs.CodeOf(err) {
+		case "already_reversed":
+			return nil
+		case "exceeds_paid": // more than is left came back: reverse the rest
+			r, err = s.ledger.ReversePayoutTx(ctx, tx, key+":rest", po.HoldID, 0)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if r.Replayed {
 		// Taken before (an event without an id, redelivered): the payout

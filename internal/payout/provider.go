@@ -75,6 +75,13 @@ type Event struct {
 	// of the payout; the zero Amount means the whole payout. A partial
 	// reversal reverses only that amount.
 	Amount money.Amount
+	// TotalReversed, for StateReversed only and when the provider reports
+	// it (a Stripe transfer's amount_reversed), is how much of the
+	// transfer came back in all as of this event. When set it decides, not
+	// Amount: the payout's reversal is brought up to it, so events in any
+	// order, repeated or redelivered under new ids, reverse in all exactly
+	// the largest total reported, never twice.
+	TotalReversed money.Amount
 }
 
 // Provider sends payouts and reads its webhooks. Implementations are safe for

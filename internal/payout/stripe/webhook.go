@@ -52,10 +52,22 @@ const stripeAPIVersion = stripego.APIVersion
 //     one reversal: a payout reversed in three parts gets three events whose
 //     Amounts add up to what came back (the last one, completing it, is not
 //     zero). A transfer.reversed with nothing reversed is State "".
-//   - transfer.updated and every other event: State "" (ignored); updates
-//     carry description or metadata edits, never delivery news. Connect
-//     events about creators' accounts (account.updated, payout.failed) are
-//     read by ParseAccountEvent.
+//     Each also carries TotalReversed, the transfer's amount_reversed as of
+//     the event (the object is the transfer as it was then): the service
+//     reverses the payout up to it, so the same reversal arriving in
+//     several events, or under a new event id, or events out of order, or
+//     a list that does not name this event's reversal, reverse in all
+//     exactly what Stripe says came back, never twice.
+//   - transfer.updated of a transfer with something reversed
+//     (amount_reversed > 0): StateReversed with TotalReversed only (Amount
+//     zero), so that a reversal whose own event was lost is still taken;
+//     Stripe sends updates for description or metadata edits
+//     (https://docs.stripe.com/api/events/types, transfer.updated), and
+//     their object carries the transfer's amount_reversed as of then. One
+//     with nothing reversed is State "".
+//   - every other event: State "" (ignored). Connect events about
+//     creators' accounts (account.updated, payout.failed) are read by
+//     ParseAccountEvent.
 //
 // Event.ID is the event id, Ref the transfer id and PayoutID the transfer's
 // metadata payout_id ("" for a transfer payper did not make).
@@ -92,6 +104,19 @@ func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error
 		if !tr.Reversed {
 			out.State = payout.StatePaid
 		}
+	case eventTransferUpdated:
+		if err := checkReversed(&tr); err != nil {
+			return payout.Event{}, fmt.Errorf("stripe: webhook: %s event %s: %w", ev.Type, ev.ID, err)
+		}
+		if tr.AmountReversed == 0 {
+			return out, nil
+		}
+		// An update of a transfer some of which was reversed: its total
+		// reversed, which the reversal events may not all have brought.
+		cur := strings.ToUpper(string(tr.Currency))
+		out.State = payout.StateReversed
+		out.TotalReversed = money.New(tr.AmountReversed*centMicros, money.Currency(cur))
+		out.Reason = fmt.Sprintf("stripe transfer %s: %s %s of %s %s reversed in all", tr.ID, cents(tr.AmountReversed), cur, cents(tr.Amount), cur)
 	case eventTransferReversed:
 		rev, err := reversal(&tr, ev.Data.PreviousAttributes)
 		if err != nil {
@@ -102,6 +127,7 @@ func (p *Provider) ParseWebhook(h http.Header, body []byte) (payout.Event, error
 		}
 		cur := strings.ToUpper(string(tr.Currency))
 		out.State = payout.StateReversed
+		out.TotalReversed = money.New(tr.AmountReversed*centMicros, money.Currency(cur))
 		if rev.cents == tr.Amount {
 			out.Reason = fmt.Sprintf("stripe transfer %s was reversed: %s %s returned to the platform", tr.ID, cents(rev.cents), cur)
 			return out, nil
@@ -135,8 +161,8 @@ type reversalOf struct {
 // ParseWebhook). It fails for amounts that cannot be: negative, more than
 // the transfer, beyond an Amount.
 func reversal(tr *stripego.Transfer, prev map[string]interface{}) (reversalOf, error) {
-	if tr.Amount < 0 || tr.Amount > maxCents || tr.AmountReversed < 0 || tr.AmountReversed > tr.Amount {
-		return reversalOf{}, fmt.Errorf("transfer %s: %d of %d cents reversed cannot be", tr.ID, tr.AmountReversed, tr.Amount)
+	if err := checkReversed(tr); err != nil {
+		return reversalOf{}, err
 	}
 	if tr.AmountReversed == 0 {
 		return reversalOf{}, nil
@@ -170,6 +196,15 @@ func reversal(tr *stripego.Transfer, prev map[string]interface{}) (reversalOf, e
 		return reversalOf{}, fmt.Errorf("transfer %s: a reversal of %d cents, %d of %d reversed in all, cannot be", tr.ID, out.cents, tr.AmountReversed, tr.Amount)
 	}
 	return out, nil
+}
+
+// checkReversed fails for a transfer's amounts that cannot be: negative,
+// more reversed than the transfer, beyond an Amount.
+func checkReversed(tr *stripego.Transfer) error {
+	if tr.Amount < 0 || tr.Amount > maxCents || tr.AmountReversed < 0 || tr.AmountReversed > tr.Amount {
+		return fmt.Errorf("transfer %s: %d of %d cents reversed cannot be", tr.ID, tr.AmountReversed, tr.Amount)
+	}
+	return nil
 }
 
 // verify checks a delivery's signature and time and reads its event (see

@@ -36,7 +36,9 @@ const (
 //     events, and its State follows from the event type and the transfer's
 //     reversed flag and amounts: paid only for transfer.created not
 //     reversed; reversed only for a transfer.reversed with something
-//     reversed, its Amount this event's reversal to the micro-unit (the
+//     reversed, or a transfer.updated with something reversed (no Amount),
+//     each with TotalReversed the transfer's amount_reversed to the
+//     micro-unit; a transfer.reversed's Amount is this event's reversal (the
 //     newest listed, else the growth over previous_attributes, else all
 //     reversed), zero only when that is the whole transfer, never above
 //     what was reversed in all nor that above the transfer, with a reason
@@ -127,6 +129,8 @@ func FuzzParseWebhook(f *testing.F) {
 			want = payout.StatePaid
 		case raw.Type == eventTransferReversed && tr.AmountReversed != 0:
 			want, inc = payout.StateReversed, tr.thisReversal(raw.Data.PreviousAttributes)
+		case raw.Type == eventTransferUpdated && tr.AmountReversed != 0:
+			want = payout.StateReversed
 		}
 		if ev.State != want {
 			t.Fatalf("%s (reversed %t, %d of %d reversed): state %q, want %q", raw.Type, tr.Reversed, tr.AmountReversed, tr.Amount, ev.State, want)
@@ -135,8 +139,19 @@ func FuzzParseWebhook(f *testing.F) {
 			t.Fatalf("state %q with reason %q", ev.State, ev.Reason)
 		}
 		if ev.State != payout.StateReversed {
-			if ev.Amount != (money.Amount{}) {
-				t.Fatalf("state %q with amount %v", ev.State, ev.Amount)
+			if ev.Amount != (money.Amount{}) || ev.TotalReversed != (money.Amount{}) {
+				t.Fatalf("state %q with amount %v, %v in all", ev.State, ev.Amount, ev.TotalReversed)
+			}
+			return
+		}
+		// The total reversed is the transfer's, never above the transfer.
+		cur := strings.ToUpper(tr.Currency)
+		if tr.AmountReversed <= 0 || tr.AmountReversed > tr.Amount || ev.TotalReversed != money.New(tr.AmountReversed*10_000, money.Currency(cur)) {
+			t.Fatalf("%s: %v reversed in all; the transfer says %d of %d cents", raw.Type, ev.TotalReversed, tr.AmountReversed, tr.Amount)
+		}
+		if raw.Type == eventTransferUpdated {
+			if ev.Amount != (money.Amount{}) || !strings.Contains(ev.Reason, tr.ID) {
+				t.Fatalf("an update with amount %v, reason %q", ev.Amount, ev.Reason)
 			}
 			return
 		}
@@ -145,7 +160,6 @@ func FuzzParseWebhook(f *testing.F) {
 		if inc <= 0 || inc > tr.AmountReversed || tr.AmountReversed > tr.Amount {
 			t.Fatalf("accepted a reversal of %d cents, %d of %d reversed in all", inc, tr.AmountReversed, tr.Amount)
 		}
-		cur := strings.ToUpper(tr.Currency)
 		wantAmount := money.New(inc*10_000, money.Currency(cur))
 		if inc == tr.Amount {
 			wantAmount = money.Amount{} // the whole payout
@@ -316,10 +330,11 @@ func TestRecordedWebhooks(t *testing.T) {
 		"transfer.created.payper.json": {ID: "evt_1PayperGBP0000000000001", Ref: "tr_1PayperGBP000000000000A",
 			PayoutID: "po_06h4ujbrg1qa96k1iipe9uq5ts", State: payout.StatePaid},
 		"transfer.reversed.json": {ID: "evt_1MiN4ZLkdIwHu7ixwz4c5wGl", Ref: "tr_1MiN3gLkdIwHu7ixNCZvFdgA", PayoutID: "po_06h4ujbrg1qa96k1iipe9uq5ts",
-			State: payout.StateReversed, Reason: "stripe transfer tr_1MiN3gLkdIwHu7ixNCZvFdgA was reversed: 4.00 USD returned to the platform"},
+			State: payout.StateReversed, TotalReversed: money.New(4_000_000, money.USD),
+			Reason: "stripe transfer tr_1MiN3gLkdIwHu7ixNCZvFdgA was reversed: 4.00 USD returned to the platform"},
 		// The second of two reversals (3.00 then 5.00 of 11.00 USD): 5.00.
 		"transfer.reversed.partial.json": {ID: "evt_1PgcB2B7WZ01zgkWtrrv0005", Ref: "tr_1Pgc7BB7WZ01zgkWVJfE40RX", PayoutID: "po_06h4ujbrg1qa96k1iipe9uq5ts",
-			State: payout.StateReversed, Amount: money.New(5_000_000, money.USD),
+			State: payout.StateReversed, Amount: money.New(5_000_000, money.USD), TotalReversed: money.New(8_000_000, money.USD),
 			Reason: "stripe transfer tr_1Pgc7BB7WZ01zgkWVJfE40RX was partly reversed (trr_1PgcB2B7WZ01zgkWrev00002): 5.00 USD of 11.00 USD returned to the platform"},
 		// Connect events: read by ParseAccountEvent, ignored here.
 		"account.updated.json":            {ID: "evt_1PgcA1B7WZ01zgkWacct0001"},

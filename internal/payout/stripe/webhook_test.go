@@ -97,21 +97,24 @@ func TestParseWebhookEvents(t *testing.T) {
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
 		{"updated", "transfer.updated", transferObject(false, 0, ours),
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
+		// An update of a transfer partly reversed: its total, no Amount.
+		{"updated, partly reversed", "transfer.updated", withReversals(transferObject(false, 300, ours), 100, 200),
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, TotalReversed: eur(3_000_000)}, "3.00 EUR of 12.34 EUR reversed in all"},
 		// The whole transfer in one reversal: the zero Amount, the whole payout.
 		{"reversed in full", "transfer.reversed", transferObject(true, 1234, ours),
-			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed}, "12.34 EUR"},
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, TotalReversed: eur(12_340_000)}, "12.34 EUR"},
 		// A first partial reversal, without a reversals list: all of
 		// amount_reversed.
 		{"reversed in part", "transfer.reversed", transferObject(false, 234, ours),
-			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_340_000)}, "2.34 EUR of 12.34 EUR"},
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_340_000), TotalReversed: eur(2_340_000)}, "2.34 EUR of 12.34 EUR"},
 		// The second of two reversals, read from the list (newest first):
 		// 1.00 then 2.00, this event's is the 2.00.
 		{"second partial reversal", "transfer.reversed", withReversals(transferObject(false, 300, ours), 100, 200),
-			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_000_000)}, "trr_2"},
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(2_000_000), TotalReversed: eur(3_000_000)}, "trr_2"},
 		// The reversal completing the transfer after an earlier one: its
 		// own amount, not zero (the earlier one was reversed already).
 		{"last of two reversals", "transfer.reversed", withReversals(transferObject(true, 1234, ours), 234, 1000),
-			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(10_000_000)}, "10.00 EUR of 12.34 EUR"},
+			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8", State: payout.StateReversed, Amount: eur(10_000_000), TotalReversed: eur(12_340_000)}, "10.00 EUR of 12.34 EUR"},
 		{"reversed, nothing reversed", "transfer.reversed", transferObject(false, 0, ours),
 			payout.Event{ID: "evt_1", Ref: "tr_9", PayoutID: "po_01J8"}, ""},
 		{"another object", "account.updated", map[string]any{"id": "acct_1", "object": "account", "metadata": ours},
