@@ -264,25 +264,119 @@ func (w *walk) createKey() {
 	w.brand = walkAPI{t: t, base: w.a.URL, key: key}
 }
 
-// The campaign the walk sets up: €60, views €0.002, likes €0.05, comments
-// €0.25, content approval on, for sandbox creators.
-const walkSetup = `{
-	"goal": {"primary": "roas", "primary_target": "3"},
-	"brief": {"product": "Glow serum", "message": "Morning routine", "required_hashtags": ["#GlowSerum"], "landing_url": "https://glow.example"},
-	"prices": {"view": "0.002", "like": "0.05", "comment": "0.25"},
-	"content_approval": true,
-	"ends_at": %q,
-	"eligibility": {"platforms": ["sandbox"]}}`
+// field is the CSS selector of a wizard input by its name (the setup's
+// JSON path: its id, "f-prices.like", has dots a CSS #id would misread).
+func field(name string) string { return `[name="` + name + `"]` }
 
-// wizard: the brand creates, sets up, funds and opens the campaign.
+// wizard: the brand creates the campaign in the wizard (€60; views €0.002,
+// likes €0.05, comments €0.25; content approval on; sandbox creators), has
+// a bad price refused beside its field with nothing saved, then funds and
+// opens it.
 func (w *walk) wizard() {
-	t := w.t
-	w.notLanded("new-campaign wizard (/campaigns/new … fund, open) with a bad price refused beside its field")
-	w.camp = walkStr(w.brand.must(201, "POST", "/v1/campaigns", `{"name":"Serum launch","budget":{"amount":"60","currency":"EUR"}}`), "id")
-	w.brand.must(200, "PUT", "/v1/campaigns/"+w.camp+"/setup", fmt.Sprintf(walkSetup, w.a.Clock.Now().Add(30*24*time.Hour).Format(time.RFC3339)))
-	w.brand.must(201, "POST", "/v1/campaigns/"+w.camp+"/fund", `{"payment":{"reference":"walk-1"}}`)
-	if st := walkStr(w.brand.must(200, "POST", "/v1/campaigns/"+w.camp+"/open", ""), "state"); st != "open" {
-		t.Fatalf("state %s after open", st)
+	t, b := w.t, w.b
+	b.Visit(t, "/campaigns")
+	w.look("campaigns-empty")
+	b.Submit(t, `main a[href="/campaigns/new"]`)
+	w.look("wizard-new")
+	b.Fill(t, field("name"), "Serum launch")
+	b.Fill(t, field("budget.amount"), "60")
+	b.Fill(t, field("budget.currency"), "EUR")
+	b.Submit(t, `form[action="/campaigns/new"] button[type=submit]`)
+	m := regexp.MustCompile(`^/campaigns/([^/]+)/setup/goal$`).FindStringSubmatch(b.Path(t))
+	if m == nil {
+		t.Fatalf("after creating the draft the brand is on %s; want its goal step", b.Path(t))
+	}
+	w.camp = m[1]
+	next := func(step string) {
+		t.Helper()
+		if st := b.Submit(t, "main form.stack button[type=submit]"); st != http.StatusOK {
+			t.Fatalf("saving the step before %s answered %d at %s: %q", step, st, b.Path(t), b.Texts(t, ".field-error"))
+		}
+		if p := b.Path(t); p != "/campaigns/"+w.camp+"/setup/"+step {
+			t.Fatalf("after saving, the brand is on %s; want the %s step (errors: %q)", p, step, b.Texts(t, ".field-error, .form-error"))
+		}
+	}
+
+	// 1. Goal and dates.
+	b.Fill(t, field("goal.primary"), "roas")
+	b.Fill(t, field("goal.primary_target"), "3")
+	b.Fill(t, field("ends_at"), w.a.Clock.Now().Add(30*24*time.Hour).Format("2006-01-02"))
+	w.look("wizard-goal")
+	next("model")
+
+	// 2. Prices: a negative price per like is refused beside its field, the
+	// form keeps what was typed, and nothing is saved.
+	b.Fill(t, field("prices.view"), "0.002")
+	b.Fill(t, field("prices.like"), "-0.05")
+	b.Fill(t, field("prices.comment"), "0.25")
+	if st := b.Submit(t, "main form.stack button[type=submit]"); st != http.StatusBadRequest {
+		t.Fatalf("a negative price answered %d; want 400", st)
+	}
+	if p := b.Path(t); p != "/campaigns/"+w.camp+"/setup/model" {
+		t.Fatalf("after a refused price the brand is on %s", p)
+	}
+	if msg := b.Text(t, `[id="f-prices.like-error"]`); msg == "" {
+		t.Fatal("the refused price has no message beside its field")
+	}
+	if b.Attr(t, field("prices.like"), "aria-invalid") != "true" || !strings.Contains(b.Attr(t, field("prices.like"), "aria-describedby"), "f-prices.like-error") {
+		t.Fatal("the refused price's input is not marked invalid and tied to its message")
+	}
+	if errs := b.Texts(t, ".field-error"); len(errs) != 1 {
+		t.Fatalf("field errors %q; want only the price per like's", errs)
+	}
+	if b.Attr(t, field("prices.view"), "value") != "0.002" || b.Attr(t, field("prices.like"), "value") != "-0.05" {
+		t.Fatal("the refused form did not keep what was typed")
+	}
+	w.look("wizard-model-refused")
+	if c := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp, ""); c["setup"] != nil {
+		t.Fatalf("a refused step stored a setup: %v", c["setup"])
+	}
+	b.Fill(t, field("prices.like"), "0.05")
+	next("tier")
+
+	// 3. Tier: sandbox creators of any size.
+	b.Check(t, field("eligibility.platforms")+`[value="sandbox"]`, true)
+	w.look("wizard-tier")
+	next("tracking")
+
+	// 4. Tracking: the defaults.
+	w.look("wizard-tracking")
+	next("brief")
+
+	// 5. Brief, with content approval.
+	b.Fill(t, field("brief.product"), "Glow serum")
+	b.Fill(t, field("brief.message"), "Morning routine")
+	b.Fill(t, field("brief.required_hashtags"), "#GlowSerum")
+	b.Fill(t, field("brief.landing_url"), "https://glow.example")
+	b.Check(t, field("content_approval"), true)
+	w.look("wizard-brief")
+	next("fund")
+
+	// The wizard stored what the API's PUT …/setup would have.
+	c := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp, "")
+	if walkStr(c, "setup", "prices", "like") != "0.050000" || walkStr(c, "setup", "prices", "view") != "0.002000" ||
+		walkStr(c, "setup", "prices", "comment") != "0.250000" || c["setup"].(map[string]any)["content_approval"] != true ||
+		walkStr(c, "setup", "goal", "primary") != "roas" {
+		t.Fatalf("the wizard's setup as the API reads it: %v", c["setup"])
+	}
+
+	// 6. Fund (the sandbox payment), 7. open.
+	w.look("wizard-fund")
+	b.Submit(t, `form[action="/campaigns/`+w.camp+`/fund"] button[type=submit]`)
+	if p := b.Path(t); p != "/campaigns/"+w.camp+"/setup/open" {
+		b.Visit(t, "/campaigns/"+w.camp+"/setup/open")
+	}
+	if got := b.Text(t, "#state"); got != "funded" {
+		t.Fatalf("state after funding %q", got)
+	}
+	w.look("wizard-open")
+	b.Submit(t, `form[action="/campaigns/`+w.camp+`/open"] button[type=submit]`)
+	if got := b.Text(t, "#state"); !strings.HasPrefix(got, "open") {
+		t.Fatalf("state after opening %q", got)
+	}
+	m2 := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/money", "")
+	if c := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp, ""); c["state"] != "open" || walkStr(m2, "funded", "amount") != "60.000000" {
+		t.Fatalf("after the wizard: state %v, money %v", c["state"], m2)
 	}
 }
 
@@ -303,8 +397,7 @@ var walkCreators = []struct {
 // posts, and the brand approves the posts.
 func (w *walk) creators() {
 	t := w.t
-	ids := map[string]string{}
-	keys := map[string]string{}
+	ids, keys, appIDs := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, c := range walkCreators {
 		rc := w.admin.must(201, "POST", "/v1/creators", fmt.Sprintf(`{"name":%q,"country":"DE"}`, c.handle))
 		keys[c.handle], ids[c.handle] = walkStr(rc, "api_key"), walkStr(rc, "creator", "id")
@@ -322,16 +415,29 @@ func (w *walk) creators() {
 			t.Fatal(err)
 		}
 		w.admin.as("").must(200, "GET", loc.RequestURI(), "")
-		cr.must(201, "POST", "/v1/campaigns/"+w.camp+"/applications", `{"pitch":"I film morning routines"}`)
+		ap := cr.must(201, "POST", "/v1/campaigns/"+w.camp+"/applications", `{"pitch":"I film morning routines"}`)
+		appIDs[c.handle] = walkStr(ap, "id")
 	}
 
-	w.notLanded("applications page (/campaigns/{id}/applications): accept")
-	apps := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/applications?state=pending", "")["data"].([]any)
-	if len(apps) != len(walkCreators) {
-		t.Fatalf("%d pending applications, want %d", len(apps), len(walkCreators))
+	// The brand accepts each application on the applications page.
+	b := w.b
+	b.Visit(t, "/campaigns/"+w.camp+"/applications?state=pending")
+	w.look("applications")
+	for _, c := range walkCreators {
+		sel := "#app-" + appIDs[c.handle] + ` form[action$="/accept"] button`
+		if st := b.Submit(t, sel); st != http.StatusOK {
+			t.Fatalf("accepting %s answered %d", c.handle, st)
+		}
 	}
-	for _, ap := range apps {
-		w.brand.must(200, "POST", "/v1/applications/"+walkStr(ap.(map[string]any), "id")+"/accept", "")
+	b.Visit(t, "/campaigns/"+w.camp+"/applications")
+	w.look("applications-accepted")
+	for _, c := range walkCreators {
+		if got := b.Text(t, "#app-"+appIDs[c.handle]+" .badge"); got != "accepted" {
+			t.Fatalf("%s's application shows %q after accepting", c.handle, got)
+		}
+	}
+	if n := len(w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/applications?state=accepted", "")["data"].([]any)); n != len(walkCreators) {
+		t.Fatalf("%d accepted applications through the API, want %d", n, len(walkCreators))
 	}
 
 	w.a.Clock.Advance(time.Minute) // the posts come after the acceptances
@@ -345,10 +451,22 @@ func (w *walk) creators() {
 		posts[c.handle] = walkStr(p, "id")
 		w.admin.must(200, "POST", "/sandbox/driver/posts/"+walkStr(media, "id")+"/counts", c.counts)
 	}
-	w.notLanded("posts page (/campaigns/{id}/posts): approve")
+	// The brand approves each post on the posts page.
+	b.Visit(t, "/campaigns/"+w.camp+"/posts")
+	w.look("posts-pending")
 	for _, c := range walkCreators {
-		w.brand.must(200, "POST", "/v1/posts/"+posts[c.handle]+"/approve", "")
+		if st := b.Submit(t, "#post-"+posts[c.handle]+` form[action$="/approve"] button`); st != http.StatusOK {
+			t.Fatalf("approving %s's post answered %d", c.handle, st)
+		}
 	}
+	b.Visit(t, "/campaigns/"+w.camp+"/posts")
+	w.look("posts-approved")
+	for _, c := range walkCreators {
+		if got := b.Text(t, "#post-"+posts[c.handle]+" .badge"); got != "live" {
+			t.Fatalf("%s's post shows %q after approving", c.handle, got)
+		}
+	}
+	_ = ids
 }
 
 // tick: the operator runs an engagement tick a minute later.
