@@ -194,3 +194,11 @@ func FormatPercent(bps int64) string {
 	}
 	return s
 }
+
+// TypicalPrice returns PRODUCT.md's typical price range of an interaction
+// ("view", "like", "comment" or "share"), in micros of EUR, as the pricing
+// advisor judges it; ok is false for one without a range (saves).
+func TypicalPrice(interaction string) (lo, hi int64, ok bool) {
+	r, ok := setupTypical[interaction]
+	return r[0], r[1], ok
+}

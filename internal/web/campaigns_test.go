@@ -278,7 +278,7 @@ func TestWizardToOpenAndClose(t *testing.T) {
 		goal := rep["goal"].([]any)[0].(map[string]any)
 		wantContains(t, row, "ROAS", "target 3.5×")
 		if goal["value"] == "undefined" {
-			wantContains(t, row, "ROAS —")
+			wantContains(t, row, "no results yet")
 		}
 
 		// pause, resume, end, close with the refund before and after.

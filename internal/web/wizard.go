@@ -678,8 +678,19 @@ func newWizardField(p *WizardPage, name, label, kind string, hint ...string) Wiz
 
 func init() {
 	funcs["wf"] = newWizardField
+	funcs["typical"] = typicalHint
 	funcs["action"] = func(a string) string {
 		return map[string]string{campaign.ActionOpen: "Open the campaign", campaign.ActionPause: "Pause",
 			campaign.ActionResume: "Resume", campaign.ActionComplete: "End the campaign"}[a]
 	}
+}
+
+// typicalHint says an interaction's typical price range, as the pricing
+// advisor judges it ("" for one without).
+func typicalHint(interaction string) string {
+	lo, hi, ok := campaign.TypicalPrice(interaction)
+	if !ok {
+		return ""
+	}
+	return "Typical: €" + decimal(lo) + "–" + decimal(hi) + " (or the same in your currency)."
 }
