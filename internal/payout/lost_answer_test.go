@@ -2,6 +2,10 @@ package payout_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -267,6 +271,86 @@ func TestLostAnswerAtLastAttemptWise(t *testing.T) {
 		}
 		if b := w.balance(t); b.Available != 70*eur+4_567 || b.PendingPayout != 30*eur || b.PaidOut != 0 {
 			t.Fatalf("after all: %+v", b)
+		}
+		w.audit(t)
+	})
+}
+
+// TestHeldCancelBounded (money brief, item 3): a Wise payout held for
+// strong customer authentication (no signing key) whose transfer Wise
+// cannot be reached to cancel at its last attempt was tried again every
+// RetryBackoffMax forever. Now it is tried at most HeldCancelRetries times
+// past MaxAttempts, then waits, processing with its money held, for the
+// operator (attention) and is not sent again; the operator marking it
+// failed cancels the transfer at Wise first, and the money is back.
+func TestHeldCancelBounded(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		w := newWorld(t, dbURL, 50*eur+4_567)
+		fake := wise.NewFake("tok", 77)
+		fake.SetBalance("EUR", 1_000*eur)
+		if err := fake.RequireSCA(pub); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(fake)
+		t.Cleanup(srv.Close)
+		t.Setenv(wise.EnvSCAPrivateKeyFile, "")
+		net := &lossy{base: srv.Client().Transport}
+		prov, err := wise.New(wise.Config{APIToken: "tok", ProfileID: 77, BaseURL: srv.URL, WebhookPublicKeyPEM: fake.PublicKeyPEM(),
+			HTTP: &http.Client{Transport: net}, Sleep: func(context.Context, time.Duration) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.withService(payout.Config{MaxAttempts: 2, RetryBackoff: time.Minute, RetryBackoffMax: time.Hour}, prov)
+		if err := w.svc.SetDestination(w.ctx, w.creator, payout.ProviderWise, wiseDest); err != nil {
+			t.Fatal(err)
+		}
+		cancels := 0
+		net.set(nil, func(r *http.Request) bool {
+			if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/cancel") {
+				cancels++
+				return true
+			}
+			return false
+		})
+		p1, err := w.svc.RequestPayout(w.ctx, w.creator, req("30", payout.ProviderWise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 40 { // 40 hours: past the cap, every hour
+			if _, err := w.svc.Process(w.ctx); err != nil {
+				t.Fatal(err)
+			}
+			w.env.Clock.Advance(time.Hour)
+		}
+		got := w.payout(t, p1.ID)
+		want := 2 + payout.HeldCancelRetries
+		if got.Attempts != want || got.State != payout.StateProcessing || got.Attention == "" || got.ProviderRef == "" {
+			t.Fatalf("after 40 hours: %+v; want %d attempts, processing, needing the operator", got, want)
+		}
+		if cancels == 0 {
+			t.Fatal("no cancel was tried")
+		}
+		if b := w.balance(t); b.Available != 20*eur+4_567 || b.PendingPayout != 30*eur {
+			t.Fatalf("the money of a payout that needs the operator: %+v", b)
+		}
+		// Wise reachable again: the operator fails it, the transfer is
+		// canceled at Wise first.
+		net.set(nil, nil)
+		got, err = w.svc.MarkManual(w.ctx, w.admin, p1.ID, payout.StateFailed, "never funded")
+		if err != nil || got.State != payout.StateFailed || got.Attention != "" {
+			t.Fatalf("marked failed: %+v, %v", got, err)
+		}
+		if trs := fake.Transfers(); len(trs) != 1 || trs[0].Status != "cancelled" || trs[0].Fundings != 0 {
+			t.Fatalf("Wise transfers: %+v", trs)
+		}
+		if b := w.balance(t); b.Available != 50*eur+4_567 || b.PendingPayout != 0 {
+			t.Fatalf("after failing: %+v", b)
 		}
 		w.audit(t)
 	})

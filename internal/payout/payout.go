@@ -628,8 +628,10 @@ func (s *Service) Cancel(ctx context.Context, p identity.Principal, payoutID str
 // is tried again the same way; at its last attempt its transfer is canceled
 // at the provider (Canceler) before it fails, and if the provider refuses
 // (the operator funded it by hand) or cannot be reached, it stays requested
-// and is tried again after the backoff, past MaxAttempts, until Wise's
-// webhook or a cancel settles it. Sending is idempotent by payout id and each
+// and is tried again after the backoff, past MaxAttempts — at most
+// HeldCancelRetries times: then it stops, processing with its money held,
+// and needs the operator (Attention) — until Wise's webhook, a cancel or
+// the operator settles it. Sending is idempotent by payout id and each
 // attempt passes the provider what earlier ones made (Transfer.Progress), so
 // a payout is never paid twice and Wise never gets a second quote,
 // recipient or transfer. After Config.MaxAttempts attempts it fails with
@@ -901,13 +903,22 @@ func (p Payout) due(now int64) bool {
 	return false
 }
 
+// HeldCancelRetries bounds the attempts at a payout held for the operator
+// (ErrActionRequired: Wise's strong customer authentication) past
+// Config.MaxAttempts while its transfer cannot be canceled at the
+// provider: after MaxAttempts+HeldCancelRetries attempts it is no longer
+// tried (it was tried every RetryBackoffMax, forever) but waits,
+// processing with its money held, for the operator (Attention).
+const HeldCancelRetries = 3
+
 // retryLater stores a failed attempt at po (processing) inside tx: tried
 // again after the backoff, back to requested for an ErrActionRequired, or,
 // after the last attempt, failed (hold voided) — unless the transfer ref
 // exists at the provider with its fate unknown: then it waits, processing,
 // for the provider's webhook; or a held payout's transfer could not be
 // canceled at the provider (cancelErr): then it stays requested and the
-// next attempt tries again.
+// next attempt tries again, at most HeldCancelRetries times past the cap,
+// after which it needs the operator (processing, Attention).
 func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref string, sendErr, cancelErr error) error {
 	now := s.clock.Now()
 	reason := sendErr.Error()
@@ -915,7 +926,19 @@ func (s *Service) retryLater(ctx context.Context, tx *store.Tx, po *Payout, ref 
 	if ref == "" {
 		ref = po.ProviderRef
 	}
-	if po.Attempts >= s.cfg.MaxAttempts && held && cancelErr != nil {
+	if po.Attempts >= s.cfg.MaxAttempts+HeldCancelRetries && held && cancelErr != nil {
+		// Canceling keeps failing: no more attempts; the operator checks
+		// the transfer at the provider and settles the payout (MarkManual).
+		po.State, po.ProviderRef, po.nextAttempt = StateProcessing, ref, 0
+		po.Reason = fmt.Sprintf("%s; after %d attempts its %s transfer %s still could not be canceled (%v)", reason, po.Attempts, po.Provider, ref, cancelErr)
+		po.Attention = fmt.Sprintf("%s transfer %s of this payout, held for strong customer authentication, could not be canceled in %d attempts (%v): "+
+			"check it at %s; canceled or never funded: mark the payout failed (payper cancels the transfer first); funded: wait for its webhook or mark it paid",
+			po.Provider, ref, po.Attempts-s.cfg.MaxAttempts+1, cancelErr, po.Provider)
+		s.log.Error("payout needs the operator: its held transfer cannot be canceled", "payout", po.ID, "provider", po.Provider, "ref", ref, "attempts", po.Attempts, "err", cancelErr)
+		_, err := tx.ExecContext(ctx, `UPDATE payouts SET state = $1, reason = $2, provider_ref = $3, attention = $4, next_attempt_at = 0, updated_at = $5 WHERE id = $6`,
+			po.State, po.Reason, ref, po.Attention, now.UnixMicro(), po.ID)
+		return err
+	} else if po.Attempts >= s.cfg.MaxAttempts && held && cancelErr != nil {
 		reason = fmt.Sprintf("%s; after %d attempts its %s transfer %s could not be canceled (%v), so the payout waits", reason, po.Attempts, po.Provider, ref, cancelErr)
 	} else if po.Attempts >= s.cfg.MaxAttempts {
 		if held || ref == "" {
@@ -1327,7 +1350,7 @@ func (s *Service) stopTransfer(ctx context.Context, po Payout) (ref, note string
 	ref = po.ProviderRef
 	var found Sent
 	known := false
-	if f, ok := prov.(Finder); ok && (ref == "" || !isCanceler(prov)) {
+	if f, ok := prov.(Finder); ok {
 		t := Transfer{PayoutID: po.ID, CreatorID: po.CreatorID, Amount: po.Amount, Progress: po.progress,
 			RequestedAt: time.UnixMicro(int64(po.RequestedAt))}
 		sent, ok, ferr := f.FindTransfer(ctx, t)
@@ -1365,11 +1388,6 @@ func (s *Service) stopTransfer(ctx context.Context, po Payout) (ref, note string
 			"reverse it at %s (its reversal webhook gives the money back to the creator) or mark the payout paid", po.ID, po.Provider, ref, po.Provider, po.Provider)
 	}
 	return ref, "", nil
-}
-
-func isCanceler(p Provider) bool {
-	_, ok := p.(Canceler)
-	return ok
 }
 
 // Onboarder is implemented by providers whose creators open an account
