@@ -151,7 +151,8 @@ func (s *Server) payoutWebhook(w http.ResponseWriter, r *http.Request, _ identit
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // onboard starts a provider's onboarding (Stripe Connect) and answers its
-// URL, with the destination's status as the provider last reported it.
+// URL, with the destination's status as the provider last reported it —
+// without it (logged) when that status cannot be read: the link is made.
 func (s *Server) onboard(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var in struct {
 		Country   string `json:"country"`
@@ -171,7 +172,11 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request, p identity.Prin
 	}{URL: u}
 	ds, err := s.Payouts.Destinations(r.Context(), p)
 	if err != nil {
-		return err
+		// The account and its link are made: the creator gets the link
+		// (GET /v1/creator/payout_destinations shows the status later).
+		s.Log.Warn("payout onboarding: the destination's status was not read; the link is answered without it",
+			"provider", r.PathValue("provider"), "creator", p.CreatorID(), "err", err)
+		return writeJSON(w, http.StatusOK, out)
 	}
 	for i := range ds {
 		if ds[i].Provider == r.PathValue("provider") {

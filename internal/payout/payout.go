@@ -1229,9 +1229,11 @@ func (s *Service) ExportManual(ctx context.Context, p identity.Principal) ([]byt
 // provider refuses (funded or sent already) the mark is refused, 409
 // not_cancelable; a transfer that cannot be canceled but that the provider
 // reports delivered (a Finder's answer: a Stripe transfer exists, and
-// Stripe transfers cannot be canceled, only reversed) refuses the mark,
-// 409 transfer_exists — reverse it at the provider (its reversal webhook
-// gives the money back) or mark it paid. A payout needing the operator
+// Stripe's API has no way to cancel a transfer, only to reverse it, and
+// that only while the connected account's balance covers it:
+// https://docs.stripe.com/api/transfer_reversals) refuses the mark, 409
+// transfer_exists — reverse it at the provider (its reversal webhook gives
+// the money back) or mark it paid. A payout needing the operator
 // without a ref is looked up first (Finder); when the provider cannot
 // answer, the operator's word stands.
 //
