@@ -81,10 +81,14 @@
 //   - webhooks: body {"data":{"resource":{"id","profile_id","account_id",
 //     "type":"transfer"},"current_state","previous_state","occurred_at"},
 //     "subscription_id","event_type","schema_version":"2.0.0","sent_at"},
-//     header X-Signature-SHA256 = base64 of an RSA PKCS #1 v1.5 SHA-256
-//     signature over the raw body by Wise's key (configured as PEM), header
-//     X-Delivery-Id as the event id, X-Test-Notification: true on test
-//     deliveries (ignored).
+//     header X-Delivery-Id as the event id, X-Test-Notification: true on
+//     test deliveries (ignored). The signature header X-Signature-SHA256,
+//     base64 of an RSA SHA-256 signature over the raw body by Wise's key
+//     (configured as PEM), is Wise's documented scheme
+//     (https://docs.wise.com/api-docs/features/webhooks-notifications/event-handling)
+//     and is checked against Wise's own signed sample with its sandbox key
+//     (TestWiseSignedSample; PKCS #1 v1.5, Java's SHA256WithRSA in Wise's
+//     reference verifier).
 //
 // Errors: payout.ErrRejected when Wise refuses for good (validation errors,
 // insufficient balance, a terminal transfer state), payout.ErrUnavailable

@@ -231,9 +231,10 @@ func (f *Fake) Transfers() []FakeTransfer {
 }
 
 // Webhook sets transfer transferID (decimal) to state and returns a signed
-// transfers#state-change delivery about it: the body and the headers
-// (X-Signature-SHA256, X-Delivery-Id, Content-Type). An unknown transfer id
-// still gives a delivery (with account_id 0).
+// transfers#state-change delivery about it: the body (schema 2.0.0, the
+// common base structure of Wise's event page) and the headers
+// (X-Signature-SHA256, X-Delivery-Id, Content-Type; see Sign). An unknown
+// transfer id still gives a delivery (with account_id 0).
 func (f *Fake) Webhook(transferID, state string) (body []byte, header http.Header) {
 	id, _ := strconv.ParseInt(transferID, 10, 64)
 	f.mu.Lock()
@@ -264,8 +265,19 @@ func (f *Fake) Webhook(transferID, state string) (body []byte, header http.Heade
 }
 
 // Sign returns the headers of a delivery of body signed with the Fake's key
-// (X-Signature-SHA256, a fresh X-Delivery-Id, Content-Type). It panics only
-// if signing fails, which a valid key does not.
+// (X-Signature-SHA256, a fresh X-Delivery-Id, Content-Type), as Wise signs
+// its webhook deliveries: "Signatures are generated using an RSA key and
+// SHA256 digest of the message body. They are transmitted using the
+// X-Signature-SHA256 request header and are Base64 encoded", and "each
+// outgoing notification is assigned a unique delivery UUID" in
+// X-Delivery-Id (https://docs.wise.com/api-docs/features/webhooks-notifications/event-handling,
+// whose reference verifiers are in
+// github.com/transferwise/digital-signatures-examples, verify-webhook-signature).
+// The padding, RSA PKCS #1 v1.5, is what those verifiers' SHA256withRSA
+// means (Java's Signature.getInstance("SHA256WithRSA") in
+// verify-signature.java; TestWiseSignedSample checks ParseWebhook against
+// that file's signed sample); the page itself does not name it. It panics only if signing
+// fails, which a valid key does not.
 func (f *Fake) Sign(body []byte) http.Header {
 	sum := sha256.Sum256(body)
 	sig, err := rsa.SignPKCS1v15(rand.Reader, f.key, crypto.SHA256, sum[:])
