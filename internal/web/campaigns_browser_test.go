@@ -59,8 +59,31 @@ func TestBrowserWizard(t *testing.T) {
 	b.Fill(t, css("f-ends_at"), a.Clock.Now().Add(30*24*time.Hour).UTC().Format("2006-01-02"))
 	submit(200)
 
-	// model: a bad price, refused beside its field.
+	// model: the advisor's advice as the brand types (static/wizard.js).
 	look("wizard-model")
+	advised := func(want bool) string {
+		t.Helper()
+		var text string
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			var shown bool
+			b.Eval(t, `!document.querySelector('[id="f-prices-warning"]').hidden`, &shown)
+			if shown == want {
+				return b.Text(t, css("f-prices-warning"))
+			}
+		}
+		t.Fatalf("the only-likes advice shown=%v while typing; want %v (%q)", !want, want, text)
+		return ""
+	}
+	b.Fill(t, css("f-prices.like"), "0.05")
+	if got := advised(true); !strings.Contains(got, "like") {
+		t.Fatalf("advice while typing %q", got)
+	}
+	look("wizard-model-typing")
+	b.Fill(t, css("f-prices.comment"), "0.25")
+	advised(false)
+
+	// a bad price, refused beside its field.
+	b.Fill(t, css("f-prices.comment"), "")
 	b.Fill(t, css("f-prices.like"), "-0.05")
 	b.Fill(t, css("f-prices.view"), "0.002")
 	submit(400)

@@ -163,6 +163,15 @@ func TestWizardToOpenAndClose(t *testing.T) {
 		wantRedirect(t, res, body, step("tier"))
 		res, body = c.get(step("model"))
 		wantContains(t, body, `id="f-prices-warning"`, `value="12.5"`)
+		// The advice as typed (static/wizard.js): the same advisor, nothing saved.
+		res, body = c.get(step("model") + "/advice?prices.like=0.05&prices.view=")
+		wantStatus(t, res, body, 200)
+		wantContains(t, body, `"prices":"only likes are priced`)
+		res, body = c.get(step("model") + "/advice?prices.like=0.05&prices.view=0.002")
+		wantStatus(t, res, body, 200)
+		if strings.Contains(body, `"prices":`) || !strings.Contains(body, `"advice":{`) {
+			t.Fatalf("advice with views and likes priced: %s", body)
+		}
 		res, body = c.post(step("model"), url.Values{"prices.view": {"0.002"}, "prices.like": {"0.05"}, "prices.comment": {"0.25"},
 			"performance.commission_bps": {"12.5"}, "creator_cap": {"100"}, "max_creators": {"20"}})
 		wantRedirect(t, res, body, step("tier"))
@@ -218,7 +227,7 @@ func TestWizardToOpenAndClose(t *testing.T) {
 		// Another brand sees none of it.
 		o := e.client(t)
 		o.signupBrand("Other Brand", "olga@other.example")
-		for _, p := range []string{step("goal"), step("fund"), step("open"), "/campaigns/" + id + "/close"} {
+		for _, p := range []string{step("goal"), step("fund"), step("open"), "/campaigns/" + id + "/close", step("model") + "/advice?prices.like=1"} {
 			res, body = o.get(p)
 			wantStatus(t, res, body, 404)
 		}

@@ -107,6 +107,9 @@ type WizardPage struct {
 	Missing []StepLink
 	Action  string
 	Next    string
+	// AdviceURL answers the pricing advisor's advice on the form as typed
+	// (static/wizard.js asks it); "" on steps without advice.
+	AdviceURL string
 }
 
 // PlatformTypes is one platform's post-type checkboxes in the brief step.
@@ -136,6 +139,7 @@ func (s *Server) wizardRoutes() {
 	}))
 	s.handle("GET /campaigns/{id}/setup/{step}", s.requireBrand(s.wizardStep))
 	s.handle("POST /campaigns/{id}/setup/{step}", s.requireBrand(s.saveWizardStep))
+	s.handle("GET /campaigns/{id}/setup/model/advice", s.requireBrand(s.modelAdvice))
 }
 
 func (s *Server) newCampaign(w http.ResponseWriter, r *http.Request) error {
@@ -268,6 +272,9 @@ func (s *Server) wizardPage(r *http.Request, c campaign.Campaign, d campaign.Set
 	}
 	if _, i, _ := stepByKey(step.Key); i+1 < len(wizardSteps) {
 		p.Next = "/campaigns/" + c.ID + "/setup/" + wizardSteps[i+1].Key
+	}
+	if step.Key == StepModel && !p.Locked {
+		p.AdviceURL = "/campaigns/" + c.ID + "/setup/model/advice"
 	}
 	p.WarnList = campaign.Advise(d.Setup, c.Budget, campaign.DefaultFXRates())
 	p.Warnings = map[string]string{}
@@ -638,6 +645,8 @@ type WizardField struct {
 	Options                                        []Option
 	// Mode is the input's inputmode ("decimal", "numeric"), "" for none.
 	Mode string
+	// Live keeps a place for advice that static/wizard.js fills as the brand types.
+	Live bool
 }
 
 // ID is the input's id.
@@ -663,7 +672,7 @@ func (f WizardField) Described() string {
 // select, checks (a group of checkboxes) or checkbox.
 func newWizardField(p *WizardPage, name, label, kind string, hint ...string) WizardField {
 	f := WizardField{Name: name, Label: label, Kind: kind, Value: p.F[name], Error: p.Errors[name], Warning: p.Warnings[name],
-		Options: p.Sel[name]}
+		Options: p.Sel[name], Live: p.AdviceURL != ""}
 	if len(hint) > 0 {
 		f.Hint = hint[0]
 	}
@@ -679,6 +688,7 @@ func newWizardField(p *WizardPage, name, label, kind string, hint ...string) Wiz
 func init() {
 	funcs["wf"] = newWizardField
 	funcs["typical"] = typicalHint
+	funcs["wzlist"] = func(v ...string) []string { return v }
 	funcs["action"] = func(a string) string {
 		return map[string]string{campaign.ActionOpen: "Open the campaign", campaign.ActionPause: "Pause",
 			campaign.ActionResume: "Resume", campaign.ActionComplete: "End the campaign"}[a]
@@ -686,11 +696,40 @@ func init() {
 }
 
 // typicalHint says an interaction's typical price range, as the pricing
-// advisor judges it ("" for one without).
-func typicalHint(interaction string) string {
+// advisor judges it in EUR ("" for one without).
+func typicalHint(interaction string, cur money.Currency) string {
 	lo, hi, ok := campaign.TypicalPrice(interaction)
 	if !ok {
 		return ""
 	}
-	return "Typical: €" + decimal(lo) + "–" + decimal(hi) + " (or the same in your currency)."
+	h := "Typical: €" + formatMoney(money.Amount{Micros: lo}) + "–" + formatMoney(money.Amount{Micros: hi})
+	if cur != "EUR" {
+		h += " or the same in " + string(cur)
+	}
+	return h + "."
+}
+
+// modelAdvice answers the pricing advisor's advice on the model step's form
+// as typed (its inputs as query parameters), as JSON {"advice": {field:
+// message}}: the same campaign.Advise the step shows once saved, on the
+// draft with the typed prices. Inputs that cannot be read yet are left at
+// the draft's values. Nothing is saved. For static/wizard.js.
+func (s *Server) modelAdvice(w http.ResponseWriter, r *http.Request) error {
+	u, _ := userFrom(r)
+	c, d, err := s.Campaigns.SetupDraft(r.Context(), u.Principal(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	r.PostForm = r.URL.Query()
+	st, _ := applyStep(d.Setup, StepModel, r)
+	st.Normalize()
+	out := map[string]string{}
+	for _, wn := range campaign.Advise(st, c.Budget, campaign.DefaultFXRates()) {
+		if out[wn.Field] == "" {
+			out[wn.Field] = wn.Message
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(map[string]any{"advice": out})
 }
