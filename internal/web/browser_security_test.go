@@ -118,17 +118,25 @@ func TestBrowserScriptNamesShowAsText(t *testing.T) {
 		}
 		api := walkAPI{t: t, base: a.URL, key: key.Secret}
 		camp := api.must(201, "POST", "/v1/campaigns", fmt.Sprintf(`{"name":%q,"budget":{"amount":"100","currency":"EUR"}}`, secScriptName))
-		_ = walkStr(camp, "id")
+		id := walkStr(camp, "id")
 
-		for _, page := range []struct{ path, sel string }{
-			{"/settings", "main"},
-			// The campaign list and dashboard join this list as they land.
+		for _, page := range []struct {
+			path, sel string
+			title     bool // the page's title names the campaign
+		}{
+			{"/settings", "main", false},
+			{"/campaigns", "main", false},
+			{"/campaigns/" + id + "/setup/goal", "main", true},
+			{"/campaigns/" + id, "main", true},
 		} {
 			if st := b.Visit(t, page.path); st != http.StatusOK {
 				t.Fatalf("GET %s: %d", page.path, st)
 			}
 			if got := b.Text(t, page.sel); !strings.Contains(got, secScriptName) {
 				t.Errorf("%s does not show the name as text: %q", page.path, got)
+			}
+			if title := b.Title(t); page.title && !strings.Contains(title, secScriptName) {
+				t.Errorf("%s: the title %q does not show the name as text", page.path, title)
 			}
 			if n := b.Count(t, "main script, header script"); n != 0 {
 				t.Errorf("%s: %d script elements in the page body", page.path, n)

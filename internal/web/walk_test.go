@@ -482,7 +482,185 @@ func (w *walk) tick() {
 	}
 }
 
-// dashboard: the campaign's dashboard shows the API's figures.
+// walkTile is a headline number as the dashboard shows it.
+type walkTile struct {
+	Key   string `json:"key"`
+	Value string `json:"value"` // the machine-readable <data value>
+	Text  string `json:"text"`  // what a person reads
+	Hint  string `json:"hint"`
+}
+
+// walkLeader is a leaderboard row as the dashboard shows it.
+type walkLeader struct {
+	Creator string `json:"creator"`
+	Handle  string `json:"handle"`
+	Cells   []struct {
+		Value string `json:"value"`
+		Text  string `json:"text"`
+	} `json:"cells"`
+}
+
+// walkNum reads a JSON number or numeric string as it is written.
+func walkNum(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return fmt.Sprintf("%d", int64(x))
+	case string:
+		return x
+	case map[string]any: // an amount
+		return walkStr(x, "amount")
+	}
+	return fmt.Sprint(v)
+}
+
+// sameFigure checks that what the page shows (its value and its text)
+// is the API's figure want: money and counts to the unit, KPIs as the
+// same decimal string (or "undefined" shown as something that is no number).
+func (w *walk) sameFigure(what, value, text, want string) {
+	w.t.Helper()
+	if value != want {
+		w.t.Errorf("%s: the page's value is %q, the API's %q", what, value, want)
+		return
+	}
+	wm, wok := walkMicros(want)
+	tm, tok := walkMicros(strings.TrimSuffix(strings.TrimSuffix(strings.ReplaceAll(text, "×", ""), "%"), " "))
+	switch {
+	case !wok: // "undefined"
+		if tok {
+			w.t.Errorf("%s: the API says %q, the page shows the number %q", what, want, text)
+		}
+	case strings.HasSuffix(text, "%"):
+		// a percentage of a ratio the domain gives; its value matched
+	case !tok || tm != wm:
+		w.t.Errorf("%s: the page shows %q, the API says %s", what, text, want)
+	}
+}
+
+// dashboard: the campaign list and the dashboard show the figures of the
+// API's GET …/money and …/report, to the micro-unit.
 func (w *walk) dashboard() {
-	w.notLanded("campaign dashboard (/campaigns/{id}): figures against GET …/report and …/money")
+	t, b := w.t, w.b
+	money := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/money", "")
+	rep := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/report?window=launch", "")
+	fig := rep["campaign"].(map[string]any)["figures"].(map[string]any)
+	kpis := rep["campaign"].(map[string]any)["kpis"].(map[string]any)
+	spend := fig["spend"].(map[string]any)
+	// The API agrees with itself and with the walk's own sums.
+	if walkStr(spend, "total", "amount") != "8.900000" || walkStr(spend, "platform_fees", "amount") != walkStr(money, "fees", "amount") ||
+		walkStr(spend, "total", "amount") != walkStr(money, "spent", "amount") {
+		t.Fatalf("report spend %v against money %v", spend, money)
+	}
+
+	// The campaign list.
+	b.Visit(t, "/campaigns")
+	w.look("campaigns")
+	row := "#c-" + w.camp
+	for _, f := range []struct{ cell, field string }{{".budget", "budget"}, {".spent", "spent"}, {".remaining", "remaining"}} {
+		got := b.Text(t, row+" "+f.cell)
+		want := walkStr(money, f.field, "amount")
+		if m, ok := walkMicros(got); !ok || fmt.Sprintf("%d.%06d", m/1e6, m%1e6) != want {
+			t.Errorf("campaign list %s shows %q; the API's money says %s", f.field, got, want)
+		}
+	}
+	if got := b.Text(t, row+" .badge"); got != "open" {
+		t.Errorf("campaign list state %q", got)
+	}
+
+	// The dashboard: headline numbers.
+	if st := b.Visit(t, "/campaigns/"+w.camp); st != http.StatusOK {
+		t.Fatalf("GET the dashboard: %d", st)
+	}
+	w.look("dashboard")
+	var tiles []walkTile
+	b.Eval(t, `Array.from(document.querySelectorAll('data[data-kpi]'), d => {
+		const tile = d.closest('.tile'); const hint = tile && tile.querySelector('.tile-hint');
+		return {key: d.dataset.kpi, value: d.value, text: d.innerText, hint: hint ? hint.innerText : ''}; })`, &tiles)
+	want := map[string]string{
+		"spend": walkStr(spend, "total", "amount"), "escrow_left": walkStr(money, "remaining", "amount"),
+		"views": walkNum(fig["views"]), "engagements": walkNum(fig["engagements"]), "clicks": walkNum(fig["clicks"]),
+		"conversions": walkNum(fig["conversions"]), "revenue": walkStr(fig, "revenue", "amount"),
+		"cpe": walkNum(kpis["cpe"]), "cpa": walkNum(kpis["cpa"]), "roas": walkNum(kpis["roas"]), "redemption_rate": walkNum(kpis["redemption_rate"]),
+	}
+	seen := map[string]bool{}
+	for _, tl := range tiles {
+		exp, ok := want[tl.Key]
+		if !ok {
+			continue
+		}
+		seen[tl.Key] = true
+		w.sameFigure("headline "+tl.Key, tl.Value, tl.Text, exp)
+		if tl.Key == "spend" {
+			// The fee is shown with the spend, in the campaign's currency.
+			fee := regexp.MustCompile(`platform fees? ([−\-]?[\d,]+\.\d+ [A-Z]{3})`).FindStringSubmatch(tl.Hint)
+			if fee == nil {
+				t.Errorf("the spend's hint %q does not show the platform fee", tl.Hint)
+			} else if m, ok := walkMicros(fee[1]); !ok || fmt.Sprintf("%d.%06d", m/1e6, m%1e6) != walkStr(money, "fees", "amount") {
+				t.Errorf("the dashboard shows the fee %q; the API's money says %s", fee[1], walkStr(money, "fees", "amount"))
+			}
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			t.Errorf("the dashboard has no headline %q", k)
+		}
+	}
+	// By hand: 8.90 spent of 60, 3,500 views, 10+3+4+1 = 18 engagements.
+	if want["views"] != "3500" || want["engagements"] != "18" || want["escrow_left"] != "51.100000" {
+		t.Errorf("the API's figures: views %s, engagements %s, escrow left %s; want 3500, 18, 51.100000", want["views"], want["engagements"], want["escrow_left"])
+	}
+
+	// The leaderboard: every creator, every column, the report's figures.
+	var cols []string
+	b.Eval(t, `Array.from(document.querySelectorAll('table.leaderboard thead [data-sort]'), a => a.dataset.sort)`, &cols)
+	var rows []walkLeader
+	b.Eval(t, `Array.from(document.querySelectorAll('table.leaderboard tbody tr'), tr => ({creator: tr.dataset.creator,
+		handle: tr.querySelector('th').innerText,
+		cells: Array.from(tr.querySelectorAll('td data'), d => ({value: d.value, text: d.innerText}))}))`, &rows)
+	creators := rep["creators"].([]any)
+	if len(rows) != len(creators) || len(rows) != len(walkCreators) {
+		t.Fatalf("the leaderboard has %d rows; the report %d creators; the walk %d", len(rows), len(creators), len(walkCreators))
+	}
+	if len(cols) == 0 || cols[0] != "creator" {
+		t.Fatalf("leaderboard columns %q", cols)
+	}
+	byID := map[string]map[string]any{}
+	for _, c := range creators {
+		byID[walkStr(c.(map[string]any), "creator_id")] = c.(map[string]any)
+	}
+	handSpend := map[string]string{"ana": "2.500000", "ben": "1.150000", "cleo": "5.250000"}
+	prev := int64(1 << 62)
+	for _, r := range rows {
+		c := byID[r.Creator]
+		if c == nil {
+			t.Fatalf("the leaderboard shows creator %q, not in the report", r.Creator)
+		}
+		if len(r.Cells) != len(cols)-1 {
+			t.Fatalf("row %s has %d cells for %d columns", r.Handle, len(r.Cells), len(cols)-1)
+		}
+		f := c["figures"].(map[string]any)
+		k := c["kpis"].(map[string]any)
+		sp := f["spend"].(map[string]any)
+		exp := map[string]string{"spend": walkStr(sp, "total", "amount"), "earnings": walkStr(sp, "creator_earnings", "total", "amount"),
+			"views": walkNum(f["views"]), "engagements": walkNum(f["engagements"]), "clicks": walkNum(f["clicks"]),
+			"conversions": walkNum(f["conversions"]), "redemptions": walkNum(f["redemptions"]), "revenue": walkStr(f, "revenue", "amount"),
+			"cpe": walkNum(k["cpe"]), "cpa": walkNum(k["cpa"]), "roas": walkNum(k["roas"]), "roi": walkNum(k["roi"]),
+			"redemption_rate": walkNum(k["redemption_rate"]), "epc": walkNum(k["epc"])}
+		for i, col := range cols[1:] {
+			e, ok := exp[col]
+			if !ok {
+				t.Errorf("leaderboard column %q has no API figure to compare with", col)
+				continue
+			}
+			w.sameFigure("leaderboard "+r.Handle+" "+col, r.Cells[i].Value, r.Cells[i].Text, e)
+		}
+		h := strings.TrimPrefix(r.Handle, "@")
+		if hs, ok := handSpend[h]; !ok || exp["spend"] != hs {
+			t.Errorf("%s spent %s by the report; by hand %s", r.Handle, exp["spend"], hs)
+		}
+		m, _ := walkMicros(exp["spend"])
+		if m > prev {
+			t.Errorf("the leaderboard is not sorted by spend, high first: %s after a lower one", r.Handle)
+		}
+		prev = m
+	}
 }

@@ -429,6 +429,12 @@ func (b *Browser) Attr(t testing.TB, sel, name string) string {
 	return r.Value
 }
 
+// Title returns the page's title, as the browser tab shows it.
+func (b *Browser) Title(t testing.TB) string {
+	t.Helper()
+	return eval[string](t, b, "document.title")
+}
+
 // HTML returns the whole document's HTML as the browser has it now.
 func (b *Browser) HTML(t testing.TB) string {
 	t.Helper()
