@@ -224,6 +224,16 @@ func TestWizardToOpenAndClose(t *testing.T) {
 			t.Fatalf("the API shows the setup as %v", api["setup"])
 		}
 
+		// Coming back to a step of a stored setup updates the setup at once.
+		res, body = c.post(step("goal"), url.Values{"goal.primary": {"roas"}, "goal.primary_target": {"4"}, "ends_at": {ends}})
+		wantRedirect(t, res, body, step("model"))
+		if camp, d = e.draft(t, id); d.Pending || camp.Setup.Goal.PrimaryTarget != 4_000_000 || camp.Setup.Goal.Secondary != "" ||
+			camp.Setup.Prices.Comment != 250_000 {
+			t.Fatalf("after changing the goal of a stored setup: pending %v, setup %+v", d.Pending, camp.Setup)
+		}
+		res, body = c.post(step("goal"), url.Values{"goal.primary": {"roas"}, "goal.primary_target": {"3.5"}, "ends_at": {ends}})
+		wantRedirect(t, res, body, step("model"))
+
 		// Another brand sees none of it.
 		o := e.client(t)
 		o.signupBrand("Other Brand", "olga@other.example")

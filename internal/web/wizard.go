@@ -257,10 +257,8 @@ func (s *Server) wizardPage(r *http.Request, c campaign.Campaign, d campaign.Set
 		case StepOpen:
 			return c.State != campaign.StateDraft && c.State != campaign.StateFunded
 		}
-		if d.Pending {
-			return slices.Contains(d.Steps, k)
-		}
-		return c.Setup != nil
+		// A stored setup passed every step's checks when it was stored.
+		return c.Setup != nil || slices.Contains(d.Steps, k)
 	}
 	for i, st := range wizardSteps {
 		l := StepLink{Key: st.Key, Label: st.Label, Path: "/campaigns/" + c.ID + "/setup/" + st.Key, N: i + 1,
@@ -349,7 +347,8 @@ func (s *Server) saveWizardStep(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := "/campaigns/" + c.ID + "/setup/" + wizardSteps[i+1].Key
 	for _, k := range setupSteps {
-		if !slices.Contains(d.Steps, k) {
+		// A stored setup passed every step's checks when it was stored.
+		if c.Setup == nil && !slices.Contains(d.Steps, k) {
 			s.redirect(w, r, next, step.Label+" saved.")
 			return nil
 		}
@@ -370,7 +369,11 @@ func (s *Server) saveWizardStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.redirect(w, r, next, step.Label+" saved. The campaign's setup is complete.")
+	msg := step.Label + " saved. The campaign's setup is complete."
+	if c.Setup != nil {
+		msg = step.Label + " saved: the campaign's setup is updated."
+	}
+	s.redirect(w, r, next, msg)
 	return nil
 }
 
