@@ -165,14 +165,17 @@ func (w *collabWorld) connect(h string) {
 	w.api(200, "GET", loc.Path+"?"+loc.RawQuery, "", "", nil)
 }
 
-// decideAndPost accepts ana (page) and ben (API), rejects cleo (page), and
-// has ana and ben publish and submit a post (waiting for approval).
-func (w *collabWorld) decideAndPost() {
+// decideAndPost accepts ana (page, unless a browser did: acceptAna false)
+// and ben (API), rejects cleo (page), and has ana and ben publish and
+// submit a post (waiting for approval).
+func (w *collabWorld) decideAndPost(acceptAna bool) {
 	t := w.t
 	t.Helper()
-	res, body := w.brand.post("/campaigns/"+w.campaign+"/applications/"+w.apps["ana"]+"/accept", nil)
-	wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/applications")
-	res, body = w.brand.post("/campaigns/"+w.campaign+"/applications/"+w.apps["cleo"]+"/reject", nil)
+	if acceptAna {
+		res, body := w.brand.post("/campaigns/"+w.campaign+"/applications/"+w.apps["ana"]+"/accept", nil)
+		wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/applications")
+	}
+	res, body := w.brand.post("/campaigns/"+w.campaign+"/applications/"+w.apps["cleo"]+"/reject", nil)
 	wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/applications")
 	w.api(200, "POST", "/v1/applications/"+w.apps["ben"]+"/accept", w.key, "", nil)
 	w.a.Clock.Advance(time.Minute)
@@ -188,21 +191,23 @@ func (w *collabWorld) decideAndPost() {
 	}
 }
 
-// approveBillAndConvert approves the posts (ana's on the page), grows
-// them, ticks, makes ana's code and ben's link on the page, and converts
-// two orders (one refunded in part).
-func (w *collabWorld) approveBillAndConvert() {
+// approveBillAndConvert approves the posts (ana's on the page, unless a
+// browser did: approveAna false), grows them, ticks, makes ana's code and
+// ben's link on the page, and converts two orders (one refunded in part).
+func (w *collabWorld) approveBillAndConvert(approveAna bool) {
 	t := w.t
 	t.Helper()
-	res, body := w.brand.post("/campaigns/"+w.campaign+"/posts/"+w.posts["ana"]+"/approve", nil)
-	wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/posts")
+	if approveAna {
+		res, body := w.brand.post("/campaigns/"+w.campaign+"/posts/"+w.posts["ana"]+"/approve", nil)
+		wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/posts")
+	}
 	w.api(200, "POST", "/v1/posts/"+w.posts["ben"]+"/approve", w.key, "", nil)
 	w.tick() // the baseline read after approval
 	w.api(200, "POST", "/sandbox/driver/posts/"+w.sandboxPosts[0]+"/counts", webtest.AdminToken, `{"views":1234,"likes":17}`, nil)
 	w.api(200, "POST", "/sandbox/driver/posts/"+w.sandboxPosts[1]+"/counts", webtest.AdminToken, `{"comments":3,"views":501}`, nil)
 	w.tick()
 
-	res, body = w.brand.post("/campaigns/"+w.campaign+"/codes", url.Values{"creator_id": {w.ids["ana"]}, "code": {"ANA10"}})
+	res, body := w.brand.post("/campaigns/"+w.campaign+"/codes", url.Values{"creator_id": {w.ids["ana"]}, "code": {"ANA10"}})
 	wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/codes")
 	res, body = w.brand.post("/campaigns/"+w.campaign+"/links", url.Values{"creator_id": {w.ids["ben"]}, "placement": {"bio"}, "medium": {"influencer"}})
 	wantRedirect(t, res, body, "/campaigns/"+w.campaign+"/codes")
@@ -302,7 +307,7 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 		}
 
 		// Accept and reject act as the API does.
-		w.decideAndPost()
+		w.decideAndPost(true)
 		w.api(200, "GET", "/v1/campaigns/"+w.campaign+"/applications", w.key, "", &apps)
 		for _, ap := range apps.Data {
 			want := map[string]string{w.ids["ana"]: "accepted", w.ids["ben"]: "accepted", w.ids["cleo"]: "rejected"}[ap.CreatorID]
@@ -328,7 +333,7 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 		res, body = c.get(base + "/posts")
 		wantStatus(t, res, body, 200)
 		wantContains(t, body, "/posts/"+w.posts["ana"]+"/approve", "/posts/"+w.posts["ben"]+"/reject", "pending_approval", "#GlowSerum", "Content approval is on")
-		w.approveBillAndConvert()
+		w.approveBillAndConvert(true)
 		var posts struct{ Data []engage.Post }
 		w.api(200, "GET", "/v1/campaigns/"+w.campaign+"/posts", w.key, "", &posts)
 		res, body = c.get(base + "/posts")
@@ -419,6 +424,7 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 					t.Fatalf("interactions earning %s has no readings", e.ID)
 				}
 				var sum int64
+				wantContains(t, row(t, body, "read-at", "</strong>"), web.CollabDateTime(e.AccruedAt))
 				tbl := row(t, body, "readings", "</table>")
 				rows := strings.Split(tbl[strings.Index(tbl, "<tbody>"):strings.Index(tbl, "</tbody>")], "</tr>")
 				for i, rd := range ev.Readings {
@@ -427,7 +433,10 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 						t.Errorf("reading %+v: counts or price do not add up", rd)
 					}
 					wantContains(t, rows[i], ">"+rd.Metric+"<", web.CollabNum(rd.Before.Value)+"</td>", web.CollabNum(rd.After.Value)+"</td>",
-						web.CollabNum(rd.Growth)+"</td>", m(rd.Price), m(rd.Amount), web.CollabDateTime(rd.ReadAt))
+						web.CollabNum(rd.Growth)+"</td>", m(rd.Price), m(rd.Amount))
+					if rd.ReadAt != e.AccruedAt {
+						t.Errorf("reading read at %v; the earning accrued at %v", rd.ReadAt, e.AccruedAt)
+					}
 				}
 				if e.Requested.Micros > e.Gross.Micros {
 					cut++
@@ -478,8 +487,8 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 func TestCollabActionsActAsTheAPI(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
 		w := newCollabWorld(t, dbURL)
-		w.decideAndPost()
-		w.approveBillAndConvert()
+		w.decideAndPost(true)
+		w.approveBillAndConvert(true)
 		c := w.brand
 		base := "/campaigns/" + w.campaign
 		var inter []engage.Earning

@@ -114,7 +114,10 @@ func (s *Server) reviewEarning(action string) handler {
 			if perr != nil {
 				return perr
 			}
-			p.FormError, p.Errors, p.Reason = collabErrMsg(err), fieldErrors(err), reason
+			p.Errors, p.Reason = fieldErrors(err), reason
+			if p.Errors == nil {
+				p.FormError = collabErrMsg(err)
+			}
 			s.render(w, r, status, "earnings_evidence.html", p)
 			return nil
 		}
