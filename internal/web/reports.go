@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payper/payper/internal/ads/csvimport"
+	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/orders"
@@ -42,6 +43,38 @@ func init() {
 	funcs["repMoney"] = repKPIMoney
 	funcs["repRatio"] = repKPIRatio
 	funcs["repPercent"] = repKPIPercent
+	funcs["repAmt"] = func(a money.Amount) string { return formatMoney(money.Amount{Micros: a.Micros}) }
+	funcs["repGoal"] = repGoal
+	funcs["repMetric"] = repMetric
+}
+
+// repGoal shows a goal metric's target or value (a decimal string, as
+// report.GoalStatus gives it) in the metric's unit.
+func repGoal(m campaign.Metric, v string, cur money.Currency) string {
+	switch m {
+	case campaign.MetricROAS:
+		return repKPIRatio(v)
+	case campaign.MetricRedemptionRate:
+		return repKPIPercent(v)
+	}
+	return repKPIMoney(v, cur)
+}
+
+// repMetric names a goal metric for people.
+func repMetric(m campaign.Metric) string {
+	switch m {
+	case campaign.MetricCPA:
+		return "CPA"
+	case campaign.MetricROAS:
+		return "ROAS"
+	case campaign.MetricRevenue:
+		return "Revenue"
+	case campaign.MetricRedemptionRate:
+		return "Redemption rate"
+	case campaign.MetricCPE:
+		return "CPE"
+	}
+	return string(m)
 }
 
 // repKPIMoney shows a money KPI ("12.500000") in cur: "12.50 EUR"; "—" when
