@@ -33,12 +33,6 @@ type coreEnv struct {
 
 func newCoreEnv(t *testing.T, dbURL string) *coreEnv {
 	t.Helper()
-	return newCoreEnvWith(t, dbURL, nil)
-}
-
-// newCoreEnvWith is newCoreEnv with the configuration changed by opt first.
-func newCoreEnvWith(t *testing.T, dbURL string, opt func(*app.Config)) *coreEnv {
-	t.Helper()
 	var (
 		mu sync.RWMutex
 		h  http.Handler
@@ -52,9 +46,6 @@ func newCoreEnvWith(t *testing.T, dbURL string, opt func(*app.Config)) *coreEnv 
 	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 	cfg := app.Config{DatabaseURL: dbURL, NoPeriodicJobs: true, PublicURL: srv.URL, Clock: clk,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if opt != nil {
-		opt(&cfg)
-	}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -199,501 +190,502 @@ func (e *coreEnv) user(t *testing.T, email string) account.User {
 	return s.User
 }
 
+// TestAccountPages runs the sign-up, sign-in and settings scenarios below on
+// one app per store (opening the app, with its migrations, is most of a
+// scenario's cost); each scenario uses addresses of its own.
+func TestAccountPages(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		e := newCoreEnv(t, dbURL)
+		t.Run("SignupVerifySignin", func(t *testing.T) { testSignupVerifySignin(t, e) })
+		t.Run("SignupFieldErrors", func(t *testing.T) { testSignupFieldErrors(t, e) })
+		t.Run("SigninWrongPasswordAndThrottle", func(t *testing.T) { testSigninWrongPasswordAndThrottle(t, e) })
+		t.Run("SessionFixation", func(t *testing.T) { testSessionFixation(t, e) })
+		t.Run("SignoutEverywhere", func(t *testing.T) { testSignoutEverywhere(t, e) })
+		t.Run("CrossOriginPostRefused", func(t *testing.T) { testCrossOriginPostRefused(t, e) })
+		t.Run("BrandNameEscaped", func(t *testing.T) { testBrandNameEscaped(t, e) })
+		t.Run("TeamMemberAndOtherBrand", func(t *testing.T) { testTeamMemberAndOtherBrand(t, e) })
+		t.Run("PasswordReset", func(t *testing.T) { testPasswordReset(t, e) })
+		t.Run("ChangePasswordPage", func(t *testing.T) { testChangePasswordPage(t, e) })
+		t.Run("CreatorOperatorAndResend", func(t *testing.T) { testCreatorOperatorAndResend(t, e) })
+		t.Run("SecurityHeadersAndNotFound", func(t *testing.T) { testSecurityHeadersAndNotFound(t, e) })
+		t.Run("SecureCookieBehindProxy", func(t *testing.T) { testSecureCookieBehindProxy(t, e) })
+		t.Run("PendingBrand", func(t *testing.T) { testPendingBrand(t, e) })
+	})
+}
+
 // A brand signs up, is signed in, confirms its address through the mailed
 // link (whose GET only shows a button: a mail scanner fetching it uses
 // nothing), signs out and in again.
-func TestSignupVerifySignin(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		res, body := c.get("/")
-		wantRedirect(t, res, body, "/signin")
-		res, body = c.get("/signup")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, `href="/signup/brand"`, `href="/signup/creator"`)
-		res, body = c.get("/signup/brand")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, `name="name"`, `name="email"`, `name="password"`, `<label for="f-email">`)
+func testSignupVerifySignin(t *testing.T, e *coreEnv) {
+	c := e.client(t)
+	res, body := c.get("/")
+	wantRedirect(t, res, body, "/signin")
+	res, body = c.get("/signup")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, `href="/signup/brand"`, `href="/signup/creator"`)
+	res, body = c.get("/signup/brand")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, `name="name"`, `name="email"`, `name="password"`, `<label for="f-email">`)
 
-		c.signupBrand("Acme Coffee", "ann@acme.example")
-		if c.session() == "" {
-			t.Fatal("no session cookie after sign-up")
-		}
-		res, body = c.get("/")
-		wantRedirect(t, res, body, "/campaigns")
+	c.signupBrand("Acme Coffee", "ann@signupverifysignin.example")
+	if c.session() == "" {
+		t.Fatal("no session cookie after sign-up")
+	}
+	res, body = c.get("/")
+	wantRedirect(t, res, body, "/campaigns")
 
-		link := e.mailLink(t, "verify", "ann@acme.example")
-		for range 2 { // a scanner, then the person
-			res, body = c.get(link)
-			wantStatus(t, res, body, 200)
-			wantContains(t, body, `action="`+link+`"`, "Confirm my email")
-		}
-		if e.user(t, "ann@acme.example").EmailVerified {
-			t.Fatal("a GET of the verification link verified the address")
-		}
-		res, body = c.get("/settings")
+	link := e.mailLink(t, "verify", "ann@signupverifysignin.example")
+	for range 2 { // a scanner, then the person
+		res, body = c.get(link)
 		wantStatus(t, res, body, 200)
-		wantContains(t, body, "not confirmed", "Acme Coffee")
-		res, body = c.post(link, nil)
-		wantRedirect(t, res, body, "/")
-		if !e.user(t, "ann@acme.example").EmailVerified {
-			t.Fatal("the verification POST did not verify the address")
-		}
-		res, body = c.post(link, nil)
-		wantStatus(t, res, body, 400)
-		wantContains(t, body, "invalid, has expired or was used")
+		wantContains(t, body, `action="`+link+`"`, "Confirm my email")
+	}
+	if e.user(t, "ann@signupverifysignin.example").EmailVerified {
+		t.Fatal("a GET of the verification link verified the address")
+	}
+	res, body = c.get("/settings")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "not confirmed", "Acme Coffee")
+	res, body = c.post(link, nil)
+	wantRedirect(t, res, body, "/")
+	if !e.user(t, "ann@signupverifysignin.example").EmailVerified {
+		t.Fatal("the verification POST did not verify the address")
+	}
+	res, body = c.post(link, nil)
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, "invalid, has expired or was used")
 
-		res, body = c.post("/signout", nil)
-		wantRedirect(t, res, body, "/signin")
-		res, body = c.get("/settings")
-		wantRedirect(t, res, body, "/signin?next=%2Fsettings")
-		res, body = c.get("/signin?next=%2Fsettings")
-		wantContains(t, body, "You are signed out.", `name="next" value="/settings"`)
+	res, body = c.post("/signout", nil)
+	wantRedirect(t, res, body, "/signin")
+	res, body = c.get("/settings")
+	wantRedirect(t, res, body, "/signin?next=%2Fsettings")
+	res, body = c.get("/signin?next=%2Fsettings")
+	wantContains(t, body, "You are signed out.", `name="next" value="/settings"`)
 
-		res, body = c.post("/signin", url.Values{"email": {"ann@acme.example"}, "password": {pw}, "next": {"/settings"}})
-		wantRedirect(t, res, body, "/settings")
-		res, body = c.get("/settings")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "ann@acme.example", ">confirmed<")
-		// An open redirect is refused: next must be a path here.
-		c.post("/signout", nil)
-		res, body = c.post("/signin", url.Values{"email": {"ann@acme.example"}, "password": {pw}, "next": {"//evil.example/x"}})
-		wantRedirect(t, res, body, "/")
-	})
+	res, body = c.post("/signin", url.Values{"email": {"ann@signupverifysignin.example"}, "password": {pw}, "next": {"/settings"}})
+	wantRedirect(t, res, body, "/settings")
+	res, body = c.get("/settings")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "ann@signupverifysignin.example", ">confirmed<")
+	// An open redirect is refused: next must be a path here.
+	c.post("/signout", nil)
+	res, body = c.post("/signin", url.Values{"email": {"ann@signupverifysignin.example"}, "password": {pw}, "next": {"//evil.example/x"}})
+	wantRedirect(t, res, body, "/")
 }
 
 // Every bad field of a sign-up is shown beside its input, and nothing is
 // saved; a creator's start page says its pages come later.
-func TestSignupFieldErrors(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		res, body := c.post("/signup/creator", url.Values{"name": {" "}, "email": {"not-an-email"}, "password": {"short"}, "country": {"Germany"}})
-		wantStatus(t, res, body, 400)
-		for _, f := range []string{"name", "email", "password", "country"} {
-			wantContains(t, body, `id="f-`+f+`-error"`)
+func testSignupFieldErrors(t *testing.T, e *coreEnv) {
+	mails := func() int {
+		ms, err := e.a.Outbox.List(e.ctx, identity.Principal{Role: identity.RoleAdmin}, "", "", 200)
+		if err != nil {
+			t.Fatal(err)
 		}
-		wantContains(t, body, `value="not-an-email"`, `aria-invalid="true"`)
-		if strings.Contains(body, `value="short"`) {
-			t.Fatal("the password was echoed back into the form")
-		}
-		if c.session() != "" {
-			t.Fatal("a refused sign-up signed in")
-		}
-		ms, _ := e.a.Outbox.List(e.ctx, identity.Principal{Role: identity.RoleAdmin}, "", "", 10)
-		if len(ms) != 0 {
-			t.Fatalf("a refused sign-up wrote %d mails", len(ms))
-		}
-		c.signupCreator("Cleo", "cleo@example.com")
-		res, body = c.get("/")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "later release", `href="/settings/keys"`)
-		// The same address again: refused beside the email field.
-		d := e.client(t)
-		res, body = d.post("/signup/brand", url.Values{"name": {"Other"}, "email": {"CLEO@example.com"}, "password": {pw}})
-		wantStatus(t, res, body, 400)
-		wantContains(t, body, `id="f-email-error"`, "already exists")
-	})
+		return len(ms)
+	}
+	before := mails()
+	c := e.client(t)
+	res, body := c.post("/signup/creator", url.Values{"name": {" "}, "email": {"not-an-email"}, "password": {"short"}, "country": {"Germany"}})
+	wantStatus(t, res, body, 400)
+	for _, f := range []string{"name", "email", "password", "country"} {
+		wantContains(t, body, `id="f-`+f+`-error"`)
+	}
+	wantContains(t, body, `value="not-an-email"`, `aria-invalid="true"`)
+	if strings.Contains(body, `value="short"`) {
+		t.Fatal("the password was echoed back into the form")
+	}
+	if c.session() != "" {
+		t.Fatal("a refused sign-up signed in")
+	}
+	if n := mails() - before; n != 0 {
+		t.Fatalf("a refused sign-up wrote %d mails", n)
+	}
+	c.signupCreator("Cleo", "cleo@signupfielderrors.example.com")
+	res, body = c.get("/")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "later release", `href="/settings/keys"`)
+	// The same address again: refused beside the email field.
+	d := e.client(t)
+	res, body = d.post("/signup/brand", url.Values{"name": {"Other"}, "email": {"CLEO@signupfielderrors.example.com"}, "password": {pw}})
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, `id="f-email-error"`, "already exists")
 }
 
 // A wrong password is refused beside the password field; after the
 // account's limit of failures even the right one answers 429 with
 // Retry-After and "try again in 1 minute", until the lock ends.
-func TestSigninWrongPasswordAndThrottle(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		e.client(t).signupCreator("Tess", "tess@example.com")
-		c := e.client(t)
-		for i := range account.DefaultThrottle.AccountLimit {
-			res, body := c.signin("tess@example.com", "wrong password "+string(rune('a'+i)))
-			wantStatus(t, res, body, http.StatusUnauthorized)
-			wantContains(t, body, `id="f-password-error"`, "Wrong email or password.", `value="tess@example.com"`)
-		}
-		res, body := c.signin("tess@example.com", pw)
-		wantStatus(t, res, body, http.StatusTooManyRequests)
-		if ra := res.Header.Get("Retry-After"); ra != "60" {
-			t.Fatalf("Retry-After = %q; want 60", ra)
-		}
-		wantContains(t, body, "Too many attempts. Try again in 1 minute.")
-		if c.session() != "" {
-			t.Fatal("a throttled sign-in set a session")
-		}
-		e.clk.Advance(time.Minute)
-		res, body = c.signin("tess@example.com", pw)
-		wantRedirect(t, res, body, "/")
-	})
+func testSigninWrongPasswordAndThrottle(t *testing.T, e *coreEnv) {
+	e.client(t).signupCreator("Tess", "tess@signinwrongpasswordandthrottle.example.com")
+	c := e.client(t)
+	for i := range account.DefaultThrottle.AccountLimit {
+		res, body := c.signin("tess@signinwrongpasswordandthrottle.example.com", "wrong password "+string(rune('a'+i)))
+		wantStatus(t, res, body, http.StatusUnauthorized)
+		wantContains(t, body, `id="f-password-error"`, "Wrong email or password.", `value="tess@signinwrongpasswordandthrottle.example.com"`)
+	}
+	res, body := c.signin("tess@signinwrongpasswordandthrottle.example.com", pw)
+	wantStatus(t, res, body, http.StatusTooManyRequests)
+	if ra := res.Header.Get("Retry-After"); ra != "60" {
+		t.Fatalf("Retry-After = %q; want 60", ra)
+	}
+	wantContains(t, body, "Too many attempts. Try again in 1 minute.")
+	if c.session() != "" {
+		t.Fatal("a throttled sign-in set a session")
+	}
+	e.clk.Advance(time.Minute)
+	res, body = c.signin("tess@signinwrongpasswordandthrottle.example.com", pw)
+	wantRedirect(t, res, body, "/")
 }
 
 // A session cookie planted before sign-in (or the session of an earlier
 // sign-in) is useless after it: sign-in makes a new token and revokes the
 // one the browser sent.
-func TestSessionFixation(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		e.client(t).signupCreator("Vic", "vic@example.com")
-		// The attacker signs in and plants the session token in the victim's browser.
-		attacker := e.client(t)
-		res, body := attacker.signin("vic@example.com", pw)
-		wantRedirect(t, res, body, "/")
-		planted := attacker.session()
-		victim := e.client(t)
-		u, _ := url.Parse(e.srv.URL)
-		victim.c.Jar.SetCookies(u, []*http.Cookie{{Name: account.CookieName, Value: planted, Path: "/"}})
-		res, body = victim.signin("vic@example.com", pw)
-		wantRedirect(t, res, body, "/")
-		if victim.session() == planted || victim.session() == "" {
-			t.Fatal("sign-in kept the planted session token")
+func testSessionFixation(t *testing.T, e *coreEnv) {
+	e.client(t).signupCreator("Vic", "vic@sessionfixation.example.com")
+	// The attacker signs in and plants the session token in the victim's browser.
+	attacker := e.client(t)
+	res, body := attacker.signin("vic@sessionfixation.example.com", pw)
+	wantRedirect(t, res, body, "/")
+	planted := attacker.session()
+	victim := e.client(t)
+	u, _ := url.Parse(e.srv.URL)
+	victim.c.Jar.SetCookies(u, []*http.Cookie{{Name: account.CookieName, Value: planted, Path: "/"}})
+	res, body = victim.signin("vic@sessionfixation.example.com", pw)
+	wantRedirect(t, res, body, "/")
+	if victim.session() == planted || victim.session() == "" {
+		t.Fatal("sign-in kept the planted session token")
+	}
+	res, body = attacker.get("/settings")
+	wantRedirect(t, res, body, "/signin?next=%2Fsettings")
+	res, body = victim.get("/settings")
+	wantStatus(t, res, body, 200)
+	// The cookie's attributes.
+	res, _ = e.client(t).signin("vic@sessionfixation.example.com", pw)
+	sc := res.Header.Get("Set-Cookie")
+	for _, a := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(sc, a) {
+			t.Fatalf("session cookie %q lacks %s", sc, a)
 		}
-		res, body = attacker.get("/settings")
-		wantRedirect(t, res, body, "/signin?next=%2Fsettings")
-		res, body = victim.get("/settings")
-		wantStatus(t, res, body, 200)
-		// The cookie's attributes.
-		res, _ = e.client(t).signin("vic@example.com", pw)
-		sc := res.Header.Get("Set-Cookie")
-		for _, a := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
-			if !strings.Contains(sc, a) {
-				t.Fatalf("session cookie %q lacks %s", sc, a)
-			}
-		}
-		if strings.Contains(sc, "Secure") {
-			t.Fatalf("session cookie %q is Secure over plain HTTP without a trusted proxy", sc)
-		}
-	})
+	}
+	if strings.Contains(sc, "Secure") {
+		t.Fatalf("session cookie %q is Secure over plain HTTP without a trusted proxy", sc)
+	}
 }
 
 // Signing out everywhere ends the user's other sessions too.
-func TestSignoutEverywhere(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		one := e.client(t)
-		one.signupBrand("Acme", "ann@acme.example")
-		two := e.client(t)
-		res, body := two.signin("ann@acme.example", pw)
-		wantRedirect(t, res, body, "/")
-		res, body = one.post("/signout/everywhere", nil)
-		wantRedirect(t, res, body, "/signin")
-		for _, c := range []*client{one, two} {
-			res, body = c.get("/settings")
-			wantRedirect(t, res, body, "/signin?next=%2Fsettings")
-		}
-	})
+func testSignoutEverywhere(t *testing.T, e *coreEnv) {
+	one := e.client(t)
+	one.signupBrand("Acme", "ann@signouteverywhere.example")
+	two := e.client(t)
+	res, body := two.signin("ann@signouteverywhere.example", pw)
+	wantRedirect(t, res, body, "/")
+	res, body = one.post("/signout/everywhere", nil)
+	wantRedirect(t, res, body, "/signin")
+	for _, c := range []*client{one, two} {
+		res, body = c.get("/settings")
+		wantRedirect(t, res, body, "/signin?next=%2Fsettings")
+	}
 }
 
 // A cross-origin form post is refused with 403 and changes nothing, whether
 // the browser says so with Sec-Fetch-Site or only with Origin.
-func TestCrossOriginPostRefused(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		c.signupBrand("Acme", "ann@acme.example")
-		u := e.user(t, "ann@acme.example")
-		for _, hdr := range [][]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}} {
-			res, body := c.post("/settings/keys", url.Values{"label": {"stolen"}}, hdr...)
-			wantStatus(t, res, body, http.StatusForbidden)
-			wantContains(t, body, "another site")
-			res, body = c.post("/signout/everywhere", nil, hdr...)
-			wantStatus(t, res, body, http.StatusForbidden)
-			res, body = c.post("/settings/team/invite", url.Values{"email": {"eve@evil.example"}, "role": {"owner"}}, hdr...)
-			wantStatus(t, res, body, http.StatusForbidden)
-		}
-		keys, err := e.a.Identity.Keys(e.ctx, u.Principal(), "", 10)
-		if err != nil || len(keys) != 0 {
-			t.Fatalf("keys after refused posts: %v, %v; want none", keys, err)
-		}
-		invs, err := e.a.Accounts.Invitations(e.ctx, u, u.BrandID)
-		if err != nil || len(invs) != 0 {
-			t.Fatalf("invitations after refused posts: %v, %v; want none", invs, err)
-		}
-		res, body := c.get("/settings")
-		wantStatus(t, res, body, 200) // still signed in
-		// The same form from this site works.
-		res, body = c.post("/settings/keys", url.Values{"label": {"mine"}}, "Origin", e.srv.URL, "Sec-Fetch-Site", "same-origin")
-		wantStatus(t, res, body, http.StatusCreated)
-	})
+func testCrossOriginPostRefused(t *testing.T, e *coreEnv) {
+	c := e.client(t)
+	c.signupBrand("Acme", "ann@crossoriginpostrefused.example")
+	u := e.user(t, "ann@crossoriginpostrefused.example")
+	for _, hdr := range [][]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}} {
+		res, body := c.post("/settings/keys", url.Values{"label": {"stolen"}}, hdr...)
+		wantStatus(t, res, body, http.StatusForbidden)
+		wantContains(t, body, "another site")
+		res, body = c.post("/signout/everywhere", nil, hdr...)
+		wantStatus(t, res, body, http.StatusForbidden)
+		res, body = c.post("/settings/team/invite", url.Values{"email": {"eve@evil.example"}, "role": {"owner"}}, hdr...)
+		wantStatus(t, res, body, http.StatusForbidden)
+	}
+	keys, err := e.a.Identity.Keys(e.ctx, u.Principal(), "", 10)
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("keys after refused posts: %v, %v; want none", keys, err)
+	}
+	invs, err := e.a.Accounts.Invitations(e.ctx, u, u.BrandID)
+	if err != nil || len(invs) != 0 {
+		t.Fatalf("invitations after refused posts: %v, %v; want none", invs, err)
+	}
+	res, body := c.get("/settings")
+	wantStatus(t, res, body, 200) // still signed in
+	// The same form from this site works.
+	res, body = c.post("/settings/keys", url.Values{"label": {"mine"}}, "Origin", e.srv.URL, "Sec-Fetch-Site", "same-origin")
+	wantStatus(t, res, body, http.StatusCreated)
 }
 
 // A brand named <script>alert(1)</script> is shown as text.
-func TestBrandNameEscaped(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		c.signupBrand("<script>alert(1)</script>", "x@acme.example")
-		res, body := c.get("/settings")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;")
-		if strings.Contains(body, "<script>alert") {
-			t.Fatal("the brand's name reached the page unescaped")
-		}
-	})
+func testBrandNameEscaped(t *testing.T, e *coreEnv) {
+	c := e.client(t)
+	c.signupBrand("<script>alert(1)</script>", "x@brandnameescaped.example")
+	res, body := c.get("/settings")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;")
+	if strings.Contains(body, "<script>alert") {
+		t.Fatal("the brand's name reached the page unescaped")
+	}
 }
 
 // The owner invites a member through the team page; the member accepts
 // through the mailed link, sees the team read-only, and gets 403 on every
 // key-management page and action. Another brand's key or invitation
 // answers 404 and stays as it was.
-func TestTeamMemberAndOtherBrand(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		owner := e.client(t)
-		owner.signupBrand("Acme", "ann@acme.example")
-		res, body := owner.post("/settings/keys", url.Values{"label": {"reporting"}})
-		wantStatus(t, res, body, http.StatusCreated)
-		wantContains(t, body, "shown only this once", "pp_b_")
-		ou := e.user(t, "ann@acme.example")
-		keys, _ := e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
-		if len(keys) != 1 || !strings.Contains(body, keys[0].ID) {
-			t.Fatalf("keys %+v; want one, listed on the page", keys)
-		}
-		keyID := keys[0].ID
-		res, body = owner.get("/settings/keys")
-		if strings.Contains(body, "pp_b_") {
-			t.Fatal("the key's secret is shown again")
-		}
+func testTeamMemberAndOtherBrand(t *testing.T, e *coreEnv) {
+	owner := e.client(t)
+	owner.signupBrand("Acme", "ann@teammemberandotherbrand.example")
+	res, body := owner.post("/settings/keys", url.Values{"label": {"reporting"}})
+	wantStatus(t, res, body, http.StatusCreated)
+	wantContains(t, body, "shown only this once", "pp_b_")
+	ou := e.user(t, "ann@teammemberandotherbrand.example")
+	keys, _ := e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
+	if len(keys) != 1 || !strings.Contains(body, keys[0].ID) {
+		t.Fatalf("keys %+v; want one, listed on the page", keys)
+	}
+	keyID := keys[0].ID
+	res, body = owner.get("/settings/keys")
+	if strings.Contains(body, "pp_b_") {
+		t.Fatal("the key's secret is shown again")
+	}
 
-		res, body = owner.post("/settings/team/invite", url.Values{"email": {"bob@acme.example"}, "role": {"member"}})
-		wantRedirect(t, res, body, "/settings/team")
-		res, body = owner.get("/settings/team")
-		wantContains(t, body, "bob@acme.example", "We mailed an invitation")
-		link := e.mailLink(t, "invite", "bob@acme.example")
+	res, body = owner.post("/settings/team/invite", url.Values{"email": {"bob@teammemberandotherbrand.example"}, "role": {"member"}})
+	wantRedirect(t, res, body, "/settings/team")
+	res, body = owner.get("/settings/team")
+	wantContains(t, body, "bob@teammemberandotherbrand.example", "We mailed an invitation")
+	link := e.mailLink(t, "invite", "bob@teammemberandotherbrand.example")
 
-		member := e.client(t)
-		res, body = member.get(link)
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, `action="`+link+`"`, `name="password"`)
-		res, body = member.post(link, url.Values{"password": {"short"}})
-		wantStatus(t, res, body, 400)
-		wantContains(t, body, `id="f-password-error"`)
-		res, body = member.post(link, url.Values{"password": {pw}})
-		wantRedirect(t, res, body, "/")
+	member := e.client(t)
+	res, body = member.get(link)
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, `action="`+link+`"`, `name="password"`)
+	res, body = member.post(link, url.Values{"password": {"short"}})
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, `id="f-password-error"`)
+	res, body = member.post(link, url.Values{"password": {pw}})
+	wantRedirect(t, res, body, "/")
 
-		res, body = member.get("/settings/team")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "ann@acme.example", "bob@acme.example", "Only an owner")
-		if strings.Contains(body, `action="/settings/team/invite"`) {
-			t.Fatal("a member sees the invite form")
-		}
-		res, body = member.post("/settings/team/invite", url.Values{"email": {"eve@acme.example"}, "role": {"owner"}})
-		wantStatus(t, res, body, http.StatusForbidden)
-		res, body = member.get("/settings/keys")
-		wantStatus(t, res, body, http.StatusForbidden)
-		res, body = member.post("/settings/keys", url.Values{"label": {"mine"}})
-		wantStatus(t, res, body, http.StatusForbidden)
-		res, body = member.post("/settings/keys/"+keyID+"/revoke", nil)
-		wantStatus(t, res, body, http.StatusForbidden)
+	res, body = member.get("/settings/team")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "ann@teammemberandotherbrand.example", "bob@teammemberandotherbrand.example", "Only an owner")
+	if strings.Contains(body, `action="/settings/team/invite"`) {
+		t.Fatal("a member sees the invite form")
+	}
+	res, body = member.post("/settings/team/invite", url.Values{"email": {"eve@teammemberandotherbrand.example"}, "role": {"owner"}})
+	wantStatus(t, res, body, http.StatusForbidden)
+	res, body = member.get("/settings/keys")
+	wantStatus(t, res, body, http.StatusForbidden)
+	res, body = member.post("/settings/keys", url.Values{"label": {"mine"}})
+	wantStatus(t, res, body, http.StatusForbidden)
+	res, body = member.post("/settings/keys/"+keyID+"/revoke", nil)
+	wantStatus(t, res, body, http.StatusForbidden)
 
-		// Another brand.
-		other := e.client(t)
-		other.signupBrand("Globex", "gus@globex.example")
-		res, body = other.post("/settings/team/invite", url.Values{"email": {"zed@acme.example"}, "role": {"member"}})
-		wantRedirect(t, res, body, "/settings/team")
-		gu := e.user(t, "gus@globex.example")
-		invs, _ := e.a.Accounts.Invitations(e.ctx, gu, gu.BrandID)
-		res, body = other.post("/settings/keys/"+keyID+"/revoke", nil)
-		wantStatus(t, res, body, http.StatusNotFound)
-		res, body = owner.post("/settings/team/invitations/"+invs[0].ID+"/revoke", nil)
-		wantStatus(t, res, body, http.StatusNotFound)
-		keys, _ = e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
-		if !keys[0].Active {
-			t.Fatal("another brand revoked the key")
-		}
-		if invs, _ = e.a.Accounts.Invitations(e.ctx, gu, gu.BrandID); len(invs) != 1 {
-			t.Fatal("another brand revoked the invitation")
-		}
-		// Its owner can.
-		res, body = other.post("/settings/team/invitations/"+invs[0].ID+"/revoke", nil)
-		wantRedirect(t, res, body, "/settings/team")
-		res, body = owner.post("/settings/keys/"+keyID+"/revoke", nil)
-		wantRedirect(t, res, body, "/settings/keys")
-		keys, _ = e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
-		if keys[0].Active {
-			t.Fatal("the owner's revoke did not revoke the key")
-		}
-	})
+	// Another brand.
+	other := e.client(t)
+	other.signupBrand("Globex", "gus@gteammemberandotherbrand.example")
+	res, body = other.post("/settings/team/invite", url.Values{"email": {"zed@teammemberandotherbrand.example"}, "role": {"member"}})
+	wantRedirect(t, res, body, "/settings/team")
+	gu := e.user(t, "gus@gteammemberandotherbrand.example")
+	invs, _ := e.a.Accounts.Invitations(e.ctx, gu, gu.BrandID)
+	res, body = other.post("/settings/keys/"+keyID+"/revoke", nil)
+	wantStatus(t, res, body, http.StatusNotFound)
+	res, body = owner.post("/settings/team/invitations/"+invs[0].ID+"/revoke", nil)
+	wantStatus(t, res, body, http.StatusNotFound)
+	keys, _ = e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
+	if !keys[0].Active {
+		t.Fatal("another brand revoked the key")
+	}
+	if invs, _ = e.a.Accounts.Invitations(e.ctx, gu, gu.BrandID); len(invs) != 1 {
+		t.Fatal("another brand revoked the invitation")
+	}
+	// Its owner can.
+	res, body = other.post("/settings/team/invitations/"+invs[0].ID+"/revoke", nil)
+	wantRedirect(t, res, body, "/settings/team")
+	res, body = owner.post("/settings/keys/"+keyID+"/revoke", nil)
+	wantRedirect(t, res, body, "/settings/keys")
+	keys, _ = e.a.Identity.Keys(e.ctx, ou.Principal(), "", 10)
+	if keys[0].Active {
+		t.Fatal("the owner's revoke did not revoke the key")
+	}
 }
 
 // A password reset: the request answers the same for unknown addresses; the
 // mailed link's GET shows the form; a bad password is shown beside the
 // field; the reset signs in and ends other sessions.
-func TestPasswordReset(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		old := e.client(t)
-		old.signupCreator("Rae", "rae@example.com")
-		c := e.client(t)
-		res, body := c.post("/reset", url.Values{"email": {"nobody@example.com"}})
-		wantRedirect(t, res, body, "/signin")
-		res, body = c.post("/reset", url.Values{"email": {"rae@example.com"}})
-		wantRedirect(t, res, body, "/signin")
-		res, body = c.post("/reset", url.Values{"email": {"nope"}})
-		wantStatus(t, res, body, 400)
-		wantContains(t, body, `id="f-email-error"`)
-		link := e.mailLink(t, "reset", "rae@example.com")
-		res, body = c.get(link)
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, `action="`+link+`"`)
-		res, body = c.post(link, url.Values{"password": {"password123"}})
-		wantStatus(t, res, body, 400)
-		wantContains(t, body, `id="f-password-error"`)
-		res, body = c.post(link, url.Values{"password": {"a whole new passphrase"}})
-		wantRedirect(t, res, body, "/")
-		res, body = old.get("/settings")
-		wantRedirect(t, res, body, "/signin?next=%2Fsettings")
-		res, body = c.signin("rae@example.com", pw)
-		wantStatus(t, res, body, http.StatusUnauthorized)
-		res, body = c.signin("rae@example.com", "a whole new passphrase")
-		wantRedirect(t, res, body, "/")
-	})
+func testPasswordReset(t *testing.T, e *coreEnv) {
+	old := e.client(t)
+	old.signupCreator("Rae", "rae@passwordreset.example.com")
+	c := e.client(t)
+	res, body := c.post("/reset", url.Values{"email": {"nobody@passwordreset.example.com"}})
+	wantRedirect(t, res, body, "/signin")
+	res, body = c.post("/reset", url.Values{"email": {"rae@passwordreset.example.com"}})
+	wantRedirect(t, res, body, "/signin")
+	res, body = c.post("/reset", url.Values{"email": {"nope"}})
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, `id="f-email-error"`)
+	link := e.mailLink(t, "reset", "rae@passwordreset.example.com")
+	res, body = c.get(link)
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, `action="`+link+`"`)
+	res, body = c.post(link, url.Values{"password": {"password123"}})
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, `id="f-password-error"`)
+	res, body = c.post(link, url.Values{"password": {"a whole new passphrase"}})
+	wantRedirect(t, res, body, "/")
+	res, body = old.get("/settings")
+	wantRedirect(t, res, body, "/signin?next=%2Fsettings")
+	res, body = c.signin("rae@passwordreset.example.com", pw)
+	wantStatus(t, res, body, http.StatusUnauthorized)
+	res, body = c.signin("rae@passwordreset.example.com", "a whole new passphrase")
+	wantRedirect(t, res, body, "/")
 }
 
 // Changing the password: a wrong current one is shown beside its field,
 // and too many answer 429 with Retry-After.
-func TestChangePasswordPage(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		c.signupCreator("Cy", "cy@example.com")
-		for i := range account.DefaultThrottle.AccountLimit {
-			res, body := c.post("/settings/password", url.Values{"current_password": {"not it " + string(rune('a'+i))}, "password": {"a whole new passphrase"}})
-			wantStatus(t, res, body, 400)
-			wantContains(t, body, `id="f-current_password-error"`)
-		}
-		res, body := c.post("/settings/password", url.Values{"current_password": {pw}, "password": {"a whole new passphrase"}})
-		wantStatus(t, res, body, http.StatusTooManyRequests)
-		if res.Header.Get("Retry-After") != "60" {
-			t.Fatalf("Retry-After = %q; want 60", res.Header.Get("Retry-After"))
-		}
-		wantContains(t, body, "Try again in 1 minute")
-		e.clk.Advance(time.Minute)
-		res, body = c.post("/settings/password", url.Values{"current_password": {pw}, "password": {"a whole new passphrase"}})
-		wantRedirect(t, res, body, "/settings")
-	})
+func testChangePasswordPage(t *testing.T, e *coreEnv) {
+	c := e.client(t)
+	c.signupCreator("Cy", "cy@changepasswordpage.example.com")
+	for i := range account.DefaultThrottle.AccountLimit {
+		res, body := c.post("/settings/password", url.Values{"current_password": {"not it " + string(rune('a'+i))}, "password": {"a whole new passphrase"}})
+		wantStatus(t, res, body, 400)
+		wantContains(t, body, `id="f-current_password-error"`)
+	}
+	res, body := c.post("/settings/password", url.Values{"current_password": {pw}, "password": {"a whole new passphrase"}})
+	wantStatus(t, res, body, http.StatusTooManyRequests)
+	if res.Header.Get("Retry-After") != "60" {
+		t.Fatalf("Retry-After = %q; want 60", res.Header.Get("Retry-After"))
+	}
+	wantContains(t, body, "Try again in 1 minute")
+	e.clk.Advance(time.Minute)
+	res, body = c.post("/settings/password", url.Values{"current_password": {pw}, "password": {"a whole new passphrase"}})
+	wantRedirect(t, res, body, "/settings")
 }
 
 // A brand held for the operator's approval sees a page saying so, at
 // sign-up and at sign-in.
-func TestPendingBrand(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		if err := e.a.Accounts.SetRequireBrandApproval(e.ctx, identity.Principal{Role: identity.RoleAdmin}, true); err != nil {
-			t.Fatal(err)
-		}
-		c := e.client(t)
-		res, body := c.post("/signup/brand", url.Values{"name": {"Wait Co"}, "email": {"w@wait.example"}, "password": {pw}})
-		wantStatus(t, res, body, http.StatusForbidden)
-		wantContains(t, body, "waiting for the operator")
-		res, body = c.signin("w@wait.example", pw)
-		wantStatus(t, res, body, http.StatusForbidden)
-		wantContains(t, body, "waiting for the operator")
-		if c.session() != "" {
-			t.Fatal("a pending brand got a session")
-		}
-	})
+func testPendingBrand(t *testing.T, e *coreEnv) {
+	admin := identity.Principal{Role: identity.RoleAdmin}
+	if err := e.a.Accounts.SetRequireBrandApproval(e.ctx, admin, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.a.Accounts.SetRequireBrandApproval(e.ctx, admin, false) })
+	c := e.client(t)
+	res, body := c.post("/signup/brand", url.Values{"name": {"Wait Co"}, "email": {"w@wpendingbrand.example"}, "password": {pw}})
+	wantStatus(t, res, body, http.StatusForbidden)
+	wantContains(t, body, "waiting for the operator")
+	res, body = c.signin("w@wpendingbrand.example", pw)
+	wantStatus(t, res, body, http.StatusForbidden)
+	wantContains(t, body, "waiting for the operator")
+	if c.session() != "" {
+		t.Fatal("a pending brand got a session")
+	}
 }
 
 // Every page carries the CSP and security headers; an unknown page is an
 // HTML 404; an unknown /v1/ path is still the API's JSON 404.
-func TestSecurityHeadersAndNotFound(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		anon := e.client(t)
-		brand := e.client(t)
-		brand.signupBrand("Acme", "ann@acme.example")
-		creator := e.client(t)
-		creator.signupCreator("Cleo", "cleo@example.com")
-		pages := map[*client][]string{
-			anon:    {"/", "/signin", "/signup", "/signup/brand", "/signup/creator", "/reset", "/reset/abc", "/verify/abc", "/invite/abc", "/no/such/page", "/static/app.css"},
-			brand:   {"/", "/settings", "/settings/team", "/settings/keys", "/verify"},
-			creator: {"/", "/settings", "/settings/keys", "/settings/team"},
-		}
-		for c, paths := range pages {
-			for _, p := range paths {
-				res, body := c.get(p)
-				if got := res.Header.Get("Content-Security-Policy"); got != web.CSP {
-					t.Fatalf("GET %s: CSP %q; want %q", p, got, web.CSP)
-				}
-				for h, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
-					if res.Header.Get(h) != v {
-						t.Fatalf("GET %s: %s = %q; want %q", p, h, res.Header.Get(h), v)
-					}
-				}
-				if res.StatusCode >= 500 {
-					t.Fatalf("GET %s = %d\n%s", p, res.StatusCode, body)
+func testSecurityHeadersAndNotFound(t *testing.T, e *coreEnv) {
+	anon := e.client(t)
+	brand := e.client(t)
+	brand.signupBrand("Acme", "ann@securityheadersandnotfound.example")
+	creator := e.client(t)
+	creator.signupCreator("Cleo", "cleo@securityheadersandnotfound.example.com")
+	pages := map[*client][]string{
+		anon:    {"/", "/signin", "/signup", "/signup/brand", "/signup/creator", "/reset", "/reset/abc", "/verify/abc", "/invite/abc", "/no/such/page", "/static/app.css"},
+		brand:   {"/", "/settings", "/settings/team", "/settings/keys", "/verify"},
+		creator: {"/", "/settings", "/settings/keys", "/settings/team"},
+	}
+	for c, paths := range pages {
+		for _, p := range paths {
+			res, body := c.get(p)
+			if got := res.Header.Get("Content-Security-Policy"); got != web.CSP {
+				t.Fatalf("GET %s: CSP %q; want %q", p, got, web.CSP)
+			}
+			for h, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+				if res.Header.Get(h) != v {
+					t.Fatalf("GET %s: %s = %q; want %q", p, h, res.Header.Get(h), v)
 				}
 			}
+			if res.StatusCode >= 500 {
+				t.Fatalf("GET %s = %d\n%s", p, res.StatusCode, body)
+			}
 		}
-		res, body := anon.get("/no/such/page")
-		wantStatus(t, res, body, 404)
-		wantContains(t, body, "<!doctype html>", "Page not found")
-		res, body = creator.get("/settings/team") // brands only
-		wantStatus(t, res, body, 403)
-		res, body = anon.get("/v1/no/such")
-		wantStatus(t, res, body, 404)
-		if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || !strings.Contains(body, `"not_found"`) {
-			t.Fatalf("/v1/ 404 is not the API's JSON: %s %s", res.Header.Get("Content-Type"), body)
-		}
-		res, body = anon.get("/healthz")
-		wantStatus(t, res, body, 200)
-	})
+	}
+	res, body := anon.get("/no/such/page")
+	wantStatus(t, res, body, 404)
+	wantContains(t, body, "<!doctype html>", "Page not found")
+	res, body = creator.get("/settings/team") // brands only
+	wantStatus(t, res, body, 403)
+	res, body = anon.get("/v1/no/such")
+	wantStatus(t, res, body, 404)
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || !strings.Contains(body, `"not_found"`) {
+		t.Fatalf("/v1/ 404 is not the API's JSON: %s %s", res.Header.Get("Content-Type"), body)
+	}
+	res, body = anon.get("/healthz")
+	wantStatus(t, res, body, 200)
 }
 
 // Behind a trusted proxy (serve --trust-proxy) the session cookie is
 // Secure when the proxy says the browser used HTTPS; without the flag the
 // same header is ignored (a client could send it itself).
-func TestSecureCookieBehindProxy(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		for _, trust := range []bool{true, false} {
-			e := newCoreEnvWith(t, dbURL, func(c *app.Config) { c.Links.TrustProxy = trust })
-			email := "p" + map[bool]string{true: "1", false: "2"}[trust] + "@example.com"
-			e.client(t).signupCreator("P", email)
-			for _, hdr := range [][]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", `for=192.0.2.1;proto=https`}, nil} {
-				c := e.client(t)
-				res, body := c.post("/signin", url.Values{"email": {email}, "password": {pw}}, hdr...)
-				wantRedirect(t, res, body, "/")
-				secure := strings.Contains(res.Header.Get("Set-Cookie"), "Secure")
-				if want := trust && hdr != nil; secure != want {
-					t.Fatalf("trust proxy %v, header %v: Secure = %v; want %v (%s)", trust, hdr, secure, want, res.Header.Get("Set-Cookie"))
-				}
+func testSecureCookieBehindProxy(t *testing.T, e *coreEnv) {
+	a := e.a
+	proxied := httptest.NewServer(web.New(web.Deps{Accounts: a.Accounts, Identity: a.Identity, Campaigns: a.Campaigns, Creators: a.Creators,
+		Market: a.Market, Engage: a.Engage, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts,
+		Ledger: a.Ledger, Outbox: a.Outbox, Clock: a.Clock, Log: a.Log, TrustProxy: true}))
+	t.Cleanup(proxied.Close)
+	behind := *e
+	behind.srv = proxied
+	email := "p@securecookie.example"
+	e.client(t).signupCreator("P", email)
+	for _, trust := range []bool{true, false} {
+		env := e
+		if trust {
+			env = &behind
+		}
+		for _, hdr := range [][]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", `for=192.0.2.1;proto=https`}, nil} {
+			c := env.client(t)
+			res, body := c.post("/signin", url.Values{"email": {email}, "password": {pw}}, hdr...)
+			wantRedirect(t, res, body, "/")
+			secure := strings.Contains(res.Header.Get("Set-Cookie"), "Secure")
+			if want := trust && hdr != nil; secure != want {
+				t.Fatalf("trust proxy %v, header %v: Secure = %v; want %v (%s)", trust, hdr, secure, want, res.Header.Get("Set-Cookie"))
 			}
 		}
-	})
+	}
 }
 
 // A creator manages its own keys; the operator's start page links to
 // settings; a signed-in user without a confirmed address asks for a new
 // link, which is mailed.
-func TestCreatorOperatorAndResend(t *testing.T) {
-	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		e := newCoreEnv(t, dbURL)
-		c := e.client(t)
-		c.signupCreator("Cleo", "cleo@example.com")
-		first := e.mailLink(t, "verify", "cleo@example.com")
-		res, body := c.get("/verify")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, `action="/verify"`)
-		e.clk.Advance(time.Second)
-		res, body = c.post("/verify", nil)
-		wantRedirect(t, res, body, "/settings")
-		if second := e.mailLink(t, "verify", "cleo@example.com"); second == first {
-			t.Fatal("no new verification link was mailed")
-		}
-		res, body = c.post("/settings/keys", url.Values{"label": {"my script"}})
-		wantStatus(t, res, body, http.StatusCreated)
-		wantContains(t, body, "pp_c_", "my script")
-		res, body = c.get("/settings/team") // brands only
-		wantStatus(t, res, body, http.StatusForbidden)
+func testCreatorOperatorAndResend(t *testing.T, e *coreEnv) {
+	c := e.client(t)
+	c.signupCreator("Cleo", "cleo@creatoroperatorandresend.example.com")
+	first := e.mailLink(t, "verify", "cleo@creatoroperatorandresend.example.com")
+	res, body := c.get("/verify")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, `action="/verify"`)
+	e.clk.Advance(time.Second)
+	res, body = c.post("/verify", nil)
+	wantRedirect(t, res, body, "/settings")
+	if second := e.mailLink(t, "verify", "cleo@creatoroperatorandresend.example.com"); second == first {
+		t.Fatal("no new verification link was mailed")
+	}
+	res, body = c.post("/settings/keys", url.Values{"label": {"my script"}})
+	wantStatus(t, res, body, http.StatusCreated)
+	wantContains(t, body, "pp_c_", "my script")
+	res, body = c.get("/settings/team") // brands only
+	wantStatus(t, res, body, http.StatusForbidden)
 
-		if _, err := e.a.Accounts.CreateOperator(e.ctx, "ops@example.com", pw); err != nil {
-			t.Fatal(err)
-		}
-		op := e.client(t)
-		res, body = op.signin("ops@example.com", pw)
-		wantRedirect(t, res, body, "/")
-		res, body = op.get("/")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "operator", "later release", `href="/settings/keys"`)
-		res, body = op.get("/settings")
-		wantStatus(t, res, body, 200)
-		wantContains(t, body, "Operator")
-	})
+	if _, err := e.a.Accounts.CreateOperator(e.ctx, "ops@creatoroperatorandresend.example.com", pw); err != nil {
+		t.Fatal(err)
+	}
+	op := e.client(t)
+	res, body = op.signin("ops@creatoroperatorandresend.example.com", pw)
+	wantRedirect(t, res, body, "/")
+	res, body = op.get("/")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "operator", "later release", `href="/settings/keys"`)
+	res, body = op.get("/settings")
+	wantStatus(t, res, body, 200)
+	wantContains(t, body, "Operator")
 }
