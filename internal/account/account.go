@@ -620,9 +620,16 @@ func human(d time.Duration) string {
 	}
 }
 
+// MaxVerifyMails is how many verification mails one account is sent in an
+// hour, the sign-up's included.
+const MaxVerifyMails = 3
+
 // ResendVerification mails a new verification link to a user whose email
-// is not verified yet. It returns NotFound for an unknown user and Conflict
-// "already_verified" for a verified one.
+// is not verified yet, at most MaxVerifyMails an hour (the address is not
+// proven yet: someone who signed up with another person's address must not
+// flood their mailbox). It returns NotFound for an unknown user, Conflict
+// "already_verified" for a verified one and Conflict "too_many_mails" past
+// the limit.
 func (s *Service) ResendVerification(ctx context.Context, userID string) error {
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
 		u, err := userByID(ctx, tx, userID)
@@ -632,7 +639,16 @@ func (s *Service) ResendVerification(ctx context.Context, userID string) error {
 		if u.EmailVerified {
 			return errs.Conflictf("already_verified", "the email address is already verified")
 		}
-		return s.mailVerification(ctx, tx, u, s.clock.Now())
+		now := s.clock.Now()
+		var recent int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_tokens WHERE user_id = $1 AND kind = 'verify' AND created_at > $2`,
+			u.ID, now.Add(-time.Hour).UnixMicro()).Scan(&recent); err != nil {
+			return fmt.Errorf("account: count verification mails: %w", err)
+		}
+		if recent >= MaxVerifyMails {
+			return errs.Conflictf("too_many_mails", "%d verification links were sent in the last hour; check your spam folder, or ask again later", recent)
+		}
+		return s.mailVerification(ctx, tx, u, now)
 	})
 }
 

@@ -561,3 +561,29 @@ func TestHashingIsBounded(t *testing.T) {
 }
 
 func e0(t *testing.T, db *store.DB) *clock.Fake { return setup(t, db).clk }
+
+// Verification mails to an address not proven yet are capped at
+// MaxVerifyMails an hour, the sign-up's included: someone who signed up
+// with another person's address cannot flood it by asking again and again.
+func TestResendVerificationCapped(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		su, err := e.svc.SignUpCreator(e.ctx, CreatorSignup{Name: "F", Email: "f@example.com", Password: goodPW})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range MaxVerifyMails - 1 {
+			e.clk.Advance(time.Minute)
+			if err := e.svc.ResendVerification(e.ctx, su.User.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := e.counts(t)
+		wantCode(t, e.svc.ResendVerification(e.ctx, su.User.ID), errs.Conflict, "too_many_mails")
+		e.sameCounts(t, before)
+		e.clk.Advance(time.Hour - time.Duration(MaxVerifyMails-2)*time.Minute) // the sign-up's mail is now over an hour old
+		if err := e.svc.ResendVerification(e.ctx, su.User.ID); err != nil {
+			t.Fatalf("an hour after the first mail: %v", err)
+		}
+	})
+}

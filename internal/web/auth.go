@@ -329,8 +329,12 @@ func (s *Server) verifyInfo(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) error {
 	u, _ := userFrom(r)
 	err := s.Accounts.ResendVerification(r.Context(), u.ID)
-	if errs.CodeOf(err) == "already_verified" {
+	switch errs.CodeOf(err) {
+	case "already_verified":
 		s.redirect(w, r, "/settings", "Your email address is already confirmed.")
+		return nil
+	case "too_many_mails":
+		s.redirect(w, r, "/settings", "We sent you several links in the last hour already: look in your spam folder, or ask again later.")
 		return nil
 	}
 	if err != nil {

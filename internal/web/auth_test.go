@@ -670,6 +670,11 @@ func testCreatorOperatorAndResend(t *testing.T, e *coreEnv) {
 	if second := e.mailLink(t, "verify", "cleo@creatoroperatorandresend.example.com"); second == first {
 		t.Fatal("no new verification link was mailed")
 	}
+	c.post("/verify", nil) // the third mail of the hour
+	res, body = c.post("/verify", nil)
+	wantRedirect(t, res, body, "/settings")
+	res, body = c.get("/settings")
+	wantContains(t, body, "several links in the last hour")
 	res, body = c.post("/settings/keys", url.Values{"label": {"my script"}})
 	wantStatus(t, res, body, http.StatusCreated)
 	wantContains(t, body, "pp_c_", "my script")
