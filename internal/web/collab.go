@@ -408,6 +408,8 @@ func (s *Server) codesFailed(w http.ResponseWriter, r *http.Request, err error, 
 type ConversionsPage struct {
 	CollabPage
 	Conversions []attrib.Conversion
+	// Placements maps a link id to its placement (bio, story-1 …).
+	Placements map[string]string
 }
 
 func (s *Server) conversions(w http.ResponseWriter, r *http.Request) error {
@@ -419,6 +421,14 @@ func (s *Server) conversions(w http.ResponseWriter, r *http.Request) error {
 	u, _ := userFrom(r)
 	if p.Conversions, err = s.Attrib.ListConversions(r.Context(), u.Principal(), cp.CampaignModel.ID); err != nil {
 		return err
+	}
+	ls, err := s.Links.List(r.Context(), u.Principal(), cp.CampaignModel.ID)
+	if err != nil {
+		return err
+	}
+	p.Placements = make(map[string]string, len(ls))
+	for _, l := range ls {
+		p.Placements[l.ID] = l.Placement
 	}
 	s.render(w, r, http.StatusOK, "collab_conversions.html", p)
 	return nil

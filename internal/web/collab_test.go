@@ -381,7 +381,7 @@ func TestCollabPagesShowTheAPIFigures(t *testing.T) {
 			if cv.Method == "code" {
 				wantContains(t, r, ">ana<", "code <code>"+cv.Code)
 			} else {
-				wantContains(t, r, ">ben<", "click")
+				wantContains(t, r, ">ben<", "a click on the bio link", web.CollabDateTime(cv.Clicked))
 			}
 		}
 
@@ -518,7 +518,7 @@ func TestCollabActionsActAsTheAPI(t *testing.T) {
 		// Hold without a reason: refused, shown, nothing changed.
 		res, body := c.post(base+"/earnings/"+inter[0].ID+"/hold", url.Values{"reason": {""}})
 		wantStatus(t, res, body, http.StatusBadRequest)
-		wantContains(t, body, `class="form-error"`, "say why")
+		wantContains(t, body, `id="f-reason-error"`, "say why")
 		if e := state(inter[0].ID); e.State != engage.EarningHeld {
 			t.Fatalf("a refused hold left the earning %s", e.State)
 		}

@@ -24,8 +24,6 @@ type EarningsPage struct {
 	CollabPage
 	State, CreatorID string
 	Earnings         []engage.Earning
-	// Failed is the earning a refused review was about; its reason is kept.
-	Failed, Reason string
 }
 
 // EarningStates are the states the page filters by ("" for all).
@@ -53,6 +51,11 @@ func (p *EarningsPage) Query() string {
 	return "?" + q.Encode()
 }
 
+// FilterURL is the page's address filtered by state and creator ("" for any).
+func (p *EarningsPage) FilterURL(state, creatorID string) string {
+	return "/campaigns/" + url.PathEscape(p.CampaignModel.ID) + "/earnings" + (&EarningsPage{State: state, CreatorID: creatorID}).Query()
+}
+
 func (s *Server) earningsPage(r *http.Request, state, creatorID string) (*EarningsPage, error) {
 	cp, _, err := s.collabPage(r, TabEarnings, "Earnings")
 	if err != nil {
@@ -78,8 +81,9 @@ func (s *Server) earnings(w http.ResponseWriter, r *http.Request) error {
 }
 
 // reviewEarning holds, releases or voids an earning with a reason, through
-// the same engage.Review the API calls, and comes back to the list (with
-// its filter) or to the evidence page it was sent from.
+// the same engage.Review the API calls, and comes back to the evidence page
+// it was sent from (from=evidence) or to the list (with its filter: state,
+// creator). A refused review shows the earning's page with the reason.
 func (s *Server) reviewEarning(action string) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := parseForm(w, r); err != nil {
@@ -109,24 +113,17 @@ func (s *Server) reviewEarning(action string) handler {
 		if !ok {
 			return err
 		}
-		if r.PostForm.Get("from") == "evidence" {
-			p, perr := s.evidencePage(r, id, eid)
-			if perr != nil {
-				return perr
-			}
-			p.Errors, p.Reason = fieldErrors(err), reason
-			if p.Errors == nil {
-				p.FormError = collabErrMsg(err)
-			}
-			s.render(w, r, status, "earnings_evidence.html", p)
-			return nil
-		}
-		p, perr := s.earningsPage(r, state, creatorID)
+		// Refused (a hold without a reason, an earning decided meanwhile):
+		// the earning's page, with why beside the reason or above.
+		p, perr := s.evidencePage(r, id, eid)
 		if perr != nil {
 			return perr
 		}
-		p.FormError, p.Failed, p.Reason = "Earning "+eid+": "+collabErrMsg(err), eid, reason
-		s.render(w, r, status, "earnings_list.html", p)
+		p.Errors, p.Reason = fieldErrors(err), reason
+		if p.Errors == nil {
+			p.FormError = collabErrMsg(err)
+		}
+		s.render(w, r, status, "earnings_evidence.html", p)
 		return nil
 	}
 }
