@@ -117,6 +117,11 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 		v   sums
 	}
 	today := rollup.DayOf(s.clock.Now().UnixMicro())
+	// Days from the window's first (or the pace's, when earlier) to the
+	// window's last (or today, when later), by day along the index
+	// rollups_campaign_day (on day + 0: see migration 0039); what came
+	// before is only needed as one sum.
+	lo, hi := min(w.from, today-PaceDays+1), max(w.to, today)
 	rows, err := store.QueryAll(ctx, q, func(r store.Scanner) (dayRow, error) {
 		var d dayRow
 		dest := []any{&d.day}
@@ -124,9 +129,17 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 			dest = append(dest, &d.v[c])
 		}
 		return d, r.Scan(dest...)
-	}, `SELECT day`+sel+` FROM rollups WHERE campaign_id = $1 AND day <= $2 GROUP BY day ORDER BY day`, camp.ID, max(w.to, today))
+	}, `SELECT day + 0`+sel+` FROM rollups WHERE campaign_id = $1 AND day + 0 >= $2 AND day + 0 <= $3
+		GROUP BY day + 0 ORDER BY day + 0`, camp.ID, lo, hi)
 	if err != nil {
 		return Series{}, fmt.Errorf("report: read daily rollups: %w", err)
+	}
+	var before int64
+	if w.Name != WindowLaunch {
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(earn_interactions + earn_commission + earn_cpa + earn_flat_fee + fees), 0)
+			FROM rollups WHERE campaign_id = $1 AND day + 0 < $2`, camp.ID, lo).Scan(&before); err != nil {
+			return Series{}, fmt.Errorf("report: read rollups before the window: %w", err)
+		}
 	}
 	escrow := func(v *sums) int64 {
 		return v[rollup.EarnInteractions] + v[rollup.EarnCommission] + v[rollup.EarnCPA] + v[rollup.EarnFlatFee] + v[rollup.Fees]
@@ -145,7 +158,7 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 	cur := camp.Currency
 	m := func(v int64) money.Amount { return money.New(v, cur) }
 	ser := Series{CampaignID: camp.ID, Currency: cur, Window: w, Days: make([]Day, 0, w.to-from+1)}
-	var toDate, pace int64
+	toDate, pace := before, int64(0)
 	i := 0
 	for ; i < len(rows) && rows[i].day < from; i++ {
 		toDate += escrow(&rows[i].v)

@@ -1,6 +1,8 @@
 package report_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +166,42 @@ func sumsAgree(t *testing.T, name string, s report.Series, r report.Report) {
 	want := [7]int64{f.Spend.Earnings.Total.Micros + f.Spend.Fees.Micros, f.Spend.PaidSocial.Micros, f.Revenue.Micros, f.Views, f.Engagements, f.Clicks, f.Conversions}
 	if got != want {
 		t.Errorf("%s: the days sum to %v, the report says %v", name, got, want)
+	}
+}
+
+// TestSeriesIndexLeavesTheReportAlone (SQLite): the series' GROUP BY day
+// walks rollups_campaign_day (migration 0039) without sorting, and the
+// report's query still walks the rollups' key, grouped by creator and
+// placement without sorting: the index is on day + 0, which only the
+// series names.
+func TestSeriesIndexLeavesTheReportAlone(t *testing.T) {
+	db := storetest.Open(t, storetest.SQLiteURL(t))
+	plan := func(q string) string {
+		t.Helper()
+		rows, err := db.Read().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return strings.Join(out, "; ")
+	}
+	rep := plan(`SELECT creator_id, placement, COALESCE(SUM(views), 0) FROM rollups WHERE campaign_id = 'c' AND day >= 1 AND day <= 100
+		GROUP BY creator_id, placement ORDER BY creator_id, placement`)
+	ser := plan(`SELECT day + 0, COALESCE(SUM(views), 0) FROM rollups WHERE campaign_id = 'c' AND day + 0 >= 1 AND day + 0 <= 100
+		GROUP BY day + 0 ORDER BY day + 0`)
+	if strings.Contains(rep, "rollups_campaign_day") || strings.Contains(rep, "TEMP B-TREE") {
+		t.Errorf("the report's query plan: %s", rep)
+	}
+	if !strings.Contains(ser, "rollups_campaign_day") || strings.Contains(ser, "TEMP B-TREE") {
+		t.Errorf("the series' query plan: %s", ser)
 	}
 }
