@@ -305,7 +305,7 @@ func (s *Server) createAd(w http.ResponseWriter, r *http.Request) error {
 		Variant: f.Get("variant"), Segment: f.Get("segment"), Destination: strings.TrimSpace(f.Get("destination"))}
 	a, err := s.Report.CreateAd(r.Context(), u.Principal(), s.Links, r.PathValue("id"), d)
 	if err == nil {
-		s.redirect(w, r, "/campaigns/"+a.CampaignID+"/ads", "Ad "+a.AdID+" registered: its tracked link is "+a.ShortURL)
+		s.redirect(w, r, "/campaigns/"+a.CampaignID+"/ads", "Ad "+a.AdID+" registered, with a tracked link of its own (under Codes & links) for the ad to point at.")
 		return nil
 	}
 	p, perr := s.adsPageData(r)
@@ -685,7 +685,7 @@ func (s *Server) connectStore(w http.ResponseWriter, r *http.Request) error {
 	}
 	st, err := s.Orders.ConnectStore(r.Context(), u.Principal(), d)
 	if err == nil {
-		s.redirect(w, r, "/settings/stores", "Connected "+st.Shop+". Send its order webhooks to "+st.WebhookURL)
+		s.redirect(w, r, "/settings/stores", "Connected "+st.Shop+". Send its order webhooks to the webhook URL shown below.")
 		return nil
 	}
 	p, perr := s.storesPageData(r, connect)

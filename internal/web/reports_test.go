@@ -632,7 +632,7 @@ func TestStoresSettings(t *testing.T) {
 			t.Fatalf("the API lists %d stores", len(stores.Data))
 		}
 		for _, st := range stores.Data {
-			row := regexp.MustCompile(`(?s)data-row="` + st.ID + `".*?</tr>`).FindString(page)
+			row := regexp.MustCompile(`(?s)data-row="` + st.ID + `".*?</li>`).FindString(page)
 			if !strings.Contains(row, ">"+st.Shop+"<") || !strings.Contains(row, st.WebhookURL) {
 				t.Errorf("store %s (%s, %s) not on the page: %q", st.ID, st.Shop, st.WebhookURL, row)
 			}
