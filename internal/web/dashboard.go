@@ -371,18 +371,10 @@ func (d *DashboardPage) Cells(r report.Row) []LeaderCell { return leaderCells(r,
 // ---- charts: server-rendered SVG, coordinates only (the figures are the domain's) ----
 
 const (
-	chartW, chartH = 640, 240
+	chartW, chartH = 640, 200
 	padL, padR     = 8, 8
 	padT, padB     = 12, 28
 )
-
-type point struct{ X, Y float64 }
-
-type axisLabel struct {
-	X, Y   float64
-	Text   string
-	Anchor string
-}
 
 // burnChart is the escrow spent to date by day against the funded budget,
 // with the projection to the run-out day at the current pace.
@@ -392,9 +384,11 @@ type burnChart struct {
 	BudgetY    float64
 	HasBudget  bool
 	Projection *[4]float64
-	Labels     []axisLabel
-	Desc       string
-	Empty      bool
+	// Start and End are the dates at the plot's edges, Funded the budget
+	// line's amount (shown under the chart, readable at any width).
+	Start, End, Funded string
+	Desc               string
+	Empty              bool
 	// X0, X1 are the plot's left and right edges; Base its baseline.
 	X0, X1, Base float64
 }
@@ -442,13 +436,8 @@ func newBurnChart(ser report.Series, shownTo time.Time) burnChart {
 		}
 		c.Projection = &[4]float64{x1, y1, x2, y2}
 	}
-	c.Labels = []axisLabel{
-		{X: c.X0, Y: chartH - 8, Text: formatDate(s2t(days[0].Date)), Anchor: "start"},
-		{X: c.X1, Y: chartH - 8, Text: formatDate(last.AddDate(0, 0, span-(n-1))), Anchor: "end"},
-	}
-	if c.HasBudget {
-		c.Labels = append(c.Labels, axisLabel{X: c.X0 + 4, Y: c.BudgetY + 16, Text: "Funded " + formatMoney(b.Funded), Anchor: "start"})
-	}
+	c.Start, c.End = formatDate(s2t(days[0].Date)), formatDate(last.AddDate(0, 0, span-(n-1)))
+	c.Funded = formatMoney(b.Funded)
 	c.Desc = fmt.Sprintf("Escrow spent to date, %s on %s and %s on %s", formatMoney(days[0].EscrowSpentToDate), formatDate(s2t(days[0].Date)),
 		formatMoney(days[n-1].EscrowSpentToDate), formatDate(last))
 	if c.HasBudget {
@@ -464,7 +453,7 @@ type barChart struct {
 	W, H              int
 	Bars              []bar
 	Max               string
-	Labels            []axisLabel
+	Start, End        string
 	Base              float64
 }
 
@@ -505,10 +494,7 @@ func activityCharts(days []report.Day, f report.Figures) []barChart {
 				c.Bars = append(c.Bars, bar{X: padL + slot*float64(i) + (slot-bw)/2, Y: c.Base - bh, W: bw, H: bh,
 					Title: formatDate(s2t(d.Date)) + ": " + formatNum(v)})
 			}
-			c.Labels = []axisLabel{
-				{X: padL, Y: h - 6, Text: formatDate(s2t(days[0].Date)), Anchor: "start"},
-				{X: chartW - padR, Y: h - 6, Text: formatDate(s2t(days[n-1].Date)), Anchor: "end"},
-			}
+			c.Start, c.End = formatDate(s2t(days[0].Date)), formatDate(s2t(days[n-1].Date))
 		}
 		out = append(out, c)
 	}
