@@ -832,6 +832,36 @@ func oneLine(s string) string {
 	return string(r[:79]) + "…"
 }
 
+// InvitationInfo is what the page of an invitation link shows before it
+// is accepted.
+type InvitationInfo struct {
+	Email     string       `json:"email"`
+	BrandName string       `json:"brand_name"`
+	Role      string       `json:"role"`
+	ExpiresAt clock.Micros `json:"expires_at"`
+}
+
+// PeekInvitation reads the invitation of a token without using it (for
+// the page a mailed link opens; a mail scanner fetching it changes
+// nothing). It returns Invalid "invalid_token" for an unknown, expired,
+// used or revoked token.
+func (s *Service) PeekInvitation(ctx context.Context, tok string) (InvitationInfo, error) {
+	if tok == "" || len(tok) > 200 {
+		return InvitationInfo{}, badToken()
+	}
+	var in InvitationInfo
+	err := s.db.Read().QueryRowContext(ctx, `SELECT t.email, b.name, t.brand_role, t.expires_at FROM account_tokens t JOIN brands b ON b.id = t.brand_id
+		WHERE t.hash = $1 AND t.kind = 'invite' AND t.used_at = 0 AND t.expires_at > $2`, hashToken(tok), s.clock.Now().UnixMicro()).
+		Scan(&in.Email, &in.BrandName, &in.Role, &in.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return InvitationInfo{}, badToken()
+	}
+	if err != nil {
+		return InvitationInfo{}, fmt.Errorf("account: read invitation: %w", err)
+	}
+	return in, nil
+}
+
 // AcceptInvite uses an invitation once: it creates the invited user as a
 // member (or owner) of the brand with password, email verified (the link
 // reached it). It returns the user, Invalid "invalid_token", Invalid on

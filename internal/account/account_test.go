@@ -587,3 +587,48 @@ func TestResendVerificationCapped(t *testing.T) {
 		}
 	})
 }
+
+// PeekInvitation reads an invitation's email, brand and role without using
+// it: the token still works after any number of peeks, and a used, revoked
+// or expired one is invalid_token.
+func TestPeekInvitation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		su, err := e.svc.SignUpBrand(e.ctx, BrandSignup{BrandName: "Peek & Co", Email: "owner@peek.test", Password: goodPW})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := e.svc.Invite(e.ctx, su.User, "ida@peek.test", RoleOwner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := e.lastLink(t, "invite", "ida@peek.test")
+		for range 2 {
+			in, err := e.svc.PeekInvitation(e.ctx, tok)
+			if err != nil || in != (InvitationInfo{Email: "ida@peek.test", BrandName: "Peek & Co", Role: RoleOwner, ExpiresAt: inv.ExpiresAt}) {
+				t.Fatalf("peek = %+v, %v", in, err)
+			}
+		}
+		_, err = e.svc.PeekInvitation(e.ctx, tok+"x")
+		wantCode(t, err, errs.Invalid, "invalid_token")
+		if _, err := e.svc.AcceptInvite(e.ctx, tok, goodPW); err != nil {
+			t.Fatalf("accept after peeks: %v", err)
+		}
+		_, err = e.svc.PeekInvitation(e.ctx, tok)
+		wantCode(t, err, errs.Invalid, "invalid_token")
+
+		inv2, _ := e.svc.Invite(e.ctx, su.User, "rev@peek.test", RoleMember)
+		rev := e.lastLink(t, "invite", "rev@peek.test")
+		if err := e.svc.RevokeInvitation(e.ctx, su.User, inv2.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.PeekInvitation(e.ctx, rev)
+		wantCode(t, err, errs.Invalid, "invalid_token")
+
+		_, _ = e.svc.Invite(e.ctx, su.User, "late@peek.test", RoleMember)
+		late := e.lastLink(t, "invite", "late@peek.test")
+		e.clk.Advance(7*24*time.Hour + time.Second)
+		_, err = e.svc.PeekInvitation(e.ctx, late)
+		wantCode(t, err, errs.Invalid, "invalid_token")
+	})
+}

@@ -318,6 +318,8 @@ type TokenPage struct {
 	Page
 	Action string // the form's action: the link's own path
 	Kind   string // "verify", "reset", "invite"
+	// Invitation is what an invitation link offers (Kind "invite").
+	Invitation *account.InvitationInfo
 }
 
 func (s *Server) verifyInfo(w http.ResponseWriter, r *http.Request) error {
@@ -430,8 +432,17 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
 
 // ---- invitations ----
 
+// inviteForm shows who invites whom (read without using the token) and
+// asks for a password; an unknown, used or expired link says so at once.
 func (s *Server) inviteForm(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Join your team on payper"}, Action: r.URL.Path, Kind: "invite"})
+	in, err := s.Accounts.PeekInvitation(r.Context(), r.PathValue("token"))
+	if errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Join your team on payper")
+	}
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Join your team on payper"}, Action: r.URL.Path, Kind: "invite", Invitation: &in})
 	return nil
 }
 
@@ -449,7 +460,11 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if fe := fieldErrors(err); fe != nil {
-		s.render(w, r, http.StatusBadRequest, "auth_token.html", &TokenPage{Page: Page{Title: "Join your team on payper", Errors: fe}, Action: r.URL.Path, Kind: "invite"})
+		p := &TokenPage{Page: Page{Title: "Join your team on payper", Errors: fe}, Action: r.URL.Path, Kind: "invite"}
+		if in, err := s.Accounts.PeekInvitation(r.Context(), r.PathValue("token")); err == nil {
+			p.Invitation = &in
+		}
+		s.render(w, r, http.StatusBadRequest, "auth_token.html", p)
 		return nil
 	}
 	if err != nil {

@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"context"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/store/storetest"
 	"github.com/payper/payper/internal/web/webtest"
 )
@@ -97,4 +100,47 @@ func TestBrowserSignupSigninSettings(t *testing.T) {
 	}
 	b.Visit(t, "/reset")
 	look("auth-reset")
+
+	// The invited teammate opens the mailed link in a browser of their own.
+	m := webtest.Start(t)
+	m.Base = a.URL
+	link := inviteLink.FindString(a.MailTo(t, "invite", "bob@acme.example").Text)
+	if link == "" {
+		t.Fatal("no invitation link in the mail")
+	}
+	m.Visit(t, link)
+	m.Shot(t, "auth-invite")
+	m.Axe(t)
+	m.Fill(t, "#f-password", webtest.Password)
+	m.Submit(t, "form.stack button[type=submit]")
+	m.Visit(t, "/settings/team")
+	if m.Has(t, `form[action="/settings/team/invite"]`) {
+		t.Fatal("a member sees the invite form")
+	}
+	if st := m.Visit(t, "/settings/keys"); st != 403 {
+		t.Fatalf("a member's /settings/keys answered %d; want 403", st)
+	}
+	m.Shot(t, "settings-keys-member-403")
+	m.Axe(t)
+
+	// A brand held for the operator's approval.
+	if err := a.Accounts.SetRequireBrandApproval(context.Background(), identity.Principal{Role: identity.RoleAdmin}, true); err != nil {
+		t.Fatal(err)
+	}
+	p := webtest.Start(t)
+	p.Base = a.URL
+	p.Visit(t, "/signup/brand")
+	p.Fill(t, "#f-name", "Wait Co")
+	p.Fill(t, "#f-email", "w@wait.example")
+	p.Fill(t, "#f-password", webtest.Password)
+	if st := p.Submit(t, "form.stack button[type=submit]"); st != 403 {
+		t.Fatalf("a pending brand's sign-up answered %d; want 403", st)
+	}
+	if got := p.Text(t, "main"); !strings.Contains(got, "waiting for the operator") {
+		t.Fatalf("pending page says %q", got)
+	}
+	p.Shot(t, "auth-pending")
+	p.Axe(t)
 }
+
+var inviteLink = regexp.MustCompile(`https?://\S+/invite/\S+`)

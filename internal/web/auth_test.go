@@ -458,7 +458,12 @@ func testTeamMemberAndOtherBrand(t *testing.T, e *coreEnv) {
 	member := e.client(t)
 	res, body = member.get(link)
 	wantStatus(t, res, body, 200)
-	wantContains(t, body, `action="`+link+`"`, `name="password"`)
+	wantContains(t, body, `action="`+link+`"`, `name="password"`, "<strong>Acme</strong>", "as a member", "bob@teammemberandotherbrand.example")
+	res, body = member.get(link) // a second GET (a mail scanner's) used nothing
+	wantStatus(t, res, body, 200)
+	res, body = member.get(link + "x")
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, "invalid, has expired or was used")
 	res, body = member.post(link, url.Values{"password": {"short"}})
 	wantStatus(t, res, body, 400)
 	wantContains(t, body, `id="f-password-error"`)
