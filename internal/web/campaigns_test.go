@@ -234,6 +234,23 @@ func TestWizardToOpenAndClose(t *testing.T) {
 		res, body = c.post(step("goal"), url.Values{"goal.primary": {"roas"}, "goal.primary_target": {"3.5"}, "ends_at": {ends}})
 		wantRedirect(t, res, body, step("model"))
 
+		// A tier change the stored brief no longer fits: the tier is kept
+		// in the draft, the setup is not changed, and the brief step shows why.
+		res, body = c.post(step("tier"), url.Values{"eligibility.platforms": {"sandbox"}, "eligibility.min_followers": {"1000"},
+			"eligibility.max_followers": {"100000"}, "eligibility.countries": {"DE, AT"}})
+		wantRedirect(t, res, body, step("brief"))
+		if camp, d = e.draft(t, id); !d.Pending || len(camp.Setup.Eligibility.Platforms) != 2 || len(d.Setup.Eligibility.Platforms) != 1 {
+			t.Fatalf("after a tier the brief does not fit: pending %v, stored %v, draft %v", d.Pending, camp.Setup.Eligibility.Platforms, d.Setup.Eligibility.Platforms)
+		}
+		res, body = c.get(step("brief"))
+		wantContains(t, body, "brief step needs another look", `<p class="field-error" id="f-brief.post_types-error">`, "instagram")
+		brief.Del("brief.post_types.instagram")
+		res, body = c.post(step("brief"), brief)
+		wantRedirect(t, res, body, step("fund"))
+		if camp, d = e.draft(t, id); d.Pending || len(camp.Setup.Eligibility.Platforms) != 1 || camp.Setup.Brief.PostTypes != nil {
+			t.Fatalf("after fixing the brief: pending %v, setup %+v", d.Pending, camp.Setup)
+		}
+
 		// Another brand sees none of it.
 		o := e.client(t)
 		o.signupBrand("Other Brand", "olga@other.example")

@@ -112,6 +112,18 @@ type WizardPage struct {
 	AdviceURL string
 }
 
+// PostTypeErrors are the errors on the brief's post types (per platform).
+func (p *WizardPage) PostTypeErrors() []string {
+	var out []string
+	for f, m := range p.Errors {
+		if f == "brief.post_types" || strings.HasPrefix(f, "brief.post_types.") {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // PlatformTypes is one platform's post-type checkboxes in the brief step.
 type PlatformTypes struct {
 	Platform string
