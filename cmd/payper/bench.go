@@ -12,7 +12,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger, orders, pipeline, redirect or report")
+		return fmt.Errorf("bench: want a benchmark name: ledger, orders, pipeline, redirect, report or web")
 	}
 	switch args[0] {
 	case "ledger":
@@ -136,8 +136,26 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err := bench.Report(ctx, stdout, opt)
 		return err
+	case "web":
+		opt := bench.DefaultReportOptions
+		f := newFlags("bench web", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "accepted creators (as bench report)")
+		f.IntVar(&opt.Clicks, "clicks", opt.Clicks, "clicks generated (as bench report)")
+		f.IntVar(&opt.Conversions, "conversions", opt.Conversions, "attributed orders generated (as bench report)")
+		f.IntVar(&opt.Snapshots, "snapshots", opt.Snapshots, "engagement snapshots generated (as bench report)")
+		f.IntVar(&opt.Days, "days", opt.Days, "days the data spans, ending today")
+		f.IntVar(&opt.Calls, "calls", opt.Calls, "rounds timed, each one JSON report and one dashboard page (after two warm-up rounds)")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		if opt.Creators < 1 || opt.Days < 1 || opt.Calls < 1 || opt.Clicks < 0 || opt.Conversions < 0 || opt.Snapshots < 0 {
+			return fmt.Errorf("bench web: --creators, --days and --calls must be at least 1, --clicks, --conversions and --snapshots not negative")
+		}
+		_, err := bench.Web(ctx, stdout, opt)
+		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger, orders, pipeline, redirect or report)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want ledger, orders, pipeline, redirect, report or web)", args[0])
 }
 
 // createProfile creates the file a --cpuprofile flag names, or returns nil
