@@ -48,6 +48,17 @@ func (p *CollabPage) CreatorName(id string) string {
 	return id
 }
 
+// KindName names an earning's kind for people.
+func (p *CollabPage) KindName(kind string) string {
+	switch kind {
+	case engage.KindFlatFee:
+		return "flat fee"
+	case engage.KindCPA:
+		return "CPA"
+	}
+	return kind
+}
+
 // Rate is an account's engagement rate as the domain gives it (parts per
 // million), as a percentage; "unknown" while the domain does not know it.
 func (p *CollabPage) Rate(a creator.Account) string {
