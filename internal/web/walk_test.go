@@ -211,6 +211,7 @@ func TestWalk(t *testing.T) {
 		w.creators()
 		w.tick()
 		w.dashboard()
+		w.earnings()
 
 		t.Logf("walked %d pages in %v: %s", len(w.pages), time.Since(start).Round(time.Millisecond), strings.Join(w.pages, " → "))
 		if len(w.missed) > 0 {
@@ -424,7 +425,7 @@ func (w *walk) creators() {
 	b.Visit(t, "/campaigns/"+w.camp+"/applications?state=pending")
 	w.look("applications")
 	for _, c := range walkCreators {
-		sel := "#app-" + appIDs[c.handle] + ` form[action$="/accept"] button`
+		sel := `form[action="/campaigns/` + w.camp + `/applications/` + appIDs[c.handle] + `/accept"] button`
 		if st := b.Submit(t, sel); st != http.StatusOK {
 			t.Fatalf("accepting %s answered %d", c.handle, st)
 		}
@@ -455,7 +456,7 @@ func (w *walk) creators() {
 	b.Visit(t, "/campaigns/"+w.camp+"/posts")
 	w.look("posts-pending")
 	for _, c := range walkCreators {
-		if st := b.Submit(t, "#post-"+posts[c.handle]+` form[action$="/approve"] button`); st != http.StatusOK {
+		if st := b.Submit(t, `form[action="/campaigns/`+w.camp+`/posts/`+posts[c.handle]+`/approve"] button`); st != http.StatusOK {
 			t.Fatalf("approving %s's post answered %d", c.handle, st)
 		}
 	}
@@ -662,5 +663,66 @@ func (w *walk) dashboard() {
 			t.Errorf("the leaderboard is not sorted by spend, high first: %s after a lower one", r.Handle)
 		}
 		prev = m
+	}
+}
+
+// earnings: the earnings page lists what the API's GET …/earnings does,
+// and cleo's earning opens to the readings it was billed from (views and
+// a comment on her post), as GET /v1/earnings/{id}/evidence answers.
+func (w *walk) earnings() {
+	t, b := w.t, w.b
+	list := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/earnings", "")["data"].([]any)
+	if len(list) != len(walkCreators) {
+		t.Fatalf("%d earnings through the API, want one per creator", len(list))
+	}
+	b.Visit(t, "/campaigns/"+w.camp+"/earnings")
+	w.look("earnings")
+	var cleo string
+	for _, e := range list {
+		e := e.(map[string]any)
+		id := walkStr(e, "id")
+		row := "#earning-" + id
+		for i, f := range []string{"gross", "fee", "net"} {
+			got := b.Text(t, row+` td[data-label="`+[]string{"Gross", "Fee", "Net"}[i]+`"]`)
+			got, _, _ = strings.Cut(got, "\n") // a refund note may follow
+			if m, ok := walkMicros(got); !ok || fmt.Sprintf("%d.%06d", m/1e6, m%1e6) != walkStr(e, f, "amount") {
+				t.Errorf("earning %s: the page's %s %q; the API's %s", id, f, got, walkStr(e, f, "amount"))
+			}
+		}
+		if walkStr(e, "gross", "amount") == "5.250000" {
+			cleo = id
+		}
+	}
+	if cleo == "" {
+		t.Fatalf("no 5.25 earning (cleo's) in %v", list)
+	}
+	b.Submit(t, `#earning-`+cleo+` a[href="/campaigns/`+w.camp+`/earnings/`+cleo+`"]`)
+	w.look("earning-evidence")
+	ev := w.brand.must(200, "GET", "/v1/earnings/"+cleo+"/evidence", "")
+	readings := ev["readings"].([]any)
+	var rows []struct {
+		Metric string `json:"metric"`
+		Growth string `json:"growth"`
+		Price  string `json:"price"`
+		Amount string `json:"amount"`
+	}
+	b.Eval(t, `Array.from(document.querySelectorAll('#readings tbody tr'), tr => ({
+		metric: tr.querySelector('[data-label="Metric"]').innerText, growth: tr.querySelector('[data-label="Growth"]').innerText,
+		price: tr.querySelector('[data-label="Price"]').innerText, amount: tr.querySelector('[data-label="Amount"]').innerText.split('\n')[0]}))`, &rows)
+	if len(rows) != len(readings) || len(rows) != 2 {
+		t.Fatalf("the evidence page shows %d readings, the API %d; want 2 (views, comments)", len(rows), len(readings))
+	}
+	var sum int64
+	for i, r := range rows {
+		api := readings[i].(map[string]any)
+		am, ok := walkMicros(r.Amount)
+		if r.Metric != walkStr(api, "metric") || strings.ReplaceAll(r.Growth, ",", "") != walkNum(api["growth"]) ||
+			!ok || fmt.Sprintf("%d.%06d", am/1e6, am%1e6) != walkStr(api, "amount", "amount") {
+			t.Errorf("reading %d: the page shows %+v; the API %v", i, r, api)
+		}
+		sum += am
+	}
+	if total, ok := walkMicros(b.Text(t, "#readings tfoot td")); !ok || total != 5_250_000 || sum != total {
+		t.Errorf("the evidence's amounts sum to %d, its total shows %q; want 5.25 EUR", sum, b.Text(t, "#readings tfoot td"))
 	}
 }
