@@ -553,6 +553,24 @@ func TestCollabActionsActAsTheAPI(t *testing.T) {
 		wantStatus(t, res, body, http.StatusConflict)
 		wantContains(t, body, "already voided")
 
+		// A second post of ben's, rejected on the page with a reason: the API
+		// says so, and the page shows the reason escaped.
+		var sp, p2 obj
+		w.api(201, "POST", "/sandbox/driver/accounts/ben/posts", webtest.AdminToken, `{"caption":"Again #GlowSerum #ad","type":"reel"}`, &sp)
+		w.api(201, "POST", "/v1/campaigns/"+w.campaign+"/posts", w.creators["ben"], fmt.Sprintf(`{"platform":"sandbox","media":%q}`, sp["id"]), &p2)
+		pid := p2["id"].(string)
+		res, body = c.post(base+"/posts/"+pid+"/reject", url.Values{"reason": {"<i>off-brief</i>"}})
+		wantRedirect(t, res, body, base+"/posts")
+		var got engage.Post
+		w.api(200, "GET", "/v1/posts/"+pid, w.key, "", &got)
+		if got.State != engage.PostRejected || got.StateReason != "<i>off-brief</i>" {
+			t.Fatalf("post after reject on the page: %s %q", got.State, got.StateReason)
+		}
+		res, body = c.get(base + "/posts")
+		wantContains(t, row(t, body, "post-"+pid, "</tr>"), "rejected", "&lt;i&gt;off-brief&lt;/i&gt;")
+		res, body = c.post(base+"/posts/"+pid+"/approve", nil)
+		wantStatus(t, res, body, http.StatusConflict)
+
 		// Another brand: 404 on every page and action, nothing changed.
 		w.a.NewBrand(t, "Other Co", "olga@other.example")
 		o := browserFor(t, w.a, "olga@other.example")
