@@ -348,6 +348,26 @@ func TestReportsPageIsTheAPIReport(t *testing.T) {
 				t.Errorf("another brand's GET %s = %d", p, res.StatusCode)
 			}
 		}
+		for _, p := range []string{"/ads", "/ads/import", "/optimize"} {
+			res, _ := e.do("POST", base+p, other, "", "application/x-www-form-urlencoded",
+				strings.NewReader("creator_id="+e.creators[0]+"&platform=meta&kind=dark_post&ad_id=x1&variant=a&segment=b&mark=on_demand&import_platform=meta&import_from=2026-01-01&import_to=2026-01-02"))
+			if res.StatusCode != 404 {
+				t.Errorf("another brand's POST %s = %d", p, res.StatusCode)
+			}
+		}
+		owner := e.cookie
+		e.cookie = other
+		if res, _ := e.repUpload(base+"/ads/results", "ad_id,date,currency,spend,impressions,clicks,purchases,purchase_value\nx1,2026-01-01,EUR,1,1,1,0,0\n"); res.StatusCode != 404 {
+			t.Errorf("another brand's upload = %d", res.StatusCode)
+		}
+		e.cookie = owner
+		var plans struct{ Data []report.Plan }
+		e.api("GET", "/v1/campaigns/"+e.camp.ID+"/optimize", "", 200, &plans)
+		var ads struct{ Data []report.AdPlacement }
+		e.api("GET", "/v1/campaigns/"+e.camp.ID+"/ads", "", 200, &ads)
+		if len(plans.Data)+len(ads.Data) != 0 {
+			t.Errorf("another brand's posts made %d plans and %d ads", len(plans.Data), len(ads.Data))
+		}
 		// Signed out, the page asks to sign in.
 		if res, _ := e.do("GET", base+"/reports", "", "", "", nil); res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/signin") {
 			t.Errorf("signed out: %d %s", res.StatusCode, res.Header.Get("Location"))
