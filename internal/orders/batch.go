@@ -12,6 +12,7 @@ import (
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/orders/pgbatch"
 	"github.com/payper/payper/internal/store"
 )
 
@@ -196,37 +197,46 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 			customers = append(customers, d.order.customer)
 		}
 	}
-	in, arg := store.InText(tx.Dialect(), "external_id", 3, exts)
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE brand_id = $1 AND channel = $2 AND `+in,
-		st.BrandID, st.ID, arg).Scan(&n); err != nil {
-		return false, err
-	}
-	if n > 0 {
-		return false, nil
-	}
-	// The deliveries, each recorded as processing its new order (as
-	// applyTx's record does); a delivery seen before is not inserted.
 	ids := id.NewSeq(OrderPrefix, len(batch))
-	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id) VALUES `)
-	args := make([]any, 0, 7*len(batch))
-	for i, j := range batch {
-		if i > 0 {
-			q.WriteByte(',')
+	var stored []string
+	if tx.Dialect() == store.Postgres {
+		var n int
+		var err error
+		if n, stored, err = claimPG(ctx, tx, st, batch, exts, ids); err != nil || n > 0 {
+			return false, err
 		}
-		k := len(args)
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7)
-		args = append(args, st.ID, j.d.id, j.d.event, j.d.topic, j.now, OutcomeProcessed, ids[i])
-	}
-	q.WriteString(` ON CONFLICT (store_id, delivery_id) DO NOTHING RETURNING delivery_id`)
-	stored, err := store.QueryAll(ctx, tx, func(r store.Scanner) (string, error) {
-		var v string
-		err := r.Scan(&v)
-		return v, err
-	}, q.String(), args...)
-	if err != nil {
-		return false, err
+	} else {
+		in, arg := store.InText(tx.Dialect(), "external_id", 3, exts)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE brand_id = $1 AND channel = $2 AND `+in,
+			st.BrandID, st.ID, arg).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return false, nil
+		}
+		// The deliveries, each recorded as processing its new order (as
+		// applyTx's record does); a delivery seen before is not inserted.
+		var q strings.Builder
+		q.WriteString(`INSERT INTO webhook_deliveries (store_id, delivery_id, event_id, topic, received_at, outcome, order_id) VALUES `)
+		args := make([]any, 0, 7*len(batch))
+		for i, j := range batch {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			k := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7)
+			args = append(args, st.ID, j.d.id, j.d.event, j.d.topic, j.now, OutcomeProcessed, ids[i])
+		}
+		q.WriteString(` ON CONFLICT (store_id, delivery_id) DO NOTHING RETURNING delivery_id`)
+		var err error
+		if stored, err = store.QueryAll(ctx, tx, func(r store.Scanner) (string, error) {
+			var v string
+			err := r.Scan(&v)
+			return v, err
+		}, q.String(), args...); err != nil {
+			return false, err
+		}
 	}
 	var fresh []int // of batch, in order
 	var rows [][]any
@@ -247,22 +257,30 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 	if len(fresh) == 0 {
 		return true, nil
 	}
-	if err := tx.InsertBatch(ctx, "orders", orderInsertCols, rows); err != nil {
-		return false, err
-	}
 	// As applyTx does for a new order: under the order key's lock (see
-	// lockOrderKey), the refunds that arrived before it.
+	// lockOrderKey), the refunds that arrived before it. On PostgreSQL the
+	// orders are inserted and their keys locked in one statement (one
+	// round trip); the refunds are read by the next, which sees what a
+	// refund that held a lock committed.
 	if tx.Dialect() == store.Postgres {
 		slices.Sort(keys)
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, keys); err != nil {
+		ins, args, err := pgbatch.Insert("orders", orderInsertCols, orderInsertTypes, 1, rows)
+		if err != nil {
 			return false, err
 		}
+		args = append(args, keys)
+		if _, err := tx.ExecContext(ctx, `WITH o AS (`+ins+fmt.Sprintf(`) SELECT pg_advisory_xact_lock(k) FROM unnest($%d::bigint[]) AS k`, len(args)),
+			args...); err != nil {
+			return false, fmt.Errorf("insert orders: %w", err)
+		}
+	} else if err := tx.InsertBatch(ctx, "orders", orderInsertCols, rows); err != nil {
+		return false, err
 	}
 	freshExts := make([]string, len(fresh))
 	for n, i := range fresh {
 		freshExts[n] = batch[i].d.order.externalID
 	}
-	in, arg = store.InText(tx.Dialect(), "order_ext", 2, freshExts)
+	in, arg := store.InText(tx.Dialect(), "order_ext", 2, freshExts)
 	type waiting struct {
 		ext string
 		r   incomingRefund
@@ -300,6 +318,60 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 // orderInsertCols are the columns upsertOrder inserts of a new order.
 var orderInsertCols = []string{"id", "brand_id", "channel", "source", "external_id", "amount", "currency", "discount_codes",
 	"customer_id", "click_id", "status", "placed_at", "received_at", "updated_at", "request_hash", "tax", "shipping"}
+
+// claimPG is, on PostgreSQL, writeNewTx's first two statements in one
+// round trip: it counts the batch's orders already stored (exts) and,
+// when there are none, inserts the deliveries, each recorded as processing
+// its new order ids[i] (as applyTx's record does); a delivery seen before
+// is not inserted. It returns the count and the ids of the deliveries
+// inserted.
+func claimPG(ctx context.Context, tx *store.Tx, st Store, batch []*job, exts, ids []string) (int, []string, error) {
+	rows := make([][]any, len(batch))
+	for i, j := range batch {
+		rows[i] = []any{st.ID, j.d.id, j.d.event, j.d.topic, int64(j.now), OutcomeProcessed, ids[i]}
+	}
+	ins, args, err := pgbatch.Insert("webhook_deliveries", deliveryInsertCols, deliveryInsertTypes, 4, rows)
+	if err != nil {
+		return 0, nil, err
+	}
+	q := `WITH n AS (SELECT COUNT(*) AS n FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = ANY($3::text[])),
+		d AS (` + ins + ` WHERE (SELECT n FROM n) = 0 ON CONFLICT (store_id, delivery_id) DO NOTHING RETURNING delivery_id)
+		SELECT n, '' FROM n UNION ALL SELECT 0, delivery_id FROM d`
+	type row struct {
+		n  int
+		id string
+	}
+	rs, err := store.QueryAll(ctx, tx, func(r store.Scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.n, &x.id)
+		return x, err
+	}, q, append([]any{st.BrandID, st.ID, exts}, args...)...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	n := 0
+	var stored []string
+	for _, x := range rs {
+		if x.id == "" {
+			n = x.n
+		} else {
+			stored = append(stored, x.id)
+		}
+	}
+	return n, stored, nil
+}
+
+// deliveryInsertCols are the columns writeNewTx inserts of a delivery,
+// and deliveryInsertTypes their PostgreSQL types.
+var (
+	deliveryInsertCols  = []string{"store_id", "delivery_id", "event_id", "topic", "received_at", "outcome", "order_id"}
+	deliveryInsertTypes = []string{pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Text, pgbatch.Text}
+)
+
+// orderInsertTypes are the PostgreSQL types of orderInsertCols.
+var orderInsertTypes = []string{pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Text,
+	pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Text, pgbatch.Bigint,
+	pgbatch.Bigint}
 
 // linger waits, after a batch of last deliveries, until the deliveries
 // queued meanwhile are joined by as many again (the senders just answered
