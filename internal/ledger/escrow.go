@@ -43,13 +43,18 @@ func scanEscrow(row interface{ Scan(...any) error }) (*escrowRow, error) {
 func lockEscrow(ctx context.Context, tx *store.Tx, campaign string) (*escrowRow, error) {
 	e, err := scanEscrow(tx.QueryRowContext(ctx, `SELECT `+escrowCols+` FROM ledger_escrows WHERE campaign_id = $1`+tx.ForUpdate(), campaign))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &errs.Error{Kind: errs.NotFound, Code: "escrow_not_found", Field: "campaign_id",
-			Message: fmt.Sprintf("campaign %s has no escrow: fund it first", campaign)}
+		return nil, noEscrow(campaign)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock escrow %s: %w", campaign, err)
 	}
 	return e, nil
+}
+
+// noEscrow is the NotFound error of a campaign without an escrow.
+func noEscrow(campaign string) error {
+	return &errs.Error{Kind: errs.NotFound, Code: "escrow_not_found", Field: "campaign_id",
+		Message: fmt.Sprintf("campaign %s has no escrow: fund it first", campaign)}
 }
 
 // openEscrow returns the campaign's escrow, creating it on first funding.

@@ -242,13 +242,32 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	e, err := lockEscrow(ctx, tx, campaignID)
-	if err != nil {
+	// On PostgreSQL one statement locks the escrow, the creators and the
+	// accounts and looks the keys up (readAccrualPG); one more writes
+	// everything (saveAccrualPG).
+	var pre *accrualRead
+	var e *escrowRow
+	var err error
+	if tx.Dialect() == store.Postgres {
+		if pre, err = readAccrualPG(ctx, tx, campaignID, items); err != nil {
+			return nil, err
+		}
+		if e = pre.escrow; e == nil {
+			return nil, noEscrow(campaignID)
+		}
+	} else if e, err = lockEscrow(ctx, tx, campaignID); err != nil {
 		return nil, err
 	}
 	hashes := make([]string, len(items))
 	for i, it := range items {
 		hashes[i] = accrueHash(campaignID, it)
+	}
+	// On SQLite, where a statement costs CPU and no round trip, a batch
+	// of new keys goes optimistically (accrueOptimistic); on PostgreSQL
+	// the keys were looked up with the locks, where a savepoint and its
+	// release would be two more round trips.
+	if pre != nil {
+		return l.accrueWith(ctx, tx, e, items, hashes, pre.seen, pre)
 	}
 	if e.ClosedAt == 0 {
 		saved := *e
@@ -265,7 +284,7 @@ func (l *Ledger) AccrueBatchTx(ctx context.Context, tx *store.Tx, campaignID str
 	if err != nil {
 		return nil, err
 	}
-	return l.accrueWith(ctx, tx, e, items, hashes, seen)
+	return l.accrueWith(ctx, tx, e, items, hashes, seen, nil)
 }
 
 // accrueOptimistic runs the batch as if none of its keys had been used
@@ -280,7 +299,7 @@ func (l *Ledger) accrueOptimistic(ctx context.Context, tx *store.Tx, e *escrowRo
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT ledger_accrue`); err != nil {
 		return nil, false, fmt.Errorf("ledger: savepoint: %w", err)
 	}
-	out, err = l.accrueWith(ctx, tx, e, items, hashes, nil)
+	out, err = l.accrueWith(ctx, tx, e, items, hashes, nil, nil)
 	if err == nil {
 		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT ledger_accrue`); err != nil {
 			return nil, false, fmt.Errorf("ledger: release savepoint: %w", err)
@@ -300,8 +319,9 @@ func (l *Ledger) accrueOptimistic(ctx context.Context, tx *store.Tx, e *escrowRo
 }
 
 // accrueWith runs the batch on the locked escrow e: the items whose keys
-// are in seen replay their stored result, the others accrue.
-func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, seen map[string]stored) ([]AccrueResult, error) {
+// are in seen replay their stored result, the others accrue. pre, when
+// not nil, holds the creators' rows and accounts already locked.
+func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, seen map[string]stored, pre *accrualRead) ([]AccrueResult, error) {
 	out := make([]AccrueResult, len(items))
 	fresh := make([]int, 0, len(items))
 	firstIdx := make(map[string]int, len(items)) // key → index of its first occurrence in this batch
@@ -333,7 +353,7 @@ func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, ite
 		if e.ClosedAt != 0 {
 			return nil, e.closedErr()
 		}
-		if err := l.accrueFresh(ctx, tx, e, items, hashes, fresh, creators, out); err != nil {
+		if err := l.accrueFresh(ctx, tx, e, items, hashes, fresh, creators, out, pre); err != nil {
 			return nil, err
 		}
 	}
@@ -346,13 +366,23 @@ func (l *Ledger) accrueWith(ctx context.Context, tx *store.Tx, e *escrowRow, ite
 	return out, nil
 }
 
-func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, fresh []int, creators []string, out []AccrueResult) error {
+func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, items []AccrueItem, hashes []string, fresh []int, creators []string, out []AccrueResult, pre *accrualRead) error {
 	now := l.clock.Now().UnixMicro()
-	crs, err := lockCreators(ctx, tx, e.CampaignID, slices.Sorted(slices.Values(creators)))
-	if err != nil {
-		return err
+	var crs map[string]*creatorRow
+	if pre != nil && !slices.ContainsFunc(creators, func(c string) bool { return pre.creators[c] == nil }) {
+		crs = pre.creators
+	} else {
+		var err error
+		if crs, err = lockCreators(ctx, tx, e.CampaignID, slices.Sorted(slices.Values(creators))); err != nil {
+			return err
+		}
 	}
 	w := newWork(tx, now)
+	if pre != nil {
+		for _, a := range pre.accounts {
+			w.accts[a.ID] = a // locked; lock below creates and locks only the missing
+		}
+	}
 	specs := []spec{specFor(AccEscrow, e.CampaignID, "", e.BrandID, e.Currency), specFor(AccFees, e.CampaignID, "", e.BrandID, e.Currency)}
 	for _, cr := range creators {
 		specs = append(specs, specFor(AccHeld, e.CampaignID, cr, "", e.Currency))
@@ -409,6 +439,9 @@ func (l *Ledger) accrueFresh(ctx context.Context, tx *store.Tx, e *escrowRow, it
 		}
 		w.recordAccrual(c.row, r.TxID, it.Key, hashes[i], flags, [3]int64{-r.Granted, r.Earned, r.Fee})
 		out[i] = r
+	}
+	if tx.Dialect() == store.Postgres && len(w.entryRows) == 0 {
+		return saveAccrualPG(ctx, tx, e, crs, w)
 	}
 	if err := e.save(ctx, tx); err != nil {
 		return err

@@ -324,7 +324,10 @@ var (
 
 // flush writes the accumulated rows and the changed balances.
 func (w *work) flush(ctx context.Context) error {
-	if err := w.tx.BulkInsert(ctx, "ledger_transactions", txCols, w.txRows); err != nil {
+	// InsertBatch: a batch's few rows go through a statement SQLite
+	// prepared once (parsing a bulk INSERT each time was a tenth of an
+	// order batch's writer time); more rows, and PostgreSQL, bulk-load.
+	if err := w.tx.InsertBatch(ctx, "ledger_transactions", txCols, w.txRows); err != nil {
 		if store.IsUniqueViolation(err) {
 			// A concurrent writer committed one of our idempotency keys
 			// first; running again will replay its result.
