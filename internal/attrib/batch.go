@@ -9,6 +9,7 @@ import (
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/orders"
+	"github.com/payper/payper/internal/orders/pgbatch"
 	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
@@ -49,6 +50,7 @@ func (s *Service) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.New
 	}
 	slices.Sort(campaigns) // a fixed lock order: concurrent batches never deadlock on campaigns
 	var roll rollup.Batch
+	var earnings engage.Earnings
 	rows := make([][]any, 0, len(os))
 	for _, c := range campaigns {
 		camp, err := s.Campaigns.LockTx(ctx, tx, identity.Principal{Role: identity.RoleAdmin}, c)
@@ -84,7 +86,7 @@ func (s *Service) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.New
 			}
 		}
 		if len(ps) > 0 {
-			res, err := s.Engage.PayBatchTx(ctx, tx, &camp, ps, &roll)
+			res, err := s.Engage.PayBatchLaterTx(ctx, tx, &camp, ps, &roll, &earnings)
 			if err != nil {
 				return err
 			}
@@ -100,9 +102,45 @@ func (s *Service) NewOrdersTx(ctx context.Context, tx *store.Tx, os []orders.New
 	if err := roll.Flush(ctx, tx); err != nil {
 		return err
 	}
-	if err := tx.InsertBatch(ctx, "conversions", convInsertCols, rows); err != nil {
-		return fmt.Errorf("attrib: save conversions: %w", err)
+	return saveBatch(ctx, tx, &earnings, rows)
+}
+
+// saveBatch inserts a batch's earnings and conversions: on PostgreSQL
+// with one statement (one round trip, see package pgbatch), on SQLite with
+// a prepared INSERT each.
+func saveBatch(ctx context.Context, tx *store.Tx, earnings *engage.Earnings, rows [][]any) error {
+	if tx.Dialect() != store.Postgres {
+		if err := earnings.Insert(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.InsertBatch(ctx, "conversions", convInsertCols, rows); err != nil {
+			return fmt.Errorf("attrib: save conversions: %w", err)
+		}
+		return nil
 	}
+	q, args, err := earnings.PGInsert(1)
+	if err != nil {
+		return err
+	}
+	if len(rows) > 0 {
+		cq, cargs, err := pgbatch.Insert("conversions", convInsertCols, convInsertTypes, len(args)+1, rows)
+		if err != nil {
+			return fmt.Errorf("attrib: save conversions: %w", err)
+		}
+		if q != "" {
+			q = "WITH e AS (" + q + ") " + cq
+		} else {
+			q = cq
+		}
+		args = append(args, cargs...)
+	}
+	if q == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("attrib: save earnings and conversions: %w", err)
+	}
+	earnings.Forget()
 	return nil
 }
 
@@ -145,6 +183,11 @@ func lookupCodes(ctx context.Context, tx *store.Tx, os []orders.NewOrder) (map[s
 // convInsertCols are the columns of convCols, for BulkInsert.
 var convInsertCols = []string{"order_id", "brand_id", "campaign_id", "creator_id", "method", "code", "click_id", "link_id", "clicked_at",
 	"amount", "currency", "refunded", "status", "placed_at", "commission_asked", "cpa_asked", "note", "revision", "created_at", "updated_at"}
+
+// convInsertTypes are the PostgreSQL types of convInsertCols.
+var convInsertTypes = []string{pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text,
+	pgbatch.Bigint, pgbatch.Bigint, pgbatch.Text, pgbatch.Bigint, pgbatch.Text, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Text,
+	pgbatch.Bigint, pgbatch.Bigint, pgbatch.Bigint}
 
 // convInsertRow is a new conversion's row, as saveConversion inserts it.
 func convInsertRow(c *convRow) []any {

@@ -11,6 +11,7 @@ import (
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
+	"github.com/payper/payper/internal/orders/pgbatch"
 	"github.com/payper/payper/internal/rollup"
 	"github.com/payper/payper/internal/store"
 )
@@ -150,6 +151,55 @@ func (s *Service) PayTx(ctx context.Context, tx *store.Tx, camp *campaign.Campai
 // result of the payment after which the campaign completed. It returns
 // the ledger's errors, and the first payment of an unknown kind.
 func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, ps []Payment, roll *rollup.Batch) ([]PayResult, error) {
+	return s.payBatch(ctx, tx, camp, ps, roll, nil)
+}
+
+// PayBatchLaterTx is PayBatchTx, except that it leaves the earnings it
+// makes in later instead of inserting them: the caller must insert them in
+// tx before anything reads them (later.Insert, or the statement
+// later.PGInsert returns), so that on PostgreSQL they can go with the
+// caller's own rows in one round trip.
+func (s *Service) PayBatchLaterTx(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, ps []Payment, roll *rollup.Batch, later *Earnings) ([]PayResult, error) {
+	return s.payBatch(ctx, tx, camp, ps, roll, later)
+}
+
+// Earnings are new earnings rows that PayBatchLaterTx made and left for
+// the caller to insert.
+type Earnings struct {
+	rows [][]any
+}
+
+// Insert inserts the earnings in tx and forgets them.
+func (e *Earnings) Insert(ctx context.Context, tx *store.Tx) error {
+	if len(e.rows) == 0 {
+		return nil
+	}
+	if err := tx.InsertBatch(ctx, "earnings", earningInsertCols, e.rows); err != nil {
+		return fmt.Errorf("engage: record earnings: %w", err)
+	}
+	e.rows = nil
+	return nil
+}
+
+// PGInsert returns PostgreSQL's statement inserting the earnings, its
+// parameters numbered from first, and its arguments (see package
+// pgbatch); "" when there are none. The caller runs it (in a WITH clause
+// of its own statement, say) and then calls Forget.
+func (e *Earnings) PGInsert(first int) (string, []any, error) {
+	if len(e.rows) == 0 {
+		return "", nil, nil
+	}
+	q, args, err := pgbatch.Insert("earnings", earningInsertCols, earningInsertTypes, first, e.rows)
+	if err != nil {
+		return "", nil, fmt.Errorf("engage: record earnings: %w", err)
+	}
+	return q, args, nil
+}
+
+// Forget drops the earnings once the caller has inserted them.
+func (e *Earnings) Forget() { e.rows = nil }
+
+func (s *Service) payBatch(ctx context.Context, tx *store.Tx, camp *campaign.Campaign, ps []Payment, roll *rollup.Batch, later *Earnings) ([]PayResult, error) {
 	out := make([]PayResult, len(ps))
 	for _, p := range ps {
 		switch p.Kind {
@@ -226,7 +276,9 @@ func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.C
 		roll.Add(k, rollup.Fees, r.Fee)
 	}
 	if len(rows) > 0 {
-		if err := tx.InsertBatch(ctx, "earnings", earningInsertCols, rows); err != nil {
+		if later != nil {
+			later.rows = append(later.rows, rows...)
+		} else if err := tx.InsertBatch(ctx, "earnings", earningInsertCols, rows); err != nil {
 			return nil, fmt.Errorf("engage: record earnings: %w", err)
 		}
 		s.m.billed.WithLabelValues(string(camp.Currency)).Add(float64(granted))
@@ -264,6 +316,10 @@ func (s *Service) PayBatchTx(ctx context.Context, tx *store.Tx, camp *campaign.C
 // earningInsertCols are the columns PayBatchTx writes of a new earning.
 var earningInsertCols = []string{"id", "campaign_id", "creator_id", "currency", "requested", "gross", "fee", "net", "detail",
 	"accrue_tx_id", "state", "accrued_at", "release_at", "kind", "source_id"}
+
+// earningInsertTypes are the PostgreSQL types of earningInsertCols.
+var earningInsertTypes = []string{pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Bigint,
+	pgbatch.Bigint, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Text, pgbatch.Text}
 
 // PaidFor returns the gross amount still standing of the earnings of one
 // kind made for source (what was granted less what refunds took back; voided
