@@ -212,6 +212,7 @@ func TestWalk(t *testing.T) {
 		w.tick()
 		w.dashboard()
 		w.earnings()
+		w.reports()
 
 		t.Logf("walked %d pages in %v: %s", len(w.pages), time.Since(start).Round(time.Millisecond), strings.Join(w.pages, " → "))
 		if len(w.missed) > 0 {
@@ -724,5 +725,50 @@ func (w *walk) earnings() {
 	}
 	if total, ok := walkMicros(b.Text(t, "#readings tfoot td")); !ok || total != 5_250_000 || sum != total {
 		t.Errorf("the evidence's amounts sum to %d, its total shows %q; want 5.25 EUR", sum, b.Text(t, "#readings tfoot td"))
+	}
+}
+
+// reports: the reports page shows GET …/report's figures for the campaign
+// and each creator, and its CSV download is the API's CSV, byte for byte.
+func (w *walk) reports() {
+	t, b := w.t, w.b
+	rep := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/report?window=launch", "")
+	b.Visit(t, "/campaigns/"+w.camp+"/reports?window=launch")
+	w.look("reports")
+	amount := func(sel, want string) {
+		t.Helper()
+		got := b.Text(t, sel)
+		if m, ok := walkMicros(got); !ok || fmt.Sprintf("%d.%06d", m/1e6, m%1e6) != want {
+			t.Errorf("reports %s shows %q; the API says %s", sel, got, want)
+		}
+	}
+	count := func(sel, want string) {
+		t.Helper()
+		if got := strings.ReplaceAll(b.Text(t, sel), ",", ""); got != want {
+			t.Errorf("reports %s shows %q; the API says %s", sel, got, want)
+		}
+	}
+	c := rep["campaign"].(map[string]any)["figures"].(map[string]any)
+	sp := c["spend"].(map[string]any)
+	amount(`[data-row="campaign"] [data-k="spend"]`, walkStr(sp, "total", "amount"))
+	amount(`[data-row="campaign"] [data-k="earnings"]`, walkStr(sp, "creator_earnings", "total", "amount"))
+	amount(`[data-row="campaign"] [data-k="fees"]`, walkStr(sp, "platform_fees", "amount"))
+	count(`[data-row="campaign"] [data-k="views"]`, walkNum(c["views"]))
+	count(`[data-row="campaign"] [data-k="engagements"]`, walkNum(c["engagements"]))
+	for _, cr := range rep["creators"].([]any) {
+		cr := cr.(map[string]any)
+		f := cr["figures"].(map[string]any)
+		row := `tr[data-row="` + walkStr(cr, "creator_id") + `"]`
+		amount(row+` [data-k="spend"]`, walkStr(f, "spend", "total", "amount"))
+		count(row+` [data-k="views"]`, walkNum(f["views"]))
+		count(row+` [data-k="engagements"]`, walkNum(f["engagements"]))
+	}
+
+	// The download link's CSV, fetched with the brand's session, is the API's.
+	href := b.Attr(t, `a[href*="/reports.csv"]`, "href")
+	got := b.Fetch(t, href)
+	_, _, want := w.brand.do("GET", "/v1/campaigns/"+w.camp+"/report?window=launch&format=csv", "")
+	if got.Status != http.StatusOK || !strings.HasPrefix(got.ContentType, "text/csv") || got.Body != want || !strings.Contains(want, "8.900000") {
+		t.Errorf("the page's CSV (%s: %d %s, %d bytes) is not the API's (%d bytes):\n%s\n---\n%s", href, got.Status, got.ContentType, len(got.Body), len(want), got.Body, want)
 	}
 }

@@ -435,6 +435,30 @@ func (b *Browser) Title(t testing.TB) string {
 	return eval[string](t, b, "document.title")
 }
 
+// Fetched is what Fetch got.
+type Fetched struct {
+	Status      int    `json:"status"`
+	ContentType string `json:"contentType"`
+	Body        string `json:"body"`
+}
+
+// Fetch GETs a path (or URL) from the current page with the browser's
+// cookies, as a download link would, without leaving the page: for files
+// such as a CSV export that a browser saves rather than shows.
+func (b *Browser) Fetch(t testing.TB, path string) Fetched {
+	t.Helper()
+	var out Fetched
+	raw, err := run(b, chromedp.Evaluate[[]byte](`fetch(`+jsString(b.URL(path))+`, {credentials: 'same-origin'}).then(r => r.text().then(body => ({
+		status: r.status, contentType: r.headers.get('Content-Type') || '', body})))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("webtest: fetch %s: %v", path, err)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("webtest: fetch %s: %v", path, err)
+	}
+	return out
+}
+
 // HTML returns the whole document's HTML as the browser has it now.
 func (b *Browser) HTML(t testing.TB) string {
 	t.Helper()
