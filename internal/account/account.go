@@ -832,6 +832,25 @@ func oneLine(s string) string {
 	return string(r[:79]) + "…"
 }
 
+// CheckLink reports whether a mailed link of kind ("verify" or "reset")
+// still works, without using it: nil, or Invalid "invalid_token" for an
+// unknown, expired or used token (a page can say so before asking for a
+// new password).
+func (s *Service) CheckLink(ctx context.Context, kind, tok string) error {
+	if tok == "" || len(tok) > 200 || (kind != "verify" && kind != "reset") {
+		return badToken()
+	}
+	var n int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM account_tokens WHERE hash = $1 AND kind = $2 AND used_at = 0 AND expires_at > $3`,
+		hashToken(tok), kind, s.clock.Now().UnixMicro()).Scan(&n); err != nil {
+		return fmt.Errorf("account: read token: %w", err)
+	}
+	if n == 0 {
+		return badToken()
+	}
+	return nil
+}
+
 // InvitationInfo is what the page of an invitation link shows before it
 // is accepted.
 type InvitationInfo struct {

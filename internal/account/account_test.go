@@ -632,3 +632,35 @@ func TestPeekInvitation(t *testing.T) {
 		wantCode(t, err, errs.Invalid, "invalid_token")
 	})
 }
+
+// CheckLink tells whether a verification or reset link still works without
+// using it.
+func TestCheckLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		if _, err := e.svc.SignUpCreator(e.ctx, CreatorSignup{Name: "K", Email: "k@example.com", Password: goodPW}); err != nil {
+			t.Fatal(err)
+		}
+		v := e.lastLink(t, "verify", "k@example.com")
+		for range 2 {
+			if err := e.svc.CheckLink(e.ctx, "verify", v); err != nil {
+				t.Fatalf("check a fresh link: %v", err)
+			}
+		}
+		wantCode(t, e.svc.CheckLink(e.ctx, "reset", v), errs.Invalid, "invalid_token") // another kind's
+		wantCode(t, e.svc.CheckLink(e.ctx, "verify", v+"x"), errs.Invalid, "invalid_token")
+		if _, err := e.svc.VerifyEmail(e.ctx, v); err != nil {
+			t.Fatalf("verify after checks: %v", err)
+		}
+		wantCode(t, e.svc.CheckLink(e.ctx, "verify", v), errs.Invalid, "invalid_token") // used
+		if err := e.svc.RequestPasswordReset(e.ctx, "k@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.lastLink(t, "reset", "k@example.com")
+		if err := e.svc.CheckLink(e.ctx, "reset", r); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Hour)
+		wantCode(t, e.svc.CheckLink(e.ctx, "reset", r), errs.Invalid, "invalid_token") // expired
+	})
+}

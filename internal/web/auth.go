@@ -347,6 +347,11 @@ func (s *Server) resendVerification(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Accounts.CheckLink(r.Context(), "verify", r.PathValue("token")); errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Confirm your email")
+	} else if err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Confirm your email"}, Action: r.URL.Path, Kind: "verify"})
 	return nil
 }
@@ -407,6 +412,11 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Accounts.CheckLink(r.Context(), "reset", r.PathValue("token")); errs.CodeOf(err) == "invalid_token" {
+		return s.badLink(w, r, "Choose a new password")
+	} else if err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "auth_token.html", &TokenPage{Page: Page{Title: "Choose a new password"}, Action: r.URL.Path, Kind: "reset"})
 	return nil
 }

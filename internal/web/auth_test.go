@@ -254,6 +254,9 @@ func testSignupVerifySignin(t *testing.T, e *coreEnv) {
 	res, body = c.post(link, nil)
 	wantStatus(t, res, body, 400)
 	wantContains(t, body, "invalid, has expired or was used")
+	res, body = c.get(link) // a used link says so at once
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, "invalid, has expired or was used")
 
 	res, body = c.post("/signout", nil)
 	wantRedirect(t, res, body, "/signin")
@@ -537,6 +540,9 @@ func testPasswordReset(t *testing.T, e *coreEnv) {
 	wantContains(t, body, `id="f-password-error"`)
 	res, body = c.post(link, url.Values{"password": {"a whole new passphrase"}})
 	wantRedirect(t, res, body, "/")
+	res, body = c.get(link)
+	wantStatus(t, res, body, 400)
+	wantContains(t, body, "invalid, has expired or was used")
 	res, body = old.get("/settings")
 	wantRedirect(t, res, body, "/signin?next=%2Fsettings")
 	res, body = c.signin("rae@passwordreset.example.com", pw)
