@@ -32,6 +32,9 @@ import (
 //	DELETE /posts/{id}                      → 204
 //	PUT    /rate-limit                      {"account"?,"until"?|"seconds"?,"reason"?} → 204; no until/seconds lifts it
 //
+// and the cheats (cheat.go: fake engagement, bought followers, a click
+// farm, self-purchases, an honest post going viral).
+//
 // Errors answer {"error":{"code","message","field"}} with 400, 404 or 409.
 type DriverHandler struct {
 	world *World
@@ -60,6 +63,7 @@ func NewDriverHandler(w *World, log *slog.Logger) *DriverHandler {
 	d.mux.HandleFunc("PATCH "+p+"/posts/{id}/counts", d.setCounts)
 	d.mux.HandleFunc("DELETE "+p+"/posts/{id}", d.deletePost)
 	d.mux.HandleFunc("PUT "+p+"/rate-limit", d.setRateLimit)
+	d.cheatRoutes(p)
 	d.mux.HandleFunc(p+"/", func(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusNotFound, "not_found", "no such driver endpoint: "+r.Method+" "+r.URL.Path)
 	})
