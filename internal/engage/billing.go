@@ -804,6 +804,9 @@ func (s *Service) bill(ctx context.Context, tx *store.Tx, campaignID string, ch 
 	if err := tx.BulkInsert(ctx, "post_snapshots", snapshotCols, ch.snaps); err != nil {
 		return res, err
 	}
+	if err := s.detect(ctx, tx, camp.ID, ch); err != nil { // fraud detectors: fraudhook.go
+		return res, err
+	}
 	if err := roll.Flush(ctx, tx); err != nil {
 		return res, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/fraud"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
 	"github.com/payper/payper/internal/money"
@@ -46,6 +47,13 @@ type Earning struct {
 	ReleaseAt    clock.Micros `json:"release_at"`
 	ResolvedAt   clock.Micros `json:"resolved_at,omitempty"`
 	ResolveTxID  string       `json:"resolve_tx_id,omitempty"`
+	// UnderReview: an open fraud flag holds the earning; the holding
+	// period's release skips it until a person decides. ReviewCategory is
+	// the flag's reason category (fraud.Category…) and ReviewNote what it
+	// means for the creator — never the detector's thresholds.
+	UnderReview    bool   `json:"under_review,omitempty"`
+	ReviewCategory string `json:"review_category,omitempty"`
+	ReviewNote     string `json:"review_note,omitempty"`
 }
 
 const earningSelect = `id, campaign_id, creator_id, currency, requested, gross, fee, net, detail, accrue_tx_id, state, review_reason,
@@ -89,6 +97,9 @@ func (s *Service) ListEarnings(ctx context.Context, p identity.Principal, campai
 		AND ($2 = '' OR state = $2) AND ($3 = '' OR creator_id = $3) ORDER BY id`, campaignID, state, creatorID)
 	if err != nil {
 		return nil, fmt.Errorf("engage: list earnings: %w", err)
+	}
+	if err := markUnderReview(ctx, s.db.Read(), campaignID, creatorID, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -233,9 +244,11 @@ func (s *Service) voidTx(ctx context.Context, tx *store.Tx, e *Earning, reason s
 
 // ReleaseDue releases every held earning whose holding period has ended,
 // each in its own transaction, and returns how many it released. Earnings on
-// hold stay until a reviewer decides.
+// hold stay until a reviewer decides, and so do those an open fraud flag
+// holds (under review) until the flag is dismissed or confirmed.
 func (s *Service) ReleaseDue(ctx context.Context) (int, error) {
-	ids, err := store.QueryAll(ctx, s.db.Read(), scanString, `SELECT id FROM earnings WHERE state = $1 AND release_at <= $2 ORDER BY release_at, id LIMIT 10000`,
+	ids, err := store.QueryAll(ctx, s.db.Read(), scanString, `SELECT e.id FROM earnings e WHERE e.state = $1 AND e.release_at <= $2
+		AND NOT `+fraud.HoldsEarning("e")+` ORDER BY e.release_at, e.id LIMIT 10000`,
 		EarningHeld, s.clock.Now().UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("engage: due earnings: %w", err)
@@ -250,6 +263,11 @@ func (s *Service) ReleaseDue(ctx context.Context) (int, error) {
 			}
 			if e.State != EarningHeld {
 				return errAlreadyDone // reviewed or released by another server meanwhile
+			}
+			if flags, err := fraud.HoldingFlags(ctx, tx, e.ID, e.CampaignID, e.CreatorID, e.AccruedAt); err != nil {
+				return err
+			} else if len(flags) > 0 {
+				return errAlreadyDone // a flag was raised meanwhile: under review
 			}
 			return s.releaseTx(ctx, tx, &e, "")
 		})
@@ -298,6 +316,14 @@ func (s *Service) Close(ctx context.Context, p identity.Principal, campaignID st
 		}
 		if onHold > 0 {
 			return errs.Conflictf("earnings_on_hold", "campaign %s has %d earnings on hold: release or void them before closing", camp.ID, onHold)
+		}
+		var flagged int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM earnings e WHERE e.campaign_id = $1 AND e.state = $2 AND `+fraud.HoldsEarning("e"),
+			camp.ID, EarningHeld).Scan(&flagged); err != nil {
+			return fmt.Errorf("engage: count earnings under review: %w", err)
+		}
+		if flagged > 0 {
+			return errs.Conflictf("earnings_under_review", "campaign %s has %d earnings held by open fraud flags: dismiss or confirm the flags before closing", camp.ID, flagged)
 		}
 		held, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE campaign_id = $1 AND state = $2 ORDER BY id`+tx.ForUpdate(), camp.ID, EarningHeld)
 		if err != nil {

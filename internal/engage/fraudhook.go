@@ -1,0 +1,251 @@
+package engage
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/fraud"
+	"github.com/payper/payper/internal/identity"
+	"github.com/payper/payper/internal/store"
+)
+
+// detectionOff holds the Services whose fraud detection is switched off
+// (SetFraudDetection), for measuring a tick without it.
+var detectionOff sync.Map
+
+// SetFraudDetection switches the engagement detectors on (the default) or
+// off for this Service's polls. Off is for benchmarks comparing a tick with
+// and without detection; flags already raised still hold their earnings.
+func (s *Service) SetFraudDetection(on bool) {
+	if on {
+		detectionOff.Delete(s)
+	} else {
+		detectionOff.Store(s, struct{}{})
+	}
+}
+
+// detect runs the engagement detectors over a billed chunk in its billing
+// transaction, after its snapshots are written: each read post's counts go
+// through fraud.DetectEngagement against the post's and its creator's
+// history in the campaign, and a post removed from the platform while
+// earnings that pay for it are still held is flagged (content persistence).
+// Flags are raised in tx, so the earning this very tick made is held by a
+// burst flag raised in it (the flag holds the creator's earnings in the
+// campaign from the burst's start).
+func (s *Service) detect(ctx context.Context, tx *store.Tx, campaignID string, ch *chunk) error {
+	if _, off := detectionOff.Load(s); off || (len(ch.read) == 0 && len(ch.removals) == 0) {
+		return nil
+	}
+	sens, err := fraud.SensitivityOf(ctx, tx, campaignID)
+	if err != nil {
+		return err
+	}
+	now := clock.Micros(ch.now)
+	var flags []fraud.Flag
+	if len(ch.read) > 0 {
+		seen := map[string]bool{}
+		var creators []string
+		readings := make([]fraud.Reading, len(ch.read))
+		for i, p := range ch.read {
+			if !seen[p.creator] {
+				seen[p.creator] = true
+				creators = append(creators, p.creator)
+			}
+			r := fraud.Reading{PostID: p.id, CreatorID: p.creator, At: ch.now}
+			for m := range 5 {
+				if v, ok := ch.snaps[i][2+m].(int64); ok {
+					r.Counts[m], r.Known[m] = v, true
+				}
+			}
+			readings[i] = r
+		}
+		sort.Strings(creators)
+		series, err := fraud.LoadSeries(ctx, tx, tx.Dialect(), campaignID, creators)
+		if err != nil {
+			return err
+		}
+		found, touched := fraud.DetectEngagement(campaignID, sens, series, readings)
+		if err := fraud.SaveSeries(ctx, tx, campaignID, touched, ch.now); err != nil {
+			return err
+		}
+		flags = append(flags, found...)
+	}
+	if len(ch.removals) > 0 {
+		creatorOf := map[string]string{}
+		for _, g := range ch.groups {
+			for _, p := range g.posts {
+				creatorOf[p.id] = g.creator
+			}
+		}
+		for _, r := range ch.removals {
+			postID, why := r[0].(string), r[2].(string)
+			f, ok, err := s.removalFlag(ctx, tx, campaignID, creatorOf[postID], postID, why, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				flags = append(flags, f)
+			}
+		}
+	}
+	for _, f := range flags {
+		got, created, err := fraud.Raise(ctx, tx, now, f)
+		if err != nil {
+			return err
+		}
+		if created {
+			s.log.Warn("fraud flag raised: earnings held for review", "flag", got.ID, "detector", got.Detector,
+				"campaign", got.CampaignID, "creator", got.CreatorID, "subject", got.SubjectID, "reason", got.Reason)
+		}
+	}
+	return nil
+}
+
+// removalFlag flags a post removed from the platform while earnings that
+// pay for it (their detail names it) are still held or on hold. Basis:
+// content persistence as IZEA, Pop Pays and Dub's bounties check it — the
+// post must still be live at payout; void if deleted. It holds the
+// creator's unreleased earnings in the campaign.
+func (s *Service) removalFlag(ctx context.Context, tx *store.Tx, campaignID, creatorID, postID, why string, now clock.Micros) (fraud.Flag, bool, error) {
+	if creatorID == "" {
+		return fraud.Flag{}, false, nil
+	}
+	var n int
+	var net int64
+	var cur string
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(net), 0), COALESCE(MIN(currency), '') FROM earnings
+		WHERE campaign_id = $1 AND creator_id = $2 AND state IN ($3, $4) AND detail LIKE $5`,
+		campaignID, creatorID, EarningHeld, EarningOnHold, `%"post_id":"`+postID+`"%`).Scan(&n, &net, &cur)
+	if err != nil {
+		return fraud.Flag{}, false, fmt.Errorf("engage: earnings of removed post %s: %w", postID, err)
+	}
+	if n == 0 {
+		return fraud.Flag{}, false, nil
+	}
+	return fraud.Flag{Detector: fraud.DetectorContentRemoved, Subject: fraud.SubjectPost, SubjectID: postID,
+		CampaignID: campaignID, CreatorID: creatorID, Score: 1, Severity: fraud.SeverityMedium, Category: fraud.CategoryContent,
+		Reason: fmt.Sprintf("post %s was removed from the platform (%s) while %d earning(s) paying for it (%s to the creator) were still in their holding period",
+			postID, why, n, centsText(net, cur)),
+		Evidence: map[string]float64{"earnings": float64(n), "net_micros": float64(net)},
+		Window:   "removed", Holds: true, HoldsFrom: 0}, true, nil
+}
+
+// centsText writes micro-units for people, to the cent: "0.36 EUR".
+func centsText(micros int64, cur string) string {
+	c := (micros + 5_000) / 10_000
+	return fmt.Sprintf("%d.%02d %s", c/100, c%100, cur)
+}
+
+// markUnderReview marks the earnings an open flag holds: UnderReview, and
+// the first holding flag's category for the creator to read.
+func markUnderReview(ctx context.Context, q store.Queryer, campaignID, creatorID string, es []Earning) error {
+	if len(es) == 0 {
+		return nil
+	}
+	flags, err := store.QueryAll(ctx, q, func(r store.Scanner) (fraud.Flag, error) {
+		var f fraud.Flag
+		err := r.Scan(&f.ID, &f.CampaignID, &f.CreatorID, &f.Category, &f.Holds, &f.HoldsFrom, &f.EarningID)
+		f.State = fraud.StateOpen
+		return f, err
+	}, `SELECT id, campaign_id, creator_id, category, holds, holds_from, earning_id FROM fraud_flags
+		WHERE state = 'open' AND (campaign_id = $1 OR campaign_id = '') AND ($2 = '' OR creator_id = $2) ORDER BY id`, campaignID, creatorID)
+	if err != nil {
+		return fmt.Errorf("engage: flags on earnings: %w", err)
+	}
+	if len(flags) == 0 {
+		return nil
+	}
+	for i := range es {
+		e := &es[i]
+		if e.State != EarningHeld && e.State != EarningOnHold {
+			continue
+		}
+		for _, f := range flags {
+			if f.HoldsOne(e.ID, e.CampaignID, e.CreatorID, e.AccruedAt) {
+				e.UnderReview, e.ReviewCategory, e.ReviewNote = true, f.Category, fraud.CategoryText[f.Category]
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// FlagDecision is what deciding a fraud flag did.
+type FlagDecision struct {
+	Flag fraud.Flag `json:"flag"`
+	// Voided are the earnings a confirmation voided: their gross went back
+	// to the escrow and the platform fee was reversed.
+	Voided []Earning `json:"voided"`
+	// StillHeld counts the earnings the flag held that another open flag
+	// still holds.
+	StillHeld int `json:"still_held"`
+}
+
+// DecideFlag records p's decision on an open fraud flag, with a reason
+// (required): dismiss lets the earnings it held release on schedule
+// (unless another open flag holds them); confirm voids them through the
+// ledger (Review's void: the gross back to the escrow, the fee reversed),
+// all in one transaction. Only the operator and the brand of the flag's
+// campaign may decide.
+func (s *Service) DecideFlag(ctx context.Context, p identity.Principal, flagID, action, reason string) (FlagDecision, error) {
+	var out FlagDecision
+	if p.BrandID() == "" && !p.IsAdmin() {
+		return out, errs.NotFoundf("flag %s not found", flagID)
+	}
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		out = FlagDecision{Voided: []Earning{}}
+		f, err := fraud.DecideTx(ctx, tx, p, clock.MicrosOf(s.clock.Now()), flagID, action, reason)
+		if err != nil {
+			return err
+		}
+		out.Flag = f
+		open := f
+		open.State = fraud.StateOpen
+		held, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE creator_id = $1
+			AND ($2 = '' OR campaign_id = $2) AND state IN ($3, $4) AND (id = $5 OR accrued_at >= $6) ORDER BY id`+tx.ForUpdate(),
+			f.CreatorID, f.CampaignID, EarningHeld, EarningOnHold, f.EarningID, holdsFromOf(f))
+		if err != nil {
+			return fmt.Errorf("engage: earnings held by flag %s: %w", f.ID, err)
+		}
+		for i := range held {
+			e := &held[i]
+			if !open.HoldsOne(e.ID, e.CampaignID, e.CreatorID, e.AccruedAt) {
+				continue
+			}
+			if action == fraud.ActionConfirm {
+				why := "fraud flag " + f.ID + " confirmed: " + strings.TrimSpace(reason)
+				if len(why) > 1000 {
+					why = why[:1000]
+				}
+				if err := s.voidTx(ctx, tx, e, why); err != nil {
+					return err
+				}
+				out.Voided = append(out.Voided, *e)
+				continue
+			}
+			others, err := fraud.HoldingFlags(ctx, tx, e.ID, e.CampaignID, e.CreatorID, e.AccruedAt)
+			if err != nil {
+				return err
+			}
+			if len(others) > 0 {
+				out.StillHeld++
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// holdsFromOf is the earliest accrual a flag's holds reach: its HoldsFrom
+// when it holds by time, else never (only its one earning).
+func holdsFromOf(f fraud.Flag) int64 {
+	if f.Holds {
+		return int64(f.HoldsFrom)
+	}
+	return 1<<63 - 1
+}
