@@ -104,10 +104,11 @@ func SpikeRuleFor(s Sensitivity) SpikeRule {
 }
 
 // rateZ is Iglewicz and Hoaglin's modified z-score of a rate x against
-// rates xs: 0.6745·(x − median)/MAD, or (x − median)/(1.253314·mean
-// absolute deviation) when the MAD is 0; 0 when xs is empty or x is their
-// constant value, +Inf above it. Unlike ModifiedZ (for counts) its scale
-// has no floor of 1, which would swallow any rate.
+// rates xs: (x − median)/scale, the scale being MAD/0.6745, or
+// 1.253314·mean absolute deviation when the MAD is 0, and never below
+// minRateScale (half a percentage point: a creator whose rate never moved
+// is not infinitely surprised by any order); 0 when xs is empty. Unlike
+// ModifiedZ (for counts) its floor is not 1, which would swallow any rate.
 func rateZ(x float64, xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -119,17 +120,15 @@ func rateZ(x float64, xs []float64) float64 {
 		dev[i] = math.Abs(v - med)
 		sum += dev[i]
 	}
-	if mad := rateMedian(dev); mad > 0 {
-		return 0.6745 * (x - med) / mad
+	scale := rateMedian(dev) / 0.6745
+	if scale == 0 {
+		scale = 1.253314 * sum / float64(len(xs))
 	}
-	if mean := sum / float64(len(xs)); mean > 0 {
-		return (x - med) / (1.253314 * mean)
-	}
-	if x == med {
-		return 0
-	}
-	return math.Inf(1)
+	return (x - med) / max(scale, minRateScale)
 }
+
+// minRateScale is rateZ's least scale.
+const minRateScale = 0.005
 
 func rateMedian(xs []float64) float64 {
 	s := append([]float64(nil), xs...)

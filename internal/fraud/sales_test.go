@@ -56,8 +56,11 @@ func TestRateZ(t *testing.T) {
 	if z := rateZ(1, []float64{1, 1, 1}); z != 0 {
 		t.Errorf("z of the constant = %v", z)
 	}
-	if z := rateZ(2, []float64{1, 1, 1}); !math.IsInf(z, 1) {
-		t.Errorf("z above a constant = %v", z)
+	if z := rateZ(0.03, []float64{0.02, 0.02, 0.02}); math.Abs(z-2) > 1e-9 {
+		t.Errorf("z above a constant = %v, want 0.01 / 0.005 (the least scale)", z)
+	}
+	if z := rateZ(0.5, nil); z != 0 {
+		t.Errorf("z without history = %v", z)
 	}
 }
 
