@@ -144,7 +144,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes(), s.outboxRoutes(), s.evidenceRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes(), s.outboxRoutes(), s.evidenceRoutes(), s.fraudRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -239,9 +239,11 @@ type Filter struct {
 	CreatorID  string
 	State      string
 	Detector   string
-	// After is a flag id: only flags after it (pages of Limit).
-	After string
-	Limit int
+	// AfterCreator and After are the creator and id of the last flag of
+	// the page before: only flags after it in List's order (pages of Limit).
+	AfterCreator string
+	After        string
+	Limit        int
 }
 
 // List returns the flags p may see that match fl, ordered by creator then
@@ -265,8 +267,8 @@ func List(ctx context.Context, q store.Queryer, p identity.Principal, fl Filter)
 	out, err := store.QueryAll(ctx, q, scanFlag, `SELECT `+flagCols+` FROM fraud_flags
 		WHERE ($1 = '' OR campaign_id IN (SELECT id FROM campaigns WHERE brand_id = $1))
 		AND ($2 = '' OR campaign_id = $2) AND ($3 = '' OR creator_id = $3) AND ($4 = '' OR state = $4)
-		AND ($5 = '' OR detector = $5) AND id > $6
-		ORDER BY creator_id, id LIMIT `+fmt.Sprint(fl.Limit), brand, fl.CampaignID, fl.CreatorID, fl.State, fl.Detector, fl.After)
+		AND ($5 = '' OR detector = $5) AND (creator_id > $6 OR (creator_id = $6 AND id > $7))
+		ORDER BY creator_id, id LIMIT `+fmt.Sprint(fl.Limit), brand, fl.CampaignID, fl.CreatorID, fl.State, fl.Detector, fl.AfterCreator, fl.After)
 	if err != nil {
 		return nil, fmt.Errorf("fraud: list flags: %w", err)
 	}
