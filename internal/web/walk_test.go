@@ -143,15 +143,29 @@ type walk struct {
 	camp   string
 	pages  []string // every page looked at, in order
 	missed []string // steps left out because their page has not landed
+	// shots says whether look screenshots and axe-checks pages: on the
+	// first store only. Both stores render the same pages from the same
+	// data (the second would overwrite the first's files, and axe would
+	// judge the same HTML twice, the most costly part of the walk); the
+	// figures are checked against the API on both.
+	shots             bool
+	shotTime, axeTime time.Duration
 }
 
-// look screenshots the current page at 390 and 1280 px as walk-<name> and
-// runs axe on it.
+// look screenshots the current page at 390 and 1280 px as walk-<name>
+// and runs axe on it (on the first store; see walk.shots).
 func (w *walk) look(name string) {
 	w.t.Helper()
-	w.b.Shot(w.t, "walk-"+name)
-	w.b.Axe(w.t)
 	w.pages = append(w.pages, w.b.Path(w.t))
+	if !w.shots {
+		return
+	}
+	t0 := time.Now()
+	w.b.Shot(w.t, "walk-"+name)
+	t1 := time.Now()
+	w.b.Axe(w.t)
+	w.shotTime += t1.Sub(t0)
+	w.axeTime += time.Since(t1)
 }
 
 // notLanded records a step left out because its page is not there yet.
@@ -192,7 +206,7 @@ func (w *walk) verifyLink(email string) string {
 // micro-unit. Every page is screenshotted (walk-*.png) and checked with axe.
 func TestWalk(t *testing.T) {
 	storetest.EachURL(t, func(t *testing.T, dbURL string) {
-		w := &walk{t: t}
+		w := &walk{t: t, shots: strings.HasSuffix(t.Name(), "/sqlite")}
 		var opts []webtest.Option
 		if mailpitBinary() {
 			w.mp = mailpittest.Start(t)
@@ -205,14 +219,17 @@ func TestWalk(t *testing.T) {
 		w.admin = walkAPI{t: t, base: w.a.URL, key: webtest.AdminToken}
 		start := time.Now()
 
-		w.signUp()
-		w.createKey()
-		w.wizard()
-		w.creators()
-		w.tick()
-		w.dashboard()
-		w.earnings()
-		w.reports()
+		var took []string
+		for _, step := range []struct {
+			name string
+			run  func()
+		}{{"sign-up", w.signUp}, {"key", w.createKey}, {"wizard", w.wizard}, {"creators", w.creators}, {"tick", w.tick},
+			{"dashboard", w.dashboard}, {"earnings", w.earnings}, {"reports", w.reports}} {
+			t0 := time.Now()
+			step.run()
+			took = append(took, fmt.Sprintf("%s %v", step.name, time.Since(t0).Round(time.Millisecond)))
+		}
+		t.Logf("steps: %s; of which screenshots %v, axe %v", strings.Join(took, ", "), w.shotTime.Round(time.Millisecond), w.axeTime.Round(time.Millisecond))
 
 		t.Logf("walked %d pages in %v: %s", len(w.pages), time.Since(start).Round(time.Millisecond), strings.Join(w.pages, " → "))
 		if len(w.missed) > 0 {
