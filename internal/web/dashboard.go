@@ -451,15 +451,13 @@ func newBurnChart(ser report.Series, shownTo time.Time) burnChart {
 type barChart struct {
 	Key, Title, Total string
 	W, H              int
-	Bars              []bar
-	Max               string
-	Start, End        string
-	Base              float64
-}
-
-type bar struct {
-	X, Y, W, H float64
-	Title      string
+	// Bars is one SVG path of every day's bar (a day without any draws
+	// nothing): one element, not one per day, keeps the page cheap to
+	// render; the daily table under the charts has each day's figure.
+	Bars       string
+	Max        string
+	Start, End string
+	Base       float64
 }
 
 func activityCharts(days []report.Day, f report.Figures) []barChart {
@@ -485,15 +483,16 @@ func activityCharts(days []report.Day, f report.Figures) []barChart {
 		if n > 0 {
 			slot := float64(chartW-padL-padR) / float64(n)
 			bw := max(slot*0.8, 0.5)
+			var sb strings.Builder
 			for i, d := range days {
 				v := m.get(d)
-				bh := 0.0
-				if top > 0 {
-					bh = (c.Base - 6) * float64(v) / float64(top)
+				if v <= 0 || top <= 0 {
+					continue
 				}
-				c.Bars = append(c.Bars, bar{X: padL + slot*float64(i) + (slot-bw)/2, Y: c.Base - bh, W: bw, H: bh,
-					Title: formatDate(s2t(d.Date)) + ": " + formatNum(v)})
+				bh := (c.Base - 6) * float64(v) / float64(top)
+				fmt.Fprintf(&sb, "M%.2f %.2fh%.2fv%.2fh%.2fz", padL+slot*float64(i)+(slot-bw)/2, c.Base, bw, -bh, -bw)
 			}
+			c.Bars = sb.String()
 			c.Start, c.End = formatDate(s2t(days[0].Date)), formatDate(s2t(days[n-1].Date))
 		}
 		out = append(out, c)
