@@ -371,9 +371,24 @@ func ClickFlags(clicks []Click, sens Sensitivity, campaignID string, from, to cl
 				Holds: true, HoldsFrom: from})
 		}
 	}
+	for _, f := range LockstepFlags(clicks, sens, from, to) {
+		f.CampaignID = campaignID
+		out = append(out, f)
+	}
+	return out
+}
+
+// LockstepFlags are the coordinated-clicking flags over clicks of any
+// campaigns (the whole server's, in [from, to)): a ring clicking creators
+// of different campaigns is only seen across them. Each flag holds the
+// creator's earnings in every campaign from `from` (campaign ""), so only
+// the operator sees it.
+func LockstepFlags(clicks []Click, sens Sensitivity, from, to clock.Micros) []Flag {
+	window := fmt.Sprintf("%d-%d", from, to)
 	lr := LockstepRuleFor(sens)
+	var out []Flag
 	for _, l := range DetectLockstep(clicks, lr) {
-		out = append(out, Flag{Detector: DetectorLockstep, Subject: SubjectCreator, SubjectID: l.CreatorID, CampaignID: campaignID,
+		out = append(out, Flag{Detector: DetectorLockstep, Subject: SubjectCreator, SubjectID: l.CreatorID,
 			CreatorID: l.CreatorID, Score: float64(l.Visitors), Severity: SeverityHigh, Category: CategoryClicks, Window: window,
 			Reason: fmt.Sprintf("%d visitors clicked this creator's links between %s and %s UTC while each also clicked at least %d different creators' links in those %s (%d creators in all, %d clicks on this creator's): coordinated clicking",
 				l.Visitors, l.From.Time().UTC().Format("2006-01-02 15:04"), (l.From + clock.Micros(lr.Window.Microseconds())).Time().UTC().Format("15:04"),

@@ -143,6 +143,16 @@ func TestDetectLockstep(t *testing.T) {
 	if relaxed := DetectLockstep(clicks, LockstepRuleFor(Relaxed)); len(relaxed) != 0 {
 		t.Errorf("relaxed (8 visitors) found %+v", relaxed)
 	}
+	// Across campaigns: the flags hold in every campaign.
+	fs := LockstepFlags(clicks, Moderate, clock.Micros(base), clock.Micros(base+3600e6))
+	open := fs[0]
+	open.State = StateOpen // as raised
+	if len(fs) != 5 || fs[0].CampaignID != "" || !open.HoldsOne("e", "cmp_any", "a", clock.Micros(base)) {
+		t.Fatalf("lockstep flags %+v", fs)
+	}
+	if want := "6 visitors clicked this creator's links between 2027-01-15 08:00 and 08:15 UTC while each also clicked at least 3 different creators' links in those 15 minutes (5 creators in all, 6 clicks on this creator's): coordinated clicking"; fs[0].Reason != want {
+		t.Errorf("reason %q\nwant   %q", fs[0].Reason, want)
+	}
 }
 
 func TestClickFlagsRaiseOnce(t *testing.T) {
