@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -49,12 +50,26 @@ func (v AxeViolation) String() string {
 // Blocking reports whether a violation fails Axe: impact serious or critical.
 func (v AxeViolation) Blocking() bool { return v.Impact == "serious" || v.Impact == "critical" }
 
-// AxeCheck runs axe-core (WCAG 2.x A and AA rules and axe's best
-// practices) on the current page and returns every violation. Axe is
-// injected through DevTools, not the page, so the page's CSP stays as it is.
+// AxeCheck runs axe-core (its default rules: WCAG 2.x A and AA and axe's
+// best practices) on the current page and returns every violation. Axe is
+// injected through DevTools, not the page, so the page's CSP stays as it
+// is; after the first AxeCheck every page the tab loads gets it.
 func (b *Browser) AxeCheck(t testing.TB) []AxeViolation {
 	t.Helper()
-	if !eval[bool](t, b, "typeof window.axe === 'object'") {
+	if !b.axeEveryPage {
+		// From now on the tab loads axe into every new document before
+		// the page's own scripts (outside its CSP, like Evaluate): the
+		// browser then reuses the compiled script, which costs a fraction
+		// of evaluating its 650 kB on each page.
+		ctx, cancel := b.timeout()
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: axeSource})
+		cancel()
+		if err != nil {
+			t.Fatalf("webtest: load axe-core into new pages: %v", err)
+		}
+		b.axeEveryPage = true
+	}
+	if !eval[bool](t, b, "typeof window.axe === 'object'") { // a page loaded before
 		if _, err := run(b, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
 			t.Fatalf("webtest: inject axe-core: %v", err)
 		}

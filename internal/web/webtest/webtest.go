@@ -176,6 +176,9 @@ type Browser struct {
 	Base string
 
 	ctx context.Context
+	// axeEveryPage says axe-core is loaded into every new document (after
+	// the first AxeCheck).
+	axeEveryPage bool
 
 	mu       sync.Mutex
 	problems []string // exceptions, console errors, CSP violations, dialogs
