@@ -12,7 +12,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: want a benchmark name: ledger, orders, pipeline, redirect, report or web")
+		return fmt.Errorf("bench: want a benchmark name: fraud, ledger, orders, pipeline, redirect, report or web")
 	}
 	switch args[0] {
 	case "ledger":
@@ -136,6 +136,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		_, err := bench.Report(ctx, stdout, opt)
 		return err
+	case "fraud":
+		opt := bench.DefaultFraudOptions
+		f := newFlags("bench fraud", getenv, stderr)
+		f.StringVar(&opt.DBURL, "db", "", "PostgreSQL URL to benchmark in a temporary schema; empty = a temporary SQLite file")
+		f.Uint64Var(&opt.Seed, "seed", opt.Seed, "seed of the population")
+		f.IntVar(&opt.Creators, "creators", opt.Creators, "creators (about one in ten cheats)")
+		f.IntVar(&opt.Days, "days", opt.Days, "simulated days, polled every hour")
+		if err := f.parse(args[1:]); err != nil {
+			return err
+		}
+		_, err := bench.Fraud(ctx, stdout, opt)
+		return err
 	case "web":
 		opt := bench.DefaultReportOptions
 		f := newFlags("bench web", getenv, stderr)
@@ -155,7 +167,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		_, err := bench.Web(ctx, stdout, opt)
 		return err
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want ledger, orders, pipeline, redirect, report or web)", args[0])
+	return fmt.Errorf("bench: unknown benchmark %q (want fraud, ledger, orders, pipeline, redirect, report or web)", args[0])
 }
 
 // createProfile creates the file a --cpuprofile flag names, or returns nil
