@@ -186,15 +186,19 @@ func (w *walk) verifyLink(email string) string {
 	if err != nil || res.Sent == 0 {
 		w.t.Fatalf("deliver the outbox to mailpit: %+v, %v", res, err)
 	}
-	for _, m := range w.mp.Messages(w.t) {
-		if len(m.To) == 1 && strings.EqualFold(m.To[0].Address, email) {
-			if link := walkVerifyLink.FindString(m.Text); link != "" {
-				return link
+	// mailpit answers for a mail once it has stored it: ask for a while.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for _, m := range w.mp.Messages(w.t) {
+			if len(m.To) == 1 && strings.EqualFold(m.To[0].Address, email) {
+				if link := walkVerifyLink.FindString(m.Text); link != "" {
+					return link
+				}
 			}
 		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("mailpit has no verification mail to %s", email)
+		}
 	}
-	w.t.Fatalf("mailpit has no verification mail to %s", email)
-	return ""
 }
 
 // TestWalk is the one walk, on both stores: a brand signs up in a
@@ -491,7 +495,7 @@ func (w *walk) creators() {
 // tick: the operator runs an engagement tick a minute later.
 func (w *walk) tick() {
 	w.a.Clock.Advance(time.Minute)
-	if r := w.admin.must(200, "POST", "/v1/admin/engagement/tick", ""); r["state"] != "completed" {
+	if r := w.admin.must(200, "POST", "/v1/admin/engagement/tick?wait=2m", ""); r["state"] != "completed" {
 		w.t.Fatalf("tick: %v", r)
 	}
 	m := w.brand.must(200, "GET", "/v1/campaigns/"+w.camp+"/money", "")
