@@ -317,7 +317,8 @@ func corroborator(m int, known [5]bool) int {
 // organic — a post going viral — when its corroborating metric (views; likes
 // for views) rose with it: the interval's ratio of the two within
 // Corroborate of the post's ratio before. A post without either history (a
-// creator's first post in its first hours) is not judged.
+// creator's first post in its first hours, or a metric still at zero
+// before the interval: the post had not been shown yet) is not judged.
 func Burst(s *Series, creator [5][]float64, th Thresholds) (Finding, bool) {
 	if len(s.Intervals) == 0 {
 		return Finding{}, false
@@ -349,7 +350,10 @@ func Burst(s *Series, creator [5][]float64, th Thresholds) (Finding, bool) {
 		h := hit{m: m, growth: iv.Growth[m], zPost: math.NaN(), zCreator: math.NaN()}
 		judged := false
 		sc := math.Inf(1)
-		if len(own) >= th.MinHistory {
+		// A metric still at zero before the interval has no history to
+		// judge by: the post had not been shown yet, its first audience is
+		// no anomaly against silence.
+		if len(own) >= th.MinHistory && s.Counts[m]-iv.Growth[m] > 0 {
 			h.zPost = CountZ(x, own)
 			h.xf = x / max(fastest, 1)
 			if h.zPost < th.Z || h.xf < th.BurstFactor {

@@ -279,3 +279,20 @@ func TestRatioOffBaseline(t *testing.T) {
 		t.Fatalf("view bots ratio: %+v", got)
 	}
 }
+
+// A post nobody saw for its first polls, then shown to 30,000 people at
+// once: silence is no history, and nothing is flagged.
+func TestFirstAudienceIsNotABurst(t *testing.T) {
+	w := newWorld()
+	p := newPost("pst_1", "crt_1", 0, 0, 0)
+	for range 5 {
+		w.poll(p)
+	}
+	p.grow(30000, 0, 0)
+	w.poll(p)
+	p.grow(2000, 90, 4)
+	w.poll(p)
+	if len(w.flags) != 0 {
+		t.Fatalf("first audience flagged: %s", w.flags[0].Reason)
+	}
+}
