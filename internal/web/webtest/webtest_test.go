@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -235,4 +236,37 @@ func TestAppAndSignIn(t *testing.T) {
 		other.Shot(t, "webtest-signin")
 		other.Axe(t)
 	})
+}
+
+// stopper is a testing.TB whose Skip and Fatal record the message and end
+// the goroutine, as the real ones end the test.
+type stopper struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (s *stopper) Skip(args ...any)  { s.skipped = fmt.Sprint(args...); runtime.Goexit() }
+func (s *stopper) Fatal(args ...any) { s.failed = fmt.Sprint(args...); runtime.Goexit() }
+func (s *stopper) Helper()           {}
+
+// Without a browser a test is skipped with how to install one, or failed
+// under CI=true; PAYPER_CHROMIUM names the browser before PATH does.
+func TestNoBrowserSkipsOrFailsUnderCI(t *testing.T) {
+	t.Setenv("PAYPER_CHROMIUM", "")
+	t.Setenv("PATH", t.TempDir())
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		s := &stopper{TB: t}
+		done := make(chan struct{})
+		go func() { defer close(done); need(s) }()
+		<-done
+		msg := s.skipped + s.failed
+		if (ci == "true") != (s.failed != "") || (ci == "") != (s.skipped != "") || !strings.Contains(msg, "apt-get install chromium") {
+			t.Errorf("CI=%q: skipped %q, failed %q", ci, s.skipped, s.failed)
+		}
+	}
+	t.Setenv("PAYPER_CHROMIUM", "/opt/my/chrome")
+	if got := FindBrowser(); got != "/opt/my/chrome" {
+		t.Errorf("FindBrowser with PAYPER_CHROMIUM set = %q", got)
+	}
 }
