@@ -62,6 +62,17 @@ func (s *Server) listPayouts(w http.ResponseWriter, r *http.Request, p identity.
 	if r.URL.Path == "/v1/admin/payouts" && !p.IsAdmin() {
 		return errs.E(errs.Forbidden, "forbidden", "only the operator lists every payout")
 	}
+	if r.URL.Path == "/v1/admin/payouts" && r.URL.Query().Has("attention") {
+		// The payouts that need the operator (payout.Payout.Attention).
+		if a := r.URL.Query().Get("attention"); a != "true" || state != "" {
+			return errs.Invalidf("attention", "invalid", "attention takes only true, without state")
+		}
+		ps, err := s.Payouts.NeedsAttention(r.Context(), p)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, list[payout.Payout]{Data: ps})
+	}
 	ps, err := s.Payouts.List(r.Context(), p, state)
 	if err != nil {
 		return err

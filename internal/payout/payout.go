@@ -12,7 +12,12 @@
 // A payout the provider cannot send yet (unavailable, or waiting for the
 // operator: Wise's strong customer authentication) is tried again with a
 // growing wait, at most Config.MaxAttempts times; then it fails and its
-// money is available again. A paid payout whose money comes back to the
+// money is available again — unless the provider may have made its
+// transfer: a last attempt that lost the provider's answer is looked up at
+// the provider first (Finder), and a payout whose fate the provider cannot
+// tell, or whose held transfer cannot be canceled, waits with its money
+// held for the operator (Payout.Attention, NeedsAttention, MarkManual).
+// A paid payout whose money comes back to the
 // platform (a bounced bank transfer, a reversed Stripe transfer) is
 // reversed in the ledger: the money is available again and the payout is
 // reversed, with the provider's reason.
@@ -506,6 +511,21 @@ func (s *Service) List(ctx context.Context, p identity.Principal, state string) 
 		AND ($2 = '' OR state = $2) ORDER BY id DESC LIMIT 1000`, creator, state)
 	if err != nil {
 		return nil, fmt.Errorf("payout: list: %w", err)
+	}
+	return out, nil
+}
+
+// NeedsAttention returns every payout that needs the operator (Attention
+// set: its transfer's existence unknown after a lost answer, or a held
+// transfer that cannot be canceled), oldest first, for the operator to
+// check at the provider and settle (MarkManual). Admin only (Forbidden).
+func (s *Service) NeedsAttention(ctx context.Context, p identity.Principal) ([]Payout, error) {
+	if !p.IsAdmin() {
+		return nil, errs.E(errs.Forbidden, "forbidden", "only the operator lists the payouts that need them")
+	}
+	out, err := store.QueryAll(ctx, s.db.Read(), scanPayout, `SELECT `+payoutCols+` FROM payouts WHERE attention <> '' ORDER BY id LIMIT 1000`)
+	if err != nil {
+		return nil, fmt.Errorf("payout: needing attention: %w", err)
 	}
 	return out, nil
 }
