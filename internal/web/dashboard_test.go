@@ -14,7 +14,6 @@ import (
 
 	"github.com/payper/payper/internal/account"
 	"github.com/payper/payper/internal/campaign"
-	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/platform"
 	"github.com/payper/payper/internal/report"
@@ -306,6 +305,17 @@ func TestDashboardMatchesAPI(t *testing.T) {
 			wantContains(t, body, "the figures below are since launch")
 		}
 
+		// A draft: not funded, no goal, no creators.
+		draft, err := w.a.Campaigns.Create(context.Background(), w.brand.Principal(), campaign.Draft{Name: "Draft", Budget: money.New(300*micro, money.EUR)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, body := w.page(t, w.cookie, "/campaigns/"+draft.ID); st != 200 {
+			t.Errorf("draft: %d\n%s", st, body)
+		} else {
+			wantContains(t, body, "The campaign is not funded yet.", `data-burn-status="unfunded"`, "No goal is set yet", "No creators yet", `data-kpi="spend" value="0.000000"`)
+		}
+
 		// Another brand's campaign; signed out.
 		w.a.NewBrand(t, "Other", "olga@other.example")
 		if st, body := w.page(t, w.session(t, "olga@other.example"), "/campaigns/"+w.camp); st != 404 {
@@ -314,6 +324,5 @@ func TestDashboardMatchesAPI(t *testing.T) {
 		if st, _ := w.page(t, "", "/campaigns/"+w.camp); st != http.StatusSeeOther {
 			t.Errorf("signed out: %d", st)
 		}
-		_ = identity.RoleBrand
 	})
 }
