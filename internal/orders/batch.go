@@ -167,7 +167,8 @@ func (s *Service) BatchStats() (batches, deliveries int64) {
 // their outcome), one of the orders, one lock of their keys (PostgreSQL),
 // one look-up of refunds waiting for them; then the BatchObserver settles
 // them together. It does exactly what applyTx does for each delivery in
-// turn. It reports false, having written nothing, when the batch is not
+// turn, and takes a lone new order too (fewer statements than applyTx's
+// path, on SQLite and on PostgreSQL alike). It reports false, having written nothing, when the batch is not
 // of that kind (an order already stored or twice in the batch, a
 // delivery id twice, a delivery that is not an order or carries refunds,
 // two orders of one customer, or no BatchObserver): the caller then
@@ -177,7 +178,7 @@ func (s *Service) BatchStats() (batches, deliveries int64) {
 // attributed.)
 func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (bool, error) {
 	bo, ok := s.observer.(BatchObserver)
-	if !ok || len(batch) < 2 {
+	if !ok || len(batch) == 0 {
 		return false, nil
 	}
 	st := batch[0].st
