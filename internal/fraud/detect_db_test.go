@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/store"
@@ -13,7 +14,8 @@ import (
 // TestDetectClicksAndSalesTx runs DetectClicksTx and DetectSalesTx over
 // clicks, orders and conversions stored as payper stores them: a click-farm
 // creator and a self-purchasing one are flagged, an honest one is not, and
-// the flags hold their earnings in the campaign.
+// the flags hold their earnings in the campaign; Sweep finds the campaign
+// and raises each flag once.
 func TestDetectClicksAndSalesTx(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -65,8 +67,8 @@ func TestDetectClicksAndSalesTx(t *testing.T) {
 		for i := range 4 { // within 4 s of the click
 			order(fmt.Sprint("ord_s", i), "crt_s", day+int64(i)*hour, day+int64(i)*hour+4e6)
 		}
-		var clicksFlags, salesFlags []Flag
 		now := clock.Micros(day + 24*hour)
+		var clicksFlags, salesFlags []Flag
 		if err := db.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
 			if clicksFlags, err = DetectClicksTx(ctx, tx, now, "cmp_1", clock.Micros(day), now); err != nil {
@@ -87,8 +89,51 @@ func TestDetectClicksAndSalesTx(t *testing.T) {
 		if len(salesFlags) != 1 || got[DetectorCTIT] != "crt_s" {
 			t.Errorf("sales flags %+v", salesFlags)
 		}
+		// The sweep over the same day finds the campaign and raises nothing
+		// new; over the next day (no clicks, no orders) nothing at all.
+		res, err := Sweep(ctx, db, now, 24*time.Hour, 3)
+		if err != nil || res.Campaigns != 1 || len(res.Flags) != 0 {
+			t.Errorf("sweep of the same day: %+v, %v", res, err)
+		}
+		if res, err := Sweep(ctx, db, now+clock.Micros(24*hour), 24*time.Hour, 3); err != nil || res.Campaigns != 0 || len(res.Flags) != 0 {
+			t.Errorf("sweep of the next day: %+v, %v", res, err)
+		}
 		if !holds(t, db, "ern_f", "cmp_1", "crt_f", day+hour) || !holds(t, db, "ern_s", "cmp_1", "crt_s", day+hour) || holds(t, db, "ern_h", "cmp_1", "crt_h", day+hour) {
 			t.Error("holds: the farm's and the self-buyer's earnings held, the honest creator's not")
+		}
+	})
+}
+
+// TestSweepRaises: a sweep over a fresh day raises the click farm's and the
+// too-soon orders' flags itself.
+func TestSweepRaises(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		day := int64(1_800_000_000e6)
+		day -= day % (24 * 3600e6)
+		for _, q := range []string{
+			`INSERT INTO brands (id, name, created_at) VALUES ('brd_1', 'Brand', 1)`,
+			`INSERT INTO campaigns (id, brand_id, name, currency, budget, state, created_at, updated_at) VALUES ('cmp_1', 'brd_1', 'C', 'EUR', 1000000000, 'active', 1, 1)`,
+			`INSERT INTO creators (id, name, created_at) VALUES ('crt_f', 'F', 1)`,
+			`INSERT INTO links (id, slug, campaign_id, creator_id, placement, medium, destination, utm_source, utm_campaign, created_at)
+				VALUES ('lnk_f', 'sf', 'cmp_1', 'crt_f', 'bio', 'influencer', 'https://shop.example/', 'payper', 'c', 1)`,
+		} {
+			if _, err := db.Writer().ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		var rows [][]any
+		for i := range 150 {
+			rows = append(rows, []any{"lnk_f", fmt.Sprint("f", i), day + int64(i)*60e6, fmt.Sprint("d", i%5), "", "mobile", "", false, i < 5})
+		}
+		if err := db.WithTx(ctx, func(tx *store.Tx) error {
+			return tx.BulkInsert(ctx, "clicks", []string{"link_id", "click_id", "at", "visitor", "country", "device", "referrer_host", "bot", "is_unique"}, rows)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Sweep(ctx, db, clock.Micros(day+24*3600e6), 24*time.Hour, 3)
+		if err != nil || res.Campaigns != 1 || len(res.Flags) != 1 || res.Flags[0].Detector != DetectorClickFarm || res.Flags[0].CreatorID != "crt_f" {
+			t.Fatalf("sweep: %+v, %v", res, err)
 		}
 	})
 }
