@@ -66,9 +66,10 @@ func TestBotAndDevice(t *testing.T) {
 		{"ad preloader (Sec-Purpose: prefetch)", "GET", safariIPhone + " musical_ly_35.1.0", "prefetch", true, links.DeviceBot},
 		{"preview purpose", "GET", safariIPhone, "preview", true, links.DeviceBot},
 		{"headless chrome", "GET", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/126.0 Safari/537.36", "", true, links.DeviceBot},
+		{"mastodon preview fetcher (fraud.PreviewFetcher)", "GET", mastodonFetcher, "", true, links.DeviceBot},
 	}
 	for _, c := range cases {
-		v := links.Visit{Method: c.method, UserAgent: c.ua, Purpose: c.purpose}
+		v := links.Visit{Method: c.method, UserAgent: c.ua, Purpose: c.purpose, IP: "203.0.113.7"}
 		if got := links.IsBot(v); got != c.bot {
 			t.Errorf("%s: bot %v, want %v", c.name, got, c.bot)
 		}
@@ -76,7 +77,18 @@ func TestBotAndDevice(t *testing.T) {
 			t.Errorf("%s: device %s, want %s", c.name, got, c.device)
 		}
 	}
+	// A browser's agent from a data centre's address is a server's visit
+	// (fraud.DataCentre); the same agent from a home address is a person's.
+	for ip, bot := range map[string]bool{"52.1.2.3": true, "2a01:4f8::1": true, "::ffff:34.64.0.9": true, "203.0.113.7": false, "": false} {
+		if got := links.IsBot(links.Visit{Method: "GET", UserAgent: safariIPhone, IP: ip}); got != bot {
+			t.Errorf("safari from %q: bot %v, want %v", ip, got, bot)
+		}
+	}
 }
+
+// mastodonFetcher is the agent Mastodon fetches link cards with: no
+// generic bot mark in it, named by fraud's list of preview fetchers.
+const mastodonFetcher = "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)"
 
 func TestDestinationMatrix(t *testing.T) {
 	t.Parallel()
@@ -336,6 +348,8 @@ func TestClicks(t *testing.T) {
 			{"HEAD from the first visitor", 0, bio.Slug, "HEAD", "203.0.113.8", safariIPhone, "", true, false, links.DeviceBot},
 			{"link preview", 0, bio.Slug, "GET", "198.51.100.1", "facebookexternalhit/1.1", "", true, false, links.DeviceBot},
 			{"link preview again", 0, bio.Slug, "GET", "198.51.100.1", "facebookexternalhit/1.1", "", true, false, links.DeviceBot},
+			{"browser agent from a data centre (AWS)", 0, bio.Slug, "GET", "52.1.2.3", safariIPhone, "", true, false, links.DeviceBot},
+			{"preview fetcher known by name only (Mastodon)", 0, bio.Slug, "GET", "198.51.100.2", mastodonFetcher, "", true, false, links.DeviceBot},
 			{"first visitor at 59 min", 49 * time.Minute, bio.Slug, "GET", "203.0.113.7", safariIPhone, "", false, false, links.DeviceMobile},
 			{"first visitor at 60 min", time.Minute, bio.Slug, "GET", "203.0.113.7", safariIPhone, "", false, true, links.DeviceMobile},
 			{"first visitor at 61 min", time.Minute, bio.Slug, "GET", "203.0.113.7", safariIPhone, "", false, false, links.DeviceMobile},
@@ -426,7 +440,7 @@ func TestClicks(t *testing.T) {
 		if err != nil || len(list) != 2 {
 			t.Fatalf("list: %v, %v", list, err)
 		}
-		if c := list[0].Clicks; c.Human != 6 || c.Bot != 3 || c.Unique != 3 {
+		if c := list[0].Clicks; c.Human != 6 || c.Bot != 5 || c.Unique != 3 {
 			t.Fatalf("bio counts %+v", c)
 		}
 		if c := list[1].Clicks; c.Human != 1 || c.Bot != 0 || c.Unique != 1 {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/payper/payper/internal/clock"
+	"github.com/payper/payper/internal/fraud"
 	"github.com/payper/payper/internal/id"
 )
 
@@ -115,9 +116,10 @@ var botMarks = []string{
 // request, an empty user agent, a known bot, crawler, link previewer or HTTP
 // library, or a prefetch (Sec-Purpose/Purpose/X-Purpose: prefetch or
 // preview, as sent by browsers' and ad apps' preloaders — TikTok's and
-// Meta's included).
+// Meta's included), or what fraud.InvalidVisit names: a link-preview
+// fetcher by name or an address in a data centre's range.
 func IsBot(v Visit) bool {
-	return v.Method == http.MethodHead || prefetch(v.Purpose) || botUA(v.UserAgent)
+	return v.Method == http.MethodHead || prefetch(v.Purpose) || botUA(v.UserAgent) || fraud.InvalidVisit(v.IP, v.UserAgent) != ""
 }
 
 func prefetch(purpose string) bool {
@@ -176,7 +178,10 @@ type uaClass struct {
 const maxUAs = 10_000
 
 // classify returns IsBot(v) and DeviceOf(v), remembering what each user
-// agent says (the same few thousand agents make most traffic).
+// agent says (the same few thousand agents make most traffic): the agent's
+// part of fraud.InvalidVisit (a preview fetcher) is cached with it, and
+// only the address's part (fraud.DataCentre, a few dozen prefix tests) is
+// judged on every visit.
 func (s *Service) classify(v Visit) (bool, string) {
 	if v.Method == http.MethodHead || prefetch(v.Purpose) {
 		return true, DeviceBot
@@ -186,6 +191,9 @@ func (s *Service) classify(v Visit) (bool, string) {
 	s.uaMu.RUnlock()
 	if !ok {
 		c.bot = botUA(v.UserAgent)
+		if !c.bot {
+			_, c.bot = fraud.PreviewFetcher(v.UserAgent)
+		}
 		c.device = DeviceBot
 		if !c.bot {
 			c.device = deviceUA(v.UserAgent)
@@ -196,6 +204,11 @@ func (s *Service) classify(v Visit) (bool, string) {
 		}
 		s.uas[v.UserAgent] = c
 		s.uaMu.Unlock()
+	}
+	if !c.bot && v.IP != "" {
+		if _, dc := fraud.DataCentre(v.IP); dc {
+			return true, DeviceBot
+		}
 	}
 	return c.bot, c.device
 }
