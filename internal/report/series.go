@@ -110,7 +110,7 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 		rollup.Conversions, rollup.Revenue}
 	sel := ""
 	for _, c := range cols {
-		sel += ", COALESCE(SUM(" + rollup.Cols[c] + "), 0)"
+		sel += ", " + rollup.Cols[c]
 	}
 	type dayRow struct {
 		day int64
@@ -118,9 +118,10 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 	}
 	today := rollup.DayOf(s.clock.Now().UnixMicro())
 	// Days from the window's first (or the pace's, when earlier) to the
-	// window's last (or today, when later), by day along the index
-	// rollups_campaign_day (on day + 0: see migration 0039); what came
-	// before is only needed as one sum.
+	// window's last (or today, when later), from the campaign's day totals
+	// (rollup_days, kept by the rollup flush beside the per-creator rows:
+	// one row per day, along its key); what came before is only needed as
+	// one sum, of at most one row per earlier day.
 	lo, hi := min(w.from, today-PaceDays+1), max(w.to, today)
 	rows, err := store.QueryAll(ctx, q, func(r store.Scanner) (dayRow, error) {
 		var d dayRow
@@ -129,15 +130,14 @@ func (s *Service) Series(ctx context.Context, p identity.Principal, campaignID s
 			dest = append(dest, &d.v[c])
 		}
 		return d, r.Scan(dest...)
-	}, `SELECT day + 0`+sel+` FROM rollups WHERE campaign_id = $1 AND day + 0 >= $2 AND day + 0 <= $3
-		GROUP BY day + 0 ORDER BY day + 0`, camp.ID, lo, hi)
+	}, `SELECT day`+sel+` FROM rollup_days WHERE campaign_id = $1 AND day >= $2 AND day <= $3 ORDER BY day`, camp.ID, lo, hi)
 	if err != nil {
 		return Series{}, fmt.Errorf("report: read daily rollups: %w", err)
 	}
 	var before int64
 	if w.Name != WindowLaunch {
 		if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(earn_interactions + earn_commission + earn_cpa + earn_flat_fee + fees), 0)
-			FROM rollups WHERE campaign_id = $1 AND day + 0 < $2`, camp.ID, lo).Scan(&before); err != nil {
+			FROM rollup_days WHERE campaign_id = $1 AND day < $2`, camp.ID, lo).Scan(&before); err != nil {
 			return Series{}, fmt.Errorf("report: read rollups before the window: %w", err)
 		}
 	}

@@ -3,7 +3,8 @@
 // engagement read, earnings made or clawed back, an order attributed or
 // refunded, ad results imported — adds its delta in its own transaction, so
 // the rollups always agree with what they summarize and reports never scan
-// raw rows.
+// raw rows. The same flush keeps each campaign's day totals (table
+// rollup_days, migration 0049), which the daily series reads.
 package rollup
 
 import (
@@ -136,6 +137,23 @@ func (b *Batch) Flush(ctx context.Context, tx *store.Tx) error {
 	slices.SortFunc(keys, func(a, c Key) int {
 		return cmpKeys(a, c)
 	})
+	// The campaign's day totals (table rollup_days, migration 0049): the
+	// same deltas summed per (campaign, day), after the per-creator rows
+	// and in the same order on every flush.
+	days := map[Key]*[NumCols]int64{}
+	var dayKeys []Key
+	for _, k := range keys {
+		dk := Key{Campaign: k.Campaign, Day: k.Day}
+		d := days[dk]
+		if d == nil {
+			d = new([NumCols]int64)
+			days[dk] = d
+			dayKeys = append(dayKeys, dk)
+		}
+		for i, v := range b.rows[k] {
+			d[i] += v
+		}
+	}
 	const perStmt = 50
 	for len(keys) > 0 {
 		n := min(len(keys), perStmt)
@@ -143,6 +161,15 @@ func (b *Batch) Flush(ctx context.Context, tx *store.Tx) error {
 			return err
 		}
 		keys = keys[n:]
+	}
+	dayKeys = slices.DeleteFunc(dayKeys, func(k Key) bool { return *days[k] == ([NumCols]int64{}) })
+	slices.SortFunc(dayKeys, cmpKeys)
+	for len(dayKeys) > 0 {
+		n := min(len(dayKeys), perStmt)
+		if err := upsertDays(ctx, tx, dayKeys[:n], days); err != nil {
+			return err
+		}
+		dayKeys = dayKeys[n:]
 	}
 	return nil
 }
@@ -166,17 +193,50 @@ func cmpKeys(a, b Key) int {
 	return 0
 }
 
-var upsertTail = func() string {
+var upsertTail, upsertDaysTail = tail("rollups", "campaign_id, creator_id, placement, day"), tail("rollup_days", "campaign_id, day")
+
+func tail(table, key string) string {
 	var b strings.Builder
-	b.WriteString(" ON CONFLICT (campaign_id, creator_id, placement, day) DO UPDATE SET ")
+	fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET ", key)
 	for i, c := range Cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s = rollups.%s + excluded.%s", c, c, c)
+		fmt.Fprintf(&b, "%s = %s.%s + excluded.%s", c, table, c, c)
 	}
 	return b.String()
-}()
+}
+
+// upsertDays adds the campaigns' day totals to rollup_days.
+func upsertDays(ctx context.Context, tx *store.Tx, keys []Key, rows map[Key]*[NumCols]int64) error {
+	var b strings.Builder
+	b.WriteString("INSERT INTO rollup_days (campaign_id, day, ")
+	b.WriteString(strings.Join(Cols[:], ", "))
+	b.WriteString(") VALUES ")
+	args := make([]any, 0, len(keys)*(2+int(NumCols)))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := 0; j < 2+int(NumCols); j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", len(args)+j+1)
+		}
+		b.WriteByte(')')
+		args = append(args, k.Campaign, k.Day)
+		for _, v := range rows[k] {
+			args = append(args, v)
+		}
+	}
+	b.WriteString(upsertDaysTail)
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("rollup: upsert %d day totals: %w", len(keys), err)
+	}
+	return nil
+}
 
 func upsert(ctx context.Context, tx *store.Tx, keys []Key, rows map[Key]*[NumCols]int64) error {
 	var b strings.Builder
