@@ -26,6 +26,7 @@ func (s *Server) reportRoutes() []Route {
 		{"POST", "/v1/campaigns/{id}/ads/import", anyKey, s.importAds},
 		{"POST", "/v1/campaigns/{id}/optimize", anyKey, s.optimize},
 		{"GET", "/v1/campaigns/{id}/optimize", anyKey, s.listPlans},
+		{"GET", "/v1/campaigns/{id}/optimize/{plan_id}/preview", anyKey, s.previewPlan},
 		{"POST", "/v1/campaigns/{id}/optimize/{plan_id}/apply", anyKey, s.applyPlan},
 	}
 }
@@ -199,6 +200,17 @@ func (s *Server) applyPlan(w http.ResponseWriter, r *http.Request, p identity.Pr
 		return err
 	}
 	res, err := s.Report.ApplyPlan(r.Context(), p, r.PathValue("id"), r.PathValue("plan_id"), in.Confirm)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// previewPlan answers what applying the plan would change if it ran now
+// (report.PreviewPlan, the figures the web's optimize page shows), changing
+// nothing.
+func (s *Server) previewPlan(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	res, err := s.Report.PreviewPlan(r.Context(), p, r.PathValue("id"), r.PathValue("plan_id"))
 	if err != nil {
 		return err
 	}
