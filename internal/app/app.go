@@ -343,11 +343,16 @@ func (a *App) Close() error {
 	return errors.Join(err, a.DB.Close())
 }
 
-// afterTick is the work of each tick after its jobs: automatic marks, the
+// afterTick is the work of each tick after its jobs: the fraud sweep (its
+// flags hold earnings before anything is paid), automatic marks, the
 // payouts due, then mail. Mail goes last, so a slow or unreachable mail
 // server spends only what the rest left of the tick's time and never holds
 // back a payout.
 func (a *App) afterTick(ctx context.Context) error {
+	_, ferr := a.fraudTick(ctx)
+	if ferr != nil {
+		a.Log.Warn("fraud: sweep", "err", ferr)
+	}
 	var err error
 	if a.Report != nil && a.Payouts != nil {
 		if _, err = a.Report.AutoMarks(ctx); err == nil {
@@ -355,5 +360,5 @@ func (a *App) afterTick(ctx context.Context) error {
 		}
 	}
 	a.mailTick(ctx)
-	return err
+	return errors.Join(ferr, err)
 }
