@@ -35,31 +35,31 @@ type Reading struct {
 // reading did not know the metric), Age the post's age at the interval's
 // start (since its first reading), all in µs.
 type Interval struct {
-	At     int64    `json:"t"`
-	Dt     int64    `json:"d"`
-	Age    int64    `json:"a"`
-	Growth [5]int64 `json:"g"`
-	Known  [5]bool  `json:"k"`
+	At     int64 // not stored: only the latest interval's is used
+	Dt     int64
+	Age    int64
+	Growth [5]int64
+	Known  [5]bool
 }
 
 // Series is what the detectors remember of a post between polls: its last
-// reading, its highest counts and its recent intervals (the first
-// keepEarly, the post's early life, and the last keepLate).
+// reading, its highest counts and its recent intervals (at most keepPerAge
+// of each age band, the newest; see ageBucket), stored compactly
+// (MarshalText).
 type Series struct {
-	PostID    string     `json:"-"`
-	CreatorID string     `json:"-"`
-	First     int64      `json:"f"`
-	Last      int64      `json:"l"`
-	Counts    [5]int64   `json:"c"`
-	Known     [5]bool    `json:"k"`
-	Peak      [5]int64   `json:"p"`
-	Intervals []Interval `json:"i,omitempty"`
+	PostID    string
+	CreatorID string
+	First     int64
+	Last      int64
+	Counts    [5]int64
+	Known     [5]bool
+	Peak      [5]int64
+	Intervals []Interval
+	stored    bool // read from the database (LoadSeries): rewritten, not inserted
 }
 
-const (
-	keepEarly = 24
-	keepLate  = 40
-)
+// keepPerAge is how many intervals a series keeps of each age band.
+const keepPerAge = 6
 
 // observe records r as the series' latest reading and returns the interval
 // since the one before (ok false for the first reading).
@@ -73,8 +73,18 @@ func (s *Series) observe(r Reading) (iv Interval, ok bool) {
 		}
 		ok = true
 		s.Intervals = append(s.Intervals, iv)
-		if len(s.Intervals) > keepEarly+keepLate {
-			s.Intervals = append(s.Intervals[:keepEarly:keepEarly], s.Intervals[len(s.Intervals)-keepLate:]...)
+		// Drop the oldest of the band when it holds more than keepPerAge.
+		b, n, first := ageBucket(iv.Age), 0, -1
+		for i, x := range s.Intervals {
+			if ageBucket(x.Age) == b {
+				if first < 0 {
+					first = i
+				}
+				n++
+			}
+		}
+		if n > keepPerAge {
+			s.Intervals = append(s.Intervals[:first], s.Intervals[first+1:]...)
 		}
 	}
 	if s.First == 0 {
@@ -163,12 +173,21 @@ const (
 	DetectorContentRemoved = "content_removed"
 )
 
-// CountZ is the modified z-score of x against xs for counts (Iglewicz and Hoaglin,
-// "How to Detect and Handle Outliers", 1993): 0.6745·(x − median)/MAD, and
-// when the MAD is 0, (x − median)/(1.253314·mean absolute deviation). Counts
-// are noisy even when a history is flat, so the scale is never below
-// √median (the Poisson standard deviation) nor 1. xs must not be empty.
-func CountZ(x float64, xs []float64) float64 {
+// Robust is a history's median and scale for the modified z-score.
+type Robust struct {
+	Median, Scale float64
+	N             int
+}
+
+// RobustOf returns the median and the modified z-score's scale of xs
+// (Iglewicz and Hoaglin, "How to Detect and Handle Outliers", 1993):
+// MAD/0.6745, and when the MAD is 0, 1.253314 × the mean absolute
+// deviation. Counts are noisy even when a history is flat, so the scale is
+// never below √median (the Poisson standard deviation) nor 1.
+func RobustOf(xs []float64) Robust {
+	if len(xs) == 0 {
+		return Robust{Scale: 1}
+	}
 	med := medianOf(xs)
 	dev := make([]float64, len(xs))
 	sum := 0.0
@@ -180,11 +199,17 @@ func CountZ(x float64, xs []float64) float64 {
 	if scale == 0 {
 		scale = 1.253314 * sum / float64(len(xs))
 	}
-	scale = max(scale, math.Sqrt(math.Max(med, 0)), 1)
-	return (x - med) / scale
+	return Robust{Median: med, Scale: max(scale, math.Sqrt(math.Max(med, 0)), 1), N: len(xs)}
 }
 
-// median returns the median of xs (not modified); 0 for none.
+// Z is x's modified z-score against the history: (x − median)/scale, that
+// is 0.6745·(x − median)/MAD.
+func (r Robust) Z(x float64) float64 { return (x - r.Median) / r.Scale }
+
+// CountZ is the modified z-score of x against xs for counts: RobustOf(xs).Z(x).
+func CountZ(x float64, xs []float64) float64 { return RobustOf(xs).Z(x) }
+
+// medianOf returns the median of xs (xs is not modified); 0 for none.
 func medianOf(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -254,42 +279,51 @@ func CounterIntegrity(prev *Series, r Reading, th Thresholds) []Finding {
 	return out
 }
 
-// ageBucket puts a post's age in one of a few bands, growth slowing as a
-// post ages: under 6 hours, a day, 3 days, a week, older.
+// ageBands are the bounds of the age bands, growth slowing as a post
+// ages: under an hour, 3 hours, 6 hours, a day, 3 days, a week, older.
+var ageBands = [...]int64{1, 3, 6, 24, 72, 168}
+
+// nBands is how many age bands there are.
+const nBands = len(ageBands) + 1
+
+// ageBucket returns the age band of a post's age (µs).
 func ageBucket(age int64) int {
 	h := age / time.Hour.Microseconds()
-	switch {
-	case h < 6:
-		return 0
-	case h < 24:
-		return 1
-	case h < 72:
-		return 2
-	case h < 168:
-		return 3
+	for i, b := range ageBands {
+		if h < b {
+			return i
+		}
 	}
-	return 4
+	return len(ageBands)
 }
 
-// CreatorRates returns, per metric, the growth per hour of the intervals
-// of a creator's other posts (others) at the same age band as iv: the
-// creator's history a post's interval is judged against.
-func CreatorRates(others []*Series, iv Interval) [5][]float64 {
-	var out [5][]float64
-	b := ageBucket(iv.Age)
-	for _, o := range others {
+// History is a creator's growth history in a campaign: per age band and
+// metric, the median and scale of the growth per hour of their posts'
+// intervals (CreatorHistory).
+type History [nBands][5]Robust
+
+// CreatorHistory sums up the intervals of a creator's posts (as their
+// series were before this poll) per age band and metric: the creator's
+// history a post's interval is judged against.
+func CreatorHistory(posts []*Series) *History {
+	var rates [nBands][5][]float64
+	for _, o := range posts {
 		for _, x := range o.Intervals {
-			if ageBucket(x.Age) != b {
-				continue
-			}
+			b := ageBucket(x.Age)
 			for m := range 5 {
 				if x.Known[m] {
-					out[m] = append(out[m], perHour(x, m))
+					rates[b][m] = append(rates[b][m], perHour(x, m))
 				}
 			}
 		}
 	}
-	return out
+	h := &History{}
+	for b := range nBands {
+		for m := range 5 {
+			h[b][m] = RobustOf(rates[b][m])
+		}
+	}
+	return h
 }
 
 // corroborator is the metric a burst of m must rise with to be organic:
@@ -306,7 +340,7 @@ func corroborator(m int, known [5]bool) int {
 
 // Burst judges a post's latest interval iv (the last of s.Intervals)
 // against the post's own earlier intervals and its creator's history at the
-// same age (creator, from CreatorRates). Basis: the modified z-score
+// same age (creator, from CreatorHistory; nil for none). Basis: the modified z-score
 // (Iglewicz and Hoaglin 1993), M = 0.6745·(x − median)/MAD over growth per
 // hour, as in robust spike detection (Twitter's S-H-ESD uses the same
 // median/MAD residuals); like farms deliver in bursts (De Cristofaro et al.,
@@ -319,7 +353,7 @@ func corroborator(m int, known [5]bool) int {
 // Corroborate of the post's ratio before. A post without either history (a
 // creator's first post in its first hours, or a metric still at zero
 // before the interval: the post had not been shown yet) is not judged.
-func Burst(s *Series, creator [5][]float64, th Thresholds) (Finding, bool) {
+func Burst(s *Series, creator *History, th Thresholds) (Finding, bool) {
 	if len(s.Intervals) == 0 {
 		return Finding{}, false
 	}
@@ -361,13 +395,14 @@ func Burst(s *Series, creator [5][]float64, th Thresholds) (Finding, bool) {
 			}
 			judged, sc = true, min(sc, h.zPost)
 		}
-		if c := creator[m]; len(c) >= th.MinCreatorHistory {
-			h.zCreator = CountZ(x, c)
+		if creator != nil && creator[ageBucket(iv.Age)][m].N >= th.MinCreatorHistory {
+			c := creator[ageBucket(iv.Age)][m]
+			h.zCreator = c.Z(x)
 			if h.zCreator < th.Z {
 				continue
 			}
 			judged, sc = true, min(sc, h.zCreator)
-			h.note = fmt.Sprintf("%.1f× the creator's median at this age", x/max(medianOf(c), 1))
+			h.note = fmt.Sprintf("%.1f× the creator's median at this age", x/max(c.Median, 1))
 		}
 		if !judged {
 			continue
@@ -431,41 +466,110 @@ var ratioPairs = [][2]int{{Likes, Views}, {Comments, Likes}, {Shares, Views}, {S
 // the creator's median (for likes per view also that many times below),
 // once per post and ratio.
 func RatioOffBaseline(s *Series, others []*Series, th Thresholds) []Finding {
-	var out []Finding
-	for _, p := range ratioPairs {
-		n, d := p[0], p[1]
-		if !s.Known[n] || !s.Known[d] || s.Counts[d] < th.RatioMinDen {
-			continue
-		}
+	var med [4]float64
+	var n [4]int
+	for i, p := range ratioPairs {
 		var base []float64
 		for _, o := range others {
-			if o.Known[n] && o.Known[d] && o.Counts[d] >= th.RatioMinDen {
-				base = append(base, float64(o.Counts[n])/float64(o.Counts[d]))
+			if r, ok := ratioOf(o, p, th); ok {
+				base = append(base, r)
 			}
 		}
-		if len(base) < 3 {
+		med[i], n[i] = medianOf(base), len(base)
+	}
+	return ratioOff(s, med, n, th)
+}
+
+// ratioOf is a series' ratio p (numerator, denominator) when both are
+// known and the denominator is at least RatioMinDen.
+func ratioOf(s *Series, p [2]int, th Thresholds) (float64, bool) {
+	if !s.Known[p[0]] || !s.Known[p[1]] || s.Counts[p[1]] < th.RatioMinDen {
+		return 0, false
+	}
+	return float64(s.Counts[p[0]]) / float64(s.Counts[p[1]]), true
+}
+
+// ratioOff is RatioOffBaseline against the creator's median of each ratio
+// (med) over n other posts.
+func ratioOff(s *Series, med [4]float64, cnt [4]int, th Thresholds) []Finding {
+	var out []Finding
+	for i, p := range ratioPairs {
+		n, d := p[0], p[1]
+		r, ok := ratioOf(s, p, th)
+		if !ok || cnt[i] < 3 {
 			continue
 		}
-		med := medianOf(base)
-		r := float64(s.Counts[n]) / float64(s.Counts[d])
-		high := s.Counts[n] >= th.RatioMinNum && med > 0 && r >= th.RatioFactor*med
-		low := n == Likes && med > 0 && r*th.RatioFactor <= med && s.Counts[d] >= th.RatioMinNum*20
+		high := s.Counts[n] >= th.RatioMinNum && med[i] > 0 && r >= th.RatioFactor*med[i]
+		low := n == Likes && med[i] > 0 && r*th.RatioFactor <= med[i] && s.Counts[d] >= th.RatioMinNum*20
 		if !high && !low {
 			continue
 		}
 		name := MetricNames[n] + " per " + strings.TrimSuffix(MetricNames[d], "s")
-		f := r / med
+		f := r / med[i]
 		how := "above"
 		if low {
-			f, how = med/max(r, 1e-9), "below"
+			f, how = med[i]/max(r, 1e-9), "below"
 		}
 		out = append(out, Finding{Detector: DetectorRatio, Score: round1(f), Severity: SeverityMedium, Category: CategoryEngagement,
 			Reason: fmt.Sprintf("%s is %.3g (%s %s, %s %s), %.1f× %s the creator's median of %.3g over %d other posts",
-				name, r, num(s.Counts[n]), MetricNames[n], num(s.Counts[d]), MetricNames[d], f, how, med, len(base)),
-			Evidence: map[string]float64{"ratio": r, "creator_median": med, "posts": float64(len(base))},
+				name, r, num(s.Counts[n]), MetricNames[n], num(s.Counts[d]), MetricNames[d], f, how, med[i], cnt[i]),
+			Evidence: map[string]float64{"ratio": r, "creator_median": med[i], "posts": float64(cnt[i])},
 			Window:   "ratio:" + MetricNames[n] + "/" + MetricNames[d], HoldsFrom: s.First})
 	}
 	return out
+}
+
+// ratioBaseline is a creator's ratios over their posts, sorted per pair,
+// as the series were before this poll, and each post's own.
+type ratioBaseline struct {
+	sorted [4][]float64
+	own    map[*Series][4]float64 // NaN where the post has none
+}
+
+func newRatioBaseline(posts []*Series, th Thresholds) *ratioBaseline {
+	b := &ratioBaseline{own: make(map[*Series][4]float64, len(posts))}
+	for _, o := range posts {
+		var own [4]float64
+		for i, p := range ratioPairs {
+			own[i] = math.NaN()
+			if r, ok := ratioOf(o, p, th); ok {
+				own[i] = r
+				b.sorted[i] = append(b.sorted[i], r)
+			}
+		}
+		b.own[o] = own
+	}
+	for i := range b.sorted {
+		slices.Sort(b.sorted[i])
+	}
+	return b
+}
+
+// medianWithout is the median and count of pair i's ratios without s's own.
+func (b *ratioBaseline) medianWithout(s *Series, i int) (float64, int) {
+	xs := b.sorted[i]
+	own, ok := b.own[s]
+	skip := -1
+	if ok && !math.IsNaN(own[i]) {
+		skip, _ = slices.BinarySearch(xs, own[i])
+	}
+	n := len(xs)
+	if skip >= 0 {
+		n--
+	}
+	at := func(k int) float64 {
+		if skip >= 0 && k >= skip {
+			return xs[k+1]
+		}
+		return xs[k]
+	}
+	switch {
+	case n <= 0:
+		return 0, 0
+	case n%2 == 1:
+		return at(n / 2), n
+	}
+	return (at(n/2-1) + at(n/2)) / 2, n
 }
 
 // num writes n with thousands separators.

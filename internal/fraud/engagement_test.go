@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -294,5 +295,40 @@ func TestFirstAudienceIsNotABurst(t *testing.T) {
 	w.poll(p)
 	if len(w.flags) != 0 {
 		t.Fatalf("first audience flagged: %s", w.flags[0].Reason)
+	}
+}
+
+func TestSeriesText(t *testing.T) {
+	s := &Series{First: 10, Last: 900, Counts: [5]int64{5000, -1, 30, 0, 7}, Known: [5]bool{true, true, true, false, true}, Peak: [5]int64{5000, 400, 30, 0, 7},
+		Intervals: []Interval{{Dt: 60, Age: 0, Growth: [5]int64{100, -5, 1, 0, 2}, Known: [5]bool{true, true, true, false, true}}, {Dt: 70, Age: 60}}}
+	b, err := s.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Series
+	if err := got.UnmarshalText(b); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.First, got.Last, got.Counts, got.Known, got.Peak, got.Intervals) != fmt.Sprint(s.First, s.Last, s.Counts, s.Known, s.Peak, s.Intervals) {
+		t.Fatalf("round trip %q: %+v", b, got)
+	}
+	if err := got.UnmarshalText([]byte("1 2 3")); err == nil {
+		t.Fatal("a short series read")
+	}
+}
+
+func TestRatioBaselineLeavesThePostOut(t *testing.T) {
+	th := ThresholdsFor(Moderate)
+	mk := func(v, l int64) *Series { return &Series{Counts: [5]int64{v, l}, Known: [5]bool{true, true}} }
+	posts := []*Series{mk(1000, 10), mk(1000, 20), mk(1000, 30), mk(1000, 400)}
+	b := newRatioBaseline(posts, th)
+	if m, n := b.medianWithout(posts[3], 0); n != 3 || m != 0.02 {
+		t.Fatalf("without the outlier: %v over %d", m, n)
+	}
+	if m, n := b.medianWithout(posts[1], 0); n != 3 || m != 0.03 {
+		t.Fatalf("without the second: %v over %d", m, n)
+	}
+	if m, n := b.medianWithout(mk(5, 5), 0); n != 4 || m != 0.025 {
+		t.Fatalf("a post not in the baseline: %v over %d", m, n)
 	}
 }
