@@ -93,3 +93,66 @@ func TestFlushKeepsDayTotals(t *testing.T) {
 		}
 	})
 }
+
+// TestDayTotalsBackfill (both stores): a database holding rollups from
+// before migration 0049 gets its day totals summed from them when it runs,
+// so the daily series keeps the history.
+func TestDayTotalsBackfill(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ms, err := store.Migrations(db.Dialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.Writer().ExecContext(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		for _, m := range ms {
+			if m.Version >= 49 {
+				break
+			}
+			exec(m.SQL)
+			exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)`, m.Version, m.Name)
+		}
+		for _, r := range []struct {
+			camp, creator, placement string
+			day, views, fees         int64
+		}{{"cmp_1", "crt_1", "", 20_000, 10, 1_000_001}, {"cmp_1", "crt_2", "bio", 20_000, 5, 2_000_002}, {"cmp_1", "crt_1", "", 20_001, 1, -3},
+			{"cmp_2", "crt_1", "", 20_000, 7, 9}} {
+			exec(`INSERT INTO rollups (campaign_id, creator_id, placement, day, views, fees) VALUES ($1, $2, $3, $4, $5, $6)`,
+				r.camp, r.creator, r.placement, r.day, r.views, r.fees)
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Read().QueryContext(ctx, `SELECT campaign_id, day, views, fees, likes FROM rollup_days ORDER BY campaign_id, day`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var camp string
+			var day, views, fees, likes int64
+			if err := rows.Scan(&camp, &day, &views, &fees, &likes); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintln(camp, day, views, fees, likes))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if want := "cmp_1 20000 15 3000003 0\ncmp_1 20001 1 -3 0\ncmp_2 20000 7 9 0\n"; strings.Join(got, "") != want {
+			t.Errorf("day totals %v, want %s", got, want)
+		}
+	})
+}
