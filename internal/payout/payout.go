@@ -247,6 +247,9 @@ func (s *Service) SetDestination(ctx context.Context, p identity.Principal, prov
 		err := s.db.Read().QueryRowContext(ctx, `SELECT creator_id FROM payout_destinations WHERE provider = $1 AND account_key = $2 AND creator_id <> $3`,
 			provider, key, p.CreatorID()).Scan(&other)
 		if err == nil {
+			if ferr := s.flagSharedDestination(ctx, p.CreatorID(), other, provider, key); ferr != nil {
+				return ferr
+			}
 			return errs.WithField(errs.E(errs.Conflict, "destination_in_use", "this %s account is another creator's payout destination", provider), "destination")
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
