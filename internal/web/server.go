@@ -104,6 +104,7 @@ func New(d Deps) *Server {
 	s.collabRoutes()
 	s.earningsRoutes()
 	s.reportRoutes()
+	s.fraudRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "There is no page at this address.")
 	})
