@@ -142,5 +142,24 @@ func TestFraudEndToEnd(t *testing.T) {
 			t.Fatalf("flag record %v", got)
 		}
 		w.audit(t)
+
+		// The operator bans cleo: recorded, her collaboration ended.
+		c.fails(403, "forbidden", "", "POST", "/v1/admin/creators/"+w.ids["cleo"]+"/ban", w.brand, `{"reason":"x"}`)
+		c.fails(400, "required", "reason", "POST", "/v1/admin/creators/"+w.ids["cleo"]+"/ban", w.admin, `{"reason":""}`)
+		ban := c.must(200, "POST", "/v1/admin/creators/"+w.ids["cleo"]+"/ban", w.admin, `{"reason":"sold her account"}`)
+		if cut := ban["campaigns_cut"].([]any); len(cut) != 1 || cut[0] != w.campaign || str(ban, "flag", "detector") != "operator_ban" ||
+			str(ban, "flag", "state") != "confirmed" {
+			t.Fatalf("ban %v", ban)
+		}
+		c.fails(409, "creator_banned", "", "POST", "/v1/admin/creators/"+w.ids["cleo"]+"/ban", w.admin, `{"reason":"again"}`)
+		if st := str(c.must(200, "GET", camp, w.brand, ""), "state"); st != "open" {
+			t.Fatalf("campaign %s: the check below would prove nothing", st)
+		}
+		spent := micros(t, w.money(t), "spent")
+		w.grow(t, "cleo", `{"views":95,"likes":4}`)
+		w.tick(t, time.Minute)
+		if s := micros(t, w.money(t), "spent"); s != spent {
+			t.Fatalf("a banned creator billed: spent %d → %d", spent, s)
+		}
 	})
 }

@@ -23,6 +23,7 @@ func (s *Server) fraudRoutes() []Route {
 		{"PUT", "/v1/campaigns/{id}/fraud-sensitivity", anyKey, s.putSensitivity},
 		{"GET", "/v1/admin/fraud/sensitivity", anyKey, s.getSensitivity},
 		{"PUT", "/v1/admin/fraud/sensitivity", anyKey, s.putSensitivity},
+		{"POST", "/v1/admin/creators/{id}/ban", anyKey, s.banCreator},
 	}
 }
 
@@ -169,4 +170,20 @@ func (s *Server) putSensitivity(w http.ResponseWriter, r *http.Request, p identi
 		return err
 	}
 	return writeJSON(w, http.StatusOK, sensitivityDoc{CampaignID: id, Sensitivity: string(v)})
+}
+
+// banCreator is the operator banning a creator; {"reason"} is required.
+func (s *Server) banCreator(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if !p.IsAdmin() {
+		return errAdminOnly
+	}
+	var req reasonReq
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.Engage.BanCreator(r.Context(), p, r.PathValue("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
 }

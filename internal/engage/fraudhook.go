@@ -198,45 +198,123 @@ func (s *Service) DecideFlag(ctx context.Context, p identity.Principal, flagID, 
 		return out, errs.NotFoundf("flag %s not found", flagID)
 	}
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		out = FlagDecision{Voided: []Earning{}}
-		f, err := fraud.DecideTx(ctx, tx, p, clock.MicrosOf(s.clock.Now()), flagID, action, reason)
+		var err error
+		out, err = s.decideFlagTx(ctx, tx, p, flagID, action, reason)
+		return err
+	})
+	return out, err
+}
+
+// decideFlagTx is DecideFlag in tx.
+func (s *Service) decideFlagTx(ctx context.Context, tx *store.Tx, p identity.Principal, flagID, action, reason string) (FlagDecision, error) {
+	out := FlagDecision{Voided: []Earning{}}
+	f, err := fraud.DecideTx(ctx, tx, p, clock.MicrosOf(s.clock.Now()), flagID, action, reason)
+	if err != nil {
+		return out, err
+	}
+	out.Flag = f
+	open := f
+	open.State = fraud.StateOpen
+	held, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE creator_id = $1
+		AND ($2 = '' OR campaign_id = $2) AND state IN ($3, $4) AND (id = $5 OR accrued_at >= $6) ORDER BY id`+tx.ForUpdate(),
+		f.CreatorID, f.CampaignID, EarningHeld, EarningOnHold, f.EarningID, holdsFromOf(f))
+	if err != nil {
+		return out, fmt.Errorf("engage: earnings held by flag %s: %w", f.ID, err)
+	}
+	for i := range held {
+		e := &held[i]
+		if !open.HoldsOne(e.ID, e.CampaignID, e.CreatorID, e.AccruedAt) {
+			continue
+		}
+		if action == fraud.ActionConfirm {
+			why := "fraud flag " + f.ID + " confirmed: " + strings.TrimSpace(reason)
+			if len(why) > 1000 {
+				why = why[:1000]
+			}
+			if err := s.voidTx(ctx, tx, e, why); err != nil {
+				return out, err
+			}
+			out.Voided = append(out.Voided, *e)
+			continue
+		}
+		others, err := fraud.HoldingFlags(ctx, tx, e.ID, e.CampaignID, e.CreatorID, e.AccruedAt)
+		if err != nil {
+			return out, err
+		}
+		if len(others) > 0 {
+			out.StillHeld++
+		}
+	}
+	return out, nil
+}
+
+// BanResult is what banning a creator did.
+type BanResult struct {
+	FlagDecision
+	// CampaignsCut are the campaigns whose collaboration with the creator
+	// the ban ended: nothing more accrues to them there.
+	CampaignsCut []string `json:"campaigns_cut"`
+}
+
+// DetectorBan names the operator's ban in the flags.
+const DetectorBan = "operator_ban"
+
+// BanCreator is the operator banning a creator, with a reason (required),
+// in one transaction: a confirmed flag records who, when and why (detector
+// operator_ban, subject the creator); every earning of theirs not yet
+// released, in every campaign, is voided (the gross back to the escrow,
+// the fee reversed); and their collaboration in every campaign that
+// accepted them (or where they posted or earned) is ended, so nothing more
+// accrues to them (as the optimize loop's cut). A creator banned already is
+// a Conflict. It does not stop them applying to new campaigns or
+// withdrawing what was already released.
+func (s *Service) BanCreator(ctx context.Context, p identity.Principal, creatorID, reason string) (BanResult, error) {
+	var out BanResult
+	if !p.IsAdmin() {
+		return out, errs.E(errs.Forbidden, "forbidden", "only the operator bans creators")
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return out, errs.Invalidf("reason", "required", "say why: a ban is recorded with its reason")
+	}
+	if len(reason) > 900 {
+		return out, errs.Invalidf("reason", "too_long", "reason is longer than 900 bytes")
+	}
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		out = BanResult{CampaignsCut: []string{}}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM creators WHERE id = $1`, creatorID).Scan(&n); err != nil {
+			return fmt.Errorf("engage: read creator %s: %w", creatorID, err)
+		}
+		if n == 0 {
+			return errs.NotFoundf("creator %s not found", creatorID)
+		}
+		now := s.clock.Now().UnixMicro()
+		f, created, err := fraud.Raise(ctx, tx, clock.Micros(now), fraud.Flag{Detector: DetectorBan, Subject: fraud.SubjectCreator,
+			SubjectID: creatorID, CreatorID: creatorID, Score: 1, Severity: fraud.SeverityHigh, Category: fraud.CategoryBanned,
+			Reason: "banned by the operator: " + reason, Window: "ban", Holds: true})
 		if err != nil {
 			return err
 		}
-		out.Flag = f
-		open := f
-		open.State = fraud.StateOpen
-		held, err := store.QueryAll(ctx, tx, scanEarning, `SELECT `+earningSelect+` FROM earnings WHERE creator_id = $1
-			AND ($2 = '' OR campaign_id = $2) AND state IN ($3, $4) AND (id = $5 OR accrued_at >= $6) ORDER BY id`+tx.ForUpdate(),
-			f.CreatorID, f.CampaignID, EarningHeld, EarningOnHold, f.EarningID, holdsFromOf(f))
+		if !created && f.State != fraud.StateOpen {
+			return errs.Conflictf("creator_banned", "creator %s was banned already (%s)", creatorID, f.ID)
+		}
+		camps, err := store.QueryAll(ctx, tx, scanString, `SELECT campaign_id FROM applications WHERE creator_id = $1 AND state = 'accepted'
+			UNION SELECT campaign_id FROM creator_marks WHERE creator_id = $1
+			UNION SELECT campaign_id FROM earnings WHERE creator_id = $1 ORDER BY campaign_id`, creatorID)
 		if err != nil {
-			return fmt.Errorf("engage: earnings held by flag %s: %w", f.ID, err)
+			return fmt.Errorf("engage: campaigns of %s: %w", creatorID, err)
 		}
-		for i := range held {
-			e := &held[i]
-			if !open.HoldsOne(e.ID, e.CampaignID, e.CreatorID, e.AccruedAt) {
-				continue
-			}
-			if action == fraud.ActionConfirm {
-				why := "fraud flag " + f.ID + " confirmed: " + strings.TrimSpace(reason)
-				if len(why) > 1000 {
-					why = why[:1000]
-				}
-				if err := s.voidTx(ctx, tx, e, why); err != nil {
-					return err
-				}
-				out.Voided = append(out.Voided, *e)
-				continue
-			}
-			others, err := fraud.HoldingFlags(ctx, tx, e.ID, e.CampaignID, e.CreatorID, e.AccruedAt)
-			if err != nil {
-				return err
-			}
-			if len(others) > 0 {
-				out.StillHeld++
+		for _, c := range camps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO collaborations (campaign_id, creator_id, ended_at) VALUES ($1, $2, $3)
+				ON CONFLICT (campaign_id, creator_id) DO UPDATE SET ended_at = CASE WHEN collaborations.ended_at = 0
+				THEN excluded.ended_at ELSE collaborations.ended_at END`, c, creatorID, now); err != nil {
+				return fmt.Errorf("engage: end the collaboration of %s in %s: %w", creatorID, c, err)
 			}
 		}
-		return nil
+		out.CampaignsCut = camps
+		out.FlagDecision, err = s.decideFlagTx(ctx, tx, p, f.ID, fraud.ActionConfirm, reason)
+		return err
 	})
 	return out, err
 }

@@ -175,3 +175,57 @@ func TestFraudDismissReleasesAndRemovalFlags(t *testing.T) {
 		e.audit()
 	})
 }
+
+// The operator bans a creator: every unreleased earning voided (escrow and
+// fee back to the micro-unit), the collaboration ended so nothing more
+// accrues, the ban recorded; once only, and only by the operator.
+func TestBanCreator(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setup(t, db)
+		camp := e.campaign(500*eur, campaign.Prices{View: 1_000, Like: 20_000}, 0, false)
+		ana := e.creator("ana", camp)
+		_, spa := e.post(ana, "ana", camp, "Morning glow #GlowUp #ad")
+		e.add(spa.ID, sandbox.Delta{Views: 500, Likes: 20})
+		e.tick()
+		e.add(spa.ID, sandbox.Delta{Views: 300, Likes: 10})
+		e.tick()
+		before := e.escrow(camp.ID)
+		gross, _ := e.earned(camp.ID, ana.SubjectID)
+		admin := identity.Principal{Role: identity.RoleAdmin}
+		if _, err := e.svc.BanCreator(e.ctx, e.brand, ana.SubjectID, "x"); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("a brand bans: %v", err)
+		}
+		if _, err := e.svc.BanCreator(e.ctx, admin, ana.SubjectID, " "); !errs.Is(err, errs.Invalid) {
+			t.Fatalf("a ban without a reason: %v", err)
+		}
+		r, err := e.svc.BanCreator(e.ctx, admin, ana.SubjectID, "runs a like farm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Voided) != 2 || len(r.CampaignsCut) != 1 || r.CampaignsCut[0] != camp.ID || r.Flag.Detector != engage.DetectorBan ||
+			r.Flag.State != fraud.StateConfirmed || r.Flag.DecidedBy != "admin" || r.Flag.Category != fraud.CategoryBanned {
+			t.Fatalf("ban %+v", r)
+		}
+		var fee int64
+		for _, v := range r.Voided {
+			fee += v.Fee.Micros
+		}
+		after := e.escrow(camp.ID)
+		if after.Remaining != before.Remaining+gross || after.Fees != before.Fees-fee {
+			t.Fatalf("escrow before %+v after %+v; gross %d fee %d", before, after, gross, fee)
+		}
+		// Nothing more accrues.
+		e.add(spa.ID, sandbox.Delta{Views: 300, Likes: 10})
+		e.tick()
+		if st := e.escrow(camp.ID); st.Spent != after.Spent {
+			t.Fatalf("a banned creator billed: spent %d → %d", after.Spent, st.Spent)
+		}
+		if _, err := e.svc.BanCreator(e.ctx, admin, ana.SubjectID, "again"); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("banned twice: %v", err)
+		}
+		if _, err := e.svc.BanCreator(e.ctx, admin, "crt_nobody", "x"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("ban of no one: %v", err)
+		}
+		e.audit()
+	})
+}

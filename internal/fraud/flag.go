@@ -68,6 +68,7 @@ const (
 	CategoryClicks      = "invalid_clicks"      // bots, duplicates, coordinated clicking
 	CategoryOrders      = "suspicious_orders"   // self-purchases, conversion anomalies
 	CategoryDestination = "payout_destination"  // a payout destination shared with another creator
+	CategoryBanned      = "account_banned"      // the operator banned the creator
 )
 
 // CategoryText is what a creator reads for each category.
@@ -79,6 +80,7 @@ var CategoryText = map[string]string{
 	CategoryClicks:      "Some clicks on your links look automated or repeated and need a person's review.",
 	CategoryOrders:      "Some orders attributed to you need a person's review.",
 	CategoryDestination: "Your payout destination needs a person's review.",
+	CategoryBanned:      "The operator banned your account: amounts not yet released are withheld and no more are earned.",
 }
 
 // Flag is what a detector found. Reason is for the brand and the operator
