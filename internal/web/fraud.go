@@ -57,6 +57,24 @@ func (p *FraudPage) SensitivityText(v string) string {
 	}[v]
 }
 
+// detectorNames are the detectors' names for people.
+var detectorNames = map[string]string{
+	fraud.DetectorAboveViews: "Counters above views", fraud.DetectorCounterFell: "Counters fell",
+	fraud.DetectorBurst: "Engagement burst", fraud.DetectorRatio: "Ratios off the creator's baseline",
+	fraud.DetectorContentRemoved: "Content removed", fraud.DetectorClickFarm: "Click farm (bots and repeats)",
+	fraud.DetectorLockstep: "Coordinated clicking", fraud.DetectorCTIT: "Orders too soon after their click",
+	fraud.DetectorConvSpike: "Conversion spike", fraud.DetectorSelfPurchase: "Self-purchase",
+	fraud.DetectorSharedDest: "Shared payout destination",
+}
+
+// DetectorName is a detector's name for people (its id when unknown).
+func (p *FraudPage) DetectorName(d string) string {
+	if n := detectorNames[d]; n != "" {
+		return n
+	}
+	return d
+}
+
 // CategoryText is what the creator is told of a flag's category.
 func (p *FraudPage) CategoryText(c string) string { return fraud.CategoryText[c] }
 
