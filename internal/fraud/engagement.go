@@ -299,28 +299,52 @@ func ageBucket(age int64) int {
 
 // History is a creator's growth history in a campaign: per age band and
 // metric, the median and scale of the growth per hour of their posts'
-// intervals (CreatorHistory).
-type History [nBands][5]Robust
+// intervals (CreatorHistory), for the bands summed up.
+type History struct {
+	has [nBands]bool
+	r   [nBands][5]Robust
+}
+
+// At returns the history of metric m at age band b (N = 0 when there is
+// none or the band was not summed up).
+func (h *History) At(b, m int) Robust {
+	if h == nil || !h.has[b] {
+		return Robust{Scale: 1}
+	}
+	return h.r[b][m]
+}
 
 // CreatorHistory sums up the intervals of a creator's posts (as their
-// series were before this poll) per age band and metric: the creator's
-// history a post's interval is judged against.
-func CreatorHistory(posts []*Series) *History {
-	var rates [nBands][5][]float64
-	for _, o := range posts {
-		for _, x := range o.Intervals {
-			b := ageBucket(x.Age)
-			for m := range 5 {
-				if x.Known[m] {
-					rates[b][m] = append(rates[b][m], perHour(x, m))
+// series were before this poll) per age band and metric — only bands when
+// given, every band otherwise: the creator's history a post's interval is
+// judged against.
+func CreatorHistory(posts []*Series, bands ...int) *History {
+	h := &History{}
+	if len(bands) == 0 {
+		for b := range nBands {
+			bands = append(bands, b)
+		}
+	}
+	for _, b := range bands {
+		if h.has[b] {
+			continue
+		}
+		h.has[b] = true
+		var rates [5][]float64
+		for _, o := range posts {
+			for _, x := range o.Intervals {
+				if ageBucket(x.Age) != b {
+					continue
+				}
+				for m := range 5 {
+					if x.Known[m] {
+						rates[m] = append(rates[m], perHour(x, m))
+					}
 				}
 			}
 		}
-	}
-	h := &History{}
-	for b := range nBands {
 		for m := range 5 {
-			h[b][m] = RobustOf(rates[b][m])
+			h.r[b][m] = RobustOf(rates[m])
 		}
 	}
 	return h
@@ -395,8 +419,7 @@ func Burst(s *Series, creator *History, th Thresholds) (Finding, bool) {
 			}
 			judged, sc = true, min(sc, h.zPost)
 		}
-		if creator != nil && creator[ageBucket(iv.Age)][m].N >= th.MinCreatorHistory {
-			c := creator[ageBucket(iv.Age)][m]
+		if c := creator.At(ageBucket(iv.Age), m); c.N >= th.MinCreatorHistory {
 			h.zCreator = c.Z(x)
 			if h.zCreator < th.Z {
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -176,13 +177,25 @@ func DetectEngagement(campaignID string, sens Sensitivity, series map[string]*Se
 	for _, s := range series {
 		byCreator[s.CreatorID] = append(byCreator[s.CreatorID], s)
 	}
+	// The age bands each creator's readings will be judged at: the band of
+	// the interval each post's reading closes.
+	bands := map[string][]int{}
+	for _, r := range readings {
+		b := bands[r.CreatorID]
+		if s := series[r.PostID]; s != nil && s.Last != 0 && r.At > s.Last {
+			if a := ageBucket(s.Last - s.First); !slices.Contains(b, a) {
+				b = append(b, a)
+			}
+		}
+		bands[r.CreatorID] = b
+	}
 	history := map[string]*History{}
 	ratios := map[string]*ratioBaseline{}
-	for _, r := range readings {
-		if _, ok := history[r.CreatorID]; !ok {
-			history[r.CreatorID] = CreatorHistory(byCreator[r.CreatorID])
-			ratios[r.CreatorID] = newRatioBaseline(byCreator[r.CreatorID], th)
+	for c, b := range bands {
+		if len(b) > 0 {
+			history[c] = CreatorHistory(byCreator[c], b...)
 		}
+		ratios[c] = newRatioBaseline(byCreator[c], th)
 	}
 	var flags []Flag
 	touched := make([]*Series, 0, len(readings))
