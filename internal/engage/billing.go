@@ -15,6 +15,7 @@ import (
 
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/fraud"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/jsonw"
@@ -501,6 +502,9 @@ type chunk struct {
 	growth map[string]*[5]int64
 	// relocked: the marks were locked and re-read in bill's transaction.
 	relocked bool
+	// series are the fraud detectors' memory of the chunk's creators'
+	// posts, read as the chunk is planned (fraudhook.go); nil: detect reads them.
+	series map[string]*fraud.Series
 }
 
 // readPost is one read post of a chunk.
@@ -592,6 +596,7 @@ func (s *Service) planChunk(ctx context.Context, q store.Queryer, groups []*crea
 			ch.writes = append(ch.writes, w)
 		}
 	}
+	ch.series = s.preloadSeries(ctx, q, groups, len(ch.read)) // fraudhook.go
 	return ch, nil
 }
 

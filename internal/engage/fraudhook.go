@@ -65,8 +65,15 @@ func (s *Service) detect(ctx context.Context, tx *store.Tx, campaignID string, c
 			readings[i] = r
 		}
 		sort.Strings(creators)
-		series, err := fraud.LoadSeries(ctx, tx, tx.Dialect(), campaignID, creators)
-		if err != nil {
+		var series map[string]*fraud.Series
+		if ch.series != nil {
+			// Read as the chunk was planned; copied, so a transaction run
+			// again starts from what was read.
+			series = make(map[string]*fraud.Series, len(ch.series))
+			for k, v := range ch.series {
+				series[k] = v.Clone()
+			}
+		} else if series, err = fraud.LoadSeries(ctx, tx, tx.Dialect(), campaignID, creators); err != nil {
 			return err
 		}
 		found, touched := fraud.DetectEngagement(campaignID, sens, series, readings)
@@ -104,6 +111,33 @@ func (s *Service) detect(ctx context.Context, tx *store.Tx, campaignID string, c
 		}
 	}
 	return nil
+}
+
+// preloadSeries reads the detectors' series of every post of groups'
+// creators through q as planChunk plans a chunk with read posts — beside
+// the billing of the chunk before, or in the relocked transaction — so that
+// the billing transaction does not wait for them. A poll that moves the
+// marks of these creators also rewrites their series in the same
+// transaction, so series read after the marks are as fresh as the marks;
+// when the marks moved, the chunk is planned again (relocked) and reads
+// them again. nil when detection is off, nothing was read, or the read
+// failed (detect then reads them itself).
+func (s *Service) preloadSeries(ctx context.Context, q store.Queryer, groups []*creatorMarks, read int) map[string]*fraud.Series {
+	if _, off := detectionOff.Load(s); off || read == 0 {
+		return nil
+	}
+	var ids []string
+	for _, g := range groups {
+		for _, p := range g.posts {
+			ids = append(ids, p.id)
+		}
+	}
+	series, err := fraud.LoadSeriesOf(ctx, q, s.db.Dialect(), ids)
+	if err != nil {
+		s.log.Warn("reading the fraud detectors' series beside billing failed: read in the billing transaction", "err", err)
+		return nil
+	}
+	return series
 }
 
 // removalFlag flags a post removed from the platform while earnings that

@@ -107,6 +107,18 @@ func unmask(m int64) (k [5]bool) {
 	return k
 }
 
+func scanSeries(r store.Scanner) (*Series, error) {
+	s := &Series{stored: true}
+	var data string
+	if err := r.Scan(&s.PostID, &s.CreatorID, &data); err != nil {
+		return nil, err
+	}
+	if err := s.UnmarshalText([]byte(data)); err != nil {
+		return nil, fmt.Errorf("fraud: series of %s: %w", s.PostID, err)
+	}
+	return s, nil
+}
+
 // LoadSeries returns the series of every post of creators in campaign
 // campaignID, by post id.
 func LoadSeries(ctx context.Context, q store.Queryer, d store.Dialect, campaignID string, creators []string) (map[string]*Series, error) {
@@ -115,17 +127,7 @@ func LoadSeries(ctx context.Context, q store.Queryer, d store.Dialect, campaignI
 		return out, nil
 	}
 	cond, arg := store.InText(d, "creator_id", 2, creators)
-	rows, err := store.QueryAll(ctx, q, func(r store.Scanner) (*Series, error) {
-		s := &Series{stored: true}
-		var data string
-		if err := r.Scan(&s.PostID, &s.CreatorID, &data); err != nil {
-			return nil, err
-		}
-		if err := s.UnmarshalText([]byte(data)); err != nil {
-			return nil, fmt.Errorf("fraud: series of %s: %w", s.PostID, err)
-		}
-		return s, nil
-	}, `SELECT post_id, creator_id, data FROM fraud_post_series WHERE campaign_id = $1 AND `+cond, campaignID, arg)
+	rows, err := store.QueryAll(ctx, q, scanSeries, `SELECT post_id, creator_id, data FROM fraud_post_series WHERE campaign_id = $1 AND `+cond, campaignID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("fraud: load series: %w", err)
 	}
@@ -133,6 +135,30 @@ func LoadSeries(ctx context.Context, q store.Queryer, d store.Dialect, campaignI
 		out[s.PostID] = s
 	}
 	return out, nil
+}
+
+// LoadSeriesOf returns the stored series of posts, by post id.
+func LoadSeriesOf(ctx context.Context, q store.Queryer, d store.Dialect, posts []string) (map[string]*Series, error) {
+	out := make(map[string]*Series, len(posts))
+	if len(posts) == 0 {
+		return out, nil
+	}
+	cond, arg := store.InText(d, "post_id", 1, posts)
+	rows, err := store.QueryAll(ctx, q, scanSeries, `SELECT post_id, creator_id, data FROM fraud_post_series WHERE `+cond, arg)
+	if err != nil {
+		return nil, fmt.Errorf("fraud: load series: %w", err)
+	}
+	for _, s := range rows {
+		out[s.PostID] = s
+	}
+	return out, nil
+}
+
+// Clone returns a copy of s that shares nothing with it.
+func (s *Series) Clone() *Series {
+	c := *s
+	c.Intervals = slices.Clone(s.Intervals)
+	return &c
 }
 
 // SaveSeries writes ss, the series of posts of campaign campaignID: those
