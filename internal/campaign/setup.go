@@ -136,6 +136,9 @@ const (
 	DefaultCodePattern           = "{HANDLE}{PERCENT}" // performance.code_pattern when none is given
 	DefaultCodePercentBps        = 1000                // a code's discount when none is given (10 %)
 	MaxCodePatternLen            = 64                  // bytes in a code pattern
+	MaxAdPermissionDays          = 365                 // the longest ad permission asked of creators
+	MaxUTMLen                    = 60                  // characters in performance.utm_campaign and utm_source
+	UTMHandle                    = "{HANDLE}"          // in performance.utm_source: the creator's handle
 )
 
 // Brief is the creative direction creators follow.
@@ -223,6 +226,45 @@ type Performance struct {
 	// CommissionBaseTotal the whole total, tax and shipping included.
 	// Refunds reduce either in proportion to the order's total.
 	CommissionBase string
+	// AdPermissions is what the brand asks of every accepted creator for
+	// paid social: whitelisting and/or dark posts, for how many days. A
+	// creator sees it in the marketplace before applying.
+	AdPermissions AdPermissions
+	// UTMCampaign is the utm_campaign of the campaign's tracked links; ""
+	// means the campaign's name as a slug (links.CampaignSlug), as links
+	// were always made.
+	UTMCampaign string
+	// UTMSource is the utm_source rule of the campaign's tracked links:
+	// lower-case letters, digits, '-', '_', '.' and the placeholder
+	// {HANDLE} (the creator's handle); "" means "{HANDLE}", as links were
+	// always made.
+	UTMSource string
+}
+
+// AdPermissions are the rights a campaign asks of its creators to run
+// their content as ads. Days is required (1 to MaxAdPermissionDays) when
+// either is asked, and must be 0 when neither is.
+type AdPermissions struct {
+	// Whitelisting: the brand runs the creator's post as an ad under the
+	// creator's handle (Meta's partnership ads, TikTok's Spark Ads).
+	Whitelisting bool `json:"whitelisting"`
+	// DarkPosts: the brand runs ads under the creator's handle that do
+	// not appear on the creator's own profile.
+	DarkPosts bool `json:"dark_posts"`
+	// Days is how long the permissions last from the post.
+	Days int `json:"days"`
+}
+
+// Asked reports whether any ad permission is asked.
+func (a AdPermissions) Asked() bool { return a.Whitelisting || a.DarkPosts }
+
+// UTMSourceFor is the utm_source of a link of handle in a campaign with
+// utm_source rule rule ("" is "{HANDLE}").
+func UTMSourceFor(rule, handle string) string {
+	if rule == "" {
+		return handle
+	}
+	return strings.ReplaceAll(rule, UTMHandle, handle)
 }
 
 // Commission bases (Performance.CommissionBase).
@@ -328,6 +370,8 @@ func (s *Setup) Normalize() {
 	pf := &s.Performance
 	pf.CodePattern = strings.ToUpper(strings.TrimSpace(pf.CodePattern))
 	pf.CommissionBase = strings.ToLower(strings.TrimSpace(pf.CommissionBase))
+	pf.UTMCampaign = setupLower(pf.UTMCampaign)
+	pf.UTMSource = strings.ReplaceAll(setupLower(pf.UTMSource), strings.ToLower(UTMHandle), UTMHandle)
 	if pf.Pays() {
 		if pf.AttributionWindowDays == 0 {
 			pf.AttributionWindowDays = DefaultAttributionWindowDays
@@ -395,7 +439,12 @@ func setupUnique[T ~string](in []T, norm func(T) T) []T {
 //   - eligibility.platforms is non-empty and known; min_followers >= 0 and
 //     max_followers >= max(min_followers, 1); countries are ISO 3166-1
 //     alpha-2 codes in upper case; niches match ^[a-z0-9][a-z0-9-]{0,39}$,
-//     at most MaxNiches.
+//     at most MaxNiches;
+//   - performance.ad_permissions.days is 1 to MaxAdPermissionDays when
+//     whitelisting or dark_posts is asked, and 0 otherwise;
+//     performance.utm_campaign and utm_source (when set) are at most
+//     MaxUTMLen lower-case letters, digits, '-', '_' and '.', utm_source
+//     with the placeholder {HANDLE}.
 func (s Setup) Validate(budget money.Amount, now time.Time) error {
 	var c errs.Collector
 	cur := budget.Currency
@@ -618,6 +667,17 @@ func setupPerformance(c *errs.Collector, pf Performance, budget int64, haveBudge
 			c.Addf("performance.code_pattern", "invalid_pattern", "%s", err.Error())
 		}
 	}
+	setupAdPermissions(c, pf.AdPermissions)
+	if pf.UTMCampaign != "" {
+		if msg := checkUTM(pf.UTMCampaign, false); msg != "" {
+			c.Addf("performance.utm_campaign", "invalid", "utm_campaign %s", msg)
+		}
+	}
+	if pf.UTMSource != "" {
+		if msg := checkUTM(pf.UTMSource, true); msg != "" {
+			c.Addf("performance.utm_source", "invalid", "utm_source %s", msg)
+		}
+	}
 	if pf.CommissionBase != "" && pf.CommissionBase != CommissionBaseNet && pf.CommissionBase != CommissionBaseTotal {
 		c.Addf("performance.commission_base", "invalid", "commission_base must be %q (the order less tax and shipping, the default) or %q (the whole total), not %q",
 			CommissionBaseNet, CommissionBaseTotal, pf.CommissionBase)
@@ -630,6 +690,40 @@ func setupPerformance(c *errs.Collector, pf Performance, budget int64, haveBudge
 	case pf.CodePercentBps > 0 && pf.CodeAmountOff > 0:
 		c.Addf("performance.code_amount_off", "conflict", "a code gives a percentage or an amount off, not both: set code_percent_bps or code_amount_off")
 	}
+}
+
+// setupAdPermissions checks the ad permissions asked of creators.
+func setupAdPermissions(c *errs.Collector, a AdPermissions) {
+	switch {
+	case a.Asked() && a.Days == 0:
+		c.Addf("performance.ad_permissions.days", "required", "say for how many days creators grant the ad permissions: 1 to %d", MaxAdPermissionDays)
+	case a.Asked() && (a.Days < 1 || a.Days > MaxAdPermissionDays):
+		c.Addf("performance.ad_permissions.days", "out_of_range", "ad permissions last 1 to %d days, not %d", MaxAdPermissionDays, a.Days)
+	case !a.Asked() && a.Days != 0:
+		c.Addf("performance.ad_permissions.days", "not_asked", "days apply only when whitelisting or dark posts are asked")
+	}
+}
+
+// checkUTM returns what is wrong with a UTM value (lower-case letters and
+// digits of any script, '-', '_', '.', at most MaxUTMLen characters, and
+// {HANDLE} when handle is allowed), or "".
+func checkUTM(v string, handle bool) string {
+	rest := v
+	if handle {
+		rest = strings.ReplaceAll(v, UTMHandle, "h")
+	}
+	if utf8.RuneCountInString(rest) > MaxUTMLen {
+		return fmt.Sprintf("must be at most %d characters", MaxUTMLen)
+	}
+	for _, r := range rest {
+		if !(unicode.IsLower(r) || unicode.IsDigit(r) || (unicode.IsLetter(r) && !unicode.IsUpper(r)) || r == '-' || r == '_' || r == '.') {
+			if handle {
+				return fmt.Sprintf("may hold only lower-case letters, digits, '-', '_', '.' and %s, not %q", UTMHandle, string(r))
+			}
+			return fmt.Sprintf("may hold only lower-case letters, digits, '-', '_' and '.', not %q", string(r))
+		}
+	}
+	return ""
 }
 
 // codePlaceholders are the placeholders a code pattern may use.
@@ -981,14 +1075,17 @@ type setupOut struct {
 }
 
 type performanceOut struct {
-	CommissionBps         int64  `json:"commission_bps,omitempty"`
-	CPA                   string `json:"cpa,omitempty"`
-	FlatFee               string `json:"flat_fee,omitempty"`
-	AttributionWindowDays int    `json:"attribution_window_days"`
-	CodePattern           string `json:"code_pattern"`
-	CodePercentBps        int64  `json:"code_percent_bps,omitempty"`
-	CodeAmountOff         string `json:"code_amount_off,omitempty"`
-	CommissionBase        string `json:"commission_base,omitempty"`
+	CommissionBps         int64          `json:"commission_bps,omitempty"`
+	CPA                   string         `json:"cpa,omitempty"`
+	FlatFee               string         `json:"flat_fee,omitempty"`
+	AttributionWindowDays int            `json:"attribution_window_days"`
+	CodePattern           string         `json:"code_pattern"`
+	CodePercentBps        int64          `json:"code_percent_bps,omitempty"`
+	CodeAmountOff         string         `json:"code_amount_off,omitempty"`
+	CommissionBase        string         `json:"commission_base,omitempty"`
+	AdPermissions         *AdPermissions `json:"ad_permissions,omitempty"`
+	UTMCampaign           string         `json:"utm_campaign,omitempty"`
+	UTMSource             string         `json:"utm_source,omitempty"`
 }
 
 type goalOut struct {
@@ -1078,7 +1175,16 @@ func perfOut(pf Performance, dec func(int64) string) *performanceOut {
 	}
 	return &performanceOut{CommissionBps: pf.CommissionBps, CPA: dec(pf.CPA), FlatFee: dec(pf.FlatFee),
 		AttributionWindowDays: pf.AttributionWindowDays, CodePattern: pf.CodePattern,
-		CodePercentBps: pf.CodePercentBps, CodeAmountOff: dec(pf.CodeAmountOff), CommissionBase: pf.CommissionBase}
+		CodePercentBps: pf.CodePercentBps, CodeAmountOff: dec(pf.CodeAmountOff), CommissionBase: pf.CommissionBase,
+		AdPermissions: adOut(pf.AdPermissions), UTMCampaign: pf.UTMCampaign, UTMSource: pf.UTMSource}
+}
+
+// adOut is the JSON form of a, nil when nothing is asked.
+func adOut(a AdPermissions) *AdPermissions {
+	if a == (AdPermissions{}) {
+		return nil
+	}
+	return &a
 }
 
 // UnmarshalJSON decodes the form MarshalJSON writes, reporting every bad
@@ -1168,7 +1274,7 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 	}
 
 	if pf := d.object(top["performance"], "performance", "commission_bps", "cpa", "flat_fee", "attribution_window_days",
-		"code_pattern", "code_percent_bps", "code_amount_off", "commission_base"); pf != nil {
+		"code_pattern", "code_percent_bps", "code_amount_off", "commission_base", "ad_permissions", "utm_campaign", "utm_source"); pf != nil {
 		out.Performance = Performance{
 			CommissionBps:         d.integer(pf["commission_bps"], "performance.commission_bps", 0),
 			CPA:                   d.micros(pf["cpa"], "performance.cpa"),
@@ -1178,6 +1284,15 @@ func (s *Setup) UnmarshalJSON(data []byte) error {
 			CodePercentBps:        d.integer(pf["code_percent_bps"], "performance.code_percent_bps", 0),
 			CodeAmountOff:         d.micros(pf["code_amount_off"], "performance.code_amount_off"),
 			CommissionBase:        d.str(pf["commission_base"], "performance.commission_base"),
+			UTMCampaign:           d.str(pf["utm_campaign"], "performance.utm_campaign"),
+			UTMSource:             d.str(pf["utm_source"], "performance.utm_source"),
+		}
+		if ap := d.object(pf["ad_permissions"], "performance.ad_permissions", "whitelisting", "dark_posts", "days"); ap != nil {
+			out.Performance.AdPermissions = AdPermissions{
+				Whitelisting: d.boolean(ap["whitelisting"], "performance.ad_permissions.whitelisting"),
+				DarkPosts:    d.boolean(ap["dark_posts"], "performance.ad_permissions.dark_posts"),
+				Days:         int(d.integer(ap["days"], "performance.ad_permissions.days", 0)),
+			}
 		}
 	}
 

@@ -283,6 +283,12 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, campaignID s
 	l := Link{CampaignID: camp.ID, CreatorID: d.CreatorID, Placement: d.Placement, Medium: d.Medium,
 		Destination: d.Destination, UTMSource: handleOf(sum), UTMCampaign: CampaignSlug(camp.Name),
 		CreatedAt: clock.MicrosOf(s.clock.Now())}
+	if camp.Setup != nil { // the campaign's UTM defaults; "" keeps the handle and the name's slug
+		l.UTMSource = campaign.UTMSourceFor(camp.Setup.Performance.UTMSource, l.UTMSource)
+		if u := camp.Setup.Performance.UTMCampaign; u != "" {
+			l.UTMCampaign = u
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		l.ID, l.Slug = id.New(Prefix), id.Secret(5)
 		err = s.db.WithTx(ctx, func(tx *store.Tx) error {

@@ -280,6 +280,10 @@ type Offer struct {
 	// Setup holds brief, prices, creator_cap, max_creators, starts_at,
 	// ends_at and eligibility as in the campaign's setup.
 	Setup json.RawMessage `json:"setup"`
+	// AdPermissions is what the brand asks of accepted creators for paid
+	// social (whitelisting, dark posts, for how many days), always shown
+	// so a creator knows before applying; all false and 0 when nothing.
+	AdPermissions campaign.AdPermissions `json:"ad_permissions"`
 }
 
 func offerOf(c campaign.Campaign) (Offer, error) {
@@ -287,6 +291,7 @@ func offerOf(c campaign.Campaign) (Offer, error) {
 	if c.Setup == nil {
 		return o, nil
 	}
+	o.AdPermissions = c.Setup.Performance.AdPermissions
 	b, err := json.Marshal(c.Setup)
 	if err != nil {
 		return o, fmt.Errorf("market: encode setup of %s: %w", c.ID, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/errs"
 	"github.com/payper/payper/internal/id"
+	"github.com/payper/payper/internal/links"
 	"github.com/payper/payper/internal/money"
 )
 
@@ -48,7 +49,7 @@ var wizardSteps = []wizardStep{
 		"performance.flat_fee", "performance.commission_base"}},
 	{StepTier, "Tier", []string{"eligibility"}},
 	{StepTracking, "Tracking", []string{"performance.code_pattern", "performance.code_percent_bps", "performance.code_amount_off",
-		"performance.attribution_window_days"}},
+		"performance.attribution_window_days", "performance.utm_campaign", "performance.utm_source", "performance.ad_permissions"}},
 	{StepBrief, "Brief", []string{"brief", "content_approval"}},
 	{StepFund, "Fund", nil},
 	{StepOpen, "Open", nil},
@@ -447,6 +448,7 @@ func setupForm(st campaign.Setup) map[string]string {
 		"performance.flat_fee": decimal(pf.FlatFee), "performance.commission_base": pf.CommissionBase,
 		"performance.code_pattern": pf.CodePattern, "performance.code_percent_bps": campaign.FormatPercent(pf.CodePercentBps),
 		"performance.code_amount_off": decimal(pf.CodeAmountOff), "performance.attribution_window_days": intStr(pf.AttributionWindowDays),
+		"performance.utm_campaign": pf.UTMCampaign, "performance.utm_source": pf.UTMSource, "performance.ad_permissions.days": intStr(pf.AdPermissions.Days),
 		"eligibility.min_followers": strconv.FormatInt(e.MinFollowers, 10), "eligibility.max_followers": strconv.FormatInt(e.MaxFollowers, 10),
 		"eligibility.countries": strings.Join(e.Countries, ", "), "eligibility.niches": strings.Join(e.Niches, ", "),
 		"brief.product": b.Product, "brief.message": b.Message, "brief.required_hashtags": strings.Join(b.RequiredHashtags, " "),
@@ -478,6 +480,12 @@ func setupForm(st campaign.Setup) map[string]string {
 	}
 	if st.ContentApproval {
 		f["content_approval"] = "on"
+	}
+	if pf.AdPermissions.Whitelisting {
+		f["performance.ad_permissions.whitelisting"] = "on"
+	}
+	if pf.AdPermissions.DarkPosts {
+		f["performance.ad_permissions.dark_posts"] = "on"
 	}
 	return f
 }
@@ -620,6 +628,10 @@ func applyStep(st campaign.Setup, step string, r *http.Request) (campaign.Setup,
 		pf["code_percent_bps"] = percent("performance.code_percent_bps")
 		pf["code_amount_off"] = get("performance.code_amount_off")
 		pf["attribution_window_days"] = integer("performance.attribution_window_days")
+		pf["utm_campaign"] = get("performance.utm_campaign")
+		pf["utm_source"] = get("performance.utm_source")
+		pf["ad_permissions"] = map[string]any{"whitelisting": f.Has("performance.ad_permissions.whitelisting"),
+			"dark_posts": f.Has("performance.ad_permissions.dark_posts"), "days": integer("performance.ad_permissions.days")}
 	case StepBrief:
 		pt := map[string]any{}
 		for k, v := range f {
@@ -702,6 +714,7 @@ func newWizardField(p *WizardPage, name, label, kind string, hint ...string) Wiz
 
 func init() {
 	funcs["wf"] = newWizardField
+	funcs["utmslug"] = links.CampaignSlug // the utm_campaign links make when the setup gives none
 	funcs["typical"] = typicalHint
 	funcs["wzlist"] = func(v ...string) []string { return v }
 	funcs["action"] = func(a string) string {
