@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/payper/payper/internal/account"
 	"github.com/payper/payper/internal/attrib"
 	"github.com/payper/payper/internal/campaign"
 	"github.com/payper/payper/internal/creator"
@@ -64,6 +65,9 @@ type Deps struct {
 	Payouts *payout.Service
 	// Outbox is the mail outbox the operator reads (GET /v1/admin/outbox).
 	Outbox *mail.Outbox
+	// Accounts holds the users and the operator's brand-approval setting
+	// (GET/PUT /v1/admin/settings, /v1/admin/brand_signups).
+	Accounts *account.Service
 	// EngageTick runs one engagement tick through the job queue and waits for it.
 	EngageTick func(ctx context.Context) error
 	// ReadyChecks are asked by /readyz after the database ping; any error
@@ -144,7 +148,7 @@ func New(d Deps) *Server {
 // Routes lists every endpoint; the OpenAPI test checks it against openapi.json.
 // Each area of the API keeps its routes in its own file.
 func (s *Server) Routes() []Route {
-	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes(), s.outboxRoutes(), s.evidenceRoutes(), s.fraudRoutes())
+	return slices.Concat(s.coreRoutes(), s.lifecycleRoutes(), s.creatorRoutes(), s.marketRoutes(), s.engageRoutes(), s.linksRoutes(), s.ordersRoutes(), s.attribRoutes(), s.reportRoutes(), s.payoutRoutes(), s.keyRoutes(), s.outboxRoutes(), s.evidenceRoutes(), s.fraudRoutes(), s.adminAccountRoutes())
 }
 
 func (s *Server) coreRoutes() []Route {

@@ -267,7 +267,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, errors.New("metrics token: it must be at least 16 characters")
 	}
 	a.API = api.New(api.Deps{DB: db, Identity: ident, MetricsToken: cfg.MetricsToken, Campaigns: a.Campaigns, Ledger: l, Log: cfg.Log, Version: Version,
-		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts, Outbox: a.Outbox})
+		Creators: a.Creators, Market: a.Market, Engage: a.Engage, EngageTick: a.Jobs.RunOnce, Links: a.Links, Orders: a.Orders, Attrib: a.Attrib, Report: a.Report, Payouts: a.Payouts, Outbox: a.Outbox, Accounts: a.Accounts})
 	if err := a.Engage.RegisterMetrics(a.API.Registry()); err != nil {
 		a.Links.Recorder.Close(ctx)
 		return nil, err
