@@ -10,9 +10,11 @@ import (
 
 // openAccounts builds the accounts service (users, sessions; links in mail
 // point at PublicURL), the mail outbox, and the SMTP sender when
-// smtpURL (Config.SMTPURL) is set. It returns an error for a malformed SMTP URL.
-func (a *App) openAccounts(smtpURL string) error {
-	a.Accounts = account.New(a.DB, a.Clock, account.Config{BaseURL: a.PublicURL})
+// smtpURL (Config.SMTPURL) is set; passwords are hashed with params
+// (Config.PasswordParams; zero means account.DefaultParams). It returns an
+// error for a malformed SMTP URL.
+func (a *App) openAccounts(smtpURL string, params account.Params) error {
+	a.Accounts = account.New(a.DB, a.Clock, account.Config{BaseURL: a.PublicURL, Params: params})
 	a.Outbox = mail.NewOutbox(a.DB)
 	s, ok, err := mail.SenderFromURL(a.DB, a.Clock, smtpURL)
 	if err != nil {

@@ -84,6 +84,9 @@ type Config struct {
 	// delivers the mail outbox over SMTP; without it mail stays in the
 	// outbox for the operator to read.
 	SMTPURL string
+	// PasswordParams are argon2id's costs for passwords; zero means
+	// account.DefaultParams, what `payper serve` uses. Tests set cheap ones.
+	PasswordParams account.Params
 }
 
 // AdsConfig is the server's Meta and TikTok ad accounts (one of each, for
@@ -194,7 +197,7 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 	if a.PublicURL == "" {
 		a.PublicURL = "http://127.0.0.1:8080"
 	}
-	if err := a.openAccounts(cfg.SMTPURL); err != nil {
+	if err := a.openAccounts(cfg.SMTPURL, cfg.PasswordParams); err != nil {
 		return nil, err
 	}
 	a.Campaigns = campaign.New(db, l, cfg.Clock)
