@@ -88,6 +88,8 @@ type Summary struct {
 	Ranking  []RankRow   `json:"ranking"`
 	Ticks    int         `json:"ticks"`
 	Duration string      `json:"duration"`
+	// Fraud is the creator who bought likes: caught, held and voided.
+	Fraud *FraudRow `json:"fraud,omitempty"`
 }
 
 // Terms are the campaign's performance terms.
@@ -492,10 +494,29 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 			eng[mb.p.SubjectID] += d.Likes + d.Comments + d.Shares + d.Saves
 			mb.today = d.Views
 		}
+		var cheater *member
+		if day == min(cheatDay, opt.Days) {
+			for _, mb := range members {
+				if mb.post.ID != "" {
+					cheater = mb
+					break
+				}
+			}
+			if cheater != nil {
+				if err := cheat(ctx, a, cheater, opt.Seed); err != nil {
+					return sum, err
+				}
+			}
+		}
 		if err := env.Tick(ctx); err != nil {
 			return sum, err
 		}
 		sum.Ticks++
+		if cheater != nil {
+			if sum.Fraud, err = catch(ctx, a, brand, camp.ID, cheater, day); err != nil {
+				return sum, err
+			}
+		}
 		// The audience clicks links and buys in the store in the two hours
 		// after the tick (so that the day still lasts 24 hours).
 		if err := shop.day(ctx, rng, day, members); err != nil {
@@ -1128,6 +1149,7 @@ func Print(w io.Writer, s Summary) error {
 		}
 		b.WriteString("\n")
 	}
+	printFraud(&b, s.Fraud)
 	fmt.Fprintf(&b, "ledger audit      %s · %d engagement ticks through the job queue · %s\n", audit, s.Ticks, s.Duration)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -18,6 +18,12 @@ func TestDemoRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One creator bought likes: caught in the tick that billed them, held,
+	// and voided by the brand's confirmation, the reason printed.
+	if f := sum.Fraud; f == nil || len(f.Flags) == 0 || f.Held.Micros <= 0 || f.Voided == 0 || f.VoidedGross.Micros <= 0 ||
+		f.VoidedGross.Micros > f.Held.Micros || f.Flags[0].Reason == "" {
+		t.Fatalf("the cheating creator: %+v", sum.Fraud)
+	}
 	if sum.Funded.Micros != demo.Budget*money.Scale || sum.Spent.Micros != sum.Fee.Micros+sum.CreatorEarnings.Micros {
 		t.Fatalf("funded %s spent %s fee %s earnings %s", sum.Funded, sum.Spent, sum.Fee, sum.CreatorEarnings)
 	}
@@ -50,7 +56,8 @@ func TestDemoRuns(t *testing.T) {
 	checkSales(t, sum)
 	var b bytes.Buffer
 	if err := demo.Print(&b, sum); err != nil || !strings.Contains(b.String(), "campaign state    closed") ||
-		!strings.Contains(b.String(), "orders by code") || !strings.Contains(b.String(), "spent by kind") {
+		!strings.Contains(b.String(), "orders by code") || !strings.Contains(b.String(), "spent by kind") ||
+		!strings.Contains(b.String(), "caught by "+sum.Fraud.Flags[0].Detector+" ("+sum.Fraud.Flags[0].Severity+"): "+sum.Fraud.Flags[0].Reason) {
 		t.Fatalf("printed %q, %v", b.String(), err)
 	}
 	b.Reset()
