@@ -15,11 +15,12 @@ import (
 // Sales detectors: orders far too soon after their click, a conversion
 // rate spike, self-purchase, one payout destination shared by creators.
 //
-// What payper's orders do not carry yet: the customer's email, address and
-// user agent (the orders table has a customer id only). SelfPurchase takes
-// them when a caller has them (the sandbox store's orders in the fraud
-// bench); LoadOrders leaves them empty until the store webhooks' parsing
-// keeps them (internal/orders, another engineer's).
+// The customer's email and the hash of the address + user agent an order
+// was placed from are kept by the store webhooks' parsing (internal/orders:
+// Shopify email/contact_email, browser_ip, client_details.user_agent;
+// WooCommerce billing.email, customer_ip_address, customer_user_agent);
+// LoadOrders reads them with the attributed click's visitor hash, so
+// SelfPurchase runs on the server's orders too.
 
 // Detector names of the sales detectors.
 const (
@@ -303,15 +304,19 @@ func SalesFlags(in SalesInput, sens Sensitivity) []Flag {
 func humanSecs(d time.Duration) string { return fmt.Sprintf("%d seconds", int(d.Seconds())) }
 
 // LoadOrders reads the orders attributed in campaign campaignID placed in
-// [from, to), with their click's time (customer fields empty: see the
-// package note above).
+// [from, to), with their click's time and visitor hash and what the store
+// said of the customer (the orders' customer_email and customer_visitor;
+// empty when it said nothing).
 func LoadOrders(ctx context.Context, q store.Queryer, campaignID string, from, to clock.Micros) ([]Order, error) {
 	out, err := store.QueryAll(ctx, q, func(r store.Scanner) (Order, error) {
 		var o Order
-		err := r.Scan(&o.OrderID, &o.CampaignID, &o.CreatorID, &o.ClickedAt, &o.PlacedAt)
+		err := r.Scan(&o.OrderID, &o.CampaignID, &o.CreatorID, &o.ClickedAt, &o.PlacedAt, &o.CustomerEmail, &o.OrderVisitor, &o.ClickVisitor)
 		return o, err
-	}, `SELECT order_id, campaign_id, creator_id, clicked_at, placed_at FROM conversions
-		WHERE campaign_id = $1 AND placed_at >= $2 AND placed_at < $3 ORDER BY placed_at, order_id`, campaignID, int64(from), int64(to))
+	}, `SELECT c.order_id, c.campaign_id, c.creator_id, c.clicked_at, c.placed_at, o.customer_email, o.customer_visitor,
+			COALESCE((SELECT k.visitor FROM clicks k WHERE c.click_id <> '' AND k.link_id = c.link_id AND k.at = c.clicked_at
+				AND k.click_id = c.click_id LIMIT 1), '')
+		FROM conversions c JOIN orders o ON o.id = c.order_id
+		WHERE c.campaign_id = $1 AND c.placed_at >= $2 AND c.placed_at < $3 ORDER BY c.placed_at, c.order_id`, campaignID, int64(from), int64(to))
 	if err != nil {
 		return nil, fmt.Errorf("fraud: orders of campaign %s: %w", campaignID, err)
 	}

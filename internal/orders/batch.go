@@ -250,7 +250,8 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 		fresh = append(fresh, i)
 		o := j.d.order
 		rows = append(rows, []any{ids[i], st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency),
-			codesJSON(o.codes), o.customer, o.clickID, o.status, int64(o.placedAt), int64(j.now), int64(o.updatedAt), "", o.tax, o.shipping})
+			codesJSON(o.codes), o.customer, o.clickID, o.status, int64(o.placedAt), int64(j.now), int64(o.updatedAt), "", o.tax, o.shipping,
+			o.email, normEmail(o.email), o.visitor})
 		h := fnv.New64a()
 		fmt.Fprintf(h, "pending_refunds|%s|%s", st.ID, o.externalID)
 		keys = append(keys, int64(h.Sum64()))
@@ -318,7 +319,8 @@ func (s *Service) writeNewTx(ctx context.Context, tx *store.Tx, batch []*job) (b
 
 // orderInsertCols are the columns upsertOrder inserts of a new order.
 var orderInsertCols = []string{"id", "brand_id", "channel", "source", "external_id", "amount", "currency", "discount_codes",
-	"customer_id", "click_id", "status", "placed_at", "received_at", "updated_at", "request_hash", "tax", "shipping"}
+	"customer_id", "click_id", "status", "placed_at", "received_at", "updated_at", "request_hash", "tax", "shipping",
+	"customer_email", "customer_email_norm", "customer_visitor"}
 
 // claimPG is, on PostgreSQL, writeNewTx's first two statements in one
 // round trip: it counts the batch's orders already stored (exts) and,
@@ -372,7 +374,7 @@ var (
 // orderInsertTypes are the PostgreSQL types of orderInsertCols.
 var orderInsertTypes = []string{pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Text,
 	pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Text, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Bigint, pgbatch.Text, pgbatch.Bigint,
-	pgbatch.Bigint}
+	pgbatch.Bigint, pgbatch.Text, pgbatch.Text, pgbatch.Text}
 
 // linger waits, after a batch of last deliveries, until the deliveries
 // queued meanwhile are joined by as many again (the senders just answered

@@ -22,6 +22,7 @@ import (
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
+	"github.com/payper/payper/internal/fraud"
 	"github.com/payper/payper/internal/id"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/money"
@@ -236,7 +237,11 @@ type Order struct {
 	Shipping      int64    `json:"-"`
 	DiscountCodes []string `json:"discount_codes"`
 	CustomerID    string   `json:"customer_id,omitempty"`
-	ClickID       string   `json:"click_id,omitempty"`
+	// CustomerEmail is the customer's address as the store sent it ("" when
+	// it sent none). Not part of the API's answer: the fraud detectors and
+	// a person reviewing a flag read it.
+	CustomerEmail string `json:"-"`
+	ClickID       string `json:"click_id,omitempty"`
 	// Status is the platform's status (Shopify financial_status,
 	// WooCommerce status); "reported" for the conversion API.
 	Status     string       `json:"status"`
@@ -261,6 +266,9 @@ type Service struct {
 	publicURL string
 	box       *secret.Box
 	observer  Observer
+	// visitorHash hashes an order's browser address and user agent
+	// (SetVisitorHash); nil keeps none.
+	visitorHash func(ip, agent string) string
 	// sandboxAPI is the sandbox's Shopify base URL; "" when it is off.
 	sandboxAPI string
 	// batchers group each store's concurrent deliveries into one
@@ -277,6 +285,22 @@ const SandboxShopPath = "/sandbox/shopify/"
 // SetSecretBox sets the key that seals store credentials and webhook
 // secrets at rest. Without one, connecting a store is refused.
 func (s *Service) SetSecretBox(b *secret.Box) { s.box = b }
+
+// SetVisitorHash sets how the browser address and user agent of a store's
+// order become the visitor hash kept with it: the click capture's
+// (links.VisitorHash with the server's click salt), so the self-purchase
+// detector can compare an order's browser with its click's. Without it,
+// orders keep no visitor hash.
+func (s *Service) SetVisitorHash(f func(ip, agent string) string) { s.visitorHash = f }
+
+// normEmail is the form of a customer's address that is matched: one
+// mailbox (fraud.NormalizeEmail).
+func normEmail(e string) string {
+	if e == "" {
+		return ""
+	}
+	return fraud.NormalizeEmail(e)
+}
 
 // SetObserver sets who hears of order changes (attribution).
 func (s *Service) SetObserver(o Observer) { s.observer = o }
@@ -604,13 +628,13 @@ func codesJSON(codes []string) string {
 }
 
 const orderCols = `id, channel, source, external_id, amount, currency, discount_codes, customer_id, click_id, status, placed_at, received_at, updated_at,
-	tax, shipping`
+	tax, shipping, customer_email`
 
 func scanOrder(row store.Scanner) (Order, error) {
 	var o Order
 	var channel, codes, cur string
 	err := row.Scan(&o.ID, &channel, &o.Source, &o.ExternalID, &o.Amount.Micros, &cur, &codes, &o.CustomerID, &o.ClickID,
-		&o.Status, &o.PlacedAt, &o.ReceivedAt, &o.UpdatedAt, &o.Tax, &o.Shipping)
+		&o.Status, &o.PlacedAt, &o.ReceivedAt, &o.UpdatedAt, &o.Tax, &o.Shipping, &o.CustomerEmail)
 	if err != nil {
 		return o, err
 	}

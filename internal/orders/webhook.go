@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/errs"
@@ -143,6 +145,10 @@ type incoming struct {
 	status        string
 	placedAt      clock.Micros
 	updatedAt     clock.Micros
+	// email is the customer's address as the store sent it; ip and agent
+	// the browser address and user agent the order was placed from (not
+	// stored: Receive turns them into visitor, their salted hash).
+	email, ip, agent, visitor string
 }
 
 type incomingRefund struct {
@@ -225,6 +231,9 @@ func (s *Service) Receive(ctx context.Context, platform, storeID string, h http.
 		if unused(err) {
 			d.rejected, d.ignored = nil, rejectionOf(err)
 		}
+	}
+	if d.order != nil && d.order.ip != "" && d.order.agent != "" && s.visitorHash != nil {
+		d.order.visitor = s.visitorHash(d.order.ip, d.order.agent)
 	}
 	return s.apply(ctx, st, d, now)
 }
@@ -493,7 +502,7 @@ func takePending(ctx context.Context, tx *store.Tx, storeID, ext string, cur mon
 func (s *Service) storeNew(ctx context.Context, tx *store.Tx, st Store, oid string, in incoming, refunds []incomingRefund, now clock.Micros) (Order, error) {
 	o := Order{ID: oid, StoreID: st.ID, Source: st.Platform, ExternalID: in.externalID, Amount: in.amount, Tax: in.tax, Shipping: in.shipping,
 		DiscountCodes: in.codes,
-		CustomerID:    in.customer, ClickID: in.clickID, Status: in.status, PlacedAt: in.placedAt, ReceivedAt: now, UpdatedAt: in.updatedAt,
+		CustomerID:    in.customer, CustomerEmail: in.email, ClickID: in.clickID, Status: in.status, PlacedAt: in.placedAt, ReceivedAt: now, UpdatedAt: in.updatedAt,
 		Refunds: []Refund{}}
 	if o.DiscountCodes == nil {
 		o.DiscountCodes = []string{}
@@ -522,9 +531,13 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 	var oid string
 	newID := id.New(OrderPrefix)
 	err := tx.QueryRowContext(ctx, `INSERT INTO orders (id, brand_id, channel, source, external_id, amount, currency, discount_codes,
-		customer_id, click_id, status, placed_at, received_at, updated_at, request_hash, tax, shipping)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '', $15, $16)
+		customer_id, click_id, status, placed_at, received_at, updated_at, request_hash, tax, shipping,
+		customer_email, customer_email_norm, customer_visitor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '', $15, $16, $17, $18, $19)
 		ON CONFLICT (brand_id, channel, external_id) DO UPDATE SET amount = excluded.amount, currency = excluded.currency,
+			customer_email = CASE WHEN excluded.customer_email <> '' THEN excluded.customer_email ELSE orders.customer_email END,
+			customer_email_norm = CASE WHEN excluded.customer_email <> '' THEN excluded.customer_email_norm ELSE orders.customer_email_norm END,
+			customer_visitor = CASE WHEN excluded.customer_visitor <> '' THEN excluded.customer_visitor ELSE orders.customer_visitor END,
 			tax = excluded.tax, shipping = excluded.shipping,
 			discount_codes = excluded.discount_codes, customer_id = excluded.customer_id,
 			click_id = CASE WHEN excluded.click_id <> '' THEN excluded.click_id ELSE orders.click_id END,
@@ -533,12 +546,39 @@ func upsertOrder(ctx context.Context, tx *store.Tx, st Store, o incoming, now cl
 			AND (orders.source <> 'shopify' OR orders.status <> 'cancelled' OR excluded.status = 'cancelled')
 		RETURNING id`,
 		newID, st.BrandID, st.ID, st.Platform, o.externalID, o.amount.Micros, string(o.amount.Currency), codesJSON(o.codes),
-		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt, o.tax, o.shipping).Scan(&oid)
+		o.customer, o.clickID, o.status, o.placedAt, now, o.updatedAt, o.tax, o.shipping,
+		o.email, normEmail(o.email), o.visitor).Scan(&oid)
 	if errors.Is(err, sql.ErrNoRows) { // a stale delivery: the stored order is newer
 		err = tx.QueryRowContext(ctx, `SELECT id FROM orders WHERE brand_id = $1 AND channel = $2 AND external_id = $3`,
 			st.BrandID, st.ID, o.externalID).Scan(&oid)
 	}
 	return oid, err == nil && oid == newID, err
+}
+
+// Longest customer fields kept; longer ones are cut (an email) or dropped.
+const (
+	maxEmail = 254 // RFC 5321's path limit
+	maxIP    = 64
+	maxAgent = 1024
+)
+
+// cleanField is s trimmed, or "" when it is longer than max or holds a
+// control character or invalid UTF-8 (a user agent has spaces).
+func cleanField(s string, max int) string {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > max || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return ""
+	}
+	return s
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // flexID is a platform id sent as a JSON number or string, kept as text
@@ -748,8 +788,21 @@ type shopifyOrder struct {
 		Value any    `json:"value"`
 	} `json:"note_attributes"`
 	Customer *struct {
-		ID flexID `json:"id"`
+		ID    flexID `json:"id"`
+		Email string `json:"email"`
 	} `json:"customer"`
+	// Email and ContactEmail are the customer's address (the Order
+	// resource's email and contact_email); BrowserIP and ClientDetails the
+	// browser the order was placed from
+	// (https://shopify.dev/docs/api/admin-rest/latest/resources/order:
+	// browser_ip, client_details.browser_ip, client_details.user_agent).
+	Email         string `json:"email"`
+	ContactEmail  string `json:"contact_email"`
+	BrowserIP     string `json:"browser_ip"`
+	ClientDetails *struct {
+		BrowserIP string `json:"browser_ip"`
+		UserAgent string `json:"user_agent"`
+	} `json:"client_details"`
 }
 
 // StatusCancelled is the status of a Shopify order whose cancelled_at is
@@ -806,6 +859,16 @@ func parseShopifyOrder(body []byte, now clock.Micros) (*incoming, error) {
 	if p.Customer != nil {
 		o.customer = string(p.Customer.ID)
 	}
+	o.email = firstOf(p.Email, p.ContactEmail)
+	if o.email == "" && p.Customer != nil {
+		o.email = p.Customer.Email
+	}
+	o.ip = p.BrowserIP
+	if p.ClientDetails != nil {
+		o.ip = firstOf(o.ip, p.ClientDetails.BrowserIP)
+		o.agent = p.ClientDetails.UserAgent
+	}
+	o.email, o.ip, o.agent = cleanField(o.email, maxEmail), cleanField(o.ip, maxIP), cleanField(o.agent, maxAgent)
 	for _, na := range p.NoteAttributes {
 		if v, ok := na.Value.(string); ok && clickIDNames[strings.ToLower(na.Name)] && o.clickID == "" {
 			o.clickID = cleanClickID(v)
@@ -1001,16 +1064,25 @@ func parseShopifyRefund(body []byte, now clock.Micros) (string, []incomingRefund
 }
 
 type wooOrder struct {
-	ID              flexID `json:"id"`
-	Status          string `json:"status"`
-	Currency        string `json:"currency"`
-	Total           string `json:"total"`
-	TotalTax        string `json:"total_tax"`
-	ShippingTotal   string `json:"shipping_total"`
-	CustomerID      flexID `json:"customer_id"`
-	DateCreatedGMT  string `json:"date_created_gmt"`
-	DateModifiedGMT string `json:"date_modified_gmt"`
-	CouponLines     []struct {
+	ID            flexID `json:"id"`
+	Status        string `json:"status"`
+	Currency      string `json:"currency"`
+	Total         string `json:"total"`
+	TotalTax      string `json:"total_tax"`
+	ShippingTotal string `json:"shipping_total"`
+	CustomerID    flexID `json:"customer_id"`
+	// Billing.Email is the customer's address, CustomerIPAddress and
+	// CustomerUserAgent the browser the order was placed from
+	// (https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties:
+	// billing.email, customer_ip_address, customer_user_agent).
+	Billing struct {
+		Email string `json:"email"`
+	} `json:"billing"`
+	CustomerIPAddress string `json:"customer_ip_address"`
+	CustomerUserAgent string `json:"customer_user_agent"`
+	DateCreatedGMT    string `json:"date_created_gmt"`
+	DateModifiedGMT   string `json:"date_modified_gmt"`
+	CouponLines       []struct {
 		Code string `json:"code"`
 	} `json:"coupon_lines"`
 	Refunds []struct {
@@ -1049,6 +1121,8 @@ func parseWooOrder(body []byte, now clock.Micros) (*incoming, []incomingRefund, 
 	if p.CustomerID != "0" {
 		o.customer = string(p.CustomerID)
 	}
+	o.email = cleanField(p.Billing.Email, maxEmail)
+	o.ip, o.agent = cleanField(p.CustomerIPAddress, maxIP), cleanField(p.CustomerUserAgent, maxAgent)
 	var codes []string
 	for _, c := range p.CouponLines {
 		codes = append(codes, c.Code)

@@ -89,6 +89,13 @@ type Order struct {
 	Code       string          `json:"code"`
 	ClickID    string          `json:"click_id"`
 	CustomerID string          `json:"customer_id"`
+	// CustomerEmail, BrowserIP and UserAgent are the customer's address
+	// and the browser the order is placed from, sent as Shopify does
+	// (email and contact_email, browser_ip, client_details.browser_ip and
+	// user_agent); each left out when empty.
+	CustomerEmail string `json:"customer_email"`
+	BrowserIP     string `json:"browser_ip"`
+	UserAgent     string `json:"user_agent"`
 }
 
 // Refund is a refund to make of a sandbox order.
@@ -145,6 +152,18 @@ func (d *Driver) PlaceOrder(ctx context.Context, o Order) (Delivery, error) {
 	}
 	if o.CustomerID != "" {
 		body["customer"] = map[string]any{"id": json.Number(numericOr(o.CustomerID))}
+	}
+	if o.CustomerEmail != "" {
+		body["email"], body["contact_email"] = o.CustomerEmail, o.CustomerEmail
+		if c, ok := body["customer"].(map[string]any); ok {
+			c["email"] = o.CustomerEmail
+		}
+	}
+	if o.BrowserIP != "" {
+		body["browser_ip"] = o.BrowserIP
+	}
+	if o.BrowserIP != "" || o.UserAgent != "" {
+		body["client_details"] = map[string]any{"browser_ip": o.BrowserIP, "user_agent": o.UserAgent}
 	}
 	return d.deliver(ctx, st, orders.TopicShopifyOrderPaid, o.OrderID, body)
 }
