@@ -96,25 +96,11 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) error {
 }
 
 // goalFigure shows a goal metric's value (a decimal string from the
-// report): money with its currency, a ROAS as "3.5×", a redemption rate in
-// percent; "—" when the domain says it is undefined.
+// report) exactly as the dashboard shows it (goalText): money with its
+// currency, a ROAS as "3.50×" (a zero ROAS as "0.00×", never a bare "×"), a
+// redemption rate in percent; "—" when the domain says it is undefined.
 func goalFigure(m campaign.Metric, v string, cur money.Currency) string {
-	if v == "" || v == report.Undefined {
-		return "—"
-	}
-	micros, err := money.ParseMicros(v)
-	if err != nil {
-		return v
-	}
-	switch {
-	case m.IsMoney():
-		return formatMoney(money.New(micros, cur))
-	case m == campaign.MetricROAS:
-		return decimal(micros) + "×"
-	case m == campaign.MetricRedemptionRate:
-		return decimal(micros) + "%"
-	}
-	return decimal(micros)
+	return goalText(string(m), v, cur)
 }
 
 // metricLabels name the goal metrics for people.

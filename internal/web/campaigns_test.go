@@ -315,9 +315,13 @@ func TestWizardToOpenAndClose(t *testing.T) {
 		}
 		rep := e.apiGet(t, key, "/v1/campaigns/"+id+"/report")
 		goal := rep["goal"].([]any)[0].(map[string]any)
-		wantContains(t, row, "ROAS", "target 3.5×")
+		wantContains(t, row, "ROAS", "target 3.50×")
 		if goal["value"] == "undefined" {
 			wantContains(t, row, "no results yet")
+		} else {
+			// the dashboard's text for the same figure (a zero ROAS is "0.00×", not a bare "×")
+			whole, frac, _ := strings.Cut(goal["value"].(string), ".")
+			wantContains(t, row, "ROAS "+whole+"."+(frac + "00")[:2]+"× ")
 		}
 
 		// pause, resume, end, close with the refund before and after.
