@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/payper/payper/internal/app"
+	"github.com/payper/payper/internal/clock"
 	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/identity"
 	"github.com/payper/payper/internal/ledger"
@@ -24,6 +26,7 @@ type common struct {
 	db, adminToken, logLevel string
 	feeBps, firstFeeBps      int64
 	sandbox                  bool
+	sandboxClock             bool // serve only
 	engage                   engage.Config
 	links                    links.Config
 	secretKey, secretKeyFile string
@@ -86,6 +89,13 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*app.App, error) {
 
 // openAt opens the app as reachable at publicURL ("" for the default).
 func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string) (*app.App, error) {
+	var clk clock.Clock
+	if c.sandboxClock {
+		if err := c.checkSandboxClock(); err != nil {
+			return nil, err
+		}
+		clk = app.NewSandboxClock()
+	}
 	log, err := newLogger(stderr, c.logLevel)
 	if err != nil {
 		return nil, err
@@ -102,9 +112,18 @@ func (c *common) openAt(ctx context.Context, stderr io.Writer, publicURL string)
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Config{DatabaseURL: c.db, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
+	cfg := app.Config{DatabaseURL: c.db, Clock: clk, AdminToken: c.adminToken, Log: log, Sandbox: c.sandbox, PublicURL: publicURL, Engage: c.engage, Links: c.links,
 		Ledger: ledger.Config{FeeBps: c.feeBps, FirstCampaignFeeBps: c.firstFeeBps}, SecretKey: key, Ads: c.ads, Connectors: conns, PayoutProviders: providers, Payouts: pcfg,
-		MetricsToken: c.metricsToken, SMTPURL: c.smtpURL})
+		MetricsToken: c.metricsToken, SMTPURL: c.smtpURL}
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.CheckSandboxClock(ctx, cfg); err != nil { // real stores in the database; only sandbox stores from now on
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -119,6 +138,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	f.str(&c.smtpURL, "smtp-url", mail.EnvSMTPURL, "", "SMTP server for the mail outbox, smtp://user:pass@host:587?from=noreply@example.com (STARTTLS required unless tls=none) or smtps://…; empty = mail stays in the outbox (GET /v1/admin/outbox)")
 	f.str(&c.metricsToken, "metrics-token", "PAYPER_METRICS_TOKEN", "", "bearer token (≥ 16 characters) that may read /metrics on the main address besides admin keys")
 	f.boolean(&c.sandbox, "sandbox", "PAYPER_SANDBOX", true, "serve the built-in sandbox social network under /sandbox/ (its driver needs an admin key)")
+	f.boolean(&c.sandboxClock, "sandbox-clock", "PAYPER_SANDBOX_CLOCK", false, "let admin keys move the server's clock forward through the sandbox driver (POST /sandbox/driver/clock/advance), to play a campaign's days from outside; only with the sandbox and no real platform, store, ad account or payout provider")
 	f.str(&addr, "addr", "PAYPER_ADDR", "127.0.0.1:8080", "address to listen on (use :8080 to listen on every interface)")
 	f.str(&publicURL, "public-url", "PAYPER_PUBLIC_URL", "", "URL browsers and platforms reach this server at (OAuth redirects); default http://<listen address>")
 	f.int64(&shutdown, "shutdown-timeout", "PAYPER_SHUTDOWN_TIMEOUT", 15, "seconds to let requests in flight finish on SIGINT/SIGTERM")
@@ -201,6 +221,35 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.Log.Info("clicks written", "recorded", a.Links.Recorder.Recorded(), "dropped", a.Links.Recorder.Dropped())
 	a.Log.Info("stopped")
+	return nil
+}
+
+// checkSandboxClock refuses --sandbox-clock without the sandbox or beside
+// any real platform, ad account or payout provider, naming the setting:
+// moving time there would release and pay real money early. (Real stores
+// connected in the database are refused by app.CheckSandboxClock.)
+func (c *common) checkSandboxClock() error {
+	if !c.sandbox {
+		return errors.New("--sandbox-clock / PAYPER_SANDBOX_CLOCK needs the sandbox on (--sandbox / PAYPER_SANDBOX=true)")
+	}
+	var set []string
+	for _, s := range []struct{ val, name string }{
+		{c.ext.igID, "--instagram-client-id / PAYPER_INSTAGRAM_CLIENT_ID"},
+		{c.ext.ttKey, "--tiktok-client-key / PAYPER_TIKTOK_CLIENT_KEY"},
+		{c.ext.ytID, "--youtube-client-id / PAYPER_YOUTUBE_CLIENT_ID"},
+		{c.ext.wiseToken, "--wise-api-token / PAYPER_WISE_API_TOKEN"},
+		{c.ext.stripeKey, "--stripe-secret-key / PAYPER_STRIPE_SECRET_KEY"},
+		{c.ads.MetaToken, "--meta-access-token / PAYPER_META_ACCESS_TOKEN"},
+		{c.ads.TikTokToken, "--tiktok-ads-access-token / PAYPER_TIKTOK_ADS_ACCESS_TOKEN"},
+	} {
+		if s.val != "" {
+			set = append(set, s.name)
+		}
+	}
+	if len(set) > 0 {
+		return fmt.Errorf("--sandbox-clock / PAYPER_SANDBOX_CLOCK is refused beside a real provider: %s is set; "+
+			"a movable clock is for sandbox-only servers", strings.Join(set, ", "))
+	}
 	return nil
 }
 

@@ -64,6 +64,7 @@ func NewDriverHandler(w *World, log *slog.Logger) *DriverHandler {
 	d.mux.HandleFunc("DELETE "+p+"/posts/{id}", d.deletePost)
 	d.mux.HandleFunc("PUT "+p+"/rate-limit", d.setRateLimit)
 	d.cheatRoutes(p)
+	d.clockRoutes(p) // driver_clock.go: GET /clock, POST /clock/advance
 	d.mux.HandleFunc(p+"/", func(rw http.ResponseWriter, r *http.Request) {
 		apiError(rw, http.StatusNotFound, "not_found", "no such driver endpoint: "+r.Method+" "+r.URL.Path)
 	})
