@@ -229,6 +229,9 @@ func build(ctx context.Context, db *store.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Orders = orders.New(db, cfg.Clock, a.PublicURL)
+	if err := a.setOrderVisitorHash(ctx, db, lcfg.Salt); err != nil {
+		return nil, err
+	}
 	var box *secret.Box
 	if cfg.SecretKey != nil {
 		box, err = secret.New(cfg.SecretKey)
@@ -364,4 +367,18 @@ func (a *App) afterTick(ctx context.Context) error {
 	}
 	a.mailTick(ctx)
 	return errors.Join(ferr, err)
+}
+
+// setOrderVisitorHash makes store orders keep the hash of their browser
+// address and user agent with the click capture's salt (the configured one,
+// else the one links.New stored), so the self-purchase detector can compare
+// an order's browser with its click's.
+func (a *App) setOrderVisitorHash(ctx context.Context, db *store.DB, salt string) error {
+	if salt == "" {
+		if err := db.Read().QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'click_salt'`).Scan(&salt); err != nil {
+			return fmt.Errorf("app: click salt: %w", err)
+		}
+	}
+	a.Orders.SetVisitorHash(func(ip, agent string) string { return links.VisitorHash(salt, ip, agent) })
+	return nil
 }
