@@ -179,3 +179,46 @@ func TestSandboxClockRefused(t *testing.T) {
 		t.Fatalf("serve --sandbox-clock on a database with a real store: %v", err)
 	}
 }
+
+// TestSandboxClockKeptAcrossRestart: the offset is saved, so a restarted
+// server's clock does not go back to the wall clock. On both stores.
+func TestSandboxClockKeptAcrossRestart(t *testing.T) {
+	storetest.EachURL(t, func(t *testing.T, dbURL string) {
+		serve := func() (client, func()) {
+			ctx, cancel := context.WithCancel(context.Background())
+			out := &lineWriter{addr: make(chan string, 1)}
+			done := make(chan error, 1)
+			env := map[string]string{"PAYPER_ADMIN_TOKEN": adminToken, "PAYPER_LOG_LEVEL": "error", "PAYPER_SECRET_KEY": testSecretKey, "PAYPER_SANDBOX_CLOCK": "true"}
+			go func() {
+				done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", dbURL}, func(k string) string { return env[k] }, out, io.Discard)
+			}()
+			select {
+			case addr := <-out.addr:
+				return client{t: t, base: "http://" + addr}, func() {
+					cancel()
+					if err := <-done; err != nil {
+						t.Errorf("server exited with %v", err)
+					}
+				}
+			case err := <-done:
+				cancel()
+				t.Fatalf("server exited before listening: %v", err)
+			case <-time.After(30 * time.Second):
+				cancel()
+				t.Fatal("server did not start within 30s")
+			}
+			return client{}, nil
+		}
+		c, stop := serve()
+		moved := c.must(200, "POST", "/sandbox/driver/clock/advance", adminToken, `{"by":"3d"}`)
+		stop()
+		c, stop = serve()
+		defer stop()
+		got := c.must(200, "GET", "/sandbox/driver/clock", adminToken, "")
+		before, _ := time.Parse(time.RFC3339Nano, str(moved, "now"))
+		after, _ := time.Parse(time.RFC3339Nano, str(got, "now"))
+		if got["offset"] != "72h0m0s" || after.Before(before) {
+			t.Fatalf("after a restart the clock is %v, before it %v", got, moved)
+		}
+	})
+}

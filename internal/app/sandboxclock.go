@@ -3,17 +3,20 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/payper/payper/internal/platform/sandbox"
+	"github.com/payper/payper/internal/store"
 )
 
 // SandboxClock is the wall clock plus an offset that only grows: the clock
@@ -25,9 +28,15 @@ import (
 // platform, store, ad account or payout provider. It is safe for
 // concurrent use.
 type SandboxClock struct {
-	mu     sync.Mutex
+	adv    sync.Mutex // serializes advances (held while saving)
+	mu     sync.Mutex // guards offset only, never held across I/O
 	offset time.Duration
+	save   func(context.Context, time.Duration) error // keeps the offset; nil = memory only
 }
+
+// settingSandboxClock is the settings row keeping the offset (nanoseconds)
+// across restarts, so the clock never goes back.
+const settingSandboxClock = "sandbox_clock_offset"
 
 var _ sandbox.MovableClock = (*SandboxClock)(nil)
 
@@ -43,13 +52,25 @@ func (c *SandboxClock) Now() time.Time {
 }
 
 // AdvanceBy moves the clock forward by d and returns the new time. It
-// refuses a d that is not positive or is more than sandbox.MaxClockAdvance.
+// refuses a d that is not positive or is more than sandbox.MaxClockAdvance;
+// on an App's clock the new offset is saved in the database first (a clock
+// that cannot save it does not move).
 func (c *SandboxClock) AdvanceBy(d time.Duration) (time.Time, error) {
 	if d <= 0 || d > sandbox.MaxClockAdvance {
 		return time.Time{}, fmt.Errorf("sandbox clock: cannot advance by %s: from 1ns to %s, forward only", d, sandbox.MaxClockAdvance)
 	}
+	c.adv.Lock()
+	defer c.adv.Unlock()
+	next := c.Offset() + d
+	if c.save != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.save(ctx, next); err != nil {
+			return time.Time{}, fmt.Errorf("sandbox clock: save the offset: %w", err)
+		}
+	}
 	c.mu.Lock()
-	c.offset += d
+	c.offset = next
 	c.mu.Unlock()
 	return c.Now(), nil
 }
@@ -64,7 +85,8 @@ func (c *SandboxClock) Offset() time.Duration {
 // errSandboxClockStore answers connecting a real store on a sandbox-clock server.
 const errSandboxClockStore = "this server runs on a sandbox clock the admin can move (--sandbox-clock): only sandbox stores can be connected"
 
-// CheckSandboxClock refuses a SandboxClock beside anything real: without
+// CheckSandboxClock restores the offset a SandboxClock reached before a
+// restart (kept in the settings table, so time never goes back) and refuses a SandboxClock beside anything real: without
 // the sandbox, with a real platform, payout provider or ad account
 // configured, or with a real store connected in the database. On an App
 // that passes it guards store connections so only sandbox stores can be
@@ -72,7 +94,8 @@ const errSandboxClockStore = "this server runs on a sandbox clock the admin can 
 // unless cfg.Clock is a *SandboxClock. Whoever opens an App on a
 // SandboxClock must call it (payper serve does) and close a on an error.
 func (a *App) CheckSandboxClock(ctx context.Context, cfg Config) error {
-	if _, ok := cfg.Clock.(*SandboxClock); !ok {
+	sc, ok := cfg.Clock.(*SandboxClock)
+	if !ok {
 		return nil
 	}
 	var real []string
@@ -101,6 +124,27 @@ func (a *App) CheckSandboxClock(ctx context.Context, cfg Config) error {
 	if len(real) > 0 {
 		return fmt.Errorf("the sandbox clock cannot run beside real providers (%s): moving time would release and pay real money early",
 			strings.Join(real, ", "))
+	}
+	var saved string
+	switch err := a.DB.Read().QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, settingSandboxClock).Scan(&saved); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("sandbox clock: read the saved offset: %w", err)
+	default:
+		n, err := strconv.ParseInt(saved, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("sandbox clock: the saved offset %q is not a number of nanoseconds", saved)
+		}
+		sc.mu.Lock()
+		sc.offset = max(sc.offset, time.Duration(n))
+		sc.mu.Unlock()
+	}
+	sc.save = func(ctx context.Context, off time.Duration) error {
+		return a.DB.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)
+				ON CONFLICT (name) DO UPDATE SET value = excluded.value`, settingSandboxClock, strconv.FormatInt(int64(off), 10))
+			return err
+		})
 	}
 	a.Handler = sandboxStoresOnly(a.Handler)
 	return nil
