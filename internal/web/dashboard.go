@@ -381,6 +381,9 @@ const (
 type burnChart struct {
 	W, H       int
 	Line       string // polyline points
+	// NowX, NowY mark the last day's spend to date: a dot, so a single
+	// day of data (a polyline of one point draws nothing) is still seen.
+	NowX, NowY float64
 	BudgetY    float64
 	HasBudget  bool
 	Projection *[4]float64
@@ -420,6 +423,7 @@ func newBurnChart(ser report.Series, shownTo time.Time) burnChart {
 		fmt.Fprintf(&sb, "%.1f,%.1f ", x(i), y(d.EscrowSpentToDate.Micros))
 	}
 	c.Line = strings.TrimSpace(sb.String())
+	c.NowX, c.NowY = x(n-1), y(days[n-1].EscrowSpentToDate.Micros)
 	if b.Funded.Micros > 0 {
 		c.HasBudget, c.BudgetY = true, y(b.Funded.Micros)
 	}
