@@ -379,8 +379,8 @@ const (
 // burnChart is the escrow spent to date by day against the funded budget,
 // with the projection to the run-out day at the current pace.
 type burnChart struct {
-	W, H       int
-	Line       string // polyline points
+	W, H int
+	Line string // polyline points
 	// NowX, NowY mark the last day's spend to date: a dot, so a single
 	// day of data (a polyline of one point draws nothing) is still seen.
 	NowX, NowY float64
