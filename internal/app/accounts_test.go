@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -39,6 +40,16 @@ func TestMailTickDelivers(t *testing.T) {
 		to := "tick-" + string(a.DB.Dialect()) + "@example.com"
 		if _, err := a.Accounts.SignUpCreator(context.Background(), account.CreatorSignup{Name: "T", Email: to, Password: "correct horse battery"}); err != nil {
 			t.Fatal(err)
+		}
+		// A zero Config.PasswordParams (what `payper serve` passes) hashes
+		// at production cost, account.DefaultParams.
+		var hash string
+		if err := a.DB.Read().QueryRowContext(context.Background(), `SELECT password_hash FROM users WHERE email = $1`, to).Scan(&hash); err != nil {
+			t.Fatal(err)
+		}
+		p := account.DefaultParams
+		if want := fmt.Sprintf("$m=%d,t=%d,p=%d$", p.Memory, p.Time, p.Threads); !strings.Contains(hash, want) || p.Memory < 19*1024 || p.Time < 2 {
+			t.Fatalf("password hash %q; want production costs %s (OWASP's minimum: m=19456,t=2)", hash, want)
 		}
 		a.mailTick(context.Background())
 		found := false
