@@ -334,6 +334,9 @@ func asTime(v any) (time.Time, bool) {
 			return time.Time{}, false
 		}
 		return x.UTC(), !x.IsZero()
+	case string: // a day as the domain writes it, "2026-12-07"
+		t, err := time.Parse("2006-01-02", x)
+		return t, err == nil
 	}
 	return time.Time{}, false
 }

@@ -44,6 +44,12 @@ func TestFormatNumAndPct(t *testing.T) {
 	if got := formatDate(clock.Micros(1796637600000000)); got != "7 Dec 2026" {
 		t.Errorf("date = %q", got)
 	}
+	// a day as the domain writes it (report windows, plans)
+	for v, want := range map[string]string{"2026-12-07": "7 Dec 2026", "": "—", "undefined": "—"} {
+		if got := formatDate(v); got != want {
+			t.Errorf("date(%q) = %q; want %q", v, got, want)
+		}
+	}
 }
 
 func TestFieldErrors(t *testing.T) {
