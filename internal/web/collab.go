@@ -60,10 +60,11 @@ func (p *CollabPage) KindName(kind string) string {
 }
 
 // Rate is an account's engagement rate as the domain gives it (parts per
-// million), as a percentage; "unknown" while the domain does not know it.
+// million), as a percentage; "not measured yet" while the domain has no
+// figure (no recent posts read from the platform yet, as for sandbox accounts).
 func (p *CollabPage) Rate(a creator.Account) string {
 	if a.EngagementRatePPM == nil {
-		return "unknown"
+		return "not measured yet"
 	}
 	return formatPct(*a.EngagementRatePPM)
 }
