@@ -21,6 +21,7 @@ import (
 	"github.com/payper/payper/internal/mail"
 	"github.com/payper/payper/internal/store/storetest"
 	"github.com/payper/payper/internal/web"
+	"github.com/payper/payper/internal/web/webtest"
 )
 
 // coreEnv is the whole app behind an httptest server, on a fake clock.
@@ -45,7 +46,7 @@ func newCoreEnv(t *testing.T, dbURL string) *coreEnv {
 	t.Cleanup(srv.Close)
 	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 	cfg := app.Config{DatabaseURL: dbURL, NoPeriodicJobs: true, PublicURL: srv.URL, Clock: clk,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PasswordParams: webtest.CheapPasswordParams}
 	a, err := app.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,11 @@ type App struct {
 	Clock *clock.Fake
 }
 
+// CheapPasswordParams are the argon2id costs of NewApp's apps (64 KiB, one
+// pass): sign-ups and sign-ins in tests stay fast, above all under -race.
+// `payper serve` uses account.DefaultParams (internal/app's tests check it).
+var CheapPasswordParams = account.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
 // Option changes the app's configuration before NewApp opens it.
 type Option func(*app.Config)
 
@@ -67,7 +72,7 @@ func NewApp(t testing.TB, dbURL string, opts ...Option) *App {
 		// Config would charge none), and live posts read every minute of
 		// the fake clock.
 		Ledger: ledger.DefaultConfig, Engage: engage.Config{PollInterval: time.Minute},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PasswordParams: CheapPasswordParams}
 	for _, o := range opts {
 		o(&cfg)
 	}
