@@ -161,6 +161,9 @@ func jsonError(err error) error {
 		return err
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if f == "" {
+			f = `""` // an empty key is still a field the client sent: name it as written
+		}
 		return errs.Invalidf(f, "unknown_field", "unknown field %q", f)
 	}
 	return errs.Invalidf("", "invalid_json", "invalid JSON: %v", err)

@@ -1359,8 +1359,11 @@ func (d *setupDecoder) object(raw json.RawMessage, field string, keys ...string)
 		slices.Sort(unknown)
 		for _, k := range unknown {
 			f := k
+			if k == "" {
+				f = `""` // an empty key is still a field the client sent: name it as written
+			}
 			if field != "" {
-				f = field + "." + k
+				f = field + "." + f
 			}
 			d.c.Addf(f, "unknown_field", "unknown field %q", f)
 		}

@@ -998,6 +998,7 @@ func TestSetupJSONRejects(t *testing.T) {
 		{"goal not an object", `{"goal":"roas"}`, []fieldCode{{"goal", "invalid_type"}}},
 		{"prices an array", `{"prices":["0.01"]}`, []fieldCode{{"prices", "invalid_type"}}},
 		{"unknown top-level key", `{"budget":"100"}`, []fieldCode{{"budget", "unknown_field"}}},
+		{"empty keys", `{"":1,"prices":{"":"0.1"}}`, []fieldCode{{`""`, "unknown_field"}, {`prices.""`, "unknown_field"}}},
 		{"unknown nested keys", `{"prices":{"click":"0.1","follow":"0.2"}}`,
 			[]fieldCode{{"prices.click", "unknown_field"}, {"prices.follow", "unknown_field"}}},
 		{"not an object", `["goal"]`, []fieldCode{{"", "invalid_type"}}},
