@@ -66,52 +66,13 @@ func Report(ctx context.Context, out io.Writer, opt ReportOptions) (ReportResult
 	if opt.Creators < 1 || opt.Days < 1 || opt.Calls < 1 || opt.Clicks < 0 || opt.Conversions < 0 || opt.Snapshots < 0 {
 		return res, fmt.Errorf("bench report: creators, days and calls must be at least 1, the row counts not negative")
 	}
-	url, desc, cleanup, err := TempURL(ctx, opt.DBURL)
+	env, g, now, generate, cleanup, err := loadReportData(ctx, out, "report", "calls", opt)
 	if err != nil {
 		return res, err
 	}
 	defer cleanup()
-	now := time.Now().UTC()
+	res.Generate = generate
 	today := rollup.DayOf(now.UnixMicro())
-	start := time.UnixMicro(rollup.DayStart(today - int64(opt.Days) + 1)).UTC()
-	env, err := demo.Start(ctx, url, start, engage.Config{}, nil)
-	if err != nil {
-		return res, err
-	}
-	defer env.Close()
-	if env.App.DB.Dialect() == store.Postgres {
-		var version string
-		_ = env.App.DB.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
-		desc = "PostgreSQL " + version + " " + desc
-	}
-	fmt.Fprintf(out, "payper bench report\nmachine:  %s\ndatabase: %s\n", Machine(), desc)
-	fmt.Fprintf(out, "data:     %d creators, %d clicks, %d conversions, %d snapshots over %d days; %d calls\n",
-		opt.Creators, opt.Clicks, opt.Conversions, opt.Snapshots, opt.Days, opt.Calls)
-	t0 := time.Now()
-	g, err := newReportGen(ctx, out, env, opt, start, now)
-	if err != nil {
-		return res, err
-	}
-	env.Clock.Set(now)
-	steps := []struct {
-		name string
-		fn   func(context.Context, io.Writer) error
-	}{{"clicks", g.clicks}, {"snapshots", g.snapshots}, {"conversions", g.conversions}, {"rollups", g.rollups}}
-	for _, s := range steps {
-		st := time.Now()
-		if err := s.fn(ctx, out); err != nil {
-			return res, err
-		}
-		fmt.Fprintf(out, "%-11s done in %s\n", s.name, time.Since(st).Round(time.Millisecond))
-	}
-	res.Generate = time.Since(t0)
-	fmt.Fprintf(out, "generated in %s\n", res.Generate.Round(time.Second))
-	if err := g.printSizes(ctx, out); err != nil {
-		return res, err
-	}
-	if err := g.check(ctx, out); err != nil {
-		return res, err
-	}
 
 	// The data must be what the report reads: since launch, every click
 	// and every conversion that counts.
@@ -191,6 +152,66 @@ type clickRef struct {
 	creator int
 	clickID string
 	at      int64
+}
+
+// loadReportData opens a temporary database (opt.DBURL's PostgreSQL in a
+// schema of its own, else SQLite), prints the benchmark's header (name,
+// machine, database, what is generated, calls named by unit), bulk-loads
+// the campaign Report and Web measure, prints the table sizes and checks
+// the rollups against the raw rows. It returns the environment, the
+// generator (ids, the brand), the data's now, how long generating took and
+// the cleanup to defer; on error everything it opened is closed.
+func loadReportData(ctx context.Context, out io.Writer, name, unit string, opt ReportOptions) (env *demo.Env, g *reportGen, now time.Time, generate time.Duration, cleanup func(), err error) {
+	url, desc, dropDB, err := TempURL(ctx, opt.DBURL)
+	if err != nil {
+		return nil, nil, now, 0, nil, err
+	}
+	now = time.Now().UTC()
+	today := rollup.DayOf(now.UnixMicro())
+	start := time.UnixMicro(rollup.DayStart(today - int64(opt.Days) + 1)).UTC()
+	env, err = demo.Start(ctx, url, start, engage.Config{}, nil)
+	if err != nil {
+		dropDB()
+		return nil, nil, now, 0, nil, err
+	}
+	cleanup = func() { env.Close(); dropDB() }
+	fail := func(err error) (*demo.Env, *reportGen, time.Time, time.Duration, func(), error) {
+		cleanup()
+		return nil, nil, now, 0, nil, err
+	}
+	if env.App.DB.Dialect() == store.Postgres {
+		var version string
+		_ = env.App.DB.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
+		desc = "PostgreSQL " + version + " " + desc
+	}
+	fmt.Fprintf(out, "payper bench %s\nmachine:  %s\ndatabase: %s\n", name, Machine(), desc)
+	fmt.Fprintf(out, "data:     %d creators, %d clicks, %d conversions, %d snapshots over %d days; %d %s\n",
+		opt.Creators, opt.Clicks, opt.Conversions, opt.Snapshots, opt.Days, opt.Calls, unit)
+	t0 := time.Now()
+	g, err = newReportGen(ctx, out, env, opt, start, now)
+	if err != nil {
+		return fail(err)
+	}
+	env.Clock.Set(now)
+	for _, s := range []struct {
+		name string
+		fn   func(context.Context, io.Writer) error
+	}{{"clicks", g.clicks}, {"snapshots", g.snapshots}, {"conversions", g.conversions}, {"rollups", g.rollups}} {
+		st := time.Now()
+		if err := s.fn(ctx, out); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(out, "%-11s done in %s\n", s.name, time.Since(st).Round(time.Millisecond))
+	}
+	generate = time.Since(t0)
+	fmt.Fprintf(out, "generated in %s\n", generate.Round(time.Second))
+	if err := g.printSizes(ctx, out); err != nil {
+		return fail(err)
+	}
+	if err := g.check(ctx, out); err != nil {
+		return fail(err)
+	}
+	return env, g, now, generate, cleanup, nil
 }
 
 // reportGen generates the benchmark's data and the rollups of it.

@@ -12,12 +12,9 @@ import (
 	"time"
 
 	"github.com/payper/payper/internal/account"
-	"github.com/payper/payper/internal/demo"
-	"github.com/payper/payper/internal/engage"
 	"github.com/payper/payper/internal/money"
 	"github.com/payper/payper/internal/report"
 	"github.com/payper/payper/internal/rollup"
-	"github.com/payper/payper/internal/store"
 )
 
 // WebResult holds the web benchmark's figures.
@@ -46,48 +43,13 @@ func Web(ctx context.Context, out io.Writer, opt ReportOptions) (WebResult, erro
 	if opt.Creators < 1 || opt.Days < 1 || opt.Calls < 1 || opt.Clicks < 0 || opt.Conversions < 0 || opt.Snapshots < 0 {
 		return res, fmt.Errorf("bench web: creators, days and calls must be at least 1, the row counts not negative")
 	}
-	dbURL, desc, cleanup, err := TempURL(ctx, opt.DBURL)
+	env, g, now, generate, cleanup, err := loadReportData(ctx, out, "web", "rounds", opt)
 	if err != nil {
 		return res, err
 	}
 	defer cleanup()
-	now := time.Now().UTC()
+	res.Generate = generate
 	today := rollup.DayOf(now.UnixMicro())
-	start := time.UnixMicro(rollup.DayStart(today - int64(opt.Days) + 1)).UTC()
-	env, err := demo.Start(ctx, dbURL, start, engage.Config{}, nil)
-	if err != nil {
-		return res, err
-	}
-	defer env.Close()
-	if env.App.DB.Dialect() == store.Postgres {
-		var version string
-		_ = env.App.DB.Read().QueryRowContext(ctx, "SHOW server_version").Scan(&version)
-		desc = "PostgreSQL " + version + " " + desc
-	}
-	fmt.Fprintf(out, "payper bench web\nmachine:  %s\ndatabase: %s\n", Machine(), desc)
-	fmt.Fprintf(out, "data:     %d creators, %d clicks, %d conversions, %d snapshots over %d days; %d rounds\n",
-		opt.Creators, opt.Clicks, opt.Conversions, opt.Snapshots, opt.Days, opt.Calls)
-	t0 := time.Now()
-	g, err := newReportGen(ctx, out, env, opt, start, now)
-	if err != nil {
-		return res, err
-	}
-	env.Clock.Set(now)
-	for _, s := range []struct {
-		name string
-		fn   func(context.Context, io.Writer) error
-	}{{"clicks", g.clicks}, {"snapshots", g.snapshots}, {"conversions", g.conversions}, {"rollups", g.rollups}} {
-		st := time.Now()
-		if err := s.fn(ctx, out); err != nil {
-			return res, err
-		}
-		fmt.Fprintf(out, "%-11s done in %s\n", s.name, time.Since(st).Round(time.Millisecond))
-	}
-	res.Generate = time.Since(t0)
-	fmt.Fprintf(out, "generated in %s\n", res.Generate.Round(time.Second))
-	if err := g.check(ctx, out); err != nil {
-		return res, err
-	}
 
 	// Who asks: the brand's API key for the JSON, and a user of the brand
 	// signed in for the page. The generated brand has no user (it was made
