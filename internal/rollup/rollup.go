@@ -209,61 +209,54 @@ func tail(table, key string) string {
 
 // upsertDays adds the campaigns' day totals to rollup_days.
 func upsertDays(ctx context.Context, tx *store.Tx, keys []Key, rows map[Key]*[NumCols]int64) error {
-	var b strings.Builder
-	b.WriteString("INSERT INTO rollup_days (campaign_id, day, ")
-	b.WriteString(strings.Join(Cols[:], ", "))
-	b.WriteString(") VALUES ")
-	args := make([]any, 0, len(keys)*(2+int(NumCols)))
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for j := 0; j < 2+int(NumCols); j++ {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "$%d", len(args)+j+1)
-		}
-		b.WriteByte(')')
-		args = append(args, k.Campaign, k.Day)
-		for _, v := range rows[k] {
-			args = append(args, v)
-		}
-	}
-	b.WriteString(upsertDaysTail)
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	err := upsertInto(ctx, tx, "rollup_days (campaign_id, day, ", 2, upsertDaysTail, keys, rows,
+		func(k Key, args []any) []any { return append(args, k.Campaign, k.Day) })
+	if err != nil {
 		return fmt.Errorf("rollup: upsert %d day totals: %w", len(keys), err)
 	}
 	return nil
 }
 
+// upsert adds rows to rollups, per campaign, creator, placement and day.
 func upsert(ctx context.Context, tx *store.Tx, keys []Key, rows map[Key]*[NumCols]int64) error {
+	err := upsertInto(ctx, tx, "rollups (campaign_id, creator_id, placement, day, ", 4, upsertTail, keys, rows,
+		func(k Key, args []any) []any { return append(args, k.Campaign, k.Creator, k.Placement, k.Day) })
+	if err != nil {
+		return fmt.Errorf("rollup: upsert %d rows: %w", len(keys), err)
+	}
+	return nil
+}
+
+// upsertInto writes one multi-row INSERT … ON CONFLICT into target (the
+// table and its nkey key columns, open-ended for Cols), each row's key
+// values appended by keyArgs and then its counters.
+func upsertInto(ctx context.Context, tx *store.Tx, target string, nkey int, tail string, keys []Key, rows map[Key]*[NumCols]int64,
+	keyArgs func(Key, []any) []any) error {
 	var b strings.Builder
-	b.WriteString("INSERT INTO rollups (campaign_id, creator_id, placement, day, ")
+	b.WriteString("INSERT INTO ")
+	b.WriteString(target)
 	b.WriteString(strings.Join(Cols[:], ", "))
 	b.WriteString(") VALUES ")
-	args := make([]any, 0, len(keys)*(4+int(NumCols)))
+	width := nkey + int(NumCols)
+	args := make([]any, 0, len(keys)*width)
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for j := 0; j < 4+int(NumCols); j++ {
+		for j := 0; j < width; j++ {
 			if j > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "$%d", len(args)+j+1)
 		}
 		b.WriteByte(')')
-		args = append(args, k.Campaign, k.Creator, k.Placement, k.Day)
+		args = keyArgs(k, args)
 		for _, v := range rows[k] {
 			args = append(args, v)
 		}
 	}
-	b.WriteString(upsertTail)
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("rollup: upsert %d rows: %w", len(keys), err)
-	}
-	return nil
+	b.WriteString(tail)
+	_, err := tx.ExecContext(ctx, b.String(), args...)
+	return err
 }
